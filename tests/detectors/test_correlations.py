@@ -1,0 +1,183 @@
+"""Each correlation type, with group-by and timespan, and independence from input order."""
+
+from __future__ import annotations
+
+import random
+
+from tests.engine_helpers import make_event, ruleset_from, run
+
+BASE = """
+title: failed login
+id: 00000000-0000-4000-8000-0000000000f1
+name: failed_login
+logsource:
+    category: authentication
+detection:
+    selection:
+        event.outcome: failure
+    condition: selection
+level: low
+---
+title: successful login
+id: 00000000-0000-4000-8000-0000000000f2
+name: successful_login
+logsource:
+    category: authentication
+detection:
+    selection:
+        event.outcome: success
+    condition: selection
+level: low
+"""
+
+
+def correlation(kind: str, body: str, timespan: str = "10m", group_by: str = "source.ip") -> str:
+    return (
+        BASE
+        + f"""---
+title: {kind} correlation
+id: 00000000-0000-4000-8000-0000000000c1
+correlation:
+    type: {kind}
+{body}
+    group-by:
+        - {group_by}
+    timespan: {timespan}
+level: high
+"""
+    )
+
+
+T0 = 1_700_000_000.0
+
+
+def failures(ip: str, count: int, start: float = T0, step: float = 10, user: str = "root", **extra):
+    return [
+        make_event(
+            T0 if start is None else start + i * step,
+            event__outcome="failure",
+            source__ip=ip,
+            user__name=user if user != "*" else f"user{i}",
+            offset=f"{ip}-{start}-{i}",
+            **extra,
+        )
+        for i in range(count)
+    ]
+
+
+def test_event_count_merges_a_burst_into_one_alert_per_group(tmp_path):
+    rules = ruleset_from(
+        tmp_path, correlation("event_count", "    rules: [failed_login]\n    condition:\n        gte: 5")
+    )
+    events = failures("1.1.1.1", 12) + failures("2.2.2.2", 4)
+    alerts = run(rules, events)
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert.rule.type == "correlation"
+    assert alert.event_count == 12
+    assert alert.group_by == {"source.ip": "1.1.1.1"}
+    assert alert.source == {"ip": "1.1.1.1"} and alert.user == {"name": "root"}
+    assert sorted(alert.evidence) == sorted(e.id for e in events[:12])
+    assert alert.window.start.timestamp() == T0 and alert.window.end.timestamp() == T0 + 110
+
+
+def test_event_count_separate_bursts_are_separate_alerts(tmp_path):
+    rules = ruleset_from(
+        tmp_path, correlation("event_count", "    rules: [failed_login]\n    condition:\n        gte: 5")
+    )
+    events = failures("1.1.1.1", 5) + failures("1.1.1.1", 5, start=T0 + 7200)
+    assert sorted(a.event_count for a in run(rules, events)) == [5, 5]
+
+
+def test_event_count_respects_timespan(tmp_path):
+    rules = ruleset_from(
+        tmp_path, correlation("event_count", "    rules: [failed_login]\n    condition:\n        gte: 5")
+    )
+    assert run(rules, failures("1.1.1.1", 8, step=200)) == []  # 5 events never fall within 10 minutes
+
+
+def test_value_count_counts_distinct_values(tmp_path):
+    body = "    rules: [failed_login]\n    condition:\n        gte: 4\n        field: user.name"
+    rules = ruleset_from(tmp_path, correlation("value_count", body))
+    spray = failures("3.3.3.3", 6, user="*")
+    brute = failures("4.4.4.4", 20)
+    alerts = run(rules, spray + brute)
+    assert [(a.group_by, a.metric["value"]) for a in alerts] == [({"source.ip": "3.3.3.3"}, 6)]
+
+
+def test_temporal_needs_every_rule_in_the_window(tmp_path):
+    body = "    rules: [failed_login, successful_login]"
+    rules = ruleset_from(tmp_path, correlation("temporal", body, group_by="user.name"))
+    ok = make_event(T0 - 60, event__outcome="success", user__name="root", offset="s1")
+    events = [*failures("1.1.1.1", 2), ok]
+    lonely = make_event(T0, event__outcome="success", user__name="alice", offset="s2")
+    alerts = run(rules, [*events, lonely])
+    assert len(alerts) == 1 and alerts[0].group_by == {"user.name": "root"}
+    assert set(alerts[0].evidence) == {e.id for e in events}
+
+
+def test_temporal_ordered_requires_the_order(tmp_path):
+    body = "    rules: [failed_login, successful_login]"
+    rules = ruleset_from(tmp_path, correlation("temporal_ordered", body, group_by="user.name"))
+    in_order = [
+        *failures("1.1.1.1", 3, user="bob"),
+        make_event(T0 + 100, event__outcome="success", user__name="bob", offset="ok-bob"),
+    ]
+    reversed_order = [
+        make_event(T0 - 100, event__outcome="success", user__name="eve", offset="ok-eve"),
+        *failures("1.1.1.1", 3, user="eve"),
+    ]
+    alerts = run(rules, in_order + reversed_order)
+    assert [a.group_by for a in alerts] == [{"user.name": "bob"}]
+
+
+def test_value_sum_and_value_avg(tmp_path):
+    sum_rules = ruleset_from(
+        tmp_path / "sum",
+        correlation(
+            "value_sum",
+            "    rules: [failed_login]\n    condition:\n        gte: 1000\n        field: network.bytes",
+        ),
+    )
+    events = failures("5.5.5.5", 4, network__bytes=300) + failures("6.6.6.6", 4, network__bytes=10)
+    assert [a.group_by["source.ip"] for a in run(sum_rules, events)] == ["5.5.5.5"]
+    avg_rules = ruleset_from(
+        tmp_path / "avg",
+        correlation(
+            "value_avg",
+            "    rules: [failed_login]\n    condition:\n        gt: 100\n        field: network.bytes",
+        ),
+    )
+    assert [a.group_by["source.ip"] for a in run(avg_rules, events)] == ["5.5.5.5"]
+
+
+def test_results_do_not_depend_on_input_order_or_batching(tmp_path):
+    body = "    rules: [failed_login]\n    condition:\n        gte: 5"
+    rules = ruleset_from(tmp_path, correlation("event_count", body))
+    events = failures("1.1.1.1", 30, step=7) + failures("2.2.2.2", 6, step=50) + failures("3.3.3.3", 3)
+    expected = {(a.id, a.event_count) for a in run(rules, events)}
+    assert len(expected) == 2
+    shuffled = events[:]
+    random.Random(4).shuffle(shuffled)
+    rules_again = ruleset_from(tmp_path / "again", correlation("event_count", body))
+    assert {(a.id, a.event_count) for a in run(rules_again, shuffled, batch_size=7)} == expected
+
+
+def test_nested_correlation_success_after_repeated_failures(tmp_path):
+    from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
+
+    rules = load_rules([builtin_rules_path()])
+    events = failures("9.9.9.9", 6, user="carol", event__category="authentication", event__type="start")
+    events.append(
+        make_event(
+            T0 + 300,
+            event__outcome="success",
+            event__category="authentication",
+            event__type="start",
+            user__name="carol",
+            source__ip="9.9.9.9",
+            offset="win",
+        )
+    )
+    titles = [a.rule.title for a in run(rules, events)]
+    assert "Successful Authentication After Repeated Failures" in titles

@@ -1,0 +1,3 @@
+"""tocsin: security-breach detection and response."""
+
+__version__ = "0.1.0"

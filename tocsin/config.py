@@ -1,0 +1,148 @@
+"""Configuration: defaults, one optional TOML file, then ``TOCSIN_*`` environment variables.
+
+The file is the first of ``--config FILE``, ``./tocsin.toml`` and
+``~/.config/tocsin/tocsin.toml``. An environment variable
+``TOCSIN_<SECTION>_<KEY>`` overrides ``[section] key`` (``TOCSIN_SCAN_MIN_LEVEL=high``).
+Command-line options override both. Secrets (keys named like password,
+token, secret, api_key) are only read from a file that only its owner can
+read (mode 0600) and are always masked when shown.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any
+
+#: Every setting and its default. Other modules add their sections here.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "scan": {
+        "rules": [],  # extra rule files or directories, in addition to the built-in pack
+        "builtin_rules": True,  # load the built-in rule pack
+        "min_level": "informational",  # alerts below this level are counted but not printed
+        "batch_size": 5000,  # events per engine batch
+        "timezone": "UTC",  # time zone of syslog timestamps that carry none
+        "max_record_bytes": 1048576,  # longer records are skipped and counted
+    },
+    "sigma": {
+        "placeholders": {},  # values for |expand placeholders, e.g. admins = ["root", "admin"]
+    },
+}
+
+SECRET_KEY = re.compile(r"pass(word)?|secret|token|api_?key|credential", re.IGNORECASE)
+
+
+class ConfigError(Exception):
+    """A configuration file or value that cannot be used."""
+
+
+def config_candidates(explicit: Path | None) -> list[Path]:
+    if explicit:
+        return [explicit]
+    return [Path("tocsin.toml"), Path.home() / ".config" / "tocsin" / "tocsin.toml"]
+
+
+def load_config(
+    explicit: Path | None = None, environ: dict[str, str] | None = None
+) -> tuple[dict[str, Any], Path | None]:
+    """The effective configuration and the file it came from (None when only defaults and environment)."""
+    config = copy.deepcopy(DEFAULTS)
+    source = None
+    for candidate in config_candidates(explicit):
+        if candidate.is_file():
+            source = candidate
+            _merge(config, _read_file(candidate))
+            break
+        if explicit:
+            raise ConfigError(f"{candidate}: no such configuration file")
+    _apply_environment(config, os.environ if environ is None else environ)
+    return config, source
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    if _has_secrets(data) and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{path} holds secrets but others can read it; run: chmod 600 {path}")
+    return data
+
+
+def _has_secrets(data: Any) -> bool:
+    if isinstance(data, dict):
+        return any((SECRET_KEY.search(key) and value) or _has_secrets(value) for key, value in data.items())
+    return False
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _apply_environment(config: dict[str, Any], environ: dict[str, str] | os._Environ[str]) -> None:
+    for section, values in config.items():
+        for key, default in list(values.items()):
+            raw = environ.get(f"TOCSIN_{section}_{key}".upper())
+            if raw is not None:
+                values[key] = _coerce(raw, default, f"TOCSIN_{section}_{key}".upper())
+
+
+def _coerce(raw: str, default: Any, name: str) -> Any:
+    if isinstance(default, bool):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name}={raw!r}: expected true or false")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r}: expected an integer") from None
+    if isinstance(default, list):
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    return raw
+
+
+def masked(config: Any, key: str = "") -> Any:
+    """A copy of ``config`` with every secret value replaced by ``****``."""
+    if isinstance(config, dict):
+        return {k: masked(v, k) for k, v in config.items()}
+    if key and SECRET_KEY.search(key) and config:
+        return "****"
+    return config
+
+
+def to_toml(config: dict[str, Any]) -> str:
+    """Render a two-level configuration as TOML (for ``tocsin config show``)."""
+    lines: list[str] = []
+    for section, values in config.items():
+        lines.append(f"[{section}]")
+        nested = {k: v for k, v in values.items() if isinstance(v, dict)}
+        for key, value in values.items():
+            if key not in nested:
+                lines.append(f"{key} = {_toml_value(value)}")
+        for key, value in nested.items():
+            lines.append(f"\n[{section}.{key}]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in value.items())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

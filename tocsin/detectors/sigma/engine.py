@@ -1,0 +1,314 @@
+"""The embedded Sigma engine: batches of events in, alerts out, on SQLite.
+
+How a batch flows:
+
+1. Events are grouped by logsource. Each distinct logsource gets a small
+   in-memory table whose columns are exactly the fields its routed rules
+   read, so no table ever approaches SQLite's column limit and no rule sees
+   events outside its logsource.
+2. Each routed rule's predicate runs over that table. A match of a rule that
+   emits alerts becomes an alert at once; a match of a rule a correlation
+   refers to sets that rule's flag.
+3. Events with at least one flag are written, with only the columns the
+   correlation plans read, to an on-disk table. That table is all a scan
+   keeps, so memory does not grow with the input; since correlations are
+   evaluated over it once the input is read (``finish``), their result does
+   not depend on the order of files or of lines.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sigma.backends.sqlite.correlation import quote
+from sigma.backends.sqlite.runtime import execute_plan
+
+from tocsin.detectors.sigma.backend import EVENT_ID_COLUMN, RAW_COLUMN, TIMESTAMP_COLUMN
+from tocsin.detectors.sigma.ruleset import (
+    CORRELATION_TABLE,
+    CorrelationRule,
+    DetectionRule,
+    RuleSet,
+    flag_column,
+)
+from tocsin.event import Event, LogSource, lookup_path, sql_value
+from tocsin.models import Alert, Window, alert_id
+
+#: Entity fields copied onto alerts when known.
+ENTITY_FIELDS = ("user.name", "source.ip", "host.name")
+#: What the correlation plans' diagnostic counts mean, for the run summary.
+DIAGNOSTIC_REASONS = {
+    "missing_group_key": "matching events without a group-by value, not correlated",
+    "invalid_timestamp": "matching events without a timestamp, not correlated",
+    "incomplete_window": "windows still open when the input ended",
+}
+#: Alerts list at most this many evidence ids (``event_count`` stays exact).
+EVIDENCE_CAP = 1000
+
+Getter = Callable[[Event], Any]
+
+
+@dataclass
+class _Stream:
+    """The per-logsource batch table and the rules routed to it."""
+
+    table: str
+    rules: list[DetectionRule]
+    getters: list[Getter]
+    insert_sql: str
+    queries: list[tuple[DetectionRule, str]]
+
+
+def _getter(column: str) -> Getter:
+    if column == RAW_COLUMN:
+        return lambda event: event.raw
+
+    def get(event: Event) -> Any:
+        value = event.fields.get(column)
+        if value is None:
+            value = lookup_path(event.original, column)
+        return sql_value(value)
+
+    return get
+
+
+class SigmaEngine:
+    """Runs a ``RuleSet`` over batches of events (see module doc)."""
+
+    def __init__(self, ruleset: RuleSet, connection: sqlite3.Connection) -> None:
+        self.ruleset = ruleset
+        self.connection = connection
+        self.diagnostics: dict[str, int] = defaultdict(int)
+        self._streams: dict[LogSource, _Stream] = {}
+        self._correlation_columns = sorted(
+            set().union(*(rule.columns for rule in ruleset.correlations), ENTITY_FIELDS)
+            - {TIMESTAMP_COLUMN, EVENT_ID_COLUMN}
+        )
+        self._correlation_getters = [_getter(column) for column in self._correlation_columns]
+        flags = sorted({rule.flag for rule in ruleset.detections if rule.flag is not None})
+        self._flag_count = len(flags)
+        if ruleset.correlations:
+            self._create_correlation_table()
+
+    # -- per batch -----------------------------------------------------------------
+
+    def process(self, events: list[Event]) -> list[Alert]:
+        """Run the single-event rules over ``events``; keep what correlations need."""
+        alerts: list[Alert] = []
+        flags: dict[int, set[int]] = defaultdict(set)
+        by_logsource: dict[LogSource, list[int]] = defaultdict(list)
+        for index, event in enumerate(events):
+            by_logsource[event.logsource].append(index)
+        execute = self.connection.execute
+        for logsource, indexes in by_logsource.items():
+            stream = self._stream(logsource)
+            if not stream.rules:
+                continue
+            getters = stream.getters
+            self.connection.executemany(
+                stream.insert_sql,
+                ([index, *(get(events[index]) for get in getters)] for index in indexes),
+            )
+            for rule, sql in stream.queries:
+                for (index,) in execute(sql):
+                    if rule.emits_alerts:
+                        alerts.append(event_alert(rule, events[index]))
+                    if rule.flag is not None:
+                        flags[index].add(rule.flag)
+            execute(f"DELETE FROM {stream.table}")
+        if flags:
+            self._keep_for_correlation(events, flags)
+        return alerts
+
+    def _stream(self, logsource: LogSource) -> _Stream:
+        stream = self._streams.get(logsource)
+        if stream is not None:
+            return stream
+        rules = [rule for rule in self.ruleset.detections if rule.applies_to(logsource)]
+        columns = sorted(set().union(*(rule.fields for rule in rules)) - {RAW_COLUMN}) if rules else []
+        if any(RAW_COLUMN in rule.predicate for rule in rules):
+            columns.append(RAW_COLUMN)
+        table = f"batch.s{len(self._streams)}"
+        definitions = ", ".join(f"{quote(column)} TEXT COLLATE NOCASE" for column in columns)
+        self.connection.execute(
+            f"CREATE TABLE {table} (tocsin_index INTEGER{', ' + definitions if definitions else ''})"
+        )
+        placeholders = ", ".join("?" * (len(columns) + 1))
+        stream = _Stream(
+            table=table,
+            rules=rules,
+            getters=[_getter(column) for column in columns],
+            insert_sql=f"INSERT INTO {table} VALUES ({placeholders})",
+            queries=[(rule, f"SELECT tocsin_index FROM {table} WHERE {rule.predicate}") for rule in rules],
+        )
+        self._streams[logsource] = stream
+        return stream
+
+    # -- correlations -----------------------------------------------------------------
+
+    def _create_correlation_table(self) -> None:
+        columns = [f"{EVENT_ID_COLUMN} TEXT", f"{TIMESTAMP_COLUMN} REAL"]
+        columns += [f"{flag_column(flag)} INTEGER" for flag in range(self._flag_count)]
+        columns += [f"{quote(column)} TEXT COLLATE NOCASE" for column in self._correlation_columns]
+        self.connection.execute(f"CREATE TABLE IF NOT EXISTS {CORRELATION_TABLE} ({', '.join(columns)})")
+        self.connection.execute(
+            f"CREATE INDEX IF NOT EXISTS {CORRELATION_TABLE}_eid ON {CORRELATION_TABLE} ({EVENT_ID_COLUMN})"
+        )
+        width = 2 + self._flag_count + len(self._correlation_columns)
+        self._correlation_insert = f"INSERT INTO {CORRELATION_TABLE} VALUES ({', '.join('?' * width)})"
+
+    def _keep_for_correlation(self, events: list[Event], flags: dict[int, set[int]]) -> None:
+        rows = []
+        for index, matched in flags.items():
+            event = events[index]
+            row: list[Any] = [event.id, event.timestamp]
+            row += [1 if flag in matched else None for flag in range(self._flag_count)]
+            row += [get(event) for get in self._correlation_getters]
+            rows.append(row)
+        self.connection.executemany(self._correlation_insert, rows)
+
+    def finish(self) -> list[Alert]:
+        """Evaluate every correlation rule over the kept events."""
+        alerts: list[Alert] = []
+        for rule in self.ruleset.correlations:
+            rows, diagnostics = execute_plan(self.connection, rule.plan, include_events=False)
+            for reason, count in diagnostics.items():
+                if count:
+                    self.diagnostics[f"{rule.info.title}: {DIAGNOSTIC_REASONS.get(reason, reason)}"] += count
+            alerts.extend(self._correlation_alert(rule, episode) for episode in merge_windows(rows))
+        return alerts
+
+    def _correlation_alert(self, rule: CorrelationRule, episode: dict[str, Any]) -> Alert:
+        event_ids = sorted(episode["event_ids"])
+        first, last, entities = self._evidence_summary(event_ids)
+        group = episode["group_keys"]
+        for name, value in group.items():
+            if name in ENTITY_FIELDS and value is not None:
+                entities[name] = value
+        start = first if first is not None else episode["window_start"]
+        end = last if last is not None else episode["window_end"]
+        metric = {"name": episode["metric_name"], "value": episode["metric_value"]}
+        return Alert(
+            id=alert_id(rule.info.id, json.dumps(group, sort_keys=True), str(episode["window_start"])),
+            timestamp=_utc(end),
+            rule=rule.info,
+            event_count=len(event_ids),
+            message=correlation_message(rule, len(event_ids), start, end, group),
+            group_by=group or None,
+            window=Window(start=_utc(start), end=_utc(end)),
+            metric=metric,
+            evidence=event_ids[:EVIDENCE_CAP],
+            evidence_truncated=len(event_ids) > EVIDENCE_CAP,
+            **_nest(entities),
+        )
+
+    def _evidence_summary(self, event_ids: list[str]) -> tuple[float | None, float | None, dict[str, Any]]:
+        """First and last evidence time, and the entity values all evidence shares."""
+        quoted = [quote(column) for column in ENTITY_FIELDS]
+        entity_sql = ", ".join(f"COUNT(DISTINCT {column}), MAX({column})" for column in quoted)
+        row = self.connection.execute(
+            f"SELECT MIN({TIMESTAMP_COLUMN}), MAX({TIMESTAMP_COLUMN}), {entity_sql} FROM {CORRELATION_TABLE} "
+            f"WHERE {EVENT_ID_COLUMN} IN (SELECT value FROM json_each(?))",
+            (json.dumps(event_ids),),
+        ).fetchone()
+        entities = {
+            name: row[3 + 2 * position]
+            for position, name in enumerate(ENTITY_FIELDS)
+            if row[2 + 2 * position] == 1
+        }
+        return row[0], row[1], entities
+
+
+def merge_windows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge overlapping alert windows of the same group into one episode.
+
+    The correlation plan reports a window for every event at which the
+    condition holds; 286 failed logins would be 280 overlapping windows. An
+    analyst wants one alert per burst: windows of a group that overlap or
+    touch are merged, their evidence united and the largest metric kept.
+    """
+    by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_group[json.dumps(row["group_keys"], sort_keys=True)].append(row)
+    episodes = []
+    for windows in by_group.values():
+        windows.sort(key=lambda row: (row["window_start"], row["window_end"]))
+        current: dict[str, Any] | None = None
+        for row in windows:
+            ids = {identity.split(":", 1)[1] for identity in row["event_ids"]}
+            if current is not None and row["window_start"] <= current["window_end"]:
+                current["window_end"] = max(current["window_end"], row["window_end"])
+                current["event_ids"] |= ids
+                current["metric_value"] = max(current["metric_value"], row["metric_value"])
+                continue
+            current = {**row, "event_ids": ids}
+            episodes.append(current)
+    return episodes
+
+
+def event_alert(rule: DetectionRule, event: Event) -> Alert:
+    """The alert for one event matching a single-event rule."""
+    entities = {name: event.fields.get(name) for name in ENTITY_FIELDS if event.fields.get(name) is not None}
+    return Alert(
+        id=alert_id(rule.info.id, event.id),
+        timestamp=_utc(event.timestamp),
+        rule=rule.info,
+        event_count=1,
+        message=single_message(rule, entities),
+        evidence=[event.id],
+        **_nest(entities),
+    )
+
+
+def single_message(rule: DetectionRule, entities: dict[str, Any]) -> str:
+    return rule.info.title + _entity_phrase(entities)
+
+
+def correlation_message(
+    rule: CorrelationRule, count: int, start: float, end: float, group: dict[str, Any]
+) -> str:
+    grouped = ", ".join(f"{name}={value}" for name, value in group.items())
+    return f"{rule.info.title}: {count} events in {human_duration(end - start)}" + (
+        f" ({grouped})" if grouped else ""
+    )
+
+
+def _entity_phrase(entities: dict[str, Any]) -> str:
+    parts = []
+    if "user.name" in entities:
+        parts.append(f"user {entities['user.name']}")
+    if "source.ip" in entities:
+        parts.append(f"from {entities['source.ip']}")
+    if "host.name" in entities:
+        parts.append(f"on {entities['host.name']}")
+    return (": " + " ".join(parts)) if parts else ""
+
+
+def human_duration(seconds: float) -> str:
+    """'40 min', '3 h 5 min', '12 s'."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def _utc(timestamp: float | None) -> datetime:
+    return datetime.fromtimestamp(timestamp or 0, UTC)
+
+
+def _nest(entities: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    nested: dict[str, dict[str, Any]] = {}
+    for name, value in entities.items():
+        group, _, key = name.partition(".")
+        nested.setdefault(group, {})[key] = value
+    return nested

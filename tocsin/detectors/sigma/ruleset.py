@@ -1,0 +1,380 @@
+"""Loading Sigma rules and compiling them to SQLite predicates and correlation plans.
+
+A rule that cannot be parsed or converted is kept as a ``RuleLoadError``
+with its file and the reason; loading never stops at a bad rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sigma.backends.sqlite.correlation import quote
+from sigma.collection import SigmaCollection
+from sigma.conditions import ConditionFieldEqualsValueExpression
+from sigma.correlations import SigmaCorrelationRule
+from sigma.exceptions import SigmaError, SigmaRuleLocation
+from sigma.filters import SigmaFilter
+from sigma.pipelines.sysmon import sysmon_pipeline
+from sigma.pipelines.windows import windows_logsource_pipeline
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import (
+    ValueListPlaceholderTransformation,
+    WildcardPlaceholderTransformation,
+)
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
+from sigma.types import SigmaFieldReference
+
+from tocsin.detectors.sigma.backend import RAW_COLUMN, TocsinSqliteBackend
+from tocsin.detectors.sigma.database import connect
+from tocsin.event import LogSource
+from tocsin.models import Level, RuleInfo
+
+#: Name of the on-disk table holding the events correlation rules need.
+CORRELATION_TABLE = "corr_events"
+RULE_SUFFIXES = {".yml", ".yaml"}
+
+
+@dataclass
+class RuleLoadError:
+    """A rule (or rule file) that could not be used, and why."""
+
+    source: str
+    reason: str
+    title: str | None = None
+
+
+@dataclass
+class DetectionRule:
+    """A single-event Sigma rule compiled to a SQLite predicate."""
+
+    info: RuleInfo
+    predicate: str
+    fields: frozenset[str]
+    product: str | None
+    service: str | None
+    category: str | None
+    emits_alerts: bool
+    flag: int | None = None
+
+    def applies_to(self, logsource: LogSource) -> bool:
+        """Logsource routing. Windows rules route on product alone: pySigma's
+        Windows pipelines already turned their service/category into
+        ``Channel``/``EventID`` conditions."""
+        if self.product == "windows":
+            return logsource.accepts("windows", None, None)
+        return logsource.accepts(self.product, self.service, self.category)
+
+
+@dataclass
+class CorrelationRule:
+    """A correlation rule compiled to a pySigma SQLite correlation plan."""
+
+    info: RuleInfo
+    plan: dict[str, Any]
+    kind: str
+    group_by: list[str]
+    timespan: int
+    columns: frozenset[str]
+
+
+@dataclass
+class RuleSet:
+    """Everything loaded from the rule paths, ready for an engine."""
+
+    detections: list[DetectionRule] = field(default_factory=list)
+    correlations: list[CorrelationRule] = field(default_factory=list)
+    errors: list[RuleLoadError] = field(default_factory=list)
+    files: int = 0
+
+    @property
+    def loaded(self) -> int:
+        return sum(1 for rule in self.detections if rule.emits_alerts) + len(self.correlations)
+
+
+def builtin_rules_path() -> Path:
+    """The rule pack shipped inside the package."""
+    return Path(str(resources.files("tocsin") / "rules"))
+
+
+def rule_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Sigma rule files under ``paths`` (recursively, sorted), skipping test fixtures."""
+    for path in paths:
+        if path.is_file():
+            yield path
+            continue
+        for file in sorted(path.rglob("*")):
+            if file.suffix.lower() in RULE_SUFFIXES and file.is_file() and file.name != "info.yml":
+                yield file
+
+
+def processing_pipeline(placeholders: dict[str, list[str]]) -> ProcessingPipeline:
+    """Windows/Sysmon logsource pipelines plus placeholder expansion for ``|expand``.
+
+    Placeholders with configured values expand to those values; any other
+    placeholder matches every value (as sigma-cli's wildcard handling does).
+    """
+    items = [ProcessingItem(WildcardPlaceholderTransformation(), identifier="tocsin_placeholder_wildcards")]
+    if placeholders:
+        items.insert(
+            0,
+            ProcessingItem(
+                ValueListPlaceholderTransformation(include=sorted(placeholders)),
+                identifier="tocsin_placeholder_values",
+            ),
+        )
+    expansion = ProcessingPipeline(
+        items=items, vars={name: list(values) for name, values in placeholders.items()}
+    )
+    return sysmon_pipeline() + windows_logsource_pipeline() + expansion
+
+
+class _CorrelationBackend(TocsinSqliteBackend):
+    """Plans correlations over the correlation table, where base rules are match flags."""
+
+    table = CORRELATION_TABLE
+
+    def required_fields(self, rule: SigmaRule) -> list[str]:
+        return []
+
+
+def load_rules(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None) -> RuleSet:
+    """Parse and compile every rule under ``paths``."""
+    ruleset = RuleSet()
+    parsed: list[SigmaRule | SigmaCorrelationRule | SigmaFilter] = []
+    for file in rule_files(paths):
+        ruleset.files += 1
+        parsed.extend(_parse_file(file, ruleset.errors))
+    collection = _resolved_collection(parsed, ruleset.errors)
+    pipeline = processing_pipeline(placeholders or {})
+    detection_backend = TocsinSqliteBackend(pipeline)
+    by_rule: dict[int, DetectionRule] = {}
+    for rule in collection.rules:
+        if isinstance(rule, SigmaRule):
+            compiled = _compile_detection(rule, detection_backend, ruleset.errors)
+            if compiled:
+                by_rule[id(rule)] = compiled
+                ruleset.detections.append(compiled)
+    correlations = [rule for rule in collection.rules if isinstance(rule, SigmaCorrelationRule)]
+    if correlations:
+        correlation_backend = _CorrelationBackend(pipeline)
+        _assign_flags(correlations, by_rule)
+        for rule in correlations:
+            compiled = _compile_correlation(rule, correlation_backend, by_rule, ruleset.errors)
+            if compiled and rule._output:
+                ruleset.correlations.append(compiled)
+    return ruleset
+
+
+def _resolved_collection(
+    parsed: list[SigmaRule | SigmaCorrelationRule | SigmaFilter], errors: list[RuleLoadError]
+) -> SigmaCollection:
+    """Resolve correlation references rule by rule (so one dangling reference costs one rule),
+    apply Sigma filters, and order rules so referenced ones come first."""
+    collection = SigmaCollection(parsed, resolve_references=False)
+    filters = [rule for rule in collection.rules if isinstance(rule, SigmaFilter)]
+    rules = []
+    for rule in collection.rules:
+        if isinstance(rule, SigmaFilter):
+            continue
+        if isinstance(rule, SigmaCorrelationRule):
+            try:
+                rule.resolve_rule_references(collection)
+            except SigmaError as exc:
+                errors.append(RuleLoadError(_source(rule), _one_line(exc), rule.title))
+                continue
+        for rule_filter in filters:
+            try:
+                rule = rule_filter.apply_on_rule(rule)
+            except SigmaError as exc:
+                errors.append(
+                    RuleLoadError(_source(rule_filter), f"filter: {_one_line(exc)}", rule_filter.title)
+                )
+        rules.append(rule)
+    collection.rules = sorted(rules)
+    return collection
+
+
+def _source(rule: SigmaRule | SigmaCorrelationRule) -> str:
+    return str(rule.source.path) if rule.source and rule.source.path else "<unknown>"
+
+
+def _parse_file(
+    file: Path, errors: list[RuleLoadError]
+) -> list[SigmaRule | SigmaCorrelationRule | SigmaFilter]:
+    try:
+        text = file.read_text(encoding="utf-8")
+        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        errors.append(RuleLoadError(str(file), f"unreadable YAML: {_one_line(exc)}"))
+        return []
+    if not documents or not all(isinstance(doc, dict) for doc in documents):
+        errors.append(RuleLoadError(str(file), "not a Sigma rule (no YAML mapping)"))
+        return []
+    if not any(key in doc for doc in documents for key in ("detection", "correlation", "filter")):
+        errors.append(RuleLoadError(str(file), "not a Sigma rule (no detection or correlation section)"))
+        return []
+    try:
+        collection = SigmaCollection.from_yaml(
+            text,
+            collect_errors=True,
+            source=SigmaRuleLocation(file),
+            resolve_references=False,
+            collect_filters=True,
+        )
+    except SigmaError as exc:
+        errors.append(RuleLoadError(str(file), _one_line(exc)))
+        return []
+    good = []
+    for rule in [*collection.rules, *collection.filters]:
+        if rule.errors:
+            errors.append(RuleLoadError(str(file), "; ".join(_one_line(e) for e in rule.errors), rule.title))
+        else:
+            good.append(rule)
+    return good
+
+
+def _info(rule: SigmaRule | SigmaCorrelationRule, kind: str) -> RuleInfo:
+    return RuleInfo(
+        id=str(rule.id) if rule.id else (rule.name or rule.title),
+        title=rule.title,
+        level=Level.from_sigma(rule.level.name if rule.level else None),
+        tags=[str(tag) for tag in rule.tags],
+        type=kind,
+        description=(rule.description or "").strip() or None,
+        falsepositives=[str(fp) for fp in getattr(rule, "falsepositives", []) or []],
+        source=_source(rule),
+    )
+
+
+def _compile_detection(
+    rule: SigmaRule, backend: TocsinSqliteBackend, errors: list[RuleLoadError]
+) -> DetectionRule | None:
+    logsource = copy.copy(rule.logsource)
+    try:
+        backend.convert_rule(rule)
+        queries = [q for q in rule.get_conversion_result() if isinstance(q, str)]
+    except (SigmaError, NotImplementedError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        errors.append(RuleLoadError(_source(rule), f"cannot convert: {_one_line(exc)}", rule.title))
+        return None
+    if not queries:
+        errors.append(RuleLoadError(_source(rule), "conversion produced no query", rule.title))
+        return None
+    predicate = " OR ".join(f"({query})" for query in queries)
+    fields = _detection_fields(rule)
+    problem = _sql_problem(predicate, fields)
+    if problem:
+        errors.append(
+            RuleLoadError(_source(rule), f"converted query is not valid SQLite: {problem}", rule.title)
+        )
+        return None
+    return DetectionRule(
+        info=_info(rule, "sigma"),
+        predicate=predicate,
+        fields=frozenset(fields),
+        product=_lower(logsource.product),
+        service=_lower(logsource.service),
+        category=_lower(logsource.category),
+        emits_alerts=bool(rule._output),
+    )
+
+
+def _sql_problem(predicate: str, fields: set[str]) -> str | None:
+    """Prepare the predicate against a table with the rule's columns; the error text if SQLite refuses it."""
+    columns = ", ".join(quote(column) for column in sorted(fields | {RAW_COLUMN}))
+    scratch = connect(":memory:")
+    try:
+        scratch.execute(f"CREATE TABLE probe ({columns})")
+        scratch.execute(f"EXPLAIN SELECT 1 FROM probe WHERE {predicate}")
+    except sqlite3.Error as exc:
+        return str(exc)
+    finally:
+        scratch.close()
+    return None
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value else None
+
+
+def _detection_fields(rule: SigmaRule) -> set[str]:
+    fields: set[str] = set()
+
+    def walk(item: SigmaDetection | SigmaDetectionItem | ConditionFieldEqualsValueExpression) -> None:
+        if isinstance(item, SigmaDetection):
+            for child in item.detection_items:
+                walk(child)
+            return
+        if item.field:
+            fields.add(item.field)
+        for value in item.value if isinstance(item.value, list) else [item.value]:
+            if isinstance(value, SigmaFieldReference):
+                fields.add(value.field)
+
+    for detection in rule.detection.detections.values():
+        walk(detection)
+    return fields
+
+
+def _assign_flags(correlations: list[SigmaCorrelationRule], by_rule: dict[int, DetectionRule]) -> None:
+    """Give every detection rule a correlation refers to a flag column in the correlation table."""
+    next_flag = 0
+    for correlation in correlations:
+        for reference in correlation.rules:
+            base = reference.rule
+            compiled = by_rule.get(id(base))
+            if compiled is None or compiled.flag is not None:
+                continue
+            compiled.flag = next_flag
+            base.set_conversion_result([f"{flag_column(next_flag)} = 1"])
+            next_flag += 1
+
+
+def flag_column(flag: int) -> str:
+    """Column marking that a correlation-table row matched detection rule ``flag``."""
+    return f"tocsin_m{flag}"
+
+
+def _compile_correlation(
+    rule: SigmaCorrelationRule,
+    backend: _CorrelationBackend,
+    by_rule: dict[int, DetectionRule],
+    errors: list[RuleLoadError],
+) -> CorrelationRule | None:
+    missing = [
+        ref.reference for ref in rule.rules if isinstance(ref.rule, SigmaRule) and id(ref.rule) not in by_rule
+    ]
+    if missing:
+        errors.append(
+            RuleLoadError(
+                _source(rule), f"refers to rules that did not load: {', '.join(missing)}", rule.title
+            )
+        )
+        return None
+    try:
+        backend.convert_correlation_rule(rule)
+        plan = backend._correlation_plans[id(rule)]
+    except (SigmaError, NotImplementedError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        errors.append(
+            RuleLoadError(_source(rule), f"cannot convert correlation: {_one_line(exc)}", rule.title)
+        )
+        return None
+    columns = set().union(*map(set, plan["required_fields"].values())) if plan["required_fields"] else set()
+    return CorrelationRule(
+        info=_info(rule, "correlation"),
+        plan=plan,
+        kind=rule.type.name.lower(),
+        group_by=list(rule.group_by or []),
+        timespan=rule.timespan.seconds,
+        columns=frozenset(columns),
+    )
+
+
+def _one_line(exc: BaseException | str) -> str:
+    return " ".join(str(exc).split())

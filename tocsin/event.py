@@ -1,0 +1,175 @@
+"""The normalized event: ECS fields plus the source's original fields.
+
+Events are plain slotted objects rather than pydantic models: a scan creates
+hundreds of thousands per second and validation would dominate the cost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class LogSource:
+    """Which Sigma logsources an event belongs to (lower-case values).
+
+    An event can belong to several services at once: an sshd line is both
+    ``service: sshd`` and ``service: auth`` in SigmaHQ's taxonomy.
+    """
+
+    products: frozenset[str] = frozenset()
+    services: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(
+        cls, product: str | None = None, services: tuple[str, ...] = (), category: str | None = None
+    ) -> LogSource:
+        return cls(
+            frozenset([product] if product else []),
+            frozenset(services),
+            frozenset([category] if category else []),
+        )
+
+    def with_category(self, category: str) -> LogSource:
+        return LogSource(self.products, self.services, self.categories | {category})
+
+    def accepts(self, product: str | None, service: str | None, category: str | None) -> bool:
+        """True when a rule with this (product, service, category) applies to the event."""
+        return (
+            (product is None or product.lower() in self.products)
+            and (service is None or service.lower() in self.services)
+            and (category is None or category.lower() in self.categories)
+        )
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            "product": sorted(self.products),
+            "service": sorted(self.services),
+            "category": sorted(self.categories),
+        }
+
+
+@dataclass(slots=True)
+class Event:
+    """One normalized record.
+
+    ``fields`` holds ECS fields with dotted keys (``user.name``); ``original``
+    holds the source's own fields as the source named them (nested dicts for
+    JSON sources), so that community Sigma rules written against native field
+    names still match. ``raw`` is the record as read, used for keyword search.
+    """
+
+    timestamp: float | None
+    fields: dict[str, Any]
+    original: dict[str, Any]
+    raw: str
+    logsource: LogSource
+    input: str
+    offset: str
+    format: str
+    _id: str | None = field(default=None, repr=False)
+
+    @property
+    def id(self) -> str:
+        """A stable id: the same record of the same input always gets the same id."""
+        if self._id is None:
+            digest = hashlib.blake2b(digest_size=12)
+            digest.update(f"{self.input}\0{self.offset}\0".encode())
+            digest.update(self.raw.encode("utf-8", "surrogatepass"))
+            self._id = digest.hexdigest()
+        return self._id
+
+    def get(self, name: str) -> Any:
+        """Value of an ECS or original field (dotted path), or None."""
+        value = self.fields.get(name)
+        if value is None:
+            value = lookup_path(self.original, name)
+        return value
+
+    def to_document(self) -> dict[str, Any]:
+        """The event as a nested ECS document (what ``tocsin events`` prints)."""
+        doc: dict[str, Any] = {"@timestamp": iso_timestamp(self.timestamp)}
+        for key, value in self.fields.items():
+            if value is not None:
+                set_path(doc, key, value)
+        event = doc.setdefault("event", {})
+        event["id"] = self.id
+        event["original"] = self.raw
+        doc["log"] = {**doc.get("log", {}), "file": {"path": self.input}, "offset": self.offset}
+        doc["tocsin"] = {"format": self.format, "logsource": self.logsource.as_dict()}
+        if self.original:
+            doc["original"] = self.original
+        return doc
+
+
+def iso_timestamp(ts: float | None) -> str | None:
+    """ISO 8601 UTC with millisecond precision, the form used in every output."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def lookup_path(data: dict[str, Any], path: str) -> Any:
+    """Resolve a dotted path in nested dicts: exact keys first, then case-insensitively.
+
+    A literal key containing dots (``"a.b": 1``) also resolves, as flattened
+    sources such as CSV exports produce them.
+    """
+    if path in data:
+        return data[path]
+    current: Any = data
+    parts = path.split(".")
+    for index, part in enumerate(parts):
+        if not isinstance(current, dict):
+            return None
+        if part in current:
+            current = current[part]
+            continue
+        lowered = part.lower()
+        rest = ".".join(parts[index:]).lower()
+        found = False
+        for key, value in current.items():
+            key_lower = key.lower()
+            if key_lower == lowered:
+                current, found = value, True
+                break
+            if key_lower == rest:
+                return value
+        if not found:
+            return None
+    return current
+
+
+def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in a nested dict, creating the intermediate objects."""
+    parts = dotted.split(".")
+    target = doc
+    for part in parts[:-1]:
+        child = target.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            target[part] = child
+        target = child
+    target[parts[-1]] = value
+
+
+def sql_value(value: Any) -> Any:
+    """Represent a field value for a SQLite column the way Sigma rules expect to compare it."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, list):
+        if len(value) == 1 and not isinstance(value[0], dict | list):
+            return sql_value(value[0])
+        return json.dumps(value, separators=(",", ":"), default=str)
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return str(value)

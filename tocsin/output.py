@@ -1,0 +1,163 @@
+"""Writing alerts (table, JSON Lines, JSON) and the end-of-run summary."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import IO, Protocol
+
+from rich.console import Console
+from rich.table import Table
+
+from tocsin.models import Alert, Level
+from tocsin.scan import ScanSummary
+
+_LEVEL_STYLES = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "cyan",
+    "informational": "dim",
+}
+
+
+class AlertSink(Protocol):
+    """Where alerts go: ``write`` as they are raised, ``close`` at the end of the run."""
+
+    def write(self, alert: Alert) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class JsonLinesSink:
+    """One JSON document per line, written as soon as each alert is raised."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def write(self, alert: Alert) -> None:
+        self.stream.write(json.dumps(alert.document(), separators=(",", ":")) + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class JsonSink:
+    """A single JSON array of all alerts, most severe first."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.alerts: list[Alert] = []
+
+    def write(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+    def close(self) -> None:
+        json.dump([alert.document() for alert in sort_alerts(self.alerts)], self.stream, indent=2)
+        self.stream.write("\n")
+
+
+class TableSink:
+    """A severity-sorted table. Alerts of one rule about the same entities share a row, with a count."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.rows: dict[tuple[str, str, str], list[Alert]] = {}
+
+    def write(self, alert: Alert) -> None:
+        key = (alert.rule.id, _entities(alert), alert.message if alert.rule.type == "correlation" else "")
+        self.rows.setdefault(key, []).append(alert)
+
+    def close(self) -> None:
+        if not self.rows:
+            return
+        table = Table(title="Alerts", show_lines=False, header_style="bold")
+        for column in ("Level", "Rule", "Entities", "Count", "First seen", "Last seen", "Details"):
+            table.add_column(column, overflow="fold")
+        groups = sorted(
+            self.rows.values(),
+            key=lambda alerts: (-alerts[0].level, alerts[0].rule.title, min(a.timestamp for a in alerts)),
+        )
+        for alerts in groups:
+            first = alerts[0]
+            level = first.level.name
+            starts = [a.window.start if a.window else a.timestamp for a in alerts]
+            table.add_row(
+                f"[{_LEVEL_STYLES[level]}]{level}[/]",
+                first.rule.title,
+                _entities(first),
+                str(sum(a.event_count for a in alerts))
+                if first.rule.type == "correlation"
+                else str(len(alerts)),
+                min(starts).strftime("%Y-%m-%d %H:%M:%S"),
+                max(a.timestamp for a in alerts).strftime("%Y-%m-%d %H:%M:%S"),
+                first.message.removeprefix(first.rule.title).lstrip(": ")
+                if first.rule.type == "correlation"
+                else "",
+            )
+        self.console.print(table)
+
+
+def sort_alerts(alerts: list[Alert]) -> list[Alert]:
+    """Most severe first, then by time."""
+    return sorted(alerts, key=lambda alert: (-alert.level, alert.timestamp))
+
+
+def _entities(alert: Alert) -> str:
+    parts = []
+    for name in ("user.name", "source.ip", "host.name"):
+        value = alert.entity(name)
+        if value is not None:
+            parts.append(f"{name}={value}")
+    if alert.group_by:
+        parts += [f"{k}={v}" for k, v in alert.group_by.items() if f"{k}={v}" not in parts]
+    return " ".join(parts)
+
+
+def print_summary(console: Console, summary: ScanSummary, verbose: bool = False) -> None:
+    """The end-of-run summary (to stderr): inputs, skips, rules, alerts by level."""
+    read = summary.read
+    formats = Counter(stats.format for stats in read.inputs if stats.format and not stats.error)
+    console.print(
+        f"[bold]Read[/] {len(read.inputs)} input(s), {read.events:,} events "
+        f"({', '.join(f'{n} {fmt}' for fmt, n in sorted(formats.items())) or 'no recognised input'}) "
+        f"in {summary.elapsed:.1f} s"
+    )
+    for problem in read.failed_inputs:
+        console.print(f"  [yellow]not read[/]: {problem}")
+    skipped = read.skipped
+    if skipped:
+        console.print(f"  [yellow]skipped[/] {sum(skipped.values()):,} record(s):")
+        for reason, count in skipped.most_common():
+            console.print(f"    {count:>8,}  {reason}")
+    warnings: Counter[str] = Counter()
+    for stats in read.inputs:
+        warnings.update(stats.warnings)
+    for reason, count in warnings.most_common():
+        console.print(f"  [yellow]warning[/] {count:,} record(s): {reason}")
+    console.print(
+        f"[bold]Rules[/] {summary.rules_loaded} loaded from {summary.rule_files} file(s), "
+        f"{len(summary.rule_errors)} rejected"
+    )
+    shown = summary.rule_errors if verbose else summary.rule_errors[:10]
+    for error in shown:
+        title = f" ({error.title})" if error.title else ""
+        console.print(f"  [yellow]rejected[/] {error.source}{title}: {error.reason}")
+    if len(shown) < len(summary.rule_errors):
+        console.print(f"  … {len(summary.rule_errors) - len(shown)} more (use --verbose to list all)")
+    for reason, count in summary.diagnostics.items():
+        console.print(f"  [yellow]correlation[/] {reason}: {count}")
+    if summary.alerts:
+        levels = ", ".join(
+            f"{summary.alerts_by_level[level.name]} {level.name}"
+            for level in sorted(Level, reverse=True)
+            if summary.alerts_by_level[level.name]
+        )
+        hidden = f" ({summary.alerts_hidden} below --min-level not shown)" if summary.alerts_hidden else ""
+        console.print(f"[bold]Alerts[/] {summary.alerts}: {levels}{hidden}")
+    elif summary.looked:
+        console.print("[bold green]No alerts[/]: every rule ran over every event and nothing matched.")
+    if not summary.looked:
+        why = "no events were read" if summary.read.events == 0 else "no rule could be loaded"
+        console.print(f"[bold red]Nothing was checked[/]: {why}. This is not a clean result.")

@@ -1,0 +1,161 @@
+"""The scan pipeline: inputs → parsers → Sigma engine → alerts, and the summary of what happened."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from tocsin.detectors.sigma.database import connect
+from tocsin.detectors.sigma.engine import SigmaEngine
+from tocsin.detectors.sigma.ruleset import RuleLoadError, RuleSet, builtin_rules_path, load_rules
+from tocsin.event import Event
+from tocsin.models import Alert, Level
+from tocsin.sources import InputStats, ParseOptions, UnreadableInput
+from tocsin.sources.detect import detect_format
+from tocsin.sources.reader import resolve_inputs
+from tocsin.store import CaseStore
+
+
+@dataclass
+class ReadSummary:
+    """What was read: per-input counts and the inputs that could not be read at all."""
+
+    inputs: list[InputStats] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+    @property
+    def events(self) -> int:
+        return sum(stats.events for stats in self.inputs)
+
+    @property
+    def skipped(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for stats in self.inputs:
+            total.update(stats.skipped)
+        return total
+
+    @property
+    def failed_inputs(self) -> list[str]:
+        """Inputs that produced nothing because they could not be read or recognised."""
+        return self.unreadable + [f"{s.name}: {s.error}" for s in self.inputs if s.error]
+
+
+@dataclass
+class ScanSummary:
+    """Everything a run reports at its end: a run that found nothing looks different from one that could not look."""
+
+    read: ReadSummary
+    rule_files: int
+    rules_loaded: int
+    rule_errors: list[RuleLoadError]
+    alerts_by_level: Counter[str] = field(default_factory=Counter)
+    alerts_hidden: int = 0
+    diagnostics: dict[str, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    @property
+    def alerts(self) -> int:
+        return sum(self.alerts_by_level.values())
+
+    @property
+    def looked(self) -> bool:
+        """False when the scan could not really look: no events read or no rule loaded."""
+        return self.read.events > 0 and self.rules_loaded > 0
+
+
+@dataclass
+class ScanRequest:
+    """What to scan, with which rules, and how."""
+
+    paths: list[str]
+    rule_paths: list[Path] = field(default_factory=list)
+    builtin_rules: bool = True
+    format_in: str | None = None
+    parse: ParseOptions = field(default_factory=ParseOptions)
+    db: Path | None = None
+    min_level: Level = Level.informational
+    batch_size: int = 5000
+    placeholders: dict[str, list[str]] = field(default_factory=dict)
+
+
+def read_events(
+    paths: list[str], format_in: str | None, options: ParseOptions, summary: ReadSummary
+) -> Iterator[Event]:
+    """Every event of every input, one at a time; problems are recorded in ``summary``."""
+    for item in resolve_inputs(paths):
+        if isinstance(item, UnreadableInput):
+            summary.unreadable.append(str(item))
+            continue
+        stats = InputStats(item.name)
+        summary.inputs.append(stats)
+        try:
+            parser = detect_format(item, format_in)
+        except UnreadableInput as exc:
+            stats.error = str(exc).removeprefix(f"{item.name}: ")
+            continue
+        except OSError as exc:
+            stats.error = f"cannot read: {exc.strerror or exc}"
+            continue
+        if parser is None:
+            stats.format = "empty"
+            continue
+        stats.format = parser.name
+        try:
+            yield from parser(options).parse(item, stats)
+        except OSError as exc:
+            stats.error = f"read error after {stats.records} records: {exc.strerror or exc}"
+
+
+def load_ruleset(request: ScanRequest) -> RuleSet:
+    paths = ([builtin_rules_path()] if request.builtin_rules else []) + list(request.rule_paths)
+    return load_rules(paths, request.placeholders)
+
+
+def run_scan(
+    request: ScanRequest,
+    on_alert: Callable[[Alert], None],
+    on_batch: Callable[[int], None] | None = None,
+    ruleset: RuleSet | None = None,
+) -> ScanSummary:
+    """Scan ``request.paths``; every alert at or above ``min_level`` goes to ``on_alert``."""
+    started = time.monotonic()
+    ruleset = ruleset or load_ruleset(request)
+    read = ReadSummary()
+    summary = ScanSummary(read, ruleset.files, ruleset.loaded, ruleset.errors)
+    with tempfile.TemporaryDirectory(prefix="tocsin-") as workdir:
+        connection = connect(str(request.db or Path(workdir) / "engine.db"))
+        try:
+            engine = SigmaEngine(ruleset, connection)
+            store = CaseStore(connection) if request.db else None
+
+            def emit(alerts: list[Alert]) -> None:
+                if store:
+                    store.add_alerts(alerts)
+                for alert in alerts:
+                    summary.alerts_by_level[alert.level.name] += 1
+                    if alert.level >= request.min_level:
+                        on_alert(alert)
+                    else:
+                        summary.alerts_hidden += 1
+
+            events = read_events(request.paths, request.format_in, request.parse, read)
+            while batch := list(islice(events, request.batch_size)):
+                connection.execute("BEGIN")
+                if store:
+                    store.add_events(batch)
+                alerts = engine.process(batch)
+                connection.execute("COMMIT")
+                emit(alerts)
+                if on_batch:
+                    on_batch(len(batch))
+            emit(engine.finish())
+            summary.diagnostics = dict(engine.diagnostics)
+        finally:
+            connection.close()
+    summary.elapsed = time.monotonic() - started
+    return summary

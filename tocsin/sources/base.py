@@ -1,0 +1,115 @@
+"""What every parser provides, and the bookkeeping of what it could not read."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+from tocsin.event import Event
+
+#: Parsers by format name, filled by the ``@register`` decorator.
+PARSERS: dict[str, type[Parser]] = {}
+
+
+@dataclass
+class ParseOptions:
+    """Options that change how inputs are interpreted."""
+
+    year: int | None = None
+    timezone: str = "UTC"
+    max_record_bytes: int = 1 << 20
+    field_map: dict[str, str] = field(default_factory=dict)
+    reveal_secrets: bool = False
+
+
+@dataclass
+class InputStats:
+    """What happened to one input: counted, never silent."""
+
+    name: str
+    format: str | None = None
+    records: int = 0
+    events: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    warnings: Counter[str] = field(default_factory=Counter)
+    error: str | None = None
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        """Count records dropped for ``reason``."""
+        self.skipped[reason] += count
+
+    def warn(self, reason: str) -> None:
+        """Count records kept but read in a degraded way (e.g. a fallback encoding)."""
+        self.warnings[reason] += 1
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+
+@dataclass
+class InputSource:
+    """One readable input: a file, an archive member or standard input.
+
+    ``open`` returns the decompressed byte stream; ``path`` is set only for
+    plain files on disk (some formats, like evtx, read best from a path).
+    """
+
+    name: str
+    open: Callable[[], IO[bytes]]
+    path: Path | None = None
+    mtime: float | None = None
+    head: bytes | None = None
+
+
+@dataclass
+class Sample:
+    """The first bytes of an input, for format detection."""
+
+    name: str
+    head: bytes
+
+    @property
+    def text(self) -> str:
+        return self.head.decode("utf-8", "replace")
+
+
+class Parser(ABC):
+    """Turns one input into a stream of events.
+
+    Subclasses set ``name`` (the ``--format-in`` value) and implement
+    ``sniff`` (how sure, 0-100, that a sample is this format) and ``parse``.
+    Parsers never raise for bad records: they count them in ``stats``.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init__(self, options: ParseOptions) -> None:
+        self.options = options
+
+    @classmethod
+    @abstractmethod
+    def sniff(cls, sample: Sample) -> int: ...
+
+    @abstractmethod
+    def parse(self, source: InputSource, stats: InputStats) -> Iterator[Event]: ...
+
+
+def register(cls: type[Parser]) -> type[Parser]:
+    """Class decorator adding a parser to the registry under its ``name``."""
+    PARSERS[cls.name] = cls
+    return cls
+
+
+class UnreadableInput(Exception):
+    """An input that cannot be read at all (missing, unrecognised, not a log)."""
+
+
+def compact(fields: dict[str, Any]) -> dict[str, Any]:
+    """Drop the entries whose value is None or empty: ECS documents omit unknown fields."""
+    return {key: value for key, value in fields.items() if value is not None and value != ""}

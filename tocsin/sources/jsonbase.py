@@ -1,0 +1,83 @@
+"""Base class for formats whose records are JSON objects (cloud logs, journald, evtx JSON)."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tocsin.event import Event, LogSource
+from tocsin.sources.base import InputSource, InputStats, Parser, Sample
+from tocsin.sources.jsonstream import first_json_record, iter_json_records
+
+
+@dataclass(slots=True)
+class Normalized:
+    """What a JSON parser derives from one record."""
+
+    timestamp: float | None
+    fields: dict[str, Any]
+    logsource: LogSource
+
+
+class JsonParser(Parser):
+    """A JSON format: say whether a record is yours (``recognizes``) and map it to ECS (``normalize``).
+
+    The original record is kept whole as the event's ``original`` fields, so
+    Sigma rules written against the vendor's own field names still match.
+    """
+
+    @classmethod
+    @abstractmethod
+    def recognizes(cls, record: dict[str, Any]) -> int:
+        """Confidence (0-100) that ``record`` is of this format."""
+
+    @abstractmethod
+    def normalize(self, record: dict[str, Any]) -> Normalized | None:
+        """ECS fields, timestamp and logsource of ``record``; None if it is not of this format."""
+
+    @classmethod
+    def sniff(cls, sample: Sample) -> int:
+        record = first_json_record(sample.head)
+        return cls.recognizes(record) if isinstance(record, dict) else 0
+
+    def parse(self, source: InputSource, stats: InputStats) -> Iterator[Event]:
+        name = source.name
+        with source.open() as stream:
+            for offset, raw, record in iter_json_records(stream, stats, self.options.max_record_bytes):
+                stats.records += 1
+                if not isinstance(record, dict):
+                    stats.skip("JSON value is not an object")
+                    continue
+                try:
+                    normalized = self.normalize(record)
+                except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                    stats.skip(f"{self.name} record of unexpected shape ({type(exc).__name__})")
+                    continue
+                if normalized is None:
+                    stats.skip(f"not a {self.name} record")
+                    continue
+                if normalized.timestamp is None:
+                    stats.warn("record without a readable timestamp")
+                stats.events += 1
+                yield Event(
+                    timestamp=normalized.timestamp,
+                    fields=normalized.fields,
+                    original=record,
+                    raw=raw,
+                    logsource=normalized.logsource,
+                    input=name,
+                    offset=offset,
+                    format=self.name,
+                )
+
+
+def dig(record: dict[str, Any], *path: str) -> Any:
+    """``record[path[0]][path[1]]...`` or None when any step is missing."""
+    current: Any = record
+    for key in path:
+        if not isinstance(current, dict):
+            return None
+        current = current.get(key)
+    return current

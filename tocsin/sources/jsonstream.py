@@ -1,0 +1,178 @@
+"""Streaming JSON records out of JSON Lines, JSON arrays and concatenated objects.
+
+Accepted shapes, detected from the first bytes:
+
+* JSON Lines: one object per line (the fast path);
+* a JSON array of objects, possibly pretty-printed over many lines;
+* an object wrapping the array under ``Records``/``records``/``value``/``events``
+  (CloudTrail files, Azure exports, Graph API pages);
+* concatenated, possibly pretty-printed objects, with stray lines between them
+  (``evtx_dump -o json`` writes ``Record N`` before each one).
+
+Memory is bounded by the record size limit: a record larger than that is
+skipped and counted, never accumulated.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterator
+from typing import IO, Any
+
+from tocsin.sources.base import InputStats
+from tocsin.sources.reader import STREAM_ERRORS, decode_lines
+
+_WRAPPED_ARRAY = re.compile(rb'\A\s*\{\s*"(?:Records|records|value|events)"\s*:\s*\[')
+_DECODER = json.JSONDecoder()
+_NEXT_OBJECT_LINE = re.compile(r"\n\s*\{")
+_CHUNK = 1 << 16
+
+Record = tuple[str, str, Any]
+
+
+def iter_json_records(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[Record]:
+    """Yield ``(offset, raw_text, value)`` for each JSON record of the stream."""
+    head = stream.peek(_CHUNK)[:_CHUNK] if hasattr(stream, "peek") else b""
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"[") or _WRAPPED_ARRAY.match(stripped):
+        yield from _iter_buffered(stream, stats, max_bytes, array=True)
+    elif _first_line_is_object(stripped):
+        yield from _iter_lines(stream, stats, max_bytes)
+    else:
+        yield from _iter_buffered(stream, stats, max_bytes, array=False)
+
+
+def _first_line_is_object(head: bytes) -> bool:
+    line = head.split(b"\n", 1)[0].strip()
+    if not line.startswith(b"{"):
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def _iter_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[Record]:
+    loads = json.loads
+    for number, line in decode_lines(stream, stats, max_bytes):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            value = loads(text)
+        except ValueError:
+            stats.skip("malformed JSON")
+            continue
+        yield str(number), text, value
+
+
+def _iter_buffered(stream: IO[bytes], stats: InputStats, max_bytes: int, array: bool) -> Iterator[Record]:
+    reader = _TextChunks(stream, stats)
+    buffer = reader.read()
+    position = 0
+    index = 0
+    if array:
+        position = buffer.index("[") + 1 if "[" in buffer else len(buffer)
+    while True:
+        position = _skip_separators(buffer, position)
+        if position >= len(buffer):
+            more = reader.read()
+            if not more:
+                return
+            buffer, position = buffer[position:] + more, 0
+            continue
+        char = buffer[position]
+        if array and char in "]}":
+            return
+        if char not in "{[":
+            # Stray text between objects (e.g. "Record 12"): skip the line.
+            newline = buffer.find("\n", position)
+            if newline < 0:
+                more = reader.read()
+                if not more:
+                    return
+                buffer, position = buffer[position:] + more, 0
+                continue
+            position = newline + 1
+            continue
+        try:
+            value, end = _DECODER.raw_decode(buffer, position)
+        except ValueError:
+            if len(buffer) - position > max_bytes:
+                stats.skip(f"record longer than {max_bytes} bytes or malformed JSON")
+                buffer, position = _resync(buffer, position + 1, reader)
+                continue
+            more = reader.read()
+            if not more:
+                stats.skip("truncated JSON at end of input")
+                return
+            buffer, position = buffer[position:] + more, 0
+            continue
+        index += 1
+        yield f"#{index}", buffer[position:end], value
+        position = end
+        if position > _CHUNK:
+            buffer, position = buffer[position:], 0
+
+
+def _skip_separators(buffer: str, position: int) -> int:
+    length = len(buffer)
+    while position < length and buffer[position] in " \t\r\n,\ufeff":
+        position += 1
+    return position
+
+
+def _resync(buffer: str, position: int, reader: _TextChunks) -> tuple[str, int]:
+    """Drop text up to the next line that starts an object."""
+    while True:
+        match = _NEXT_OBJECT_LINE.search(buffer, position)
+        if match:
+            return buffer, match.start() + 1
+        more = reader.read()
+        if not more:
+            return "", 0
+        buffer, position = more, 0
+
+
+class _TextChunks:
+    """Incremental UTF-8 decoding of a byte stream in chunks."""
+
+    def __init__(self, stream: IO[bytes], stats: InputStats) -> None:
+        self._stream = stream
+        self._stats = stats
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._done = False
+
+    def read(self) -> str:
+        if self._done:
+            return ""
+        try:
+            data = self._stream.read(_CHUNK)
+        except STREAM_ERRORS as exc:
+            self._stats.skip(f"truncated or corrupt compressed data ({type(exc).__name__})")
+            data = b""
+        if not data:
+            self._done = True
+            return self._decoder.decode(b"", final=True)
+        return self._decoder.decode(data)
+
+
+def first_json_record(head: bytes) -> Any:
+    """The first JSON object of a sample (for format detection), or None."""
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    match = _WRAPPED_ARRAY.match(stripped)
+    text = stripped.decode("utf-8", "replace")
+    if match:
+        text = text[len(match.group(0).decode()) :]
+    elif text.startswith("["):
+        text = text[1:]
+    start = text.find("{")
+    if start < 0:
+        return None
+    try:
+        value, _ = _DECODER.raw_decode(text, start)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

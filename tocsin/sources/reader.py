@@ -1,0 +1,205 @@
+"""Opening inputs: files, directories, archives, compressed streams and stdin.
+
+Everything here streams: a line is never longer in memory than the record
+size limit, and compressed inputs are decompressed as they are read.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import sys
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from tocsin.sources.base import InputSource, InputStats, UnreadableInput
+
+_MAGIC_OPENERS = (
+    (b"\x1f\x8b", lambda raw: gzip.GzipFile(fileobj=raw)),
+    (b"BZh", bz2.BZ2File),
+    (b"\xfd7zXZ\x00", lzma.LZMAFile),
+)
+_ZIP_MAGIC = b"PK\x03\x04"
+#: How much of an input format detection looks at.
+HEAD_BYTES = 65536
+#: Errors a truncated or corrupt compressed stream raises mid-read.
+STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
+#: Names skipped when walking a directory: our own outputs and obvious non-logs.
+_SKIPPED_SUFFIXES = {".db", ".db-wal", ".db-shm", ".sqlite", ".pyc", ".png", ".jpg", ".pdf"}
+
+
+def _decompressing(raw: IO[bytes]) -> IO[bytes]:
+    head = raw.peek(8)[:8] if isinstance(raw, io.BufferedReader) else b""
+    for magic, opener in _MAGIC_OPENERS:
+        if head.startswith(magic):
+            return io.BufferedReader(opener(raw))  # type: ignore[arg-type]
+    return raw
+
+
+def _file_source(path: Path, name: str) -> list[InputSource]:
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    mtime = path.stat().st_mtime
+    if head == _ZIP_MAGIC:
+        return list(_zip_members(path, name, mtime))
+
+    def opener() -> IO[bytes]:
+        return _decompressing(open(path, "rb"))
+
+    return [InputSource(name=name, open=opener, path=path, mtime=mtime)]
+
+
+def _zip_members(path: Path, name: str, mtime: float) -> Iterator[InputSource]:
+    try:
+        archive = zipfile.ZipFile(path)
+        members = [info for info in archive.infolist() if not info.is_dir()]
+    except STREAM_ERRORS as exc:
+        raise UnreadableInput(f"{name}: corrupt zip archive ({exc})") from exc
+    for info in members:
+
+        def opener(member: str = info.filename) -> IO[bytes]:
+            return _decompressing(io.BufferedReader(zipfile.ZipFile(path).open(member)))  # type: ignore[arg-type]
+
+        yield InputSource(name=f"{name}!{info.filename}", open=opener, mtime=mtime)
+
+
+class _Replay(io.RawIOBase):
+    """A stream that replays an already-read head, then continues with the rest."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _stdin_source() -> InputSource:
+    head = sys.stdin.buffer.read(HEAD_BYTES)
+
+    def opener() -> IO[bytes]:
+        return _decompressing(io.BufferedReader(_Replay(head, sys.stdin.buffer)))
+
+    return InputSource(name="<stdin>", open=opener, mtime=None, head=head)
+
+
+def resolve_inputs(paths: list[str]) -> Iterator[InputSource | UnreadableInput]:
+    """Expand command-line paths into readable sources, in a stable order.
+
+    Directories are walked recursively (sorted, hidden entries skipped);
+    ``-`` is standard input. Problems are yielded, not raised, so that one
+    unreadable path never stops the others.
+    """
+    for given in paths:
+        if given == "-":
+            yield _stdin_source()
+            continue
+        path = Path(given)
+        if not path.exists():
+            yield UnreadableInput(f"{given}: no such file or directory")
+            continue
+        files = [path] if path.is_file() else _walk(path)
+        for file in files:
+            try:
+                yield from _file_source(file, str(file.absolute()))
+            except UnreadableInput as exc:
+                yield exc
+            except OSError as exc:
+                yield UnreadableInput(f"{file}: {exc.strerror or exc}")
+
+
+def _walk(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        for file in sorted(files):
+            if file.startswith(".") or Path(file).suffix.lower() in _SKIPPED_SUFFIXES:
+                continue
+            found.append(Path(directory) / file)
+    return found
+
+
+OVERSIZED = object()
+
+
+def iter_lines(stream: IO[bytes], max_bytes: int) -> Iterator[bytes | object]:
+    """Yield lines (without the line end); an over-long line yields ``OVERSIZED``.
+
+    An over-long line is skipped without ever being held whole in memory.
+    """
+    readline = stream.readline
+    limit = max_bytes + 1
+    while True:
+        line = readline(limit)
+        if not line:
+            return
+        if len(line) == limit and not line.endswith(b"\n"):
+            while True:
+                rest = readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield OVERSIZED
+            continue
+        yield line.rstrip(b"\r\n")
+
+
+def decode_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[tuple[int, str]]:
+    """Decoded text lines with their 1-based line numbers.
+
+    Lines that are not UTF-8 are decoded as Latin-1 and counted; lines with
+    NUL bytes are counted as binary and skipped; a truncated compressed
+    stream ends the input with a count, not an exception.
+    """
+    number = 0
+    try:
+        for line in iter_lines(stream, max_bytes):
+            number += 1
+            if line is OVERSIZED:
+                stats.skip(f"record longer than {max_bytes} bytes")
+                continue
+            assert isinstance(line, bytes)
+            if not line:
+                continue
+            if b"\x00" in line:
+                stats.skip("binary data (NUL bytes)")
+                continue
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                stats.warn("not UTF-8, read as Latin-1")
+                text = line.decode("latin-1")
+            yield number, text
+    except STREAM_ERRORS as exc:
+        stats.skip(f"truncated or corrupt compressed data ({type(exc).__name__})")
+
+
+def read_head(source: InputSource) -> bytes:
+    """The first decompressed bytes of a source, for format detection."""
+    if source.head is not None:
+        stream = _decompressing(io.BufferedReader(io.BytesIO(source.head)))
+    else:
+        stream = source.open()
+    head = bytearray()
+    with stream:
+        try:
+            while len(head) < HEAD_BYTES and (chunk := stream.read(4096)):
+                head += chunk
+        except STREAM_ERRORS:
+            pass  # a truncated stream still has a readable beginning
+    return bytes(head[:HEAD_BYTES])

@@ -1,0 +1,43 @@
+"""Timestamps as sources write them, to epoch seconds (UTC)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_time(value: Any) -> float | None:
+    """Epoch seconds from an ISO 8601 string, a 'YYYY-MM-DD hh:mm:ss[.fff]' string or epoch number.
+
+    Naive times are UTC. Numbers above 1e14 are read as microseconds, above
+    1e11 as milliseconds. Returns None for anything unparseable.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if text.replace(".", "", 1).isdigit():
+            number = float(text)
+        else:
+            text = _FRACTION.sub(r"\1", text.replace("Z", "+00:00").replace("z", "+00:00"))
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                return None
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            return parsed.timestamp()
+    else:
+        return None
+    if number > 1e14:
+        return number / 1e6
+    if number > 1e11:
+        return number / 1e3
+    return number

@@ -1,0 +1,84 @@
+"""The case database: every event and alert of a scan, on disk, for later look-ups.
+
+It is the same SQLite file the engine works in (``--db FILE``), so evidence
+ids in alerts resolve with ``tocsin show ID --db FILE``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from tocsin.event import Event
+from tocsin.models import Alert
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY, timestamp REAL, input TEXT, format TEXT, document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_timestamp ON events (timestamp);
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY, timestamp TEXT, level TEXT, rule_id TEXT, document TEXT NOT NULL
+);
+"""
+
+
+class CaseStore:
+    """Events and alerts by id, in the engine's SQLite connection."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        connection.executescript(_SCHEMA)
+
+    def add_events(self, events: Iterable[Event]) -> None:
+        """Store events; storing the same event twice keeps one copy."""
+        self.connection.executemany(
+            "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
+            (
+                (
+                    event.id,
+                    event.timestamp,
+                    event.input,
+                    event.format,
+                    json.dumps(event.to_document(), default=str, separators=(",", ":")),
+                )
+                for event in events
+            ),
+        )
+
+    def add_alerts(self, alerts: Iterable[Alert]) -> None:
+        """Store alerts; an alert raised again by a re-scan replaces its earlier copy."""
+        self.connection.executemany(
+            "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?, ?)",
+            (
+                (
+                    alert.id,
+                    alert.document()["@timestamp"],
+                    alert.level.name,
+                    alert.rule.id,
+                    json.dumps(alert.document(), separators=(",", ":")),
+                )
+                for alert in alerts
+            ),
+        )
+
+    def get(self, identifier: str) -> tuple[str, dict[str, Any]] | None:
+        """``("event"|"alert", document)`` for an id, or None."""
+        for kind, table in (("event", "events"), ("alert", "alerts")):
+            row = self.connection.execute(
+                f"SELECT document FROM {table} WHERE id = ?", (identifier,)
+            ).fetchone()
+            if row:
+                return kind, json.loads(row[0])
+        return None
+
+    def evidence(self, alert: dict[str, Any]) -> list[dict[str, Any]]:
+        """The stored events an alert document names as evidence."""
+        ids = alert.get("evidence", [])
+        rows = self.connection.execute(
+            "SELECT document FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY timestamp",
+            (json.dumps(ids),),
+        )
+        return [json.loads(row[0]) for row in rows]
