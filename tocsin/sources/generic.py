@@ -1,0 +1,232 @@
+"""Any JSON objects or CSV table, with an optional ECS field mapping (``ParseOptions.field_map``).
+
+The mapping names, for each ECS field, the source field holding it (a dotted
+path for nested JSON: ``{"user.name": "actor.login", "@timestamp": "ts"}``).
+Without one, the timestamp comes from a usual key (``@timestamp``,
+``timestamp``, ``time``...) and fields already named like ECS (``user.name``
+or ``{"user": {"name": ...}}``) are taken as they are. A mapping of an ECS
+categorization field to one of its allowed values that is not a source field
+is a constant: ``{"event.category": "authentication"}`` routes every record
+to the Sigma rules for that category. These parsers sniff low, so a format
+with its own parser always wins.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from tocsin.event import Event, LogSource, lookup_path
+from tocsin.sources.base import InputSource, InputStats, ParseOptions, Parser, Sample, compact, register
+from tocsin.sources.jsonbase import JsonParser, Normalized
+from tocsin.sources.reader import decode_lines
+from tocsin.sources.timeparse import parse_time
+
+TIMESTAMP_KEYS = ("@timestamp", "timestamp", "time", "ts", "date", "eventTime")
+#: A guessed timestamp key must give a time after this (1980): "date: 14" is a day, not 1970.
+_PLAUSIBLE_EPOCH = 315532800
+
+#: ECS fields taken from records that already use their names.
+ECS_FIELDS = (
+    "message", "event.category", "event.type", "event.outcome", "event.action", "event.code", "event.reason",
+    "event.kind", "event.dataset", "event.provider", "user.name", "user.id", "user.domain", "user.email",
+    "user.full_name", "user.target.name", "source.ip", "source.port", "source.address", "source.domain",
+    "destination.ip", "destination.port", "destination.address", "destination.domain", "client.ip",
+    "client.address", "host.name", "host.hostname", "host.ip", "process.name", "process.pid",
+    "process.command_line", "process.executable", "url.original", "url.domain", "url.path",
+    "http.request.method", "http.response.status_code", "user_agent.original", "network.protocol",
+    "network.transport", "service.name", "file.path", "log.level", "rule.name",
+)
+_ECS_HEADS = tuple((name, name.split(".", 1)[0]) for name in ECS_FIELDS)
+
+#: The allowed values of ECS categorization fields: mapped to one of these, a field is a constant.
+ECS_ALLOWED_VALUES = {
+    "event.category": frozenset({
+        "api", "authentication", "configuration", "database", "driver", "email", "file", "host", "iam",
+        "intrusion_detection", "library", "malware", "network", "package", "process", "registry", "session",
+        "threat", "vulnerability", "web",
+    }),
+    "event.type": frozenset({
+        "access", "admin", "allowed", "change", "connection", "creation", "deletion", "denied", "end",
+        "error", "group", "indicator", "info", "installation", "protocol", "start", "user",
+    }),
+    "event.outcome": frozenset({"failure", "success", "unknown"}),
+    "event.kind": frozenset({
+        "alert", "asset", "enrichment", "event", "metric", "pipeline_error", "signal", "state",
+    }),
+}
+_INTEGER_FIELDS = frozenset({"source.port", "destination.port", "process.pid", "http.response.status_code"})
+
+
+class FieldMapper:
+    """Derives the timestamp, ECS fields and logsource of a generic record."""
+
+    def __init__(self, field_map: dict[str, str]) -> None:
+        self.timestamp_path = field_map.get("@timestamp")
+        self.field_map = {ecs: path for ecs, path in field_map.items() if ecs != "@timestamp"}
+
+    def __call__(self, record: dict[str, Any]) -> Normalized:
+        fields: dict[str, Any] = {}
+        heads = {key.split(".", 1)[0].lower() for key in record}
+        for name, head in _ECS_HEADS:
+            if head in heads:
+                value = lookup_path(record, name)
+                if value is not None and not isinstance(value, dict):
+                    fields[name] = value
+        for ecs, path in self.field_map.items():
+            value = lookup_path(record, path)
+            if value is None and path.lower() in ECS_ALLOWED_VALUES.get(ecs, ()):
+                value = path.lower()
+            if value is not None:
+                fields[ecs] = value
+        for name in _INTEGER_FIELDS & fields.keys():
+            value = fields[name]
+            if isinstance(value, str) and value.strip().isdigit():
+                fields[name] = int(value)
+        return Normalized(self._timestamp(record), compact(fields), _logsource(fields.get("event.category")))
+
+    def _timestamp(self, record: dict[str, Any]) -> float | None:
+        if self.timestamp_path:
+            return parse_time(lookup_path(record, self.timestamp_path))
+        for key in TIMESTAMP_KEYS:
+            timestamp = parse_time(lookup_path(record, key))
+            if timestamp is not None and timestamp > _PLAUSIBLE_EPOCH:
+                return timestamp
+        return None
+
+
+def _logsource(category: Any) -> LogSource:
+    if isinstance(category, list):
+        return _categories(tuple(str(item).lower() for item in category))
+    return _categories((str(category).lower(),) if category else ())
+
+
+@lru_cache(maxsize=64)
+def _categories(categories: tuple[str, ...]) -> LogSource:
+    return LogSource(categories=frozenset(categories))
+
+
+@register
+class GenericJsonParser(JsonParser):
+    name = "json"
+    description = "Any JSON objects (JSON Lines, arrays), ECS fields mapped with a field map"
+
+    def __init__(self, options: ParseOptions) -> None:
+        super().__init__(options)
+        self.mapper = FieldMapper(options.field_map)
+
+    @classmethod
+    def recognizes(cls, record: dict[str, Any]) -> int:
+        return 25
+
+    def normalize(self, record: dict[str, Any]) -> Normalized | None:
+        return self.mapper(record)
+
+
+_DELIMITERS = (",", ";", "\t")
+_HEADER_CELL = re.compile(r"[A-Za-z_@#][\w@#.\-/() ]{0,63}")
+
+
+def _cells(line: str, delimiter: str) -> list[str]:
+    return next(csv.reader([line], delimiter=delimiter), [])
+
+
+def header_delimiter(line: str) -> str | None:
+    """The delimiter splitting ``line`` into the most column names, or None if it is no header row."""
+    best, best_count = None, 1
+    for delimiter in _DELIMITERS:
+        cells = [cell.strip() for cell in _cells(line.lstrip("\ufeff"), delimiter)]
+        if (len(cells) > best_count and len(set(cells)) == len(cells)
+                and all(_HEADER_CELL.fullmatch(cell) for cell in cells)):
+            best, best_count = delimiter, len(cells)
+    return best
+
+
+@register
+class CsvParser(Parser):
+    name = "csv"
+    description = "CSV tables with a header row (comma, semicolon or tab), ECS fields mapped with a field map"
+
+    def __init__(self, options: ParseOptions) -> None:
+        super().__init__(options)
+        self.mapper = FieldMapper(options.field_map)
+
+    @classmethod
+    def sniff(cls, sample: Sample) -> int:
+        lines = [line for line in sample.text.splitlines()[:2] if line.strip()]
+        if len(lines) < 2:
+            return 0
+        delimiter = header_delimiter(lines[0])
+        if delimiter is None:
+            return 0
+        return 30 if len(_cells(lines[1], delimiter)) == len(_cells(lines[0], delimiter)) else 0
+
+    def parse(self, source: InputSource, stats: InputStats) -> Iterator[Event]:
+        with source.open() as stream:
+            lines = _Lines(decode_lines(stream, stats, self.options.max_record_bytes))
+            first = next(lines, None)
+            if first is None:
+                return
+            delimiter = header_delimiter(first)
+            if delimiter is None:
+                stats.skip("CSV without a header row")
+                return
+            header = [cell.strip() for cell in _cells(first.lstrip("\ufeff"), delimiter)]
+            lines.take()
+            reader = csv.reader(lines, delimiter=delimiter)
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error:
+                    row = None
+                raw = lines.take()
+                stats.records += 1
+                if row is None:
+                    stats.skip("malformed CSV row")
+                    continue
+                if len(row) != len(header):
+                    stats.skip("CSV row whose field count differs from the header")
+                    continue
+                record = dict(zip(header, row, strict=True))
+                normalized = self.mapper(record)
+                if normalized.timestamp is None:
+                    stats.warn("record without a readable timestamp")
+                stats.events += 1
+                yield Event(
+                    timestamp=normalized.timestamp,
+                    fields=normalized.fields,
+                    original=record,
+                    raw=raw,
+                    logsource=normalized.logsource,
+                    input=source.name,
+                    offset=str(lines.number),
+                    format=self.name,
+                )
+
+
+class _Lines:
+    """Text lines fed to the csv module, remembering the number and text of the current row's lines."""
+
+    def __init__(self, lines: Iterator[tuple[int, str]]) -> None:
+        self._lines = lines
+        self.number = 0
+        self._pending: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        self.number, text = next(self._lines)
+        self._pending.append(text)
+        return text + "\n"  # keeps the line breaks of quoted multi-line fields
+
+    def take(self) -> str:
+        """The text of the lines read since the last call."""
+        raw = "\n".join(self._pending)
+        self._pending.clear()
+        return raw
