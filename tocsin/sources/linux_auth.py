@@ -22,6 +22,7 @@ _IP = r"(?P<ip>[0-9a-fA-F:.]+)"
 
 _SSHD = [
     (
+        ("Failed", "Accepted"),
         re.compile(
             r"^(?P<event>Failed|Accepted) (?P<method>\S+) for (?P<invalid>invalid user )?(?P<user>.*?) from "
             + _IP
@@ -30,10 +31,12 @@ _SSHD = [
         "ssh-login",
     ),
     (
+        ("Invalid",),
         re.compile(r"^Invalid user (?P<user>.*?) from " + _IP + r"(?: port (?P<port>\d+))?\s*$"),
         "ssh-invalid-user",
     ),
     (
+        ("error",),
         re.compile(
             r"^error: maximum authentication attempts exceeded for (?P<invalid>invalid user )?(?P<user>.*?) from "
             + _IP
@@ -42,6 +45,7 @@ _SSHD = [
         "ssh-max-attempts-exceeded",
     ),
     (
+        ("Connection", "Disconnected"),
         re.compile(
             r"^(?:Connection closed|Disconnected) by (?:(?:invalid |authenticating )?user (?P<user>\S+) )?"
             + _IP
@@ -49,9 +53,14 @@ _SSHD = [
         ),
         "ssh-disconnect",
     ),
-    (re.compile(r"^Received disconnect from " + _IP + r"(?: port (?P<port>\d+))?"), "ssh-disconnect"),
-    (re.compile(r"^Did not receive identification string from " + _IP), "ssh-no-identification"),
     (
+        ("Received",),
+        re.compile(r"^Received disconnect from " + _IP + r"(?: port (?P<port>\d+))?"),
+        "ssh-disconnect",
+    ),
+    (("Did",), re.compile(r"^Did not receive identification string from " + _IP), "ssh-no-identification"),
+    (
+        ("reverse",),
         re.compile(r"^reverse mapping checking getaddrinfo for \S+ \[" + _IP + r"\] failed"),
         "ssh-reverse-mapping-failed",
     ),
@@ -129,9 +138,16 @@ def _pam_session(match: re.Match[str]) -> Fields:
     }
 
 
+#: sshd patterns by the first word of the messages they match: each line tries only those.
+_SSHD_BY_WORD: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+for _words, _pattern, _action in _SSHD:
+    for _word in _words:
+        _SSHD_BY_WORD.setdefault(_word, []).append((_pattern, _action))
+
+
 def classify_sshd(message: str, pam_style: bool) -> Fields:
     """sshd's own messages; PAM lines logged through sshd echo sshd's own result."""
-    for pattern, action in _SSHD:
+    for pattern, action in _SSHD_BY_WORD.get(message.split(" ", 1)[0].rstrip(":"), ()):
         match = pattern.match(message)
         if not match:
             continue

@@ -21,33 +21,23 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sigma.backends.sqlite.correlation import quote
-from sigma.backends.sqlite.runtime import execute_plan
 
 from tocsin.detectors.sigma.backend import EVENT_ID_COLUMN, RAW_COLUMN, TIMESTAMP_COLUMN
-from tocsin.detectors.sigma.ruleset import (
-    CORRELATION_TABLE,
-    CorrelationRule,
-    DetectionRule,
-    RuleSet,
-    flag_column,
-)
+from tocsin.detectors.sigma.correlation import CorrelationRule, CorrelationRunner, Episode
+from tocsin.detectors.sigma.ruleset import DetectionRule, RuleSet
 from tocsin.event import Event, LogSource, lookup_path, sql_value
 from tocsin.models import Alert, Window, alert_id
 
+#: The on-disk table holding the events correlation rules need.
+CORRELATION_TABLE = "corr_events"
 #: Entity fields copied onto alerts when known.
 ENTITY_FIELDS = ("user.name", "source.ip", "host.name")
-#: What the correlation plans' diagnostic counts mean, for the run summary.
-DIAGNOSTIC_REASONS = {
-    "missing_group_key": "matching events without a group-by value, not correlated",
-    "invalid_timestamp": "matching events without a timestamp, not correlated",
-    "incomplete_window": "windows still open when the input ended",
-}
 #: Alerts list at most this many evidence ids (``event_count`` stays exact).
 EVIDENCE_CAP = 1000
 
@@ -87,8 +77,7 @@ class SigmaEngine:
         self.diagnostics: dict[str, int] = defaultdict(int)
         self._streams: dict[LogSource, _Stream] = {}
         self._correlation_columns = sorted(
-            set().union(*(rule.columns for rule in ruleset.correlations), ENTITY_FIELDS)
-            - {TIMESTAMP_COLUMN, EVENT_ID_COLUMN}
+            (ruleset.correlation_fields | set(ENTITY_FIELDS)) - {TIMESTAMP_COLUMN, EVENT_ID_COLUMN}
         )
         self._correlation_getters = [_getter(column) for column in self._correlation_columns]
         flags = sorted({rule.flag for rule in ruleset.detections if rule.flag is not None})
@@ -154,7 +143,7 @@ class SigmaEngine:
 
     def _create_correlation_table(self) -> None:
         columns = [f"{EVENT_ID_COLUMN} TEXT", f"{TIMESTAMP_COLUMN} REAL"]
-        columns += [f"{flag_column(flag)} INTEGER" for flag in range(self._flag_count)]
+        columns += [f"tocsin_m{flag} INTEGER" for flag in range(self._flag_count)]
         columns += [f"{quote(column)} TEXT COLLATE NOCASE" for column in self._correlation_columns]
         self.connection.execute(f"CREATE TABLE IF NOT EXISTS {CORRELATION_TABLE} ({', '.join(columns)})")
         self.connection.execute(
@@ -175,36 +164,33 @@ class SigmaEngine:
 
     def finish(self) -> list[Alert]:
         """Evaluate every correlation rule over the kept events."""
-        alerts: list[Alert] = []
-        for rule in self.ruleset.correlations:
-            rows, diagnostics = execute_plan(self.connection, rule.plan, include_events=False)
-            for reason, count in diagnostics.items():
-                if count:
-                    self.diagnostics[f"{rule.info.title}: {DIAGNOSTIC_REASONS.get(reason, reason)}"] += count
-            alerts.extend(self._correlation_alert(rule, episode) for episode in merge_windows(rows))
+        runner = CorrelationRunner(self.connection, CORRELATION_TABLE, EVIDENCE_CAP)
+        alerts = [
+            self._correlation_alert(rule, episode)
+            for rule in self.ruleset.correlations
+            for episode in runner.episodes(rule)
+        ]
+        self.diagnostics.update(runner.diagnostics)
         return alerts
 
-    def _correlation_alert(self, rule: CorrelationRule, episode: dict[str, Any]) -> Alert:
-        event_ids = sorted(episode["event_ids"])
-        first, last, entities = self._evidence_summary(event_ids)
-        group = episode["group_keys"]
-        for name, value in group.items():
+    def _correlation_alert(self, rule: CorrelationRule, episode: Episode) -> Alert:
+        _, _, entities = self._evidence_summary(episode.evidence)
+        for name, value in episode.group.items():
             if name in ENTITY_FIELDS and value is not None:
                 entities[name] = value
-        start = first if first is not None else episode["window_start"]
-        end = last if last is not None else episode["window_end"]
-        metric = {"name": episode["metric_name"], "value": episode["metric_value"]}
         return Alert(
-            id=alert_id(rule.info.id, json.dumps(group, sort_keys=True), str(episode["window_start"])),
-            timestamp=_utc(end),
+            id=alert_id(
+                rule.info.id, json.dumps(episode.group, sort_keys=True, default=str), str(episode.start)
+            ),
+            timestamp=_utc(episode.end),
             rule=rule.info,
-            event_count=len(event_ids),
-            message=correlation_message(rule, len(event_ids), start, end, group),
-            group_by=group or None,
-            window=Window(start=_utc(start), end=_utc(end)),
-            metric=metric,
-            evidence=event_ids[:EVIDENCE_CAP],
-            evidence_truncated=len(event_ids) > EVIDENCE_CAP,
+            event_count=episode.event_count,
+            message=correlation_message(rule, episode),
+            group_by=episode.group or None,
+            window=Window(start=_utc(episode.start), end=_utc(episode.end)),
+            metric={"name": rule.kind, "value": episode.metric},
+            evidence=episode.evidence,
+            evidence_truncated=episode.event_count > len(episode.evidence),
             **_nest(entities),
         )
 
@@ -225,33 +211,6 @@ class SigmaEngine:
         return row[0], row[1], entities
 
 
-def merge_windows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Merge overlapping alert windows of the same group into one episode.
-
-    The correlation plan reports a window for every event at which the
-    condition holds; 286 failed logins would be 280 overlapping windows. An
-    analyst wants one alert per burst: windows of a group that overlap or
-    touch are merged, their evidence united and the largest metric kept.
-    """
-    by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_group[json.dumps(row["group_keys"], sort_keys=True)].append(row)
-    episodes = []
-    for windows in by_group.values():
-        windows.sort(key=lambda row: (row["window_start"], row["window_end"]))
-        current: dict[str, Any] | None = None
-        for row in windows:
-            ids = {identity.split(":", 1)[1] for identity in row["event_ids"]}
-            if current is not None and row["window_start"] <= current["window_end"]:
-                current["window_end"] = max(current["window_end"], row["window_end"])
-                current["event_ids"] |= ids
-                current["metric_value"] = max(current["metric_value"], row["metric_value"])
-                continue
-            current = {**row, "event_ids": ids}
-            episodes.append(current)
-    return episodes
-
-
 def event_alert(rule: DetectionRule, event: Event) -> Alert:
     """The alert for one event matching a single-event rule."""
     entities = {name: event.fields.get(name) for name in ENTITY_FIELDS if event.fields.get(name) is not None}
@@ -270,12 +229,16 @@ def single_message(rule: DetectionRule, entities: dict[str, Any]) -> str:
     return rule.info.title + _entity_phrase(entities)
 
 
-def correlation_message(
-    rule: CorrelationRule, count: int, start: float, end: float, group: dict[str, Any]
-) -> str:
-    grouped = ", ".join(f"{name}={value}" for name, value in group.items())
-    return f"{rule.info.title}: {count} events in {human_duration(end - start)}" + (
-        f" ({grouped})" if grouped else ""
+def correlation_message(rule: CorrelationRule, episode: Episode) -> str:
+    grouped = ", ".join(f"{name}={value}" for name, value in episode.group.items())
+    measure = (
+        f"{rule.value_field} {rule.kind.removeprefix('value_')} {episode.metric:g}, "
+        if rule.value_field
+        else ""
+    )
+    return (
+        f"{rule.info.title}: {measure}{episode.event_count} events in {human_duration(episode.end - episode.start)}"
+        + (f" ({grouped})" if grouped else "")
     )
 
 

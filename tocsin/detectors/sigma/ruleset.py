@@ -12,7 +12,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import yaml
 from sigma.backends.sqlite.correlation import quote
@@ -32,12 +31,16 @@ from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import SigmaFieldReference
 
 from tocsin.detectors.sigma.backend import RAW_COLUMN, TocsinSqliteBackend
+from tocsin.detectors.sigma.correlation import (
+    CorrelationRule,
+    Reference,
+    UnsupportedCorrelation,
+    compile_correlation,
+)
 from tocsin.detectors.sigma.database import connect
 from tocsin.event import LogSource
 from tocsin.models import Level, RuleInfo
 
-#: Name of the on-disk table holding the events correlation rules need.
-CORRELATION_TABLE = "corr_events"
 RULE_SUFFIXES = {".yml", ".yaml"}
 
 
@@ -73,18 +76,6 @@ class DetectionRule:
 
 
 @dataclass
-class CorrelationRule:
-    """A correlation rule compiled to a pySigma SQLite correlation plan."""
-
-    info: RuleInfo
-    plan: dict[str, Any]
-    kind: str
-    group_by: list[str]
-    timespan: int
-    columns: frozenset[str]
-
-
-@dataclass
 class RuleSet:
     """Everything loaded from the rule paths, ready for an engine."""
 
@@ -92,6 +83,8 @@ class RuleSet:
     correlations: list[CorrelationRule] = field(default_factory=list)
     errors: list[RuleLoadError] = field(default_factory=list)
     files: int = 0
+    #: Fields the correlation candidate table holds, over every correlation (nested ones included).
+    correlation_fields: set[str] = field(default_factory=set)
 
     @property
     def loaded(self) -> int:
@@ -135,15 +128,6 @@ def processing_pipeline(placeholders: dict[str, list[str]]) -> ProcessingPipelin
     return sysmon_pipeline() + windows_logsource_pipeline() + expansion
 
 
-class _CorrelationBackend(TocsinSqliteBackend):
-    """Plans correlations over the correlation table, where base rules are match flags."""
-
-    table = CORRELATION_TABLE
-
-    def required_fields(self, rule: SigmaRule) -> list[str]:
-        return []
-
-
 def load_rules(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None) -> RuleSet:
     """Parse and compile every rule under ``paths``."""
     ruleset = RuleSet()
@@ -162,12 +146,16 @@ def load_rules(paths: Iterable[Path], placeholders: dict[str, list[str]] | None 
                 by_rule[id(rule)] = compiled
                 ruleset.detections.append(compiled)
     correlations = [rule for rule in collection.rules if isinstance(rule, SigmaCorrelationRule)]
-    if correlations:
-        correlation_backend = _CorrelationBackend(pipeline)
-        _assign_flags(correlations, by_rule)
-        for rule in correlations:
-            compiled = _compile_correlation(rule, correlation_backend, by_rule, ruleset.errors)
-            if compiled and rule._output:
+    _assign_flags(correlations, by_rule)
+    compiled_correlations: dict[int, CorrelationRule] = {}
+    for rule in correlations:
+        compiled = _compile_correlation(
+            rule, len(compiled_correlations), by_rule, compiled_correlations, ruleset.errors
+        )
+        if compiled:
+            compiled_correlations[id(rule)] = compiled
+            ruleset.correlation_fields |= compiled.candidate_fields
+            if compiled.emits_alerts:
                 ruleset.correlations.append(compiled)
     return ruleset
 
@@ -323,57 +311,49 @@ def _detection_fields(rule: SigmaRule) -> set[str]:
 
 
 def _assign_flags(correlations: list[SigmaCorrelationRule], by_rule: dict[int, DetectionRule]) -> None:
-    """Give every detection rule a correlation refers to a flag column in the correlation table."""
-    next_flag = 0
+    """Give every detection rule a correlation refers to a flag column in the candidate table."""
+    flags = 0
     for correlation in correlations:
         for reference in correlation.rules:
-            base = reference.rule
-            compiled = by_rule.get(id(base))
-            if compiled is None or compiled.flag is not None:
-                continue
-            compiled.flag = next_flag
-            base.set_conversion_result([f"{flag_column(next_flag)} = 1"])
-            next_flag += 1
-
-
-def flag_column(flag: int) -> str:
-    """Column marking that a correlation-table row matched detection rule ``flag``."""
-    return f"tocsin_m{flag}"
+            compiled = by_rule.get(id(reference.rule))
+            if compiled is not None and compiled.flag is None:
+                compiled.flag = flags
+                flags += 1
 
 
 def _compile_correlation(
     rule: SigmaCorrelationRule,
-    backend: _CorrelationBackend,
+    index: int,
     by_rule: dict[int, DetectionRule],
+    correlations: dict[int, CorrelationRule],
     errors: list[RuleLoadError],
 ) -> CorrelationRule | None:
-    missing = [
-        ref.reference for ref in rule.rules if isinstance(ref.rule, SigmaRule) and id(ref.rule) not in by_rule
-    ]
-    if missing:
-        errors.append(
-            RuleLoadError(
-                _source(rule), f"refers to rules that did not load: {', '.join(missing)}", rule.title
+    references = []
+    for slot, reference in enumerate(rule.rules):
+        target = reference.rule
+        aliases = {
+            alias.alias: physical
+            for alias in rule.aliases
+            for ref, physical in alias.mapping.items()
+            if ref.reference in (reference.reference, getattr(target, "name", None), str(target.id))
+        }
+        detection = by_rule.get(id(target))
+        child = correlations.get(id(target))
+        if detection is None and child is None:
+            errors.append(
+                RuleLoadError(
+                    _source(rule), f"refers to a rule that did not load: {reference.reference}", rule.title
+                )
             )
+            return None
+        references.append(
+            Reference(slot, reference.reference, detection.flag if detection else None, child, aliases)
         )
-        return None
     try:
-        backend.convert_correlation_rule(rule)
-        plan = backend._correlation_plans[id(rule)]
-    except (SigmaError, NotImplementedError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        errors.append(
-            RuleLoadError(_source(rule), f"cannot convert correlation: {_one_line(exc)}", rule.title)
-        )
+        return compile_correlation(rule, index, references, _info(rule, "correlation"))
+    except UnsupportedCorrelation as exc:
+        errors.append(RuleLoadError(_source(rule), str(exc), rule.title))
         return None
-    columns = set().union(*map(set, plan["required_fields"].values())) if plan["required_fields"] else set()
-    return CorrelationRule(
-        info=_info(rule, "correlation"),
-        plan=plan,
-        kind=rule.type.name.lower(),
-        group_by=list(rule.group_by or []),
-        timespan=rule.timespan.seconds,
-        columns=frozenset(columns),
-    )
 
 
 def _one_line(exc: BaseException | str) -> str:

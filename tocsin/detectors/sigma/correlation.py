@@ -1,0 +1,467 @@
+"""Sigma correlation rules, evaluated by streaming over time-sorted candidates.
+
+pySigma parses the correlation rules; evaluation is ours. The SQLite
+backend's correlation plan re-scans each window with a subquery per anchor
+event, which on half a million sshd lines took over 13 minutes and 1.5 GB.
+Here SQLite sorts the candidate events by group and time (an external sort
+that spills to disk), and one pass keeps a sliding window for one group at a
+time: O(n log n) time, and memory bounded by the largest window.
+
+Semantics follow the Sigma specification. The condition is checked at every
+event of a group over the window that ends at that event; windows that
+qualify and overlap form one *episode*, which becomes one alert with the
+union of their events as evidence. A correlation referred to by another one
+contributes each qualifying window as an event at the window's end.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import operator
+import sqlite3
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sigma.backends.sqlite.correlation import quote
+from sigma.correlations import (
+    CorrelationConditionAND,
+    CorrelationConditionNOT,
+    CorrelationConditionOR,
+    SigmaCorrelationRule,
+    SigmaExtendedCorrelationCondition,
+    SigmaRuleReference,
+)
+
+from tocsin.detectors.sigma.backend import EVENT_ID_COLUMN, TIMESTAMP_COLUMN
+from tocsin.models import RuleInfo
+
+#: Evidence ids a nested correlation passes up per qualifying window.
+CHILD_EVIDENCE_CAP = 50
+
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "eq": operator.eq,
+    "neq": operator.ne,
+}
+KINDS = {
+    "event_count",
+    "value_count",
+    "value_sum",
+    "value_avg",
+    "value_median",
+    "value_percentile",
+    "temporal",
+    "temporal_ordered",
+}
+
+
+@dataclass
+class Reference:
+    """One rule a correlation refers to: a detection (by its flag) or another correlation."""
+
+    slot: int
+    name: str
+    flag: int | None = None
+    child: CorrelationRule | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def physical(self, logical: str) -> str:
+        """The field this reference's events carry for a group-by alias or condition field."""
+        return self.fields.get(logical, logical)
+
+
+@dataclass
+class CorrelationRule:
+    """A parsed correlation rule, ready to evaluate."""
+
+    info: RuleInfo
+    kind: str
+    group_by: list[str]
+    timespan: int
+    references: list[Reference]
+    emits_alerts: bool
+    index: int
+    op: str | None = None
+    threshold: float | None = None
+    value_field: str | None = None
+    percentile: float | None = None
+    expression: Any = None
+
+    @property
+    def candidate_fields(self) -> set[str]:
+        """Fields the candidate table must hold for this rule's detection references."""
+        wanted = [*self.group_by, *([self.value_field] if self.value_field else [])]
+        return {ref.physical(name) for ref in self.references if ref.child is None for name in wanted}
+
+    def holds(self, metric: float) -> bool:
+        return self.op is None or _OPERATORS[self.op](metric, self.threshold)
+
+
+class UnsupportedCorrelation(ValueError):
+    """A correlation construct this engine cannot evaluate."""
+
+
+def compile_correlation(
+    rule: SigmaCorrelationRule, index: int, references: list[Reference], info: RuleInfo
+) -> CorrelationRule:
+    """Our form of a pySigma correlation rule whose references are already resolved."""
+    kind = rule.type.name.lower()
+    if kind not in KINDS:
+        raise UnsupportedCorrelation(f"correlation type {kind} is not supported")
+    condition = rule.condition
+    compiled = CorrelationRule(
+        info=info,
+        kind=kind,
+        group_by=list(rule.group_by or []),
+        timespan=rule.timespan.seconds,
+        references=references,
+        emits_alerts=bool(rule._output),
+        index=index,
+    )
+    if isinstance(condition, SigmaExtendedCorrelationCondition):
+        if kind != "temporal":
+            raise UnsupportedCorrelation(f"a boolean condition on {kind} is not supported")
+        compiled.expression = condition.parsed
+    elif condition is not None:
+        compiled.op = condition.op.name.lower()
+        compiled.threshold = float(condition.count)
+        compiled.value_field = condition.fieldref
+        compiled.percentile = condition.percentile
+    if kind.startswith("value_") and not compiled.value_field:
+        raise UnsupportedCorrelation(f"{kind} needs a condition field")
+    if compiled.timespan <= 0:
+        raise UnsupportedCorrelation("timespan must be positive")
+    return compiled
+
+
+@dataclass
+class Episode:
+    """Overlapping qualifying windows of one group: what becomes one alert."""
+
+    group: dict[str, Any]
+    window_start: float
+    start: float
+    end: float
+    metric: float
+    event_count: int = 0
+    evidence: list[str] = field(default_factory=list)
+    children: int = 0
+
+
+@dataclass(slots=True)
+class _Item:
+    index: int
+    ts: float
+    eid: str
+    slot: int
+    value: Any
+    evidence: str | None  # a nested correlation's evidence ids as JSON, parsed only when needed
+
+
+class CorrelationRunner:
+    """Evaluates correlation rules over the candidate table of one connection."""
+
+    def __init__(self, connection: sqlite3.Connection, table: str, evidence_cap: int) -> None:
+        self.connection = connection
+        self.table = table
+        self.evidence_cap = evidence_cap
+        self.diagnostics: Counter[str] = Counter()
+        self._hit_tables: dict[int, str] = {}
+
+    def episodes(self, rule: CorrelationRule) -> list[Episode]:
+        """All episodes of ``rule`` (evaluating the correlations it refers to first)."""
+        for reference in rule.references:
+            if reference.child is not None and reference.child.index not in self._hit_tables:
+                self._store_hits(reference.child)
+        return list(self._evaluate(rule, record_hits=None))
+
+    def _store_hits(self, rule: CorrelationRule) -> None:
+        for reference in rule.references:
+            if reference.child is not None and reference.child.index not in self._hit_tables:
+                self._store_hits(reference.child)
+        table = f"temp.tocsin_hits{rule.index}"
+        columns = ", ".join(f"{quote(name)} TEXT COLLATE NOCASE" for name in rule.group_by)
+        self.connection.execute(
+            f"CREATE TABLE {table} ({TIMESTAMP_COLUMN} REAL, {EVENT_ID_COLUMN} TEXT, "
+            f"tocsin_evidence TEXT{', ' + columns if columns else ''})"
+        )
+        width = 3 + len(rule.group_by)
+        insert = f"INSERT INTO {table} VALUES ({', '.join('?' * width)})"
+        hits: list[list[Any]] = []
+
+        def record(ts: float, group: dict[str, Any], evidence: list[str]) -> None:
+            hits.append(
+                [ts, f"{rule.index}:{len(hits)}", json.dumps(evidence[-CHILD_EVIDENCE_CAP:]), *group.values()]
+            )
+            if len(hits) >= 10_000:
+                self.connection.executemany(insert, hits)
+                hits.clear()
+
+        for _ in self._evaluate(rule, record_hits=record):
+            pass
+        self.connection.executemany(insert, hits)
+        self._hit_tables[rule.index] = table
+
+    def _rows(self, rule: CorrelationRule) -> Iterator[tuple[Any, ...]]:
+        selects = []
+        for ref in rule.references:
+            physical = [ref.physical(name) for name in rule.group_by]
+            key = "json_array(" + ", ".join(f"lower({quote(f)})" for f in physical) + ")"
+            values = "json_array(" + ", ".join(quote(f) for f in physical) + ")"
+            value = quote(ref.physical(rule.value_field)) if rule.value_field else "NULL"
+            present = " AND ".join(
+                [f"{TIMESTAMP_COLUMN} IS NOT NULL", *(f"{quote(f)} IS NOT NULL" for f in physical)]
+            )
+            if ref.child is None:
+                source, where, evidence = self.table, f"tocsin_m{ref.flag} = 1", "NULL"
+                if rule.value_field and ref.physical(rule.value_field) not in self._columns(self.table):
+                    value = "NULL"
+            else:
+                source, where, evidence = self._hit_tables[ref.child.index], "1", "tocsin_evidence"
+                available = self._columns(source)
+                if any(f not in available for f in physical):
+                    self.diagnostics[f"{rule.info.title}: {ref.name} lacks a group-by field"] += 1
+                    continue
+                value = "NULL"
+            missing = self.connection.execute(
+                f"SELECT COUNT(*) FROM {source} WHERE {where} AND NOT ({present})"
+            ).fetchone()[0]
+            if missing:
+                self.diagnostics[
+                    f"{rule.info.title}: events without a timestamp or group-by value, not correlated"
+                ] += missing
+            selects.append(
+                f"SELECT {key} AS gkey, {values} AS gvalues, {TIMESTAMP_COLUMN} AS ts, {EVENT_ID_COLUMN} AS eid, "
+                f"{ref.slot} AS slot, {value} AS value, {evidence} AS evidence FROM {source} WHERE {where} AND {present}"
+            )
+        if not selects:
+            return iter(())
+        return self.connection.execute(" UNION ALL ".join(selects) + " ORDER BY gkey, ts, eid")
+
+    def _columns(self, table: str) -> set[str]:
+        schema, _, name = table.rpartition(".")
+        pragma = f"PRAGMA {schema + '.' if schema else ''}table_info({quote(name)})"
+        return {row[1] for row in self.connection.execute(pragma)}
+
+    def _evaluate(self, rule: CorrelationRule, record_hits: Callable[..., None] | None) -> Iterator[Episode]:
+        current_key = None
+        window: _GroupWindow | None = None
+        for row in self._rows(rule):
+            if row[0] != current_key or window is None:
+                if window is not None:
+                    yield from window.close()
+                current_key = row[0]
+                window = _GroupWindow(rule, json.loads(row[1]), self.evidence_cap, record_hits)
+            yield from window.feed(row)
+        if window is not None:
+            yield from window.close()
+
+
+class _GroupWindow:
+    """The sliding window over the time-ordered events of one group, and its current episode."""
+
+    def __init__(
+        self,
+        rule: CorrelationRule,
+        group_values: list[Any],
+        evidence_cap: int,
+        record_hits: Callable[..., None] | None,
+    ) -> None:
+        self.rule = rule
+        self.group = dict(zip(rule.group_by, group_values, strict=True))
+        self.cap = evidence_cap
+        self.record_hits = record_hits
+        self.window: deque[_Item] = deque()
+        self.values: Counter[Any] = Counter()
+        self.total = 0.0
+        self.numbers = 0
+        self.ordered: list[float] = []
+        self.slots: Counter[int] = Counter()
+        self.count = 0
+        self.episode: Episode | None = None
+        self.last_added = -1
+        self.seen_child_ids: set[str] = set()
+        # When the whole sequence is required, only an event of its last rule can complete it.
+        self.complete_sequence_only = rule.op is None or (
+            rule.op in ("gte", "eq") and (rule.threshold or 0) >= len(rule.references)
+        )
+
+    def feed(self, row: tuple[Any, ...]) -> Iterator[Episode]:
+        """Add the next event of the group; yields an episode when one is complete."""
+        _, _, ts, eid, slot, value, evidence = row
+        rule = self.rule
+        item = _Item(
+            self.count,
+            ts,
+            str(eid),
+            slot,
+            _normalize(value, rule.kind),
+            evidence,
+        )
+        self.count += 1
+        self._add(item)
+        while self.window[0].ts < ts - rule.timespan:
+            self._remove(self.window.popleft())
+        qualifies, metric = self._check(item)
+        if not qualifies:
+            return
+        if self.record_hits is not None:
+            self.record_hits(ts, self.group, self._latest_ids())
+        episode = self.episode
+        if episode is not None and ts - rule.timespan <= episode.end:
+            episode.end, episode.metric = ts, max(episode.metric, metric)
+        else:
+            if episode is not None:
+                yield episode
+            episode = self.episode = Episode(self.group, ts - rule.timespan, self.window[0].ts, ts, metric)
+            self.last_added = self.window[0].index - 1
+            self.seen_child_ids.clear()
+        new = []
+        for entry in reversed(self.window):
+            if entry.index <= self.last_added:
+                break
+            new.append(entry)
+        for entry in reversed(new):
+            self._add_evidence(episode, entry)
+        self.last_added = item.index
+
+    def _latest_ids(self) -> list[str]:
+        """The most recent evidence ids of the window, oldest first, at most CHILD_EVIDENCE_CAP."""
+        ids: list[str] = []
+        for entry in reversed(self.window):
+            ids.extend(reversed(_ids(entry)))
+            if len(ids) >= CHILD_EVIDENCE_CAP:
+                break
+        return ids[:CHILD_EVIDENCE_CAP][::-1]
+
+    def close(self) -> Iterator[Episode]:
+        if self.episode is not None:
+            yield self.episode
+            self.episode = None
+
+    def _add_evidence(self, episode: Episode, entry: _Item) -> None:
+        if entry.evidence is None:
+            ids = [entry.eid]
+        else:
+            # Windows of a nested correlation overlap: count each underlying event once.
+            episode.children += 1
+            ids = [i for i in _ids(entry) if i not in self.seen_child_ids]
+            self.seen_child_ids.update(ids)
+        episode.event_count += len(ids)
+        room = self.cap - len(episode.evidence)
+        if room > 0:
+            episode.evidence.extend(ids[:room])
+
+    def _add(self, item: _Item) -> None:
+        self.window.append(item)
+        self.slots[item.slot] += 1
+        if item.value is None:
+            return
+        kind = self.rule.kind
+        if kind == "value_count":
+            self.values[item.value] += 1
+        elif kind in ("value_sum", "value_avg"):
+            self.total += item.value
+            self.numbers += 1
+        elif kind in ("value_median", "value_percentile"):
+            bisect.insort(self.ordered, item.value)
+
+    def _remove(self, item: _Item) -> None:
+        self.slots[item.slot] -= 1
+        if item.value is None:
+            return
+        kind = self.rule.kind
+        if kind == "value_count":
+            self.values[item.value] -= 1
+            if not self.values[item.value]:
+                del self.values[item.value]
+        elif kind in ("value_sum", "value_avg"):
+            self.total -= item.value
+            self.numbers -= 1
+        elif kind in ("value_median", "value_percentile"):
+            del self.ordered[bisect.bisect_left(self.ordered, item.value)]
+
+    def _check(self, item: _Item) -> tuple[bool, float]:
+        rule = self.rule
+        kind = rule.kind
+        if kind == "event_count":
+            metric = float(len(self.window))
+        elif kind == "value_count":
+            metric = float(len(self.values))
+        elif kind == "value_sum":
+            metric = self.total
+        elif kind == "value_avg":
+            if not self.numbers:
+                return False, 0.0
+            metric = self.total / self.numbers
+        elif kind in ("value_median", "value_percentile"):
+            if not self.ordered:
+                return False, 0.0
+            metric = _percentile(self.ordered, 50 if kind == "value_median" else rule.percentile or 50)
+        elif kind == "temporal":
+            present = {slot for slot, count in self.slots.items() if count}
+            if rule.expression is not None:
+                return _evaluate_expression(rule.expression, present, rule), float(len(present))
+            metric = float(len(present))
+            if rule.op is None:
+                return len(present) == len(rule.references), metric
+        else:  # temporal_ordered
+            if self.complete_sequence_only and item.slot != len(rule.references) - 1:
+                return False, 0.0
+            metric = float(self._ordered_matches())
+            if rule.op is None:
+                return metric == len(rule.references), metric
+        return rule.holds(metric), metric
+
+    def _ordered_matches(self) -> int:
+        """How many referenced rules occur in the window in their declared order (greedy, earliest first)."""
+        wanted = 0
+        slots = len(self.rule.references)
+        for entry in self.window:
+            if wanted < slots and entry.slot == wanted:
+                wanted += 1
+        return wanted
+
+
+def _ids(item: _Item) -> list[str]:
+    return json.loads(item.evidence) if item.evidence is not None else [item.eid]
+
+
+def _normalize(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "value_count":
+        return str(value).lower()
+    if kind.startswith("value_"):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return None
+        return number if number == number and abs(number) != float("inf") else None
+    return value
+
+
+def _percentile(ordered: list[float], percentile: float) -> float:
+    position = (len(ordered) - 1) * percentile / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _evaluate_expression(node: Any, present: set[int], rule: CorrelationRule) -> bool:
+    if isinstance(node, SigmaRuleReference):
+        slots = [ref.slot for ref in rule.references if ref.name == node.reference]
+        return any(slot in present for slot in slots)
+    if isinstance(node, CorrelationConditionNOT):
+        return not _evaluate_expression(node.args[0], present, rule)
+    if isinstance(node, CorrelationConditionAND):
+        return all(_evaluate_expression(arg, present, rule) for arg in node.args)
+    if isinstance(node, CorrelationConditionOR):
+        return any(_evaluate_expression(arg, present, rule) for arg in node.args)
+    raise UnsupportedCorrelation(f"unknown condition element {type(node).__name__}")
