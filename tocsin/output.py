@@ -59,22 +59,27 @@ class JsonSink:
 
 
 class TableSink:
-    """A severity-sorted table. Alerts of one rule about the same entities share a row, with a count."""
+    """A severity-sorted table: one row per correlation alert; single-event alerts of one rule
+    about the same entities share a row, with their count."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.rows: dict[tuple[str, str, str], list[Alert]] = {}
 
     def write(self, alert: Alert) -> None:
-        key = (alert.rule.id, _entities(alert), alert.message if alert.rule.type == "correlation" else "")
+        key = (alert.rule.id, _entities(alert), alert.id if alert.rule.type == "correlation" else "")
         self.rows.setdefault(key, []).append(alert)
 
     def close(self) -> None:
         if not self.rows:
             return
-        table = Table(title="Alerts", show_lines=False, header_style="bold")
-        for column in ("Level", "Rule", "Entities", "Count", "First seen", "Last seen", "Details"):
-            table.add_column(column, overflow="fold")
+        table = Table(title="Alerts", header_style="bold")
+        table.add_column("Level", no_wrap=True)
+        table.add_column("Rule")
+        table.add_column("Entities", overflow="fold")
+        table.add_column("Events", justify="right")
+        table.add_column("First seen", no_wrap=True)
+        table.add_column("Last seen", no_wrap=True)
         groups = sorted(
             self.rows.values(),
             key=lambda alerts: (-alerts[0].level, alerts[0].rule.title, min(a.timestamp for a in alerts)),
@@ -87,14 +92,9 @@ class TableSink:
                 f"[{_LEVEL_STYLES[level]}]{level}[/]",
                 first.rule.title,
                 _entities(first),
-                str(sum(a.event_count for a in alerts))
-                if first.rule.type == "correlation"
-                else str(len(alerts)),
+                str(sum(a.event_count for a in alerts)),
                 min(starts).strftime("%Y-%m-%d %H:%M:%S"),
                 max(a.timestamp for a in alerts).strftime("%Y-%m-%d %H:%M:%S"),
-                first.message.removeprefix(first.rule.title).lstrip(": ")
-                if first.rule.type == "correlation"
-                else "",
             )
         self.console.print(table)
 

@@ -142,15 +142,13 @@ class SigmaEngine:
     # -- correlations -----------------------------------------------------------------
 
     def _create_correlation_table(self) -> None:
-        columns = [f"{EVENT_ID_COLUMN} TEXT", f"{TIMESTAMP_COLUMN} REAL"]
+        """A temporary table of this run (on disk: temp_store is FILE); an event given twice is kept once."""
+        columns = [f"{EVENT_ID_COLUMN} TEXT PRIMARY KEY", f"{TIMESTAMP_COLUMN} REAL"]
         columns += [f"tocsin_m{flag} INTEGER" for flag in range(self._flag_count)]
         columns += [f"{quote(column)} TEXT COLLATE NOCASE" for column in self._correlation_columns]
-        self.connection.execute(f"CREATE TABLE IF NOT EXISTS {CORRELATION_TABLE} ({', '.join(columns)})")
-        self.connection.execute(
-            f"CREATE INDEX IF NOT EXISTS {CORRELATION_TABLE}_eid ON {CORRELATION_TABLE} ({EVENT_ID_COLUMN})"
-        )
+        self.connection.execute(f"CREATE TEMP TABLE {CORRELATION_TABLE} ({', '.join(columns)})")
         width = 2 + self._flag_count + len(self._correlation_columns)
-        self._correlation_insert = f"INSERT INTO {CORRELATION_TABLE} VALUES ({', '.join('?' * width)})"
+        self._correlation_insert = f"INSERT OR IGNORE INTO {CORRELATION_TABLE} VALUES ({', '.join('?' * width)})"
 
     def _keep_for_correlation(self, events: list[Event], flags: dict[int, set[int]]) -> None:
         rows = []
