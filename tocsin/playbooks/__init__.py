@@ -1,0 +1,1 @@
+"""Playbooks and the incident-response plan: YAML that maps alerts to ordered response steps."""

@@ -1,0 +1,1 @@
+"""Responders: the actions playbooks take (notify, block, disable accounts), each with plan, execute and rollback."""
