@@ -181,3 +181,28 @@ def test_nested_correlation_success_after_repeated_failures(tmp_path):
     )
     titles = [a.rule.title for a in run(rules, events)]
     assert "Successful Authentication After Repeated Failures" in titles
+
+
+def test_value_median_and_value_percentile(tmp_path):
+    events = failures("7.7.7.7", 5, network__bytes=1000) + failures("8.8.8.8", 5, network__bytes=10)
+    median = ruleset_from(
+        tmp_path / "median",
+        correlation(
+            "value_median",
+            "    rules: [failed_login]\n    condition:\n        gte: 500\n        field: network.bytes",
+        ),
+    )
+    assert [a.group_by["source.ip"] for a in run(median, events)] == ["7.7.7.7"]
+    spiky = failures("9.9.9.9", 9, network__bytes=1) + failures(
+        "9.9.9.9", 1, start=T0 + 95, network__bytes=10_000
+    )
+    percentile = ruleset_from(
+        tmp_path / "p95",
+        correlation(
+            "value_percentile",
+            "    rules: [failed_login]\n    condition:\n        gte: 1000\n        field: network.bytes\n"
+            "        percentile: 95",
+        ),
+    )
+    alerts = run(percentile, spiky + events)
+    assert sorted(a.group_by["source.ip"] for a in alerts) == ["7.7.7.7", "9.9.9.9"]

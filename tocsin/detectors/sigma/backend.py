@@ -77,12 +77,24 @@ class TocsinSqliteBackend(sqliteBackend):
 
 
 @lru_cache(maxsize=4096)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
 
 
 def sql_regexp(pattern: str, value: Any) -> bool:
-    """The REGEXP function SQLite calls as ``regexp(pattern, value)``: a search, as Sigma's ``re``."""
-    if value is None:
+    """The REGEXP function SQLite calls as ``regexp(pattern, value)``: a search, as Sigma's ``re``.
+
+    A pattern Python cannot compile never matches (the rule is rejected at load time, see ruleset).
+    """
+    compiled = _compiled(pattern)
+    if value is None or compiled is None:
         return False
-    return _compiled(pattern).search(str(value)) is not None
+    return compiled.search(str(value)) is not None
+
+
+def invalid_regexes(rule_regexes: list[str]) -> list[str]:
+    """The patterns among ``rule_regexes`` that Python's ``re`` cannot compile."""
+    return [pattern for pattern in rule_regexes if _compiled(pattern) is None]

@@ -38,7 +38,7 @@ from sigma.correlations import (
 from tocsin.detectors.sigma.backend import EVENT_ID_COLUMN, TIMESTAMP_COLUMN
 from tocsin.models import RuleInfo
 
-#: Evidence ids a nested correlation passes up per qualifying window.
+#: Evidence ids a nested correlation passes up per qualifying window, at most.
 CHILD_EVIDENCE_CAP = 50
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -311,8 +311,6 @@ class _GroupWindow:
         qualifies, metric = self._check(item)
         if not qualifies:
             return
-        if self.record_hits is not None:
-            self.record_hits(ts, self.group, self._latest_ids())
         episode = self.episode
         if episode is not None and ts - rule.timespan <= episode.end:
             episode.end, episode.metric = ts, max(episode.metric, metric)
@@ -327,18 +325,14 @@ class _GroupWindow:
             if entry.index <= self.last_added:
                 break
             new.append(entry)
-        for entry in reversed(new):
+        new.reverse()
+        for entry in new:
             self._add_evidence(episode, entry)
         self.last_added = item.index
-
-    def _latest_ids(self) -> list[str]:
-        """The most recent evidence ids of the window, oldest first, at most CHILD_EVIDENCE_CAP."""
-        ids: list[str] = []
-        for entry in reversed(self.window):
-            ids.extend(reversed(_ids(entry)))
-            if len(ids) >= CHILD_EVIDENCE_CAP:
-                break
-        return ids[:CHILD_EVIDENCE_CAP][::-1]
+        if self.record_hits is not None:
+            # A parent sees this window as one event. Its evidence is what is new to the episode
+            # (the whole window for the episode's first), so consecutive windows do not repeat it.
+            self.record_hits(ts, self.group, [i for entry in new for i in _ids(entry)][-CHILD_EVIDENCE_CAP:])
 
     def close(self) -> Iterator[Episode]:
         if self.episode is not None:

@@ -104,8 +104,16 @@ class SigmaEngine:
                 stream.insert_sql,
                 ([index, *(get(events[index]) for get in getters)] for index in indexes),
             )
-            for rule, sql in stream.queries:
-                for (index,) in execute(sql):
+            for rule, sql in list(stream.queries):
+                try:
+                    matches = execute(sql).fetchall()
+                except sqlite3.Error as exc:
+                    # Rules are validated at load time; should SQLite still refuse one on real data,
+                    # drop that rule and say so rather than stop the scan.
+                    stream.queries.remove((rule, sql))
+                    self.diagnostics[f"{rule.info.title}: stopped after a SQLite error ({exc})"] += 1
+                    continue
+                for (index,) in matches:
                     if rule.emits_alerts:
                         alerts.append(event_alert(rule, events[index]))
                     if rule.flag is not None:
@@ -148,7 +156,9 @@ class SigmaEngine:
         columns += [f"{quote(column)} TEXT COLLATE NOCASE" for column in self._correlation_columns]
         self.connection.execute(f"CREATE TEMP TABLE {CORRELATION_TABLE} ({', '.join(columns)})")
         width = 2 + self._flag_count + len(self._correlation_columns)
-        self._correlation_insert = f"INSERT OR IGNORE INTO {CORRELATION_TABLE} VALUES ({', '.join('?' * width)})"
+        self._correlation_insert = (
+            f"INSERT OR IGNORE INTO {CORRELATION_TABLE} VALUES ({', '.join('?' * width)})"
+        )
 
     def _keep_for_correlation(self, events: list[Event], flags: dict[int, set[int]]) -> None:
         rows = []

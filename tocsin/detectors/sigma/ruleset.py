@@ -12,11 +12,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sigma.backends.sqlite.correlation import quote
 from sigma.collection import SigmaCollection
-from sigma.conditions import ConditionFieldEqualsValueExpression
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.filters import SigmaFilter
@@ -28,9 +28,9 @@ from sigma.processing.transformations import (
     WildcardPlaceholderTransformation,
 )
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
-from sigma.types import SigmaFieldReference
+from sigma.types import SigmaFieldReference, SigmaRegularExpression
 
-from tocsin.detectors.sigma.backend import RAW_COLUMN, TocsinSqliteBackend
+from tocsin.detectors.sigma.backend import RAW_COLUMN, TocsinSqliteBackend, invalid_regexes
 from tocsin.detectors.sigma.correlation import (
     CorrelationRule,
     Reference,
@@ -256,7 +256,7 @@ def _compile_detection(
         return None
     predicate = " OR ".join(f"({query})" for query in queries)
     fields = _detection_fields(rule)
-    problem = _sql_problem(predicate, fields)
+    problem = _sql_problem(predicate, fields) or _regex_problem(rule)
     if problem:
         errors.append(
             RuleLoadError(_source(rule), f"converted query is not valid SQLite: {problem}", rule.title)
@@ -287,26 +287,42 @@ def _sql_problem(predicate: str, fields: set[str]) -> str | None:
     return None
 
 
+def _regex_problem(rule: SigmaRule) -> str | None:
+    patterns = [
+        str(value.regexp)
+        for item in _detection_items(rule)
+        for value in _values(item)
+        if isinstance(value, SigmaRegularExpression)
+    ]
+    bad = invalid_regexes(patterns)
+    return f"regular expression Python cannot compile: {bad[0]!r}" if bad else None
+
+
+def _detection_items(rule: SigmaRule) -> Iterator[SigmaDetectionItem]:
+    stack: list[SigmaDetection | SigmaDetectionItem] = list(rule.detection.detections.values())
+    while stack:
+        item = stack.pop()
+        if isinstance(item, SigmaDetection):
+            stack.extend(item.detection_items)
+        else:
+            yield item
+
+
+def _values(item: SigmaDetectionItem) -> list[Any]:
+    return item.value if isinstance(item.value, list) else [item.value]
+
+
 def _lower(value: str | None) -> str | None:
     return value.lower() if value else None
 
 
 def _detection_fields(rule: SigmaRule) -> set[str]:
+    """Every event field the rule's detection reads (after pipeline processing)."""
     fields: set[str] = set()
-
-    def walk(item: SigmaDetection | SigmaDetectionItem | ConditionFieldEqualsValueExpression) -> None:
-        if isinstance(item, SigmaDetection):
-            for child in item.detection_items:
-                walk(child)
-            return
+    for item in _detection_items(rule):
         if item.field:
             fields.add(item.field)
-        for value in item.value if isinstance(item.value, list) else [item.value]:
-            if isinstance(value, SigmaFieldReference):
-                fields.add(value.field)
-
-    for detection in rule.detection.detections.values():
-        walk(detection)
+        fields.update(value.field for value in _values(item) if isinstance(value, SigmaFieldReference))
     return fields
 
 
