@@ -105,10 +105,15 @@ def _iter_buffered(stream: IO[bytes], stats: InputStats, max_bytes: int, array: 
                 buffer, position = _resync(buffer, position + 1, reader)
                 continue
             more = reader.read()
-            if not more:
+            if more:
+                buffer, position = buffer[position:] + more, 0
+                continue
+            following = _NEXT_OBJECT_LINE.search(buffer, position + 1)
+            if following is None:
                 stats.skip("truncated JSON at end of input")
                 return
-            buffer, position = buffer[position:] + more, 0
+            stats.skip("malformed JSON")
+            position = following.start() + 1
             continue
         index += 1
         yield f"#{index}", buffer[position:end], value

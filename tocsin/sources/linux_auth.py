@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-_IP = r"(?P<ip>[0-9a-fA-F:.]+)"
+_IP = r"(?P<ip>[0-9a-fA-F:.]*[0-9a-fA-F])"
 
 _SSHD = [
     (
@@ -47,7 +47,7 @@ _SSHD = [
     (
         ("Connection", "Disconnected"),
         re.compile(
-            r"^(?:Connection closed|Disconnected) by (?:(?:invalid |authenticating )?user (?P<user>\S+) )?"
+            r"^(?:Connection closed|Disconnected) (?:by|from) (?:(?:invalid |authenticating )?user (?P<user>\S+) )?"
             + _IP
             + r"(?: port (?P<port>\d+))?"
         ),
@@ -82,6 +82,8 @@ _SUDO_COMMAND = re.compile(
 _SU = re.compile(
     r"^(?P<failed>FAILED SU|FAILED su|\+|-|Successful su|)\s*\(?to (?P<target>\S+?)\)? (?P<user>\S+) on (?P<tty>\S+)"
 )
+_SU_SHADOW = re.compile(r"^(?P<result>FAILED|Successful) su for (?P<target>\S+) by (?P<user>\S+)")
+_LOCAL_TTY = re.compile(r"^(?:/dev/)?(?:tty|pts/|console|ttyS)\S*$")
 _LOGIN_FAILED = re.compile(
     r"^FAILED LOGIN (?:\(\d+\) |\d+ )?(?:on '?(?P<tty1>[^' ]+)'? )?FROM '?(?P<from>[^' ]*)'? FOR '?(?P<user>[^', ]+)'?"
 )
@@ -89,7 +91,7 @@ _LOGIN_ROOT = re.compile(r"^ROOT LOGIN ON (?P<tty>\S+)(?: FROM (?P<from>\S+))?")
 _VSFTPD = re.compile(r'^\[(?P<user>[^\]]*)\] (?P<result>OK|FAIL) LOGIN: Client "(?:::ffff:)?(?P<ip>[^"]+)"')
 _FTPD_CONNECTION = re.compile(r"^connection from (?P<ip>[0-9.]+) \((?P<host>[^)]*)\)")
 _FTPD_LOGIN = re.compile(
-    r"^(?P<anon>ANONYMOUS )?FTP LOGIN (?P<result>FAILED )?FROM (?P<host>\S+?)(?: \[(?P<ip>[0-9.]+)\])?,? (?P<user>\S+)"
+    r"^(?P<anon>ANONYMOUS )?FTP LOGIN (?P<result>FAILED )?FROM (?P<host>\S+?)(?: \[(?P<ip>[0-9.]+)\])?,?\s+(?P<user>\S+)"
 )
 
 Fields = dict[str, Any]
@@ -214,6 +216,11 @@ def classify_sudo(message: str, pam_style: bool) -> Fields:
 
 
 def classify_su(message: str, pam_style: bool) -> Fields:
+    """util-linux ``(to root) alice on pts/0`` and shadow-utils ``FAILED su for root by alice``."""
+    match = _SU_SHADOW.match(message)
+    if match:
+        outcome = "failure" if match["result"] == "FAILED" else "success"
+        return _auth("su", outcome, user__name=match["user"], user__effective__name=match["target"])
     match = _SU.match(message)
     if match:
         failed = match["failed"].upper().startswith("FAILED") or match["failed"] == "-"
@@ -228,10 +235,15 @@ def classify_su(message: str, pam_style: bool) -> Fields:
 
 
 def classify_login(message: str, pam_style: bool) -> Fields:
+    """login(1); without a remote host it writes the tty after FROM, which is no source."""
     match = _LOGIN_FAILED.match(message)
     if match:
         fields = _auth("login", "failure", user__name=match["user"])
-        fields.update(_source(match["from"]))
+        origin = match["from"]
+        if origin and _LOCAL_TTY.match(origin):
+            fields["process.tty.name"] = origin.removeprefix("/dev/")
+        else:
+            fields.update(_source(origin))
         return fields
     match = _LOGIN_ROOT.match(message)
     if match:

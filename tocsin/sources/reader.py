@@ -34,11 +34,35 @@ STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFi
 _SKIPPED_SUFFIXES = {".db", ".db-wal", ".db-shm", ".sqlite", ".pyc", ".png", ".jpg", ".pdf"}
 
 
+class _Decompressed(io.RawIOBase):
+    """Raw view of a decompressor that hands out data one ``read1`` at a time.
+
+    Buffering on top of ``read1`` (rather than ``read``) means that when a
+    truncated stream raises, only the chunk being decompressed is lost, not
+    the lines already decompressed into a buffer.
+    """
+
+    def __init__(self, decompressor: IO[bytes]) -> None:
+        self._decompressor = decompressor
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        data = self._decompressor.read1(len(buffer))  # type: ignore[attr-defined]
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._decompressor.close()
+        super().close()
+
+
 def _decompressing(raw: IO[bytes]) -> IO[bytes]:
     head = raw.peek(8)[:8] if isinstance(raw, io.BufferedReader) else b""
     for magic, opener in _MAGIC_OPENERS:
         if head.startswith(magic):
-            return io.BufferedReader(opener(raw))  # type: ignore[arg-type]
+            return io.BufferedReader(_Decompressed(opener(raw)))
     return raw
 
 

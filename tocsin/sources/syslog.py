@@ -13,7 +13,7 @@ import re
 import time
 from calendar import timegm
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -81,7 +81,8 @@ class YearInference:
 
     def __init__(self, reference: float, pinned_year: int | None, timezone: str) -> None:
         ref = time.gmtime(reference)
-        self.ref_year, self.ref_month, self.ref_day = ref.tm_year, ref.tm_mon, ref.tm_mday
+        self.ref_year = ref.tm_year
+        self.ref_date = date(ref.tm_year, ref.tm_mon, ref.tm_mday)
         self.pinned_year = pinned_year
         self.last_month = 0
         self.zone = None if timezone.upper() == "UTC" else ZoneInfo(timezone)
@@ -94,9 +95,11 @@ class YearInference:
             self.last_month = month
             return self.pinned_year
         # One day of slack absorbs clock and time-zone differences around the mtime.
-        if (month, day) > (self.ref_month, self.ref_day + 1):
-            return self.ref_year - 1
-        return self.ref_year
+        try:
+            late = date(self.ref_year, month, day) > self.ref_date + timedelta(days=1)
+        except ValueError:  # Feb 29 outside a leap year: only the previous years can have it
+            late = True
+        return self.ref_year - 1 if late else self.ref_year
 
     def epoch(self, month: int, day: int, clock: str) -> float | None:
         year = self.year_for(month, day)
