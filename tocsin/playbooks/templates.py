@@ -1,0 +1,94 @@
+"""Template rendering in Jinja2's sandbox.
+
+Templates come only from playbook files and template folders; alert fields are
+only ever *values* in the context. A rendered string is never rendered again,
+so ``{{ 7*7 }}`` in a user name stays those nine characters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+
+BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class RenderError(ValueError):
+    """A template that does not compile or fails to render."""
+
+
+@cache
+def _strings() -> SandboxedEnvironment:
+    return SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+def render(source: str, context: dict[str, Any]) -> str:
+    """Render a playbook string (a ``with`` value or input) against ``context``."""
+    try:
+        return _strings().from_string(source).render(context)
+    except TemplateError as exc:
+        raise RenderError(f"template {source!r}: {exc}") from None
+
+
+def render_value(value: Any, context: dict[str, Any]) -> Any:
+    """Render every string inside ``value`` (lists and mappings included); other values pass as they are."""
+    if isinstance(value, str):
+        return render(value, context)
+    if isinstance(value, list):
+        return [render_value(item, context) for item in value]
+    if isinstance(value, dict):
+        return {key: render_value(item, context) for key, item in value.items()}
+    return value
+
+
+def evaluate(expression: str, context: dict[str, Any]) -> bool:
+    """The truth of a ``when`` expression such as ``alert.user.name is defined``."""
+    try:
+        return bool(_strings().compile_expression(expression, undefined_to_none=True)(**context))
+    except TemplateError as exc:
+        raise RenderError(f"condition {expression!r}: {exc}") from None
+
+
+def check_syntax(source: str, expression: bool = False) -> str | None:
+    """None when ``source`` compiles, else the reason."""
+    try:
+        if expression:
+            _strings().compile_expression(source)
+        else:
+            _strings().parse(source)
+    except TemplateError as exc:
+        return str(exc)
+    return None
+
+
+def render_file(name: str, suffix: str, context: dict[str, Any], folders: Sequence[Path] = ()) -> str:
+    """Render the named template (``name`` + ``suffix``) from the configured folders, then the built-in one.
+
+    The name must be a plain slug, so no value can point the loader outside those folders.
+    """
+    if not TEMPLATE_NAME.match(name):
+        raise RenderError(f"template name {name!r}: use lower-case letters, digits and dashes")
+    environment = _files(tuple(str(folder) for folder in (*folders, BUILTIN_TEMPLATES)))
+    try:
+        return environment.get_template(name + suffix).render(context)
+    except TemplateError as exc:
+        raise RenderError(f"template {name}{suffix}: {exc}") from None
+
+
+@cache
+def _files(folders: tuple[str, ...]) -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        loader=FileSystemLoader(list(folders)),
+        undefined=ChainableUndefined,
+        autoescape=select_autoescape(["html"]),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )

@@ -1,0 +1,126 @@
+"""What every responder shares: the step context, the error type and the action registry."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ResponderError(Exception):
+    """A step that could not be carried out; the message is shown to the user as it is."""
+
+
+class Params(BaseModel):
+    """Parameters of an action, after template rendering; unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IncidentCase(Protocol):
+    """What case and report actions may do to the incident (the journal implements it)."""
+
+    def add_timeline(self, incident_id: str, kind: str, text: str) -> None: ...
+
+    def update_incident(self, incident_id: str, **fields: Any) -> None: ...
+
+    def add_evidence(self, incident_id: str, name: str, sha256: str, size: int, path: str) -> None: ...
+
+    def incident_record(self, incident_id: str) -> dict[str, Any]: ...
+
+
+@dataclass
+class StepContext:
+    """Everything an action may use besides its parameters."""
+
+    incident_id: str
+    step_id: str
+    settings: dict[str, Any]
+    case: IncidentCase
+    timeout: int = 60
+    template_context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across retries and resumes, so receivers can drop a repeat."""
+        return f"{self.incident_id}/{self.step_id}"
+
+    @property
+    def incident_dir(self) -> Path:
+        return Path(self.settings["response"]["output_dir"]) / self.incident_id
+
+    @property
+    def template_dirs(self) -> list[Path]:
+        return [Path(folder) for folder in self.settings["response"]["template_dirs"]]
+
+
+class Responder:
+    """A family member: ``plan`` says what would happen, ``execute`` does it, ``rollback`` undoes it.
+
+    Every method is idempotent: running it again after success changes nothing more.
+    """
+
+    params: ClassVar[type[Params]]
+
+    def plan(self, params: Any, ctx: StepContext) -> str:
+        raise NotImplementedError
+
+    def execute(self, params: Any, ctx: StepContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def rollback(self, params: Any, ctx: StepContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Action:
+    """A playbook action name bound to a responder method (``execute`` or ``rollback``)."""
+
+    name: str
+    responder: type[Responder]
+    method: str
+    summary: str
+
+    @property
+    def params(self) -> type[Params]:
+        return self.responder.params
+
+    def plan(self, params: Params, ctx: StepContext) -> str:
+        text = self.responder().plan(params, ctx)
+        return f"undo: {text}" if self.method == "rollback" else text
+
+    def run(self, params: Params, ctx: StepContext) -> dict[str, Any]:
+        return getattr(self.responder(), self.method)(params, ctx)
+
+
+ACTIONS: dict[str, Action] = {}
+
+
+def register(name: str, summary: str, undo: str | None = None) -> Callable[[type[Responder]], type[Responder]]:
+    """Register a responder under an action name, and its ``rollback`` under ``undo`` when given."""
+
+    def decorate(responder: type[Responder]) -> type[Responder]:
+        ACTIONS[name] = Action(name, responder, "execute", summary)
+        if undo:
+            ACTIONS[undo] = Action(undo, responder, "rollback", f"undo {name}")
+        return responder
+
+    return decorate
+
+
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+
+
+def email_addresses(text: str) -> list[str]:
+    """Comma-separated addresses, each checked strictly (no display names, no header tricks)."""
+    addresses = [part.strip() for part in text.split(",") if part.strip()]
+    if not addresses:
+        raise ResponderError("no recipient address")
+    bad = [address for address in addresses if not _ADDRESS.match(address) or len(address) > 254]
+    if bad:
+        raise ResponderError(f"not an e-mail address: {', '.join(repr(b) for b in bad)}")
+    return addresses

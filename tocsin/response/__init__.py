@@ -1,0 +1,1 @@
+"""The response engine: incidents opened from alerts, playbook steps journaled and run, an audit trail."""
