@@ -1,0 +1,1 @@
+"""YARA over captured payloads and plain files (yara-python)."""

@@ -1,0 +1,1 @@
+"""Network captures: pcap/pcapng reading, flows, TCP reassembly and protocol events."""

@@ -1,0 +1,30 @@
+"""The side channel carrying captured payloads to content scanners (YARA) without passing
+them through events: payloads are handed over as they complete and dropped after, so memory
+stays bounded by the per-stream limit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """Bytes seen on the wire: a stream direction, an HTTP body or a mail message."""
+
+    data: bytes
+    kind: str
+    input: str
+    timestamp: float
+    flow_id: str
+    source_ip: str
+    source_port: int
+    destination_ip: str
+    destination_port: int
+    offset: int = 0
+
+
+PayloadScanner = Callable[[Payload], None]
+#: Set by the scan pipeline when content rules are loaded; parsers hand payloads to it.
+PAYLOAD_SCANNER: ContextVar[PayloadScanner | None] = ContextVar("tocsin_payload_scanner", default=None)

@@ -1,0 +1,1 @@
+"""Protocol dissectors: each module registers its classes with ``analyzer.dissector``."""

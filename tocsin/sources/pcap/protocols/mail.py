@@ -1,0 +1,196 @@
+"""FTP, SMTP, POP3 and IMAP: commands, authentication attempts with their outcome, mail bodies."""
+
+from __future__ import annotations
+
+import re
+
+from tocsin.sources.pcap.analyzer import Analyzer, dissector
+from tocsin.sources.pcap.flows import Flow
+from tocsin.sources.pcap.protocols.lines import LineDissector, Sasl
+
+_REPLY = re.compile(r"^(\d{3})([ -]|$)(.*)")
+#: A mail message is scanned up to this size.
+MAX_MESSAGE = 16 << 20
+
+
+@dissector
+class Ftp(LineDissector):
+    service = "ftp"
+    ports = frozenset({21})
+    secret_commands = frozenset({"PASS", "ACCT"})
+
+    def __init__(self, analyzer: Analyzer, flow: Flow) -> None:
+        super().__init__(analyzer, flow)
+        self.user: str | None = None
+        self.password: str | None = None
+        self.awaiting: str | None = None
+
+    def client_line(self, line: str, timestamp: float, number: int) -> None:
+        command, _, argument = line.strip().partition(" ")
+        verb = command.upper()
+        self.command_event(verb, argument, timestamp, number, {"user.name": self.user} if self.user else None)
+        if verb == "USER":
+            self.user, self.password, self.awaiting = argument, None, "USER"
+        elif verb == "PASS":
+            self.password, self.awaiting = argument, "PASS"
+
+    def server_line(self, line: str, timestamp: float, number: int) -> None:
+        match = _REPLY.match(line)
+        if not match or match.group(2) == "-" or self.awaiting is None:
+            return
+        code = int(match.group(1))
+        if code == 331 or code == 332:
+            if self.awaiting == "USER":
+                self.awaiting = "USER-OK"
+            return
+        if 200 <= code < 300 or code >= 500 or code in (421, 430):
+            self.auth(timestamp, number, self.user, "success" if code < 300 else "failure", self.password)
+            self.awaiting = None
+
+
+class _MailAuth(LineDissector):
+    """Shared SASL bookkeeping of SMTP, POP3 and IMAP."""
+
+    def __init__(self, analyzer: Analyzer, flow: Flow) -> None:
+        super().__init__(analyzer, flow)
+        self.sasl: Sasl | None = None
+        self.login: tuple[str | None, str | None, str] | None = None
+
+    def start_sasl(self, argument: str) -> None:
+        mechanism, _, initial = argument.strip().partition(" ")
+        self.sasl = Sasl(mechanism, initial or None)
+
+    def sasl_continue(self, line: str) -> bool:
+        """Feed a client line to a running SASL exchange; True when it was consumed."""
+        if self.sasl is None or self.login is not None:
+            return False
+        if not self.sasl.response(line):
+            self.sasl = None
+        return True
+
+    def finish_login(self, success: bool, timestamp: float, number: int) -> None:
+        if self.login is not None:
+            user, secret, method = self.login
+        elif self.sasl is not None:
+            user, method = self.sasl.user, f"sasl-{self.sasl.mechanism.lower()}"
+            secret = self.sasl.secret if self.sasl.carries_password else None
+        else:
+            return
+        self.auth(timestamp, number, user, "success" if success else "failure", secret, method)
+        self.login, self.sasl = None, None
+
+
+@dissector
+class Smtp(_MailAuth):
+    service = "smtp"
+    ports = frozenset({25, 587, 2525})
+
+    def __init__(self, analyzer: Analyzer, flow: Flow) -> None:
+        super().__init__(analyzer, flow)
+        self.in_data = False
+        self.message = bytearray()
+        self.message_start = 0.0
+
+    def client_line(self, line: str, timestamp: float, number: int) -> None:
+        if self.in_data:
+            self._message_line(line, timestamp)
+            return
+        if self.sasl_continue(line):
+            return
+        command, _, argument = line.strip().partition(" ")
+        verb = command.upper()
+        self.command_event(verb, "" if verb == "AUTH" else argument, timestamp, number,
+                           {"smtp.auth_mechanism": argument.split(" ")[0].upper()} if verb == "AUTH" else None)  # fmt: skip
+        if verb == "AUTH":
+            self.start_sasl(argument)
+        elif verb == "DATA":
+            self.in_data, self.message, self.message_start = True, bytearray(), timestamp
+
+    def _message_line(self, line: str, timestamp: float) -> None:
+        if line == ".":
+            self.in_data = False
+            self.analyzer.payload(self.flow, "smtp message", bytes(self.message), self.message_start)
+            self.message = bytearray()
+            return
+        if len(self.message) < MAX_MESSAGE:
+            self.message += line.removeprefix(".").encode() + b"\r\n"
+
+    def server_line(self, line: str, timestamp: float, number: int) -> None:
+        match = _REPLY.match(line)
+        if not match or match.group(2) == "-":
+            return
+        code = int(match.group(1))
+        if self.sasl is not None and code != 334:
+            self.finish_login(200 <= code < 300, timestamp, number)
+        if code == 354:
+            self.in_data = True
+
+    def close(self, timestamp: float, number: int) -> None:
+        if self.in_data and self.message:
+            self.analyzer.payload(self.flow, "smtp message", bytes(self.message), self.message_start)
+
+
+@dissector
+class Pop3(_MailAuth):
+    service = "pop3"
+    ports = frozenset({110})
+    secret_commands = frozenset({"PASS"})
+
+    def __init__(self, analyzer: Analyzer, flow: Flow) -> None:
+        super().__init__(analyzer, flow)
+        self.user: str | None = None
+
+    def client_line(self, line: str, timestamp: float, number: int) -> None:
+        if self.sasl_continue(line):
+            return
+        command, _, argument = line.strip().partition(" ")
+        verb = command.upper()
+        self.command_event(verb, argument, timestamp, number)
+        if verb == "USER":
+            self.user = argument
+        elif verb == "PASS":
+            self.login = (self.user, argument, "password")
+        elif verb == "APOP":
+            self.login = (argument.split(" ")[0], None, "apop")
+        elif verb == "AUTH" and argument:
+            self.start_sasl(argument)
+
+    def server_line(self, line: str, timestamp: float, number: int) -> None:
+        if line.startswith("+OK"):
+            self.finish_login(True, timestamp, number)
+        elif line.startswith("-ERR"):
+            self.finish_login(False, timestamp, number)
+
+
+_IMAP_ARGS = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
+
+
+@dissector
+class Imap(_MailAuth):
+    service = "imap"
+    ports = frozenset({143})
+
+    def __init__(self, analyzer: Analyzer, flow: Flow) -> None:
+        super().__init__(analyzer, flow)
+        self.tag: str | None = None
+
+    def client_line(self, line: str, timestamp: float, number: int) -> None:
+        if self.sasl_continue(line):
+            return
+        tag, _, rest = line.strip().partition(" ")
+        command, _, argument = rest.partition(" ")
+        verb = command.upper()
+        self.command_event(verb, "" if verb in ("LOGIN", "AUTHENTICATE") else argument, timestamp, number)
+        if verb == "LOGIN":
+            words = [quoted if quoted else bare for quoted, bare in _IMAP_ARGS.findall(argument)]
+            if len(words) >= 2:
+                self.tag, self.login = tag, (words[0], words[1], "password")
+        elif verb == "AUTHENTICATE":
+            self.tag = tag
+            self.start_sasl(argument)
+
+    def server_line(self, line: str, timestamp: float, number: int) -> None:
+        tag, _, rest = line.partition(" ")
+        if self.tag is not None and tag == self.tag:
+            self.finish_login(rest.upper().startswith("OK"), timestamp, number)
+            self.tag = None
