@@ -15,13 +15,18 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tocsin import __version__
+from tocsin.cli_elastic import elastic_sink, es, rules
+from tocsin.cli_response import COMMANDS as RESPONSE_COMMANDS
+from tocsin.cli_response import respond_to
 from tocsin.config import ConfigError, load_config, masked, to_toml
 from tocsin.detectors.sigma.database import connect
 from tocsin.event import Event
-from tocsin.models import Level
+from tocsin.models import Alert, Level
 from tocsin.output import AlertSink, JsonLinesSink, JsonSink, TableSink, print_summary
 from tocsin.scan import ReadSummary, ScanRequest, read_events, run_scan
 from tocsin.sources import PARSERS, ParseOptions
+from tocsin.sources.pcap.events import EVENT_CATEGORIES, event_category
+from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
 from tocsin.store import CaseStore
 
 EXIT_ALERTS = 1
@@ -88,6 +93,11 @@ def input_options(function: Any) -> Any:
             help="Map a source field to an ECS field for generic JSON/CSV inputs (repeatable).",
         ),
         click.option("--config", "config_file", type=click.Path(path_type=Path), help="Configuration file."),
+        click.option(
+            "--reveal-secrets",
+            is_flag=True,
+            help="Forensics: also write captured passwords in clear (default: masked and hashed only).",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -95,13 +105,18 @@ def input_options(function: Any) -> Any:
 
 
 def _parse_options(
-    settings: dict[str, Any], year: int | None, timezone: str | None, field_map: tuple[str, ...]
+    settings: dict[str, Any],
+    year: int | None,
+    timezone: str | None,
+    field_map: tuple[str, ...],
+    reveal_secrets: bool = False,
 ) -> ParseOptions:
     return ParseOptions(
         year=year,
         timezone=timezone or settings["scan"]["timezone"],
         max_record_bytes=int(settings["scan"]["max_record_bytes"]),
         field_map=_field_map(field_map),
+        reveal_secrets=reveal_secrets,
     )
 
 
@@ -118,6 +133,10 @@ def _open_output(stack: ExitStack, output: Path | None) -> IO[str]:
 @click.version_option(__version__, prog_name="tocsin")
 def cli() -> None:
     """tocsin: detect account takeover and data exposure in logs, and respond."""
+
+
+cli.add_command(es)
+cli.add_command(rules)
 
 
 @cli.command()
@@ -145,7 +164,22 @@ def cli() -> None:
     help="Keep every event and alert in this SQLite case database.",
 )
 @click.option("--strict", is_flag=True, help="Exit 2 if any record or input had to be skipped.")
+@click.option(
+    "--yara",
+    "yara_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="YARA rule file or directory, run over capture payloads and plain files (repeatable).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="List every rejected rule in the summary.")
+@click.option(
+    "--respond",
+    type=click.Choice(["plan", "execute"]),
+    is_flag=False,
+    flag_value="plan",
+    help="Hand the alerts to response: --respond plans, --respond=execute acts.",
+)
+@click.option("--to-es", is_flag=True, help="Also send events and alerts to Elasticsearch (see tocsin es).")
 @input_options
 def scan(
     paths: tuple[str, ...],
@@ -158,6 +192,10 @@ def scan(
     db: Path | None,
     strict: bool,
     verbose: bool,
+    yara_paths: tuple[Path, ...],
+    reveal_secrets: bool,
+    respond: str | None,
+    to_es: bool,
     format_in: str | None,
     year: int | None,
     timezone: str | None,
@@ -173,11 +211,12 @@ def scan(
         rule_paths=[Path(p) for p in settings["scan"]["rules"]] + list(rule_paths),
         builtin_rules=settings["scan"]["builtin_rules"] and not no_builtin_rules,
         format_in=format_in,
-        parse=_parse_options(settings, year, timezone, field_map),
+        parse=_parse_options(settings, year, timezone, field_map, reveal_secrets),
         db=db,
         min_level=min_level or Level.parse(settings["scan"]["min_level"]),
         batch_size=int(settings["scan"]["batch_size"]),
         placeholders=settings["sigma"]["placeholders"],
+        yara_paths=list(yara_paths),
     )
     with ExitStack() as stack:
         stream = _open_output(stack, output)
@@ -210,9 +249,22 @@ def scan(
                 counted += batch
                 progress.update(task, description=f"scanning: {counted:,} events")
 
-            summary = run_scan(request, sink.write, advance)
+            shipper = stack.enter_context(elastic_sink(settings, console)) if to_es else None
+            raised: list[Alert] = []
+
+            def keep(alert: Alert) -> None:
+                sink.write(alert)
+                raised.append(alert)
+
+            def capture_progress(packets: int, size: int) -> None:
+                progress.update(task, description=f"scanning: {counted:,} events, {packets:,} packets, {size / 1e6:,.1f} MB")
+
+            CAPTURE_PROGRESS.set(capture_progress)
+            summary = run_scan(request, keep if respond else sink.write, advance, on_documents=shipper.write if shipper else None)
         sink.close()
     print_summary(console, summary, verbose)
+    if respond:
+        respond_to(raised, respond == "execute", db, config_file)
     explicit_failures = [
         s for s in summary.read.inputs if s.error and s.name in {str(Path(p).absolute()) for p in paths}
     ]
@@ -240,25 +292,36 @@ def scan(
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write events to FILE.")
 @click.option("--limit", type=int, help="Stop after this many events.")
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    type=click.Choice(sorted(EVENT_CATEGORIES)),
+    help="Only network events of this kind (repeatable).",
+)
 @input_options
 def events(
     paths: tuple[str, ...],
     output_format: str,
     output: Path | None,
     limit: int | None,
+    categories: tuple[str, ...],
     format_in: str | None,
     year: int | None,
     timezone: str | None,
     field_map: tuple[str, ...],
     config_file: Path | None,
+    reveal_secrets: bool,
 ) -> None:
     """Print the normalized (ECS) events of inputs: what rules are written against."""
     settings = _load_settings(config_file)
     _check_paths(paths)
     read = ReadSummary()
     stream_of_events = read_events(
-        list(paths), format_in, _parse_options(settings, year, timezone, field_map), read
+        list(paths), format_in, _parse_options(settings, year, timezone, field_map, reveal_secrets), read
     )
+    if categories:
+        stream_of_events = (e for e in stream_of_events if event_category(e) in categories)
     with ExitStack() as stack:
         stream = _open_output(stack, output)
         if output_format == "table":
@@ -339,6 +402,10 @@ def formats() -> None:
     """List the input formats tocsin reads."""
     for name, parser in sorted(PARSERS.items()):
         click.echo(f"{name:18} {parser.description}")
+
+
+for response_command in RESPONSE_COMMANDS:
+    cli.add_command(response_command)
 
 
 def main() -> None:

@@ -31,6 +31,63 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "sigma": {
         "placeholders": {},  # values for |expand placeholders, e.g. admins = ["root", "admin"]
     },
+    "elasticsearch": {
+        "url": "",  # https://host:9200 (TOCSIN_ES_URL); or cloud_id (TOCSIN_ES_CLOUD_ID)
+        "cloud_id": "",
+        "api_key": "",  # TOCSIN_ES_API_KEY; or username/password (TOCSIN_ES_USERNAME/_PASSWORD)
+        "username": "",
+        "password": "",
+        "ca_file": "",  # CA bundle for the cluster's certificate (TOCSIN_ES_CA_FILE)
+        "verify_certs": True,  # never turn off outside a lab
+        "request_timeout": 30,  # seconds per request
+        "chunk_size": 500,  # documents per bulk request
+        "chunk_bytes": 10485760,  # bytes per bulk request
+        "max_retries": 3,  # retries of documents the cluster answers 429/5xx for
+        "state_dir": "",  # spool and dead-letter file (default ~/.local/state/tocsin/elasticsearch)
+    },
+    "response": {
+        "db": "tocsin-cases.db",  # incident journal and audit log (SQLite, WAL); may be the scan --db file
+        "plan": "",  # incident-response plan YAML (default: the built-in plan.yml)
+        "playbooks": [],  # extra playbook files or directories, in addition to the built-in ones
+        "dedup_window": 86400,  # seconds: an alert with the same key this close to an open incident joins it
+        "identity_backend": "local",  # local (usermod/passwd/chage) or scim
+        "protected_accounts": ["root"],  # identity actions refuse these (and every uid below 1000)
+        "evidence_dirs": [],  # folders evidence may be copied from
+        "template_dirs": [],  # folders of notification/report templates, before the built-in ones
+        "output_dir": "incidents",  # reports, evidence and communication drafts, one folder per incident
+        "user_email_domain": "",  # users without user.email are mailed at NAME@this domain
+    },
+    "smtp": {
+        "host": "localhost",
+        "port": 25,
+        "security": "starttls",  # starttls, tls (implicit, port 465) or none (only for a trusted local relay)
+        "username": "",
+        "password": "",
+        "sender": "tocsin@localhost",
+        "ca_file": "",  # extra CA bundle; certificates are always verified
+        "timeout": 30,
+    },
+    "webhook": {
+        "url": "",  # JSON POST target (Slack and Teams incoming webhooks included)
+        "format": "json",  # json, slack or teams
+        "token": "",  # sent as a Bearer token when set
+        "ca_file": "",
+        "timeout": 10,
+    },
+    "scim": {
+        "url": "",  # SCIM 2.0 base URL, e.g. https://idp.example.org/scim/v2
+        "token": "",  # Bearer token
+        "ca_file": "",
+        "timeout": 10,
+    },
+    "firewall": {
+        "backend": "nftables",  # nftables or file
+        "table": "tocsin",  # nftables table (inet family) holding the blocklist sets
+        "netns": "",  # network namespace to act in (default: the current one)
+        "blocklist_file": "tocsin-blocklist.txt",  # file backend: one address per line
+        "default_ttl": 86400,  # seconds a block lasts unless the step sets ttl
+        "never_block": ["127.0.0.0/8", "::1/128"],  # addresses no playbook may block
+    },
 }
 
 SECRET_KEY = re.compile(r"pass(word)?|secret|token|api_?key|credential", re.IGNORECASE)

@@ -86,6 +86,8 @@ class Alert(BaseModel):
     metric: dict[str, Any] | None = None
     evidence: list[str] = Field(default_factory=list)
     evidence_truncated: bool = False
+    #: Detector-specific context: YARA matches (masked), the masked secret of a credential alert.
+    details: dict[str, Any] | None = None
 
     @property
     def level(self) -> Level:

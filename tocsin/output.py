@@ -146,6 +146,14 @@ def print_summary(console: Console, summary: ScanSummary, verbose: bool = False)
         console.print(f"  [yellow]rejected[/] {error.source}{title}: {error.reason}")
     if len(shown) < len(summary.rule_errors):
         console.print(f"  … {len(summary.rule_errors) - len(shown)} more (use --verbose to list all)")
+    if summary.yara_files:
+        console.print(
+            f"[bold]YARA[/] {summary.yara_files - len(summary.yara_errors)} of {summary.yara_files} rule file(s) compiled"
+        )
+        for yara_error in summary.yara_errors if verbose else summary.yara_errors[:10]:
+            console.print(f"  [yellow]rejected[/] {yara_error.source}: {yara_error.reason}")
+    for what, count in summary.content_scan.items():
+        console.print(f"  {what}: {count:,}")
     for reason, count in summary.diagnostics.items():
         console.print(f"  [yellow]correlation[/] {reason}: {count}")
     if summary.alerts:

@@ -13,9 +13,12 @@ from pathlib import Path
 from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import RuleLoadError, RuleSet, builtin_rules_path, load_rules
+from tocsin.detectors.yara.compiler import YaraLoadError
+from tocsin.detectors.yara.pipeline import ContentScan
 from tocsin.event import Event
 from tocsin.models import Alert, Level
-from tocsin.sources import InputStats, ParseOptions, UnreadableInput
+from tocsin.secrets import annotate_credential_alerts
+from tocsin.sources import InputSource, InputStats, ParseOptions, UnreadableInput
 from tocsin.sources.detect import detect_format
 from tocsin.sources.reader import resolve_inputs
 from tocsin.store import CaseStore
@@ -57,6 +60,9 @@ class ScanSummary:
     alerts_hidden: int = 0
     diagnostics: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    yara_files: int = 0
+    yara_errors: list[YaraLoadError] = field(default_factory=list)
+    content_scan: Counter[str] = field(default_factory=Counter)
 
     @property
     def alerts(self) -> int:
@@ -65,7 +71,8 @@ class ScanSummary:
     @property
     def looked(self) -> bool:
         """False when the scan could not really look: no events read or no rule loaded."""
-        return self.read.events > 0 and self.rules_loaded > 0
+        files_scanned = self.content_scan.get("files scanned", 0) > 0
+        return (self.read.events > 0 and self.rules_loaded > 0) or files_scanned
 
 
 @dataclass
@@ -81,12 +88,21 @@ class ScanRequest:
     min_level: Level = Level.informational
     batch_size: int = 5000
     placeholders: dict[str, list[str]] = field(default_factory=dict)
+    yara_paths: list[Path] = field(default_factory=list)
 
 
 def read_events(
-    paths: list[str], format_in: str | None, options: ParseOptions, summary: ReadSummary
+    paths: list[str],
+    format_in: str | None,
+    options: ParseOptions,
+    summary: ReadSummary,
+    scan_file: Callable[[InputSource], None] | None = None,
 ) -> Iterator[Event]:
-    """Every event of every input, one at a time; problems are recorded in ``summary``."""
+    """Every event of every input, one at a time; problems are recorded in ``summary``.
+
+    ``scan_file`` (content rules) also sees every input that is not a capture, including the
+    ones no parser recognises, which then count as scanned files rather than failures.
+    """
     for item in resolve_inputs(paths):
         if isinstance(item, UnreadableInput):
             summary.unreadable.append(str(item))
@@ -96,7 +112,11 @@ def read_events(
         try:
             parser = detect_format(item, format_in)
         except UnreadableInput as exc:
-            stats.error = str(exc).removeprefix(f"{item.name}: ")
+            if scan_file is not None and format_in is None:
+                stats.format = "file"
+                scan_file(item)
+            else:
+                stats.error = str(exc).removeprefix(f"{item.name}: ")
             continue
         except OSError as exc:
             stats.error = f"cannot read: {exc.strerror or exc}"
@@ -105,6 +125,8 @@ def read_events(
             stats.format = "empty"
             continue
         stats.format = parser.name
+        if scan_file is not None and parser.name != "pcap":
+            scan_file(item)
         try:
             yield from parser(options).parse(item, stats)
         except OSError as exc:
@@ -121,12 +143,19 @@ def run_scan(
     on_alert: Callable[[Alert], None],
     on_batch: Callable[[int], None] | None = None,
     ruleset: RuleSet | None = None,
+    on_documents: Callable[[list[Event], list[Alert]], None] | None = None,
 ) -> ScanSummary:
-    """Scan ``request.paths``; every alert at or above ``min_level`` goes to ``on_alert``."""
+    """Scan ``request.paths``; every alert at or above ``min_level`` goes to ``on_alert``.
+
+    ``on_documents`` (a store such as Elasticsearch) gets each batch's events with the
+    alerts they raised, every level included, and at the end the correlation alerts.
+    """
     started = time.monotonic()
     ruleset = ruleset or load_ruleset(request)
     read = ReadSummary()
     summary = ScanSummary(read, ruleset.files, ruleset.loaded, ruleset.errors)
+    content = ContentScan.load(request.yara_paths, request.builtin_rules)
+    summary.yara_files, summary.yara_errors = content.compiled.files, content.compiled.errors
     with tempfile.TemporaryDirectory(prefix="tocsin-") as workdir:
         connection = connect(str(request.db or Path(workdir) / "engine.db"))
         try:
@@ -143,18 +172,31 @@ def run_scan(
                     else:
                         summary.alerts_hidden += 1
 
-            events = read_events(request.paths, request.format_in, request.parse, read)
-            while batch := list(islice(events, request.batch_size)):
-                connection.execute("BEGIN")
-                if store:
-                    store.add_events(batch)
-                alerts = engine.process(batch)
-                connection.execute("COMMIT")
-                emit(alerts)
-                if on_batch:
-                    on_batch(len(batch))
-            emit(engine.finish())
+            with content.listening():
+                events = read_events(
+                    request.paths, request.format_in, request.parse, read,
+                    content.scan_file if content.scan_files else None,
+                )  # fmt: skip
+                while batch := list(islice(events, request.batch_size)):
+                    connection.execute("BEGIN")
+                    if store:
+                        store.add_events(batch)
+                    alerts = engine.process(batch)
+                    annotate_credential_alerts(alerts, batch)
+                    alerts += content.take_alerts()
+                    connection.execute("COMMIT")
+                    emit(alerts)
+                    if on_documents:
+                        on_documents(batch, alerts)
+                    if on_batch:
+                        on_batch(len(batch))
+            final_alerts = content.take_alerts() + engine.finish()
+            emit(final_alerts)
+            if on_documents:
+                on_documents([], final_alerts)
             summary.diagnostics = dict(engine.diagnostics)
+            if content.scanner is not None:
+                summary.content_scan = content.scanner.stats
         finally:
             connection.close()
     summary.elapsed = time.monotonic() - started
