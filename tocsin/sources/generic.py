@@ -193,20 +193,7 @@ class CsvParser(Parser):
                     stats.skip("CSV row whose field count differs from the header")
                     continue
                 record = dict(zip(header, row, strict=True))
-                normalized = self.mapper(record)
-                if normalized.timestamp is None:
-                    stats.warn("record without a readable timestamp")
-                stats.events += 1
-                yield Event(
-                    timestamp=normalized.timestamp,
-                    fields=normalized.fields,
-                    original=record,
-                    raw=raw,
-                    logsource=normalized.logsource,
-                    input=source.name,
-                    offset=str(lines.number),
-                    format=self.name,
-                )
+                yield self.mapper(record).event(record, raw, source.name, str(lines.number), self.name, stats)
 
 
 class _Lines:

@@ -20,6 +20,24 @@ class Normalized:
     fields: dict[str, Any]
     logsource: LogSource
 
+    def event(
+        self, original: dict[str, Any], raw: str, input: str, offset: str, format: str, stats: InputStats
+    ) -> Event:
+        """The event for this record, counted in ``stats`` (with a warning when it has no time)."""
+        if self.timestamp is None:
+            stats.warn("record without a readable timestamp")
+        stats.events += 1
+        return Event(
+            timestamp=self.timestamp,
+            fields=self.fields,
+            original=original,
+            raw=raw,
+            logsource=self.logsource,
+            input=input,
+            offset=offset,
+            format=format,
+        )
+
 
 class JsonParser(Parser):
     """A JSON format: say whether a record is yours (``recognizes``) and map it to ECS (``normalize``).
@@ -58,19 +76,7 @@ class JsonParser(Parser):
                 if normalized is None:
                     stats.skip(f"not a {self.name} record")
                     continue
-                if normalized.timestamp is None:
-                    stats.warn("record without a readable timestamp")
-                stats.events += 1
-                yield Event(
-                    timestamp=normalized.timestamp,
-                    fields=normalized.fields,
-                    original=record,
-                    raw=raw,
-                    logsource=normalized.logsource,
-                    input=name,
-                    offset=offset,
-                    format=self.name,
-                )
+                yield normalized.event(record, raw, name, offset, self.name, stats)
 
 
 def dig(record: dict[str, Any], *path: str) -> Any:

@@ -326,20 +326,7 @@ class EvtxParser(Parser):
             if flat is None:
                 stats.skip("evtx record of unexpected shape")
                 continue
-            normalized = normalize_windows(flat)
-            if normalized.timestamp is None:
-                stats.warn("record without a readable timestamp")
-            stats.events += 1
-            yield Event(
-                timestamp=normalized.timestamp,
-                fields=normalized.fields,
-                original=flat,
-                raw=raw,
-                logsource=normalized.logsource,
-                input=name,
-                offset=str(record["event_record_id"]),
-                format=self.name,
-            )
+            yield normalize_windows(flat).event(flat, raw, name, str(record["event_record_id"]), self.name, stats)
 
 
 def _random_access(stream: IO[bytes]) -> IO[bytes]:
