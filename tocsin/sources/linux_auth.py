@@ -97,14 +97,21 @@ _FTPD_LOGIN = re.compile(
 Fields = dict[str, Any]
 
 
+_DOTTED = {"user__name": "user.name", "user__effective__name": "user.effective.name"}
+_ADDRESS = re.compile(r"[0-9.]+|[0-9a-fA-F]*:[0-9a-fA-F:.]+")
+
+
 def _auth(action: str, outcome: str, kind: str = "start", **extra: Any) -> Fields:
+    """An authentication record; extra ECS fields are keyword arguments with ``__`` for dots."""
     fields: Fields = {
         "event.category": "authentication",
         "event.type": kind,
         "event.action": action,
         "event.outcome": outcome,
     }
-    fields.update({k.replace("__", "."): v for k, v in extra.items() if v not in (None, "")})
+    for key, value in extra.items():
+        if value:
+            fields[_DOTTED.get(key) or key.replace("__", ".")] = value
     return fields
 
 
@@ -112,7 +119,7 @@ def _source(value: str | None) -> Fields:
     """ECS source fields for an address that may be an IP or a host name."""
     if not value:
         return {}
-    if re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]+", value):
+    if _ADDRESS.fullmatch(value):
         return {"source.ip": value, "source.address": value}
     return {"source.domain": value, "source.address": value}
 
