@@ -53,8 +53,9 @@ class Dissector:
         self.analyzer.emit(self.flow, timestamp, number, dataset, fields, original, raw, logsource)
 
     def auth(self, timestamp: float, number: int, user: str | None, outcome: str,
-             secret: str | bytes | None = None, method: str = "password") -> None:  # fmt: skip
-        self.analyzer.auth(self.flow, timestamp, number, self.service, user, outcome, secret, method)
+             secret: str | bytes | None = None, method: str = "password",
+             extra: dict[str, Any] | None = None) -> None:  # fmt: skip
+        self.analyzer.auth(self.flow, timestamp, number, self.service, user, outcome, secret, method, extra)
 
 
 #: Dissector classes, in the order content recognition tries them.
@@ -261,8 +262,11 @@ class Analyzer:
         )
 
     def auth(self, flow: Flow, timestamp: float, number: int, protocol: str, user: str | None, outcome: str,
-             secret: str | bytes | None, method: str) -> None:  # fmt: skip
-        """An authentication attempt seen on the wire, shaped like the log-based ones."""
+             secret: str | bytes | None, method: str, extra: dict[str, Any] | None = None) -> None:  # fmt: skip
+        """An authentication attempt seen on the wire, shaped like the log-based ones.
+
+        ``extra`` adds protocol fields (``user.domain``, the database, an error reason) to the event.
+        """
         fields: dict[str, Any] = {
             "event.category": "authentication",
             "event.type": "start",
@@ -270,6 +274,7 @@ class Analyzer:
             "event.action": f"{protocol}-login",
             "user.name": user,
             "credential.method": method,
+            **(extra or {}),
         }
         masked = ""
         if secret is not None:

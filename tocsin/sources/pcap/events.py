@@ -14,6 +14,11 @@ EVENT_CATEGORIES = {
     "mail": ("network.smtp", "network.pop3", "network.imap"),
     "ftp": ("network.ftp",),
     "socks": ("network.socks",),
+    "telnet": ("network.telnet",),
+    "irc": ("network.irc",),
+    "db": ("network.mysql", "network.postgresql"),
+    "ldap": ("network.ldap",),
+    "kerberos": ("network.kerberos",),
 }
 _BY_DATASET = {dataset: name for name, datasets in EVENT_CATEGORIES.items() for dataset in datasets}
 

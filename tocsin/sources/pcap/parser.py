@@ -8,7 +8,19 @@ from contextvars import ContextVar
 from tocsin.event import Event
 from tocsin.sources.base import InputSource, InputStats, Parser, Sample, register
 from tocsin.sources.pcap.analyzer import Analyzer
-from tocsin.sources.pcap.protocols import dns, http, mail, socks, tls  # noqa: F401  (register the dissectors)
+from tocsin.sources.pcap.protocols import (  # noqa: F401  (register the dissectors)
+    dns,
+    http,
+    irc,
+    kerberos,
+    ldap,
+    mail,
+    mysql,
+    postgresql,
+    socks,
+    telnet,
+    tls,
+)
 from tocsin.sources.pcap.reader import CaptureReader, capture_kind, decode
 
 #: Packets between two progress reports.
@@ -20,7 +32,7 @@ CAPTURE_PROGRESS: ContextVar[Callable[[int, int], None] | None] = ContextVar("to
 @register
 class PcapParser(Parser):
     name = "pcap"
-    description = "Network capture (pcap, pcapng; gzip ok): flows, DNS, HTTP, TLS, mail/FTP/SOCKS auth"
+    description = "Network capture (pcap, pcapng; gzip ok): flows, DNS, HTTP, TLS, logins of mail, FTP, SOCKS, Telnet, IRC, databases, LDAP, Kerberos"
 
     @classmethod
     def sniff(cls, sample: Sample) -> int:
