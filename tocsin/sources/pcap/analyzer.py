@@ -281,7 +281,7 @@ class Analyzer:
             fields.update(secret_fields(secret, "password", self.options.reveal_secrets))
             masked = f" password={mask(secret)}"
         raw = f"{protocol.upper()} login user={user or '-'}{masked} method={method} outcome={outcome}"
-        logsource = LogSource.of(None, (protocol,), "authentication")
+        logsource = LogSource.of("zeek", (protocol,), "authentication")
         self.emit(flow, timestamp, number, "auth", fields, {"service": protocol}, raw, logsource)
 
     def payload(self, flow: Flow, kind: str, data: bytes, timestamp: float, offset: int = 0) -> None:
