@@ -35,13 +35,13 @@ def test_openssh_sample_flags_brute_force_and_spraying():
     assert brute["183.62.140.253"]["message"].startswith("Brute Force From One Source: 286 events in 10 min")
     spraying = {a["source"]["ip"] for a in alerts if a["rule"]["title"] == "Password Spraying From One Source"}
     assert {"187.141.143.180", "103.99.0.122"} <= spraying
-    assert "Alerts 11: 11 high" in result.stderr
+    assert "Alerts 16: 11 high, 5 medium" in result.stderr  # 5: accounts brute-forced from many sources
 
 
 def test_alert_json_contract():
     result = tocsin("scan", str(EXAMPLE), "--format", "jsonl")
     alerts = jsonl(result.stdout)
-    assert len(alerts) == 4
+    assert len(alerts) == 5
     for alert in alerts:
         assert set(alert) >= {"id", "@timestamp", "rule", "event_count", "evidence", "message"}
         assert alert["@timestamp"].endswith("Z") and "T" in alert["@timestamp"]
@@ -52,6 +52,8 @@ def test_alert_json_contract():
         assert alert["event_count"] == len(alert["evidence"]) and not alert["evidence_truncated"]
         assert alert["window"]["start"] <= alert["window"]["end"] == alert["@timestamp"]
         assert alert["group_by"]
+    per_account = next(a for a in alerts if a["rule"]["title"] == "Brute Force Against One Account")
+    assert per_account["group_by"] == {"user.name": "root"} and per_account["event_count"] == 40
     critical = next(a for a in alerts if a["rule"]["level"] == "critical")
     assert critical["user"] == {"name": "erin"} and critical["source"] == {"ip": "192.0.2.99"}
     assert critical["host"] == {"name": "web01"}
@@ -78,7 +80,7 @@ def test_rescanning_into_the_same_database_does_not_duplicate(tmp_path):
         tocsin("scan", str(EXAMPLE), "--db", str(db), "-o", str(tmp_path / "alerts.jsonl"))
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 124
-        assert connection.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 4
+        assert connection.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 5
 
 
 def test_same_alerts_whatever_the_file_order(tmp_path):
@@ -90,12 +92,12 @@ def test_same_alerts_whatever_the_file_order(tmp_path):
     backward = jsonl(tocsin("scan", str(second), str(first), "--format", "jsonl").stdout)
     key = lambda a: (a["rule"]["id"], a["event_count"], a["window"]["start"])  # noqa: E731
     assert sorted(map(key, forward)) == sorted(map(key, backward))
-    assert len(forward) == 4
+    assert len(forward) == 5
 
 
 def test_min_level_and_fail_on():
     hidden = tocsin("scan", str(EXAMPLE), "--format", "jsonl", "--min-level", "critical")
-    assert len(jsonl(hidden.stdout)) == 1 and "3 below --min-level not shown" in hidden.stderr
+    assert len(jsonl(hidden.stdout)) == 1 and "4 below --min-level not shown" in hidden.stderr
     assert tocsin("scan", str(EXAMPLE), "-o", os.devnull, "--fail-on", "high").returncode == 1
     quiet = tocsin("scan", str(shared("cloud/onelogin.jsonl")), "-o", os.devnull, "--fail-on", "high")
     assert quiet.returncode == 0
@@ -125,7 +127,7 @@ def test_table_output_is_sorted_by_severity():
     result = tocsin("scan", str(EXAMPLE), "--format", "table", env={"COLUMNS": "160"})
     rows = [line for line in result.stdout.splitlines() if line.startswith("│ ") and line[2:4].strip()]
     levels = [row.split("│")[1].strip() for row in rows]
-    assert levels == ["critical", "high", "high", "high"]
+    assert levels == ["critical", "high", "high", "high", "medium"]
 
 
 def test_events_prints_normalized_ecs_documents():
@@ -140,7 +142,7 @@ def test_events_prints_normalized_ecs_documents():
 
 def test_stdin_input():
     result = tocsin("scan", "-", "--format", "jsonl", stdin=EXAMPLE.read_bytes())
-    assert len(jsonl(result.stdout)) == 4
+    assert len(jsonl(result.stdout)) == 5
 
 
 def test_custom_rules_and_rejected_rules_are_reported(tmp_path):
@@ -173,7 +175,7 @@ def test_config_file_and_environment(tmp_path):
     scanned = tocsin("scan", str(EXAMPLE), "--format", "jsonl", cwd=tmp_path)
     assert len(jsonl(scanned.stdout)) == 1
     overridden = tocsin("scan", str(EXAMPLE), "--format", "jsonl", cwd=tmp_path, env={"TOCSIN_SCAN_MIN_LEVEL": "high"})
-    assert len(jsonl(overridden.stdout)) == 4
+    assert len(jsonl(overridden.stdout)) == 4  # the medium per-account alert is below "high"
     os.chmod(tmp_path / "tocsin.toml", 0o644)
     refused = tocsin("config", "show", cwd=tmp_path)
     assert refused.returncode == 2 and "chmod 600" in refused.stderr

@@ -16,9 +16,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tocsin import __version__
-from tocsin.cli_elastic import elastic_sink, es, rules
+from tocsin.cli_elastic import elastic_sink, es
 from tocsin.cli_response import COMMANDS as RESPONSE_COMMANDS
 from tocsin.cli_response import respond_to
+from tocsin.cli_rules import rules  # the rules group, with test/check/list added
 from tocsin.config import ConfigError, load_config, masked, to_toml
 from tocsin.detectors.sigma.database import connect
 from tocsin.event import Event

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,19 +232,36 @@ def _building_block(rule: SigmaRule | SigmaCorrelationRule) -> bool:
     return not rule._output
 
 
+def _indexed(field: str) -> str:
+    """Where a field lives in tocsin's indices: ECS fields as they are, others under ``original.``."""
+    return field if re.fullmatch(ECS_FIELD, field) else f"original.{field}"
+
+
+def _aliased(rule: SigmaCorrelationRule, reference: Any, name: str) -> str:
+    """The field a group-by name stands for in one referenced rule (through ``aliases``)."""
+    for alias in rule.aliases:
+        if alias.alias == name:
+            for ref, field in alias.mapping.items():
+                if ref.reference in (reference.reference, getattr(reference.rule, "name", None)):
+                    return field
+    return name
+
+
 def _is_nested_sequence(rule: SigmaRule | SigmaCorrelationRule) -> bool:
-    return isinstance(rule, SigmaCorrelationRule) and any(
-        isinstance(reference.rule, SigmaCorrelationRule) for reference in rule.rules
-    )
+    """Ordered sequences are written by ``_nested_sequence``: pySigma's EQL for them appends a
+    stray ``by ... with runs=N`` to the last step."""
+    return isinstance(rule, SigmaCorrelationRule) and rule.type == SigmaCorrelationType.TEMPORAL_ORDERED
 
 
 def _nested_sequence(rule: SigmaCorrelationRule, backend: TextQueryBackend, output_format: str) -> Any:
     """An ordered sequence whose steps may be "at least N of one rule" (an ``event_count``
     correlation grouped like the sequence): EQL says that as ``[...] with runs=N``, which
-    pySigma's EQL backend does not generate for a nested correlation."""
+    pySigma's EQL backend does not generate for a nested correlation. Group-by aliases become
+    per-step ``by`` fields."""
     steps = []
     for reference in rule.rules:
         target = reference.rule
+        fields = [_aliased(rule, reference, name) for name in rule.group_by or []]
         runs = ""
         if isinstance(target, SigmaCorrelationRule):
             condition = target.condition
@@ -251,7 +269,7 @@ def _nested_sequence(rule: SigmaCorrelationRule, backend: TextQueryBackend, outp
                 target.type != SigmaCorrelationType.EVENT_COUNT
                 or len(target.rules) != 1
                 or isinstance(target.rules[0].rule, SigmaCorrelationRule)
-                or list(target.group_by or []) != list(rule.group_by or [])
+                or list(target.group_by or []) != fields
                 or condition.op != SigmaCorrelationConditionOperator.GTE
             ):
                 raise NotImplementedError(
@@ -260,8 +278,9 @@ def _nested_sequence(rule: SigmaCorrelationRule, backend: TextQueryBackend, outp
             runs = f" with runs={condition.count}"
             target = target.rules[0].rule
         condition_query = _queries(backend, target, "default")[0]
-        steps.append(f"[any where {condition_query.removeprefix('any where ')}]{runs}")
-    by = f"by {', '.join(rule.group_by)} " if rule.group_by else ""
+        by_step = f" by {', '.join(map(_indexed, fields))}" if rule.aliases.aliases and fields else ""
+        steps.append(f"[any where {condition_query.removeprefix('any where ')}]{by_step}{runs}")
+    by = f"by {', '.join(map(_indexed, rule.group_by))} " if rule.group_by and not rule.aliases.aliases else ""
     seconds = rule.timespan.seconds
     query = f"sequence {by}with maxspan={seconds}s\n " + "\n ".join(steps)
     if output_format == "default":

@@ -1,0 +1,161 @@
+"""``tocsin rules test|check|list``: tooling for rule authors, on the ``rules`` group of cli_elastic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from tocsin.cli_elastic import rules
+from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
+from tocsin.ruletest.check import check_rules
+from tocsin.ruletest.listing import list_rules
+from tocsin.ruletest.reports import junit_xml, sarif
+from tocsin.ruletest.runner import TestRun, run_tests
+
+PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+OUTPUT = click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE.")
+
+__all__ = ["rules"]
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+@rules.command("test")
+@PATHS
+@click.option("--format", "output_format", type=click.Choice(["text", "junit"]), default="text", show_default=True)
+@OUTPUT
+@click.option("--no-builtin-rules", is_flag=True, help="Do not load the built-in pack beside PATHS.")
+@click.option("--require-tests", is_flag=True, help="Also fail when a rule file has no positive or no negative case.")
+def rules_test(
+    paths: tuple[Path, ...], output_format: str, output: click.utils.LazyFile, no_builtin_rules: bool, require_tests: bool
+) -> None:
+    """Run every rule against its test cases (info.yml beside the rule, or SigmaHQ regression_data).
+
+    PATHS are rule files or folders (default: the built-in pack). Exit 1 on any failure.
+    """
+    run = run_tests(list(paths), builtin=not no_builtin_rules)
+    console = Console(file=output, highlight=False) if output_format == "text" else None
+    if console is not None:
+        for result in run.results:
+            mark = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
+            console.print(f"{mark} {result.title or result.case.rule} — {result.case.name}: {result.reason}")
+        for problem in run.problems:
+            console.print(f"[red]ERROR[/] {problem.source}: {problem.reason}")
+    else:
+        output.write(junit_xml(run))
+    missing: list[tuple[str, str]] = []
+    if require_tests:
+        missing = untested_files(list(paths), run)
+        for file, reason in missing:
+            _stderr().print(f"[red]UNTESTED[/] {file}: {reason}")
+    passed = sum(1 for result in run.results if result.passed)
+    _stderr().print(
+        f"{passed} of {len(run.results)} cases passed"
+        + (f", {len(run.problems)} layout problems" if run.problems else "")
+        + (f", {len(missing)} rule files without a positive and a negative case" if missing else "")
+    )
+    if not run.results and not run.problems:
+        _stderr().print("[yellow]no test cases found[/]")
+    if not run.passed or missing:
+        raise SystemExit(1)
+
+
+def untested_files(paths: list[Path], run: TestRun) -> list[tuple[str, str]]:
+    """Rule files under ``paths`` (default: the pack) lacking a positive or a negative case."""
+    ruleset = load_rules(paths or [builtin_rules_path()])
+    infos = [rule.info for rule in ruleset.detections] + [rule.info for rule in ruleset.correlations]
+    source_by_title = {info.title: info.source for info in infos}
+    tested: dict[str, set[str]] = {}
+    for result in run.results:
+        source = source_by_title.get(result.title or "")
+        if source:
+            tested.setdefault(source, set()).add("negative" if result.case.negative else "positive")
+    missing = []
+    for file in sorted({info.source for info in infos if info.source}):
+        lacking = [kind for kind in ("positive", "negative") if kind not in tested.get(file, set())]
+        if lacking:
+            missing.append((file, f"no {' and no '.join(lacking)} case"))
+    return missing
+
+
+@rules.command("check")
+@PATHS
+@click.option("--format", "output_format", type=click.Choice(["text", "sarif"]), default="text", show_default=True)
+@OUTPUT
+@click.option("--online", is_flag=True, help="Let pySigma validators download their reference data.")
+@click.option("--sigmahq-layout", is_flag=True, help="Also apply SigmaHQ's file-naming conventions.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "note", "never"]), default="error", show_default=True)
+def rules_check(
+    paths: tuple[Path, ...], output_format: str, output: click.utils.LazyFile, online: bool, sigmahq_layout: bool, fail_on: str
+) -> None:
+    """Lint rules: Sigma schema, SigmaHQ conventions (pySigma validators), duplicate ids, and
+    whether tocsin's engine can run them. PATHS default to the built-in pack."""
+    targets = list(paths) or [builtin_rules_path()]
+    report = check_rules(targets, online=online, layout=sigmahq_layout)
+    if output_format == "sarif":
+        output.write(sarif(report, Path.cwd()))
+    else:
+        console = Console(file=output, highlight=False, width=200)
+        colours = {"error": "red", "warning": "yellow", "note": "cyan"}
+        for finding in report.findings:
+            who = finding.title or finding.rule_id or ""
+            console.print(
+                f"[{colours[finding.severity]}]{finding.severity}[/] {finding.file}"
+                f"{f' ({who})' if who else ''}: [{finding.check}] {finding.message}",
+                markup=True,
+            )
+    stderr = _stderr()
+    for name, reason in sorted(report.skipped.items()):
+        stderr.print(f"  [yellow]skipped validator[/] {name}: {reason}")
+    counts = {severity: sum(1 for f in report.findings if f.severity == severity) for severity in ("error", "warning", "note")}
+    stderr.print(
+        f"{report.rules} rules in {report.files} files, {len(report.validators)} validators run, "
+        f"{len(report.skipped)} skipped: {counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes"
+    )
+    order = ["note", "warning", "error"]
+    if fail_on != "never" and any(counts[s] for s in order[order.index(fail_on):]):
+        raise SystemExit(1)
+
+
+@rules.command("list")
+@PATHS
+@click.option("--building-blocks", is_flag=True, help="Also list rules that raise no alert of their own.")
+def rules_list(paths: tuple[Path, ...], building_blocks: bool) -> None:
+    """Table of rules with their ATT&CK tactics and techniques, then coverage counts."""
+    listing = list_rules(list(paths) or [builtin_rules_path()], building_blocks)
+    console = Console(highlight=False)
+    table = Table(title=f"{len(listing.rules)} rules")
+    for column in ("Level", "Title", "Type", "Tactics", "Techniques", "File"):
+        table.add_column(column)
+    for rule in listing.rules:
+        table.add_row(
+            rule.level + ("" if rule.alerts else " (block)"), rule.title, rule.kind,
+            ", ".join(rule.tactics), ", ".join(rule.techniques), _short(rule.source),
+        )  # fmt: skip
+    console.print(table)
+    coverage_table = Table(title="ATT&CK coverage (alerting rules)")
+    coverage_table.add_column("Tactic")
+    coverage_table.add_column("Rules", justify="right")
+    coverage_table.add_column("Techniques")
+    techniques = listing.technique_coverage()
+    for tactic, count in sorted(listing.tactic_coverage().items(), key=lambda item: (-item[1], item[0])):
+        used = sorted({t for rule in listing.rules if tactic in rule.tactics for t in rule.techniques})
+        coverage_table.add_row(tactic, str(count), ", ".join(f"{t} ({techniques[t]})" for t in used))
+    console.print(coverage_table)
+    for error in listing.errors:
+        _stderr().print(f"  [yellow]not loaded[/]: {error}")
+
+
+def _short(source: str) -> str:
+    path = Path(source)
+    pack = builtin_rules_path()
+    try:
+        return str(path.relative_to(pack))
+    except ValueError:
+        return source
+

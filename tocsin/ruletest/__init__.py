@@ -1,0 +1,1 @@
+"""Tooling for rule authors: run rules against their test cases, lint them, list their coverage."""

@@ -1,0 +1,186 @@
+"""``tocsin rules check``: schema (pySigma), SigmaHQ conventions (pySigma validators), duplicate
+ids, and whether tocsin's engine can run each rule.
+
+The SigmaHQ validator plugins that need reference data (taxonomy, ATT&CK) download it on first
+use. Offline (the default) those downloads are refused: a validator whose data is not already in
+pySigma's cache is skipped and the report says why.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.error import URLError
+
+import yaml
+from sigma.collection import SigmaCollection
+from sigma.exceptions import SigmaError, SigmaRuleLocation
+from sigma.plugins import InstalledSigmaPlugins
+
+from tocsin.detectors.sigma.ruleset import load_rules, rule_files
+
+#: Modules of pySigma that fetch reference data over the network.
+_DOWNLOADERS = ("sigma.validators.sigmahq.data.base", "sigma.data.mitre_attack", "sigma.data.mitre_d3fend")
+#: SigmaHQ's own repository layout conventions that do not apply to a rule pack elsewhere.
+LAYOUT_VALIDATORS = {"sigmahq_filename_convention", "sigmahq_filename_prefix", "sigmahq_correlation_filename_prefix"}
+
+
+@dataclass
+class Finding:
+    check: str
+    severity: str  # error | warning | note
+    message: str
+    file: str
+    rule_id: str | None = None
+    title: str | None = None
+
+
+@dataclass
+class CheckReport:
+    files: int = 0
+    rules: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    #: Validators that could not run, and why.
+    skipped: dict[str, str] = field(default_factory=dict)
+    validators: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for finding in self.findings if finding.severity == "error")
+
+
+@contextmanager
+def offline() -> Iterator[None]:
+    """Make pySigma's data loaders fail fast instead of downloading."""
+
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise URLError("offline: tocsin rules check does not download validator data (use --online)")
+
+    saved = []
+    for name in _DOWNLOADERS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "urlopen"):
+            saved.append((module, module.urlopen))
+            module.urlopen = refuse
+    try:
+        yield
+    finally:
+        for module, original in saved:
+            module.urlopen = original
+
+
+def check_rules(
+    paths: list[Path], online: bool = False, layout: bool = False, engine: bool = True
+) -> CheckReport:
+    """Lint every rule under ``paths``. ``layout`` also applies SigmaHQ's file-naming conventions;
+    ``engine`` also reports rules tocsin's engine cannot run."""
+    report = CheckReport()
+    parsed = []
+    ids: dict[str, list[str]] = defaultdict(list)
+    for file in rule_files(paths):
+        report.files += 1
+        rules = _parse(file, report)
+        parsed.extend(rules)
+        for rule in rules:
+            if rule.id:
+                ids[str(rule.id)].append(str(file))
+    report.rules = len(parsed)
+    for rule_id, files in ids.items():
+        if len(files) > 1:
+            for file in files:
+                others = ", ".join(other for other in files if other != file) or file
+                report.findings.append(Finding("duplicate-id", "error", f"id {rule_id} also used by {others}", file, rule_id))
+    context = offline() if not online else _nothing()
+    with context:
+        _validate(parsed, report, layout)
+    if engine:
+        for error in load_rules(paths).errors:
+            report.findings.append(Finding("tocsin-engine", "warning", f"tocsin cannot run it: {error.reason}", error.source, None, error.title))
+    return report
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _parse(file: Path, report: CheckReport) -> list[Any]:
+    try:
+        text = file.read_text(encoding="utf-8")
+        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        report.findings.append(Finding("yaml", "error", f"unreadable YAML: {' '.join(str(exc).split())}", str(file)))
+        return []
+    if not documents or not all(isinstance(doc, dict) for doc in documents):
+        report.findings.append(Finding("schema", "error", "not a Sigma rule (no YAML mapping)", str(file)))
+        return []
+    try:
+        collection = SigmaCollection.from_yaml(
+            text, collect_errors=True, source=SigmaRuleLocation(file), collect_filters=True, resolve_references=False
+        )
+    except SigmaError as exc:
+        report.findings.append(Finding("schema", "error", " ".join(str(exc).split()), str(file)))
+        return []
+    good = []
+    for rule in [*collection.rules, *collection.filters]:
+        if rule.errors:
+            for error in rule.errors:
+                report.findings.append(
+                    Finding("schema", "error", " ".join(str(error).split()), str(file), _id(rule), rule.title)
+                )
+        else:
+            good.append(rule)
+    return good
+
+
+def _id(rule: Any) -> str | None:
+    return str(rule.id) if getattr(rule, "id", None) else None
+
+
+def _validate(rules: list[Any], report: CheckReport, layout: bool) -> None:
+    plugins = InstalledSigmaPlugins.autodiscover()
+    for name, validator_class in sorted(plugins.validators.items()):
+        if name in LAYOUT_VALIDATORS and not layout:
+            report.skipped[name] = "SigmaHQ repository file-naming convention (use --sigmahq-layout)"
+            continue
+        try:
+            validator = validator_class()
+        except Exception as exc:
+            report.skipped[name] = f"cannot start: {' '.join(str(exc).split())}"
+            continue
+        issues = []
+        try:
+            for rule in rules:
+                issues.extend(validator.validate(rule))
+            issues.extend(validator.finalize())
+        except Exception as exc:
+            report.skipped[name] = " ".join(str(exc).split())[:300]
+            continue
+        report.validators.append(name)
+        for issue in issues:
+            severity = {"HIGH": "error", "MEDIUM": "warning"}.get(issue.severity.name, "note")
+            for rule in issue.rules or [None]:
+                file = str(rule.source.path) if rule is not None and rule.source and rule.source.path else "<collection>"
+                report.findings.append(
+                    Finding(name, severity, f"{issue.description}{_detail(issue)}", file, _id(rule) if rule else None,
+                            getattr(rule, "title", None))
+                )
+
+
+def _detail(issue: Any) -> str:
+    extra = {
+        key: value
+        for key, value in vars(issue).items()
+        if key not in ("rules", "description", "severity") and not key.startswith("_")
+    }
+    if not extra:
+        return ""
+    return " (" + ", ".join(f"{key}: {value}" for key, value in extra.items()) + ")"
