@@ -20,6 +20,7 @@ from tocsin.cli_elastic import elastic_sink, es
 from tocsin.cli_response import COMMANDS as RESPONSE_COMMANDS
 from tocsin.cli_response import respond_to
 from tocsin.cli_rules import rules  # the rules group, with test/check/list added
+from tocsin.cli_watch import watch
 from tocsin.config import ConfigError, load_config, masked, to_toml
 from tocsin.detectors.sigma.database import connect
 from tocsin.event import Event
@@ -139,6 +140,7 @@ def cli() -> None:
 
 cli.add_command(es)
 cli.add_command(rules)
+cli.add_command(watch)
 
 
 @cli.command()

@@ -57,6 +57,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "output_dir": "incidents",  # reports, evidence and communication drafts, one folder per incident
         "user_email_domain": "",  # users without user.email are mailed at NAME@this domain
     },
+    "watch": {
+        "batch_size": 5000,  # events per micro-batch, at most
+        "batch_delay": 0.25,  # seconds an event may wait for its batch to be committed
+        "lateness": 300,  # seconds an event may arrive late and still join its correlation window
+        "retention_days": 30,  # days events are kept in the watch case database
+    },
     "smtp": {
         "host": "localhost",
         "port": 25,

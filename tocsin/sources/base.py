@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -88,9 +89,19 @@ class Parser(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    #: One record per line, so lines appended to a followed file can be parsed on their own.
+    line_oriented: ClassVar[bool] = False
 
     def __init__(self, options: ParseOptions) -> None:
         self.options = options
+
+    def parse_lines(
+        self, data: bytes, name: str, stats: InputStats, mtime: float | None = None
+    ) -> Iterator[Event]:
+        """Events of complete lines appended to a followed file (``tocsin watch``), parsed exactly as
+        a file holding only those lines; ``mtime`` is the reference time (syslog year inference).
+        Event offsets are 1-based line numbers within ``data``. Only for ``line_oriented`` parsers."""
+        return self.parse(InputSource(name, lambda: io.BytesIO(data), mtime=mtime), stats)
 
     @classmethod
     @abstractmethod

@@ -46,6 +46,8 @@ class JsonParser(Parser):
     Sigma rules written against the vendor's own field names still match.
     """
 
+    line_oriented = True  # when the file is JSON Lines, which is how followed logs are written
+
     @classmethod
     @abstractmethod
     def recognizes(cls, record: dict[str, Any]) -> int:

@@ -121,6 +121,7 @@ class YearInference:
 class SyslogParser(Parser):
     name = "syslog"
     description = "Linux syslog auth logs (auth.log, secure, messages): RFC 3164, RFC 3339 and RFC 5424"
+    line_oriented = True
 
     @classmethod
     def sniff(cls, sample: Sample) -> int:

@@ -167,9 +167,14 @@ class _Item:
 class CorrelationRunner:
     """Evaluates correlation rules over the candidate table of one connection."""
 
-    def __init__(self, connection: sqlite3.Connection, table: str, evidence_cap: int) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, table: str, evidence_cap: int, fresh: str | None = None
+    ) -> None:
         self.connection = connection
         self.table = table
+        #: A table of event ids (column ``eid``): when set, rules without nested correlations
+        #: only evaluate the groups those events belong to (incremental evaluation).
+        self.fresh = fresh
         self.evidence_cap = evidence_cap
         self.diagnostics: Counter[str] = Counter()
         self._hit_tables: dict[int, str] = {}
@@ -179,13 +184,15 @@ class CorrelationRunner:
         for reference in rule.references:
             if reference.child is not None and reference.child.index not in self._hit_tables:
                 self._store_hits(reference.child)
-        return list(self._evaluate(rule, record_hits=None))
+        restrict = self.fresh is not None and all(ref.child is None for ref in rule.references)
+        return list(self._evaluate(rule, record_hits=None, restrict=restrict))
 
     def _store_hits(self, rule: CorrelationRule) -> None:
         for reference in rule.references:
             if reference.child is not None and reference.child.index not in self._hit_tables:
                 self._store_hits(reference.child)
         table = f"temp.tocsin_hits{rule.index}"
+        self.connection.execute(f"DROP TABLE IF EXISTS {table}")
         columns = ", ".join(f"{quote(name)} TEXT COLLATE NOCASE" for name in rule.group_by)
         self.connection.execute(
             f"CREATE TABLE {table} ({TIMESTAMP_COLUMN} REAL, {EVENT_ID_COLUMN} TEXT, "
@@ -208,7 +215,7 @@ class CorrelationRunner:
         self.connection.executemany(insert, hits)
         self._hit_tables[rule.index] = table
 
-    def _rows(self, rule: CorrelationRule) -> Iterator[tuple[Any, ...]]:
+    def _rows(self, rule: CorrelationRule, restrict: bool = False) -> Iterator[tuple[Any, ...]]:
         selects = []
         for ref in rule.references:
             physical = [ref.physical(name) for name in rule.group_by]
@@ -229,13 +236,22 @@ class CorrelationRunner:
                     self.diagnostics[f"{rule.info.title}: {ref.name} lacks a group-by field"] += 1
                     continue
                 value = "NULL"
-            missing = self.connection.execute(
-                f"SELECT COUNT(*) FROM {source} WHERE {where} AND NOT ({present})"
-            ).fetchone()[0]
+            missing = (
+                0
+                if restrict
+                else self.connection.execute(
+                    f"SELECT COUNT(*) FROM {source} WHERE {where} AND NOT ({present})"
+                ).fetchone()[0]
+            )
             if missing:
                 self.diagnostics[
                     f"{rule.info.title}: events without a timestamp or group-by value, not correlated"
                 ] += missing
+            if restrict and ref.child is None:
+                where += (
+                    f" AND {key} IN (SELECT {key} FROM {source} WHERE {where} AND {present} "
+                    f"AND {EVENT_ID_COLUMN} IN (SELECT eid FROM {self.fresh}))"
+                )
             selects.append(
                 f"SELECT {key} AS gkey, {values} AS gvalues, {TIMESTAMP_COLUMN} AS ts, {EVENT_ID_COLUMN} AS eid, "
                 f"{ref.slot} AS slot, {value} AS value, {evidence} AS evidence FROM {source} WHERE {where} AND {present}"
@@ -249,10 +265,12 @@ class CorrelationRunner:
         pragma = f"PRAGMA {schema + '.' if schema else ''}table_info({quote(name)})"
         return {row[1] for row in self.connection.execute(pragma)}
 
-    def _evaluate(self, rule: CorrelationRule, record_hits: Callable[..., None] | None) -> Iterator[Episode]:
+    def _evaluate(
+        self, rule: CorrelationRule, record_hits: Callable[..., None] | None, restrict: bool = False
+    ) -> Iterator[Episode]:
         current_key = None
         window: _GroupWindow | None = None
-        for row in self._rows(rule):
+        for row in self._rows(rule, restrict):
             if row[0] != current_key or window is None:
                 if window is not None:
                     yield from window.close()

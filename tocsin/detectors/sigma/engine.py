@@ -36,6 +36,8 @@ from tocsin.models import Alert, Window, alert_id
 
 #: The on-disk table holding the events correlation rules need.
 CORRELATION_TABLE = "corr_events"
+#: Ids of the candidates kept since the last incremental evaluation (``correlate``).
+FRESH_TABLE = "temp.tocsin_fresh"
 #: Entity fields copied onto alerts when known.
 ENTITY_FIELDS = ("user.name", "source.ip", "host.name")
 #: Alerts list at most this many evidence ids (``event_count`` stays exact).
@@ -71,9 +73,16 @@ def _getter(column: str) -> Getter:
 class SigmaEngine:
     """Runs a ``RuleSet`` over batches of events (see module doc)."""
 
-    def __init__(self, ruleset: RuleSet, connection: sqlite3.Connection) -> None:
+    def __init__(
+        self, ruleset: RuleSet, connection: sqlite3.Connection, correlation_table: str | None = None
+    ) -> None:
+        """``correlation_table`` names a persistent candidate table (``tocsin watch``): windows then
+        survive the process, and ``correlate``/``prune`` evaluate and bound them incrementally.
+        Without it candidates live in a temporary table of this run, evaluated by ``finish``."""
         self.ruleset = ruleset
         self.connection = connection
+        self.table = correlation_table or CORRELATION_TABLE
+        self.persistent = correlation_table is not None
         self.diagnostics: dict[str, int] = defaultdict(int)
         self._streams: dict[LogSource, _Stream] = {}
         self._correlation_columns = sorted(
@@ -154,11 +163,49 @@ class SigmaEngine:
         columns = [f"{EVENT_ID_COLUMN} TEXT PRIMARY KEY", f"{TIMESTAMP_COLUMN} REAL"]
         columns += [f"tocsin_m{flag} INTEGER" for flag in range(self._flag_count)]
         columns += [f"{quote(column)} TEXT COLLATE NOCASE" for column in self._correlation_columns]
-        self.connection.execute(f"CREATE TEMP TABLE {CORRELATION_TABLE} ({', '.join(columns)})")
+        if self.persistent:
+            self._create_persistent_table(columns)
+        else:
+            self.connection.execute(f"CREATE TEMP TABLE {self.table} ({', '.join(columns)})")
         width = 2 + self._flag_count + len(self._correlation_columns)
-        self._correlation_insert = (
-            f"INSERT OR IGNORE INTO {CORRELATION_TABLE} VALUES ({', '.join('?' * width)})"
+        self._correlation_insert = f"INSERT OR IGNORE INTO {self.table} VALUES ({', '.join('?' * width)})"
+
+    def _layout(self) -> list[tuple[str, str]]:
+        """Each candidate column's name and meaning; a flag's meaning is its rule's id, not its number."""
+        by_flag = {rule.flag: rule.info.id for rule in self.ruleset.detections if rule.flag is not None}
+        return (
+            [(EVENT_ID_COLUMN, EVENT_ID_COLUMN), (TIMESTAMP_COLUMN, TIMESTAMP_COLUMN)]
+            + [(f"tocsin_m{flag}", f"flag:{by_flag[flag]}") for flag in range(self._flag_count)]
+            + [(quote(column), column) for column in self._correlation_columns]
         )
+
+    def _create_persistent_table(self, columns: list[str]) -> None:
+        """Create or reuse the persistent candidate table. After a rule change its rows are carried
+        over column by column (a flag follows its rule), so open windows survive a reload."""
+        execute, table = self.connection.execute, self.table
+        execute(
+            f"CREATE TABLE IF NOT EXISTS {table}_layout (position INTEGER PRIMARY KEY, name TEXT, meaning TEXT)"
+        )
+        layout = self._layout()
+        previous = {meaning: name for _, name, meaning in execute(f"SELECT * FROM {table}_layout")}
+        exists = execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+        if exists and previous and list(previous.items()) != [(m, n) for n, m in layout]:
+            execute(f"ALTER TABLE {table} RENAME TO {table}_previous")
+            execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+            sources = [previous.get(meaning, "NULL") for _, meaning in layout]
+            execute(
+                f"INSERT INTO {table} ({', '.join(name for name, _ in layout)}) "
+                f"SELECT {', '.join(sources)} FROM {table}_previous"
+            )
+            execute(f"DROP TABLE {table}_previous")
+        execute(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)})")
+        execute(f"CREATE INDEX IF NOT EXISTS {table}_ts ON {table} ({TIMESTAMP_COLUMN})")
+        execute(f"DELETE FROM {table}_layout")
+        self.connection.executemany(
+            f"INSERT INTO {table}_layout VALUES (?, ?, ?)",
+            ((position, name, meaning) for position, (name, meaning) in enumerate(layout)),
+        )
+        execute(f"CREATE TEMP TABLE IF NOT EXISTS {FRESH_TABLE.removeprefix('temp.')} (eid TEXT PRIMARY KEY)")
 
     def _keep_for_correlation(self, events: list[Event], flags: dict[int, set[int]]) -> None:
         rows = []
@@ -169,10 +216,45 @@ class SigmaEngine:
             row += [get(event) for get in self._correlation_getters]
             rows.append(row)
         self.connection.executemany(self._correlation_insert, rows)
+        if self.persistent:
+            self.connection.executemany(
+                f"INSERT OR IGNORE INTO {FRESH_TABLE} VALUES (?)", ((row[0],) for row in rows)
+            )
+
+    def correlate(self) -> list[tuple[CorrelationRule, Episode, Alert]]:
+        """Incremental evaluation (persistent table only): the episodes, and their alerts, of the
+        groups that received candidates since the last call. An episode that goes on is returned
+        again at each call with the same start, hence the same alert id; the caller dedupes."""
+        if not self.persistent or not self.ruleset.correlations:
+            return []
+        if not self.connection.execute(f"SELECT 1 FROM {FRESH_TABLE} LIMIT 1").fetchone():
+            return []
+        runner = CorrelationRunner(self.connection, self.table, EVIDENCE_CAP, fresh=FRESH_TABLE)
+        found = [
+            (rule, episode, self._correlation_alert(rule, episode))
+            for rule in self.ruleset.correlations
+            for episode in runner.episodes(rule)
+        ]
+        self.connection.execute(f"DELETE FROM {FRESH_TABLE}")
+        self.diagnostics.update(runner.diagnostics)
+        return found
+
+    @property
+    def longest_timespan(self) -> int:
+        """The longest correlation window, in seconds (0 without correlations)."""
+        return max((rule.timespan for rule in self.ruleset.correlations), default=0)
+
+    def prune(self, before: float) -> int:
+        """Forget candidates older than ``before`` (epoch seconds); returns how many."""
+        if not self.ruleset.correlations:
+            return 0
+        return self.connection.execute(
+            f"DELETE FROM {self.table} WHERE {TIMESTAMP_COLUMN} < ?", (before,)
+        ).rowcount
 
     def finish(self) -> list[Alert]:
         """Evaluate every correlation rule over the kept events."""
-        runner = CorrelationRunner(self.connection, CORRELATION_TABLE, EVIDENCE_CAP)
+        runner = CorrelationRunner(self.connection, self.table, EVIDENCE_CAP)
         alerts = [
             self._correlation_alert(rule, episode)
             for rule in self.ruleset.correlations
@@ -207,7 +289,7 @@ class SigmaEngine:
         quoted = [quote(column) for column in ENTITY_FIELDS]
         entity_sql = ", ".join(f"COUNT(DISTINCT {column}), MAX({column})" for column in quoted)
         row = self.connection.execute(
-            f"SELECT MIN({TIMESTAMP_COLUMN}), MAX({TIMESTAMP_COLUMN}), {entity_sql} FROM {CORRELATION_TABLE} "
+            f"SELECT MIN({TIMESTAMP_COLUMN}), MAX({TIMESTAMP_COLUMN}), {entity_sql} FROM {self.table} "
             f"WHERE {EVENT_ID_COLUMN} IN (SELECT value FROM json_each(?))",
             (json.dumps(event_ids),),
         ).fetchone()

@@ -1,0 +1,1 @@
+"""Tests of tocsin watch: real processes, files and signals."""

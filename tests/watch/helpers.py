@@ -1,0 +1,96 @@
+"""Running ``tocsin watch`` as a real process, and waiting for what it does without blind sleeps."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tocsin.detectors.sigma.ruleset import builtin_rules_path
+
+AUTH_RULES = builtin_rules_path() / "authentication"
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def syslog_stamp() -> str:
+    return datetime.now(UTC).strftime("%b %e %H:%M:%S")
+
+
+class Watcher:
+    """One ``tocsin watch`` process over ``logs`` with state in ``state``; alerts appended to ``alerts``."""
+
+    def __init__(self, root: Path, *extra: str) -> None:
+        self.logs = root / "logs"
+        self.state = root / "state"
+        self.alerts = root / "alerts.jsonl"
+        self.stderr = root / "watch.log"
+        self.logs.mkdir(exist_ok=True)
+        self.extra = extra
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [
+            sys.executable, "-m", "tocsin", "watch", str(self.logs), "--state", str(self.state),
+            "--no-builtin-rules", "--rules", str(AUTH_RULES), "-o", str(self.alerts),
+            "--min-level", "medium", "--batch-delay", "0.05", "--log-level", "debug", *self.extra,
+        ]  # fmt: skip
+        with open(self.stderr, "ab") as log:
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+        wait_for(lambda: self._started(), what="watch to start")
+
+    def _started(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"watch exited with {self.process.returncode}: {self.stderr.read_text()[-2000:]}")
+        return (self.state / "status.json").exists() and "watch started" in self.stderr.read_text()
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+        assert self.process is not None
+        self.process.wait(10)
+
+    def stop(self) -> int:
+        self.signal(signal.SIGTERM)
+        assert self.process is not None
+        return self.process.wait(20)
+
+    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        path = self.state / "state.db"
+        if not path.exists():
+            return []
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return connection.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:
+            return []  # tables not created yet
+        finally:
+            connection.close()
+
+    def committed_raw(self) -> list[str]:
+        """Every event line the watch committed (one row per event id)."""
+        return [row[0] for row in self.query("SELECT json_extract(document, '$.event.original') FROM events")]
+
+    def delivered(self) -> list[dict[str, Any]]:
+        if not self.alerts.exists():
+            return []
+        return [json.loads(line) for line in self.alerts.read_text().splitlines() if line.strip()]

@@ -1,0 +1,220 @@
+"""``tocsin watch``: follow live logs, detect continuously, hand alerts over (see docs/watch.md)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from tocsin.models import Alert, Level
+
+DEFAULT_STATE = Path("/var/lib/tocsin") if os.geteuid() == 0 else Path.home() / ".local/state/tocsin/watch"
+
+
+def _print_status(state: Path, health: Path | None) -> None:
+    from tocsin.watch.service import STATUS_FILE
+
+    path = health or state / STATUS_FILE
+    try:
+        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.UsageError(f"no status in {path}: {exc}") from None
+    alive = document.get("state") == "running" and _alive(int(document.get("pid", 0)))
+    age = time.time() - float(document.get("updated", 0))
+    click.echo(
+        f"{'running' if alive else 'not running'} (pid {document.get('pid')}, updated {age:.0f} s ago): "
+        f"{document.get('events', 0):,} events, {document.get('events_per_second', 0)} events/s, "
+        f"{document.get('alerts', 0)} alerts"
+    )
+    last = document.get("last_alert")
+    if last:
+        click.echo(
+            f"last alert: {last['rule']} ({last['level']}) {time.time() - last['delivered']:.0f} s ago, id {last['id']}"
+        )
+    for source in document.get("sources", []):
+        note = f"  [not followed: {source['not_followed']}]" if source.get("not_followed") else ""
+        click.echo(f"  {source['path']}: {source['format'] or '-'}, lag {source['lag_bytes']:,} bytes{note}")
+    if not alive or age > 30:
+        sys.exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid > 0
+
+
+@click.command()
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_STATE,
+    show_default=True,
+    help="State directory: offsets, correlation windows, case database, status.",
+)
+@click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Extra Sigma rules (repeatable).",
+)
+@click.option("--no-builtin-rules", is_flag=True, help="Do not load the built-in rule pack.")
+@click.option("--format-in", help="Input format of every followed file (default: detected per file).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also append alerts (JSON Lines) to FILE.",
+)
+@click.option("--min-level", type=str, help="Deliver only alerts at or above this level.")
+@click.option(
+    "--respond",
+    type=click.Choice(["plan", "execute"]),
+    is_flag=False,
+    flag_value="plan",
+    help="Hand alerts to response: --respond plans, --respond=execute acts.",
+)
+@click.option(
+    "--db", type=click.Path(dir_okay=False, path_type=Path), help="Response journal (default: [response] db)."
+)
+@click.option("--to-es", is_flag=True, help="Also send events and alerts to Elasticsearch.")
+@click.option("--batch-size", type=int, help="Events per micro-batch, at most (default: [watch] batch_size).")
+@click.option(
+    "--batch-delay",
+    type=float,
+    help="Seconds an event may wait for its batch (default: [watch] batch_delay).",
+)
+@click.option(
+    "--health", type=click.Path(dir_okay=False, path_type=Path), help="Also write the status JSON to FILE."
+)
+@click.option(
+    "--status",
+    "show_status",
+    is_flag=True,
+    help="Print the status of the watch using --state and exit (1 if not running).",
+)
+@click.option("--timezone", help="Time zone of syslog timestamps without one (default: UTC).")
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
+)
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Configuration file.")
+def watch(
+    paths: tuple[str, ...],
+    state_dir: Path,
+    rule_paths: tuple[Path, ...],
+    no_builtin_rules: bool,
+    format_in: str | None,
+    output: Path | None,
+    min_level: str | None,
+    respond: str | None,
+    db: Path | None,
+    to_es: bool,
+    batch_size: int | None,
+    batch_delay: float | None,
+    health: Path | None,
+    show_status: bool,
+    timezone: str | None,
+    log_level: str,
+    config_file: Path | None,
+) -> None:
+    """Follow log files, directories and globs; detect continuously; alerts as JSON Lines on stdout.
+
+    Offsets and correlation windows are kept in --state, so a restart neither repeats nor
+    misses events. SIGTERM/SIGINT stop cleanly, SIGHUP reloads rules.
+    """
+    from tocsin.cli import _load_settings
+    from tocsin.output import JsonLinesSink
+    from tocsin.sources import PARSERS, ParseOptions
+    from tocsin.watch.service import JsonLogFormatter, WatchOptions, WatchService
+
+    if show_status:
+        _print_status(state_dir, health)
+        return
+    if not paths:
+        raise click.UsageError("give at least one file, directory or glob to watch")
+    if format_in and format_in not in PARSERS:
+        raise click.UsageError(f"unknown format {format_in!r}")
+    settings = _load_settings(config_file)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter())
+    logger = logging.getLogger("tocsin.watch")
+    logger.handlers[:] = [handler]
+    logger.setLevel(log_level.upper())
+    logger.propagate = False
+    section = settings["watch"]
+    options = WatchOptions(
+        paths=list(paths),
+        state_dir=state_dir,
+        rule_paths=[Path(p) for p in settings["scan"]["rules"]] + list(rule_paths),
+        builtin_rules=settings["scan"]["builtin_rules"] and not no_builtin_rules,
+        placeholders=settings["sigma"]["placeholders"],
+        format_in=format_in,
+        parse=ParseOptions(
+            timezone=timezone or settings["scan"]["timezone"],
+            max_record_bytes=int(settings["scan"]["max_record_bytes"]),
+        ),
+        min_level=Level.parse(min_level or settings["scan"]["min_level"]),
+        batch_size=batch_size or int(section["batch_size"]),
+        batch_delay=batch_delay if batch_delay is not None else float(section["batch_delay"]),
+        lateness=float(section["lateness"]),
+        retention=float(section["retention_days"]) * 86400,
+        health_path=health,
+    )
+    with ExitStack() as stack:
+        sinks = [JsonLinesSink(sys.stdout)]
+        if output is not None:
+            sinks.append(JsonLinesSink(stack.enter_context(open(output, "a", encoding="utf-8"))))
+        ship = None
+        if to_es:
+            from tocsin.cli_elastic import elastic_sink
+
+            ship = stack.enter_context(elastic_sink(settings, Console(stderr=True))).write
+
+        def deliver(alerts: list[Alert]) -> None:
+            for sink in sinks:
+                for alert in alerts:
+                    sink.write(alert)
+            if respond:
+                _hand_over(alerts, respond == "execute", db, config_file, logger)
+
+        service = WatchService(options, deliver, ship)
+        sys.exit(service.run())
+
+
+def _hand_over(
+    alerts: list[Alert], execute: bool, db: Path | None, config_file: Path | None, logger: logging.Logger
+) -> None:
+    """The same triage and deduplication as ``tocsin respond``; playbooks are read afresh each time."""
+    from tocsin.cli_response import session
+
+    with session(config_file, db, create=execute) as current:
+        engine = current.engine
+        triage = engine.triage(alerts)
+        run = engine.respond(triage) if execute else None
+    logger.info(
+        "response",
+        extra={
+            "fields": {
+                "proposals": len(triage.proposals),
+                "unmatched": len(triage.unmatched),
+                "already_handled": len(triage.already_handled),
+                "opened": run.opened if run else [],
+                "steps": run.steps if run else {},
+            }
+        },
+    )

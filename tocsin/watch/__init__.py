@@ -1,0 +1,1 @@
+"""``tocsin watch``: continuous monitoring of live logs (follower, checkpoints, incremental detection)."""
