@@ -195,4 +195,5 @@ def test_report_abuse_rules_carry_the_playbook_tag() -> None:
         rule = next(yaml.safe_load_all((CASES / f"{name}.yml").read_text()))
         assert set(playbook["trigger"]["tags"]) <= set(rule["tags"]), name
         assert "attack.impact" in rule["tags"]
-        assert rule["correlation"]["group-by"][0] == "target"  # the playbook's group_by.target
+        group = rule["correlation"]["group-by"][0]
+        assert group == "user.target.name" and f"group_by.{group}" in playbook["dedup"]
