@@ -37,22 +37,35 @@ class YaraScanner:
     stats: Counter[str] = field(default_factory=Counter)
 
     def scan_payload(self, payload: Payload) -> list[Alert]:
-        externals = {**EXTERNALS, "filename": payload.kind, "filetype": payload.kind}
+        name = payload.name
+        externals = {
+            **EXTERNALS,
+            "filename": name or payload.kind,
+            "extension": Path(name).suffix.lower() if name else "",
+            "filetype": payload.kind,
+        }
         matches = self._match(externals, data=payload.data)
         self.stats["payloads scanned"] += 1
         self.stats["payload bytes scanned"] += len(payload.data)
-        target = {
+        target: dict[str, Any] = {
             "kind": payload.kind,
             "input": payload.input,
             "flow_id": payload.flow_id,
             "stream_offset": payload.offset,
         }
+        if payload.part is not None:
+            target["part"] = payload.part
+        if name:
+            target["file"] = {"name": name}
         entities = {
             "source": {"ip": payload.source_ip, "port": payload.source_port},
             "host": None,
         }
-        where = f"{payload.kind} {payload.source_ip}:{payload.source_port} → {payload.destination_ip}:{payload.destination_port}"
+        what = f'{payload.kind} "{name}"' if name else payload.kind
+        where = f"{what} {payload.source_ip}:{payload.source_port} → {payload.destination_ip}:{payload.destination_port}"
         key = f"{payload.input}\0{payload.flow_id}\0{payload.kind}\0{payload.offset}"
+        if payload.part is not None:
+            key += f"\0{payload.part}"
         alerts = [self._alert(match, payload.timestamp, key, where, target, entities) for match in matches]
         return [alert for alert in alerts if alert is not None]
 

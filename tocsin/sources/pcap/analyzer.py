@@ -284,12 +284,13 @@ class Analyzer:
         logsource = LogSource.of("zeek", (protocol,), "authentication")
         self.emit(flow, timestamp, number, "auth", fields, {"service": protocol}, raw, logsource)
 
-    def payload(self, flow: Flow, kind: str, data: bytes, timestamp: float, offset: int = 0) -> None:
+    def payload(self, flow: Flow, kind: str, data: bytes, timestamp: float, offset: int = 0,
+                name: str | None = None, part: int | None = None) -> None:  # fmt: skip
         """Hand content to the scanner, if one is listening."""
         if self.scanner is not None and data:
             self.scanner(
                 Payload(data, kind, self.input, timestamp, flow.uid, flow.client, flow.client_port,
-                        flow.server, flow.server_port, offset)
+                        flow.server, flow.server_port, offset, name, part)
             )
 
     def _flow_event(self, flow: Flow) -> None:

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Payload:
-    """Bytes seen on the wire: a stream direction, an HTTP body or a mail message."""
+    """Bytes seen on the wire: a stream direction, an HTTP body or a decoded mail part.
+
+    ``name`` is the file name an attachment carried; ``part`` numbers the MIME parts of a message.
+    """
 
     data: bytes
     kind: str
@@ -23,6 +26,8 @@ class Payload:
     destination_ip: str
     destination_port: int
     offset: int = 0
+    name: str | None = None
+    part: int | None = None
 
 
 PayloadScanner = Callable[[Payload], None]
