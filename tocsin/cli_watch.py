@@ -92,6 +92,9 @@ def _alive(pid: int) -> bool:
 @click.option(
     "--db", type=click.Path(dir_okay=False, path_type=Path), help="Response journal (default: [response] db)."
 )
+@click.option("--interface", help="Also capture live on this network interface (scapy; root).")
+@click.option("--bpf", help="BPF filter of the live capture, e.g. 'port 21 or port 53'.")
+@click.option("--no-webhook", is_flag=True, help="Do not post alerts to [webhook] url even when it is set.")
 @click.option("--to-es", is_flag=True, help="Also send events and alerts to Elasticsearch.")
 @click.option("--batch-size", type=int, help="Events per micro-batch, at most (default: [watch] batch_size).")
 @click.option(
@@ -123,6 +126,9 @@ def watch(
     min_level: str | None,
     respond: str | None,
     db: Path | None,
+    interface: str | None,
+    bpf: str | None,
+    no_webhook: bool,
     to_es: bool,
     batch_size: int | None,
     batch_delay: float | None,
@@ -132,7 +138,8 @@ def watch(
     log_level: str,
     config_file: Path | None,
 ) -> None:
-    """Follow log files, directories and globs; detect continuously; alerts as JSON Lines on stdout.
+    """Follow log files, directories and globs (and/or capture on --interface); detect continuously;
+    alerts as JSON Lines on stdout, to -o FILE and to [webhook] url when set.
 
     Offsets and correlation windows are kept in --state, so a restart neither repeats nor
     misses events. SIGTERM/SIGINT stop cleanly, SIGHUP reloads rules.
@@ -145,8 +152,10 @@ def watch(
     if show_status:
         _print_status(state_dir, health)
         return
-    if not paths:
-        raise click.UsageError("give at least one file, directory or glob to watch")
+    if not paths and not interface:
+        raise click.UsageError("give at least one file, directory or glob to watch, or --interface")
+    if bpf and not interface:
+        raise click.UsageError("--bpf filters a live capture: give --interface too")
     if format_in and format_in not in PARSERS:
         raise click.UsageError(f"unknown format {format_in!r}")
     settings = _load_settings(config_file)
@@ -174,11 +183,26 @@ def watch(
         lateness=float(section["lateness"]),
         retention=float(section["retention_days"]) * 86400,
         health_path=health,
+        interface=interface,
+        bpf=bpf,
     )
     with ExitStack() as stack:
         sinks = [JsonLinesSink(sys.stdout)]
         if output is not None:
             sinks.append(JsonLinesSink(stack.enter_context(open(output, "a", encoding="utf-8"))))
+        hook = settings["webhook"]
+        if hook["url"] and not no_webhook:
+            from tocsin.watch.webhook import WebhookSink
+
+            try:
+                webhook = WebhookSink(
+                    hook["url"], state_dir, kind=hook["format"], token=hook["token"],
+                    ca_file=hook["ca_file"], timeout=float(hook["timeout"]),
+                )  # fmt: skip
+            except ValueError as exc:
+                raise click.UsageError(str(exc)) from None
+            stack.callback(webhook.close)
+            sinks.append(webhook)
         ship = None
         if to_es:
             from tocsin.cli_elastic import elastic_sink
@@ -193,7 +217,13 @@ def watch(
                 _hand_over(alerts, respond == "execute", db, config_file, logger)
 
         service = WatchService(options, deliver, ship)
-        sys.exit(service.run())
+        from tocsin.watch.capture import CaptureError
+
+        try:
+            code = service.run()
+        except CaptureError as exc:
+            raise click.ClickException(str(exc)) from None
+        sys.exit(code)
 
 
 def _hand_over(

@@ -7,9 +7,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,10 @@ def syslog_stamp() -> str:
 class Watcher:
     """One ``tocsin watch`` process over ``logs`` with state in ``state``; alerts appended to ``alerts``."""
 
-    def __init__(self, root: Path, *extra: str) -> None:
+    def __init__(
+        self, root: Path, *extra: str, prefix: tuple[str, ...] = (), follow_logs: bool = True
+    ) -> None:
+        self.prefix, self.follow_logs = prefix, follow_logs
         self.logs = root / "logs"
         self.state = root / "state"
         self.alerts = root / "alerts.jsonl"
@@ -46,7 +51,8 @@ class Watcher:
 
     def start(self) -> None:
         command = [
-            sys.executable, "-m", "tocsin", "watch", str(self.logs), "--state", str(self.state),
+            *self.prefix, sys.executable, "-m", "tocsin", "watch", *([str(self.logs)] if self.follow_logs else []),
+            "--state", str(self.state),
             "--no-builtin-rules", "--rules", str(AUTH_RULES), "-o", str(self.alerts),
             "--min-level", "medium", "--batch-delay", "0.05", "--log-level", "debug", *self.extra,
         ]  # fmt: skip
@@ -57,7 +63,9 @@ class Watcher:
     def _started(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            raise AssertionError(f"watch exited with {self.process.returncode}: {self.stderr.read_text()[-2000:]}")
+            raise AssertionError(
+                f"watch exited with {self.process.returncode}: {self.stderr.read_text()[-2000:]}"
+            )
         return (self.state / "status.json").exists() and "watch started" in self.stderr.read_text()
 
     def signal(self, signum: int) -> None:
@@ -94,3 +102,35 @@ class Watcher:
         if not self.alerts.exists():
             return []
         return [json.loads(line) for line in self.alerts.read_text().splitlines() if line.strip()]
+
+
+class HookServer(ThreadingHTTPServer):
+    """A webhook endpoint on 127.0.0.1:``port`` recording each JSON POST (path, headers, body)."""
+
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _HookHandler)
+        self.posts: list[dict[str, Any]] = []
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _HookHandler(BaseHTTPRequestHandler):
+    server: HookServer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
+        self.server.posts.append({"path": self.path, "headers": dict(self.headers), "json": body})
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()

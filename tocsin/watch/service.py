@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import RuleSet, builtin_rules_path, load_rules
@@ -44,6 +44,9 @@ from tocsin.sources.detect import detect_format
 from tocsin.store import CaseStore
 from tocsin.watch.checkpoint import StateStore
 from tocsin.watch.follower import Chunk, Followed, Follower
+
+if TYPE_CHECKING:
+    from tocsin.watch.capture import LiveCapture
 
 log = logging.getLogger("tocsin.watch")
 
@@ -70,6 +73,8 @@ class WatchOptions:
     retention: float = 30 * 86400.0  # seconds events are kept in the case database
     read_budget: int = 4 << 20  # bytes read per iteration, at most
     health_path: Path | None = None
+    interface: str | None = None  # live capture (scapy), through the pcap pipeline
+    bpf: str | None = None
 
 
 class WatchService:
@@ -91,6 +96,11 @@ class WatchService:
         self.ruleset = self._load_rules()
         self.engine = SigmaEngine(self.ruleset, self.connection, CANDIDATE_TABLE)
         self.follower = Follower(options.paths, self.state.checkpoints(), options.parse.max_record_bytes)
+        self.capture: LiveCapture | None = None
+        if options.interface:
+            from tocsin.watch.capture import LiveCapture
+
+            self.capture = LiveCapture(options.interface, options.bpf, options.parse)
         self.pending: list[Event] = []
         self.dirty_since: float | None = None
         self.stopping = False
@@ -135,9 +145,17 @@ class WatchService:
 
     def run(self) -> int:
         self._install_signals()
+        if self.capture is not None:
+            self.capture.start()
         log.info(
             "watch started",
-            extra={"fields": {"paths": self.options.paths, "state": str(self.options.state_dir)}},
+            extra={
+                "fields": {
+                    "paths": self.options.paths,
+                    "interface": self.options.interface,
+                    "state": str(self.options.state_dir),
+                }
+            },
         )
         self._deliver()  # alerts committed by a previous run but not delivered before it stopped
         try:
@@ -148,12 +166,17 @@ class WatchService:
                     self.reload()
                 read = self.step()
                 if self.stopping:
+                    if self.capture is not None:
+                        self.pending.extend(self.capture.stop())
+                        self._mark_dirty(time.monotonic())
                     self._commit()
                     self._deliver()
                     break
                 if not read:
                     time.sleep(self.options.poll_interval)
         finally:
+            if self.capture is not None and self.capture.sniffer is not None:
+                self.capture.stop()  # an error ended the loop: stop the sniffer thread, events are lost
             self._write_status(force=True)
             self.follower.close()
             self.state.close()
@@ -177,6 +200,13 @@ class WatchService:
             self._mark_dirty(now)
         if self.follower.dropped:
             self._mark_dirty(now)
+        if self.capture is not None:
+            before = self.capture.number
+            events = self.capture.read()
+            size += self.capture.number - before
+            if events:
+                self.pending.extend(events)
+                self._mark_dirty(now)
         due = self.dirty_since is not None and (
             len(self.pending) >= self.options.batch_size
             or time.monotonic() - self.dirty_since >= self.options.batch_delay
@@ -359,6 +389,8 @@ class WatchService:
                     "not_followed": followed.unsupported,
                 }
             )
+        if self.capture is not None:
+            sources.append(self.capture.status())
         return {
             "pid": os.getpid(),
             "started": self.started,
