@@ -95,8 +95,8 @@ class Watcher:
             connection.close()
 
     def committed_raw(self) -> list[str]:
-        """Every event line the watch committed (one row per event id)."""
-        return [row[0] for row in self.query("SELECT json_extract(document, '$.event.original') FROM events")]
+        """Every event line the watch committed (its compact ledger: one row per event id)."""
+        return [row[0] for row in self.query("SELECT raw FROM watch_events")]
 
     def delivered(self) -> list[dict[str, Any]]:
         if not self.alerts.exists():

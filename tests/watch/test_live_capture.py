@@ -90,8 +90,8 @@ def test_live_capture_feeds_the_network_pipeline_and_alerts(tmp_path: Path, name
 
         def datasets() -> list[tuple[str, str, str]]:
             return watcher.query(
-                "SELECT json_extract(document, '$.event.dataset'), json_extract(document, '$.event.outcome'), "
-                "json_extract(document, '$.source.ip') FROM events"
+                "SELECT w.dataset, json_extract(e.document, '$.event.outcome'), "
+                "json_extract(e.document, '$.source.ip') FROM watch_events w LEFT JOIN events e ON e.id = w.id"
             )
 
         wait_for(lambda: sum(1 for d in datasets() if d[0] == "network.auth") == 12, what="12 FTP logins")

@@ -2,7 +2,13 @@
 
 Everything lives in one SQLite file (``STATE/state.db``), which is also the case
 database (events and alerts, see ``tocsin.store``) and holds the persistent
-correlation candidates. One transaction per micro-batch commits the events,
+correlation candidates. Every event read is recorded once as a compact row in
+``watch_events`` (id, timestamp, input, offset, dataset, raw line; integer rowid,
+unique id): that is the exactly-once ledger of what was committed. Full event
+documents go to the case ``events`` table only for the events that matter to a
+case (correlation candidates and alert evidence), so per-batch writes stay small
+and the database grows by about the size of the raw lines, pruned by retention.
+One transaction per micro-batch commits the events,
 the candidates, the alerts they raised and the file offsets together: after a
 crash the next run starts exactly after the last committed line.
 
@@ -21,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tocsin.detectors.sigma.database import connect
+from tocsin.event import Event
 from tocsin.models import Alert
 from tocsin.watch.follower import Checkpoint
 
@@ -38,6 +45,12 @@ CREATE TABLE IF NOT EXISTS watch_episodes (
     PRIMARY KEY (rule_id, gkey, window_start)
 );
 CREATE TABLE IF NOT EXISTS watch_meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS watch_events (
+    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, timestamp REAL, input TEXT, offset TEXT, dataset TEXT,
+    raw TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS watch_events_id ON watch_events (id);
+CREATE INDEX IF NOT EXISTS watch_events_timestamp ON watch_events (timestamp);
 """
 #: Checkpoints of files not seen for this long are forgotten.
 FORGET_FILES_AFTER = 30 * 86400
@@ -76,6 +89,26 @@ class StateStore:
         )
         self.connection.executemany("DELETE FROM watch_files WHERE key = ?", ((key,) for key in forget))
         self.connection.execute("DELETE FROM watch_files WHERE seen < ?", (now - FORGET_FILES_AFTER,))
+
+    # -- events ------------------------------------------------------------------------
+
+    def record_events(self, events: Iterable[Event]) -> None:
+        """Inside the batch transaction: one compact row per event; an event recorded twice is kept once."""
+        self.connection.executemany(
+            "INSERT OR IGNORE INTO watch_events (id, timestamp, input, offset, dataset, raw) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    event.id,
+                    event.timestamp,
+                    event.input,
+                    event.offset,
+                    event.fields.get("event.dataset"),
+                    event.raw,
+                )
+                for event in events
+            ),
+        )
 
     # -- episodes ----------------------------------------------------------------------
 
@@ -155,6 +188,7 @@ class StateStore:
     def prune(self, episodes_before: float, events_before: float, outbox_before: float) -> None:
         """Bound the database: old episodes, events past retention, delivered alerts long gone."""
         execute = self.connection.execute
+        execute("DELETE FROM watch_events WHERE timestamp < ?", (events_before,))
         execute("DELETE FROM watch_episodes WHERE end < ?", (episodes_before,))
         execute("DELETE FROM watch_outbox WHERE delivered IS NOT NULL AND delivered < ?", (outbox_before,))
         if execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone():

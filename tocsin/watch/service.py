@@ -4,9 +4,10 @@ One iteration reads the new complete lines of every followed file (a bounded
 number of bytes), parses them into events and keeps them pending. A batch is
 committed when it holds ``batch_size`` events or its first event has waited
 ``batch_delay`` seconds, whichever comes first. The commit is one SQLite
-transaction (see ``checkpoint``): events, correlation candidates, the alerts
-raised (single-event rules at once, correlations over the groups the batch
-touched), and the files' offsets. Alerts are then delivered from the outbox.
+transaction (see ``checkpoint``): a compact row per event, correlation
+candidates, full documents of the candidates and alert evidence only, the
+alerts raised (single-event rules at once, correlations over the groups the
+batch touched), and the files' offsets. Alerts are then delivered from the outbox.
 
 Memory is bounded: at most ``batch_size`` pending events and ``read_budget``
 bytes per read; a slow sink slows the loop and the lag shows in the status,
@@ -27,6 +28,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +36,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tocsin.detectors.sigma.engine import SigmaEngine
+from tocsin.detectors.sigma.engine import FRESH_TABLE, SigmaEngine
 from tocsin.detectors.sigma.ruleset import RuleSet, builtin_rules_path, load_rules
 from tocsin.event import Event
 from tocsin.models import Alert, Level
@@ -278,8 +280,9 @@ class WatchService:
         events, execute = self.pending, self.connection.execute
         execute("BEGIN IMMEDIATE")
         try:
-            self.case.add_events(events)
+            self.state.record_events(events)
             alerts = self.engine.process(events) if events else []
+            keep = self._candidate_ids()
             annotate_credential_alerts(alerts, events)
             for rule, episode, alert in self.engine.correlate():
                 if self.state.episode_is_new(
@@ -291,6 +294,9 @@ class WatchService:
                         rule.info.id, episode.group, episode.window_start, episode.end
                     )
                     self.case.add_alerts([alert.model_copy(update={"id": first or alert.id})])
+            for alert in alerts:
+                keep.update(alert.evidence)
+            self.case.add_events(event for event in events if event.id in keep)
             times = [event.timestamp for event in events if event.timestamp is not None]
             if times and max(times) > self.watermark:
                 self.watermark = max(times)
@@ -314,6 +320,13 @@ class WatchService:
             self.ship(events, new)
         if events:
             log.debug("batch committed", extra={"fields": {"events": len(events), "alerts": len(new)}})
+
+    def _candidate_ids(self) -> set[str]:
+        """Ids of the events this batch kept as correlation candidates (before ``correlate``)."""
+        try:
+            return {row[0] for row in self.connection.execute(f"SELECT eid FROM {FRESH_TABLE}")}
+        except sqlite3.OperationalError:  # no correlation rules: no candidate table
+            return set()
 
     def _prune(self) -> None:
         now = time.monotonic()
