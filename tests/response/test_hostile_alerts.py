@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tests.response.conftest import SmtpServer, Tocsin, alert, write_alerts
@@ -61,7 +62,9 @@ def test_hostile_fields_stay_data(tocsin: Tocsin, smtp: SmtpServer) -> None:
 
     plan = tocsin.run("respond", "alerts.jsonl")
     assert "ato-containment" in plan.stdout
-    assert "49" not in plan.stdout and "xxx" not in plan.stdout and "\x1b" not in plan.stdout
+    # {{ 7*7 }} rendered would print 49 on its own (ports such as 127.0.0.1:49681 do not count).
+    assert not re.search(r"(?<![\d.:])49(?!\d)", plan.stdout)
+    assert "xxx" not in plan.stdout and "\x1b" not in plan.stdout
     assert "\\x1b[2J" in plan.stdout  # escape sequences are shown, not sent to the terminal
     assert "cannot run: not an IP address: '1.2.3.4; nft flush ruleset" in plan.stdout
     assert "cannot run: not a valid local account name" in plan.stdout
