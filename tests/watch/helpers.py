@@ -95,7 +95,7 @@ class Watcher:
             connection.close()
 
     def committed_raw(self) -> list[str]:
-        """Every event line the watch committed (its compact ledger: one row per event id)."""
+        """Every event line the watch committed (its ledger: one row per commit of an event, so a duplicate shows)."""
         return [row[0] for row in self.query("SELECT raw FROM watch_events")]
 
     def delivered(self) -> list[dict[str, Any]]:

@@ -3,8 +3,10 @@
 Everything lives in one SQLite file (``STATE/state.db``), which is also the case
 database (events and alerts, see ``tocsin.store``) and holds the persistent
 correlation candidates. Every event read is recorded once as a compact row in
-``watch_events`` (id, timestamp, input, offset, dataset, raw line; integer rowid,
-unique id): that is the exactly-once ledger of what was committed. Full event
+``watch_events`` (id, timestamp, input, offset, dataset, raw line), appended in
+rowid order with no index on the random id, so the write stays sequential however
+large the table grows: that is the ledger of what was committed, exactly once —
+checkpoints guarantee it, and a duplicate would show there rather than be hidden. Full event
 documents go to the case ``events`` table only for the events that matter to a
 case (correlation candidates and alert evidence), so per-batch writes stay small
 and the database grows by about the size of the raw lines, pruned by retention.
@@ -49,7 +51,7 @@ CREATE TABLE IF NOT EXISTS watch_events (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, timestamp REAL, input TEXT, offset TEXT, dataset TEXT,
     raw TEXT
 );
-CREATE UNIQUE INDEX IF NOT EXISTS watch_events_id ON watch_events (id);
+DROP INDEX IF EXISTS watch_events_id;
 CREATE INDEX IF NOT EXISTS watch_events_timestamp ON watch_events (timestamp);
 """
 #: Checkpoints of files not seen for this long are forgotten.
@@ -93,9 +95,9 @@ class StateStore:
     # -- events ------------------------------------------------------------------------
 
     def record_events(self, events: Iterable[Event]) -> None:
-        """Inside the batch transaction: one compact row per event; an event recorded twice is kept once."""
+        """Inside the batch transaction: one compact row per event."""
         self.connection.executemany(
-            "INSERT OR IGNORE INTO watch_events (id, timestamp, input, offset, dataset, raw) "
+            "INSERT INTO watch_events (id, timestamp, input, offset, dataset, raw) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (
                 (

@@ -17,6 +17,8 @@ contributes each qualifying window as an event at the window's end.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import itertools
 import json
 import operator
 import sqlite3
@@ -167,14 +169,9 @@ class _Item:
 class CorrelationRunner:
     """Evaluates correlation rules over the candidate table of one connection."""
 
-    def __init__(
-        self, connection: sqlite3.Connection, table: str, evidence_cap: int, fresh: str | None = None
-    ) -> None:
+    def __init__(self, connection: sqlite3.Connection, table: str, evidence_cap: int) -> None:
         self.connection = connection
         self.table = table
-        #: A table of event ids (column ``eid``): when set, rules without nested correlations
-        #: only evaluate the groups those events belong to (incremental evaluation).
-        self.fresh = fresh
         self.evidence_cap = evidence_cap
         self.diagnostics: Counter[str] = Counter()
         self._hit_tables: dict[int, str] = {}
@@ -184,8 +181,7 @@ class CorrelationRunner:
         for reference in rule.references:
             if reference.child is not None and reference.child.index not in self._hit_tables:
                 self._store_hits(reference.child)
-        restrict = self.fresh is not None and all(ref.child is None for ref in rule.references)
-        return list(self._evaluate(rule, record_hits=None, restrict=restrict))
+        return list(self._evaluate(rule, record_hits=None))
 
     def _store_hits(self, rule: CorrelationRule) -> None:
         for reference in rule.references:
@@ -193,16 +189,12 @@ class CorrelationRunner:
                 self._store_hits(reference.child)
         table = f"temp.tocsin_hits{rule.index}"
         self.connection.execute(f"DROP TABLE IF EXISTS {table}")
-        columns = ", ".join(f"{quote(name)} TEXT COLLATE NOCASE" for name in rule.group_by)
-        self.connection.execute(
-            f"CREATE TABLE {table} ({TIMESTAMP_COLUMN} REAL, {EVENT_ID_COLUMN} TEXT, "
-            f"tocsin_evidence TEXT{', ' + columns if columns else ''})"
-        )
+        self.connection.execute(f"CREATE TABLE {table} ({hit_columns(rule)})")
         width = 3 + len(rule.group_by)
         insert = f"INSERT INTO {table} VALUES ({', '.join('?' * width)})"
         hits: list[list[Any]] = []
 
-        def record(ts: float, group: dict[str, Any], evidence: list[str]) -> None:
+        def record(ts: float, group: dict[str, Any], evidence: list[str], _at: str) -> None:
             hits.append(
                 [ts, f"{rule.index}:{len(hits)}", json.dumps(evidence[-CHILD_EVIDENCE_CAP:]), *group.values()]
             )
@@ -215,8 +207,10 @@ class CorrelationRunner:
         self.connection.executemany(insert, hits)
         self._hit_tables[rule.index] = table
 
-    def _rows(self, rule: CorrelationRule, restrict: bool = False) -> Iterator[tuple[Any, ...]]:
-        selects = []
+    def rows(self, rule: CorrelationRule, scope: RowScope | None = None) -> Iterator[tuple[Any, ...]]:
+        """The rule's candidate rows ``(gkey, gvalues, ts, eid, slot, value, evidence)`` sorted by
+        group and time: all of them, or those in ``scope`` (see ``RowScope``)."""
+        selects, parameters = [], []
         for ref in rule.references:
             physical = [ref.physical(name) for name in rule.group_by]
             key = "json_array(" + ", ".join(f"lower({quote(f)})" for f in physical) + ")"
@@ -236,41 +230,35 @@ class CorrelationRunner:
                     self.diagnostics[f"{rule.info.title}: {ref.name} lacks a group-by field"] += 1
                     continue
                 value = "NULL"
-            missing = (
-                0
-                if restrict
-                else self.connection.execute(
+            if scope is None:
+                missing = self.connection.execute(
                     f"SELECT COUNT(*) FROM {source} WHERE {where} AND NOT ({present})"
                 ).fetchone()[0]
-            )
-            if missing:
-                self.diagnostics[
-                    f"{rule.info.title}: events without a timestamp or group-by value, not correlated"
-                ] += missing
-            if restrict and ref.child is None:
-                where += (
-                    f" AND {key} IN (SELECT {key} FROM {source} WHERE {where} AND {present} "
-                    f"AND {EVENT_ID_COLUMN} IN (SELECT eid FROM {self.fresh}))"
-                )
+                if missing:
+                    self.diagnostics[
+                        f"{rule.info.title}: events without a timestamp or group-by value, not correlated"
+                    ] += missing
+            else:
+                clause, arguments = scope.clause(ref, physical)
+                where += f" AND {clause}"
+                parameters += arguments
             selects.append(
                 f"SELECT {key} AS gkey, {values} AS gvalues, {TIMESTAMP_COLUMN} AS ts, {EVENT_ID_COLUMN} AS eid, "
                 f"{ref.slot} AS slot, {value} AS value, {evidence} AS evidence FROM {source} WHERE {where} AND {present}"
             )
         if not selects:
             return iter(())
-        return self.connection.execute(" UNION ALL ".join(selects) + " ORDER BY gkey, ts, eid")
+        return self.connection.execute(" UNION ALL ".join(selects) + " ORDER BY gkey, ts, eid", parameters)
 
     def _columns(self, table: str) -> set[str]:
         schema, _, name = table.rpartition(".")
         pragma = f"PRAGMA {schema + '.' if schema else ''}table_info({quote(name)})"
         return {row[1] for row in self.connection.execute(pragma)}
 
-    def _evaluate(
-        self, rule: CorrelationRule, record_hits: Callable[..., None] | None, restrict: bool = False
-    ) -> Iterator[Episode]:
+    def _evaluate(self, rule: CorrelationRule, record_hits: RecordHits | None) -> Iterator[Episode]:
         current_key = None
         window: _GroupWindow | None = None
-        for row in self._rows(rule, restrict):
+        for row in self.rows(rule):
             if row[0] != current_key or window is None:
                 if window is not None:
                     yield from window.close()
@@ -281,6 +269,154 @@ class CorrelationRunner:
             yield from window.close()
 
 
+#: Called when a window of a nested correlation qualifies: its end time, group, new evidence
+#: ids, and the id of the event that made it qualify.
+RecordHits = Callable[[float, dict[str, Any], list[str], str], None]
+
+
+def hit_columns(rule: CorrelationRule) -> str:
+    """Columns of a table holding a nested correlation's qualifying windows."""
+    columns = "".join(f", {quote(name)} TEXT COLLATE NOCASE" for name in rule.group_by)
+    return f"{TIMESTAMP_COLUMN} REAL, {EVENT_ID_COLUMN} TEXT PRIMARY KEY, tocsin_evidence TEXT{columns}"
+
+
+@dataclass
+class RowScope:
+    """Which candidate rows an incremental evaluation reads: the fresh ones (ids listed in the
+    ``fresh`` table for events, ``fresh_hits`` for nested windows), or one group's from ``since`` on."""
+
+    fresh: str | None = None
+    fresh_hits: str | None = None
+    group: list[Any] | None = None
+    since: float = 0.0
+
+    def clause(self, ref: Reference, physical: list[str]) -> tuple[str, list[Any]]:
+        if self.group is None:
+            return (
+                f"{EVENT_ID_COLUMN} IN (SELECT eid FROM {self.fresh_hits if ref.child else self.fresh})",
+                [],
+            )
+        tests = [f"lower({quote(f)}) = lower(?)" for f in physical]
+        return " AND ".join([*tests, f"{TIMESTAMP_COLUMN} >= ?"]), [*self.group, self.since]
+
+
+class LiveCorrelations:
+    """Correlation windows kept in memory between micro-batches (``tocsin watch``).
+
+    Each call to ``evaluate`` reads only the candidates that arrived since the last call (their
+    ids are in ``fresh``) and feeds them to the windows of their groups, so a batch costs what it
+    brings, however large the windows. A group whose window is not in memory (first seen since
+    the start or a reload, or forgotten after going quiet) is rebuilt from the candidate table
+    through an index on its group-by fields, and so is a group that receives an event older than
+    its newest one (arrival out of order). Nested correlations record their qualifying windows in
+    persistent hit tables, keyed by the rule and the event that completed the window, so a rebuild
+    records nothing twice.
+    """
+
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        table: str,
+        fresh: str,
+        rules: list[CorrelationRule],
+        evidence_cap: int,
+    ) -> None:
+        self.connection = connection
+        self.fresh = fresh
+        self.fresh_hits = f"{fresh}_hits"
+        self.runner = CorrelationRunner(connection, table, evidence_cap)
+        self.evidence_cap = evidence_cap
+        self.rules = _children_first(rules)
+        self.windows: dict[int, dict[str, _GroupWindow]] = {rule.index: {} for rule in self.rules}
+        connection.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {self.fresh_hits.removeprefix('temp.')} (eid TEXT PRIMARY KEY)"
+        )
+        for rule in self.rules:
+            if any(ref.child is rule for other in self.rules for ref in other.references):
+                hits = f"{table}_hits_{_short_hash(rule.info.id)}"
+                connection.execute(f"CREATE TABLE IF NOT EXISTS {hits} ({hit_columns(rule)})")
+                self.runner._hit_tables[rule.index] = hits
+                self._index(hits, rule.group_by)
+            for ref in rule.references:
+                if ref.child is None:
+                    self._index(table, [ref.physical(name) for name in rule.group_by])
+
+    def _index(self, table: str, columns: list[str]) -> None:
+        expressions = ", ".join([*(f"lower({quote(column)})" for column in columns), TIMESTAMP_COLUMN])
+        name = f"{table}_g_{_short_hash(expressions)}"
+        self.connection.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({expressions})")
+
+    def evaluate(self) -> list[tuple[CorrelationRule, Episode]]:
+        """The episodes of alerting rules that the fresh candidates started or extended."""
+        found = []
+        for rule in self.rules:
+            episodes = self._advance(rule)
+            if rule.emits_alerts:
+                found += [(rule, episode) for episode in episodes]
+        self.connection.execute(f"DELETE FROM {self.fresh}")
+        self.connection.execute(f"DELETE FROM {self.fresh_hits}")
+        return found
+
+    def forget(self, before: float) -> None:
+        """Drop the windows of groups whose newest event is older than ``before``."""
+        for windows in self.windows.values():
+            for key in [key for key, window in windows.items() if window.last_ts < before]:
+                del windows[key]
+
+    def _advance(self, rule: CorrelationRule) -> list[Episode]:
+        windows = self.windows[rule.index]
+        record = self._recorder(rule)
+        episodes: list[Episode] = []
+        fresh = RowScope(fresh=self.fresh, fresh_hits=self.fresh_hits)
+        for key, rows in itertools.groupby(list(self.runner.rows(rule, fresh)), key=operator.itemgetter(0)):
+            batch = list(rows)
+            first = batch[0][2]
+            window = windows.get(key)
+            if window is None or first < window.last_ts:
+                values = json.loads(batch[0][1])
+                window = windows[key] = _GroupWindow(rule, values, self.evidence_cap, record)
+                batch = list(self.runner.rows(rule, RowScope(group=values, since=first - rule.timespan)))
+            for row in batch:
+                episodes += [e for e in window.feed(row) if e.end >= first]
+            if window.episode is not None and window.episode.end >= first:
+                episodes.append(window.episode)
+        return episodes
+
+    def _recorder(self, rule: CorrelationRule) -> RecordHits | None:
+        table = self.runner._hit_tables.get(rule.index)
+        if table is None:
+            return None
+        insert = f"INSERT OR IGNORE INTO {table} VALUES ({', '.join('?' * (3 + len(rule.group_by)))})"
+        prefix = _short_hash(rule.info.id)
+
+        def record(ts: float, group: dict[str, Any], evidence: list[str], at: str) -> None:
+            hit = f"{prefix}:{at}"
+            row = [ts, hit, json.dumps(evidence[-CHILD_EVIDENCE_CAP:]), *group.values()]
+            if self.connection.execute(insert, row).rowcount:
+                self.connection.execute(f"INSERT OR IGNORE INTO {self.fresh_hits} VALUES (?)", (hit,))
+
+        return record
+
+
+def _children_first(rules: list[CorrelationRule]) -> list[CorrelationRule]:
+    ordered: list[CorrelationRule] = []
+
+    def visit(rule: CorrelationRule) -> None:
+        for ref in rule.references:
+            if ref.child is not None:
+                visit(ref.child)
+        if all(rule is not other for other in ordered):
+            ordered.append(rule)
+
+    for rule in rules:
+        visit(rule)
+    return ordered
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=5).hexdigest()
+
+
 class _GroupWindow:
     """The sliding window over the time-ordered events of one group, and its current episode."""
 
@@ -289,7 +425,7 @@ class _GroupWindow:
         rule: CorrelationRule,
         group_values: list[Any],
         evidence_cap: int,
-        record_hits: Callable[..., None] | None,
+        record_hits: RecordHits | None,
     ) -> None:
         self.rule = rule
         self.group = dict(zip(rule.group_by, group_values, strict=True))
@@ -304,7 +440,11 @@ class _GroupWindow:
         self.count = 0
         self.episode: Episode | None = None
         self.last_added = -1
+        self.last_ts = float("-inf")
         self.seen_child_ids: set[str] = set()
+        # temporal_ordered: the indexes of the window's entries per slot, from ``slot_heads`` on.
+        self.slot_positions: list[list[int]] = [[] for _ in rule.references]
+        self.slot_heads = [0] * len(rule.references)
         # When the whole sequence is required, only an event of its last rule can complete it.
         self.complete_sequence_only = rule.op is None or (
             rule.op in ("gte", "eq") and (rule.threshold or 0) >= len(rule.references)
@@ -323,6 +463,7 @@ class _GroupWindow:
             evidence,
         )
         self.count += 1
+        self.last_ts = ts
         self._add(item)
         while self.window[0].ts < ts - rule.timespan:
             self._remove(self.window.popleft())
@@ -350,7 +491,8 @@ class _GroupWindow:
         if self.record_hits is not None:
             # A parent sees this window as one event. Its evidence is what is new to the episode
             # (the whole window for the episode's first), so consecutive windows do not repeat it.
-            self.record_hits(ts, self.group, [i for entry in new for i in _ids(entry)][-CHILD_EVIDENCE_CAP:])
+            evidence = [i for entry in new for i in _ids(entry)][-CHILD_EVIDENCE_CAP:]
+            self.record_hits(ts, self.group, evidence, item.eid)
 
     def close(self) -> Iterator[Episode]:
         if self.episode is not None:
@@ -373,6 +515,8 @@ class _GroupWindow:
     def _add(self, item: _Item) -> None:
         self.window.append(item)
         self.slots[item.slot] += 1
+        if self.rule.kind == "temporal_ordered":
+            self.slot_positions[item.slot].append(item.index)
         if item.value is None:
             return
         kind = self.rule.kind
@@ -386,6 +530,13 @@ class _GroupWindow:
 
     def _remove(self, item: _Item) -> None:
         self.slots[item.slot] -= 1
+        if self.rule.kind == "temporal_ordered":
+            # Entries leave in window order, so the oldest position of its slot is the one leaving.
+            positions = self.slot_positions[item.slot]
+            head = self.slot_heads[item.slot] = self.slot_heads[item.slot] + 1
+            if head > 1024 and head * 2 > len(positions):
+                del positions[:head]
+                self.slot_heads[item.slot] = 0
         if item.value is None:
             return
         kind = self.rule.kind
@@ -432,12 +583,14 @@ class _GroupWindow:
         return rule.holds(metric), metric
 
     def _ordered_matches(self) -> int:
-        """How many referenced rules occur in the window in their declared order (greedy, earliest first)."""
-        wanted = 0
-        slots = len(self.rule.references)
-        for entry in self.window:
-            if wanted < slots and entry.slot == wanted:
-                wanted += 1
+        """How many referenced rules occur in the window in their declared order (greedy, earliest
+        first): each one's first event after the previous one's, found by bisection."""
+        position, wanted = -1, 0
+        for positions, head in zip(self.slot_positions, self.slot_heads, strict=True):
+            at = bisect.bisect_right(positions, position, head)
+            if at == len(positions):
+                break
+            position, wanted = positions[at], wanted + 1
         return wanted
 
 

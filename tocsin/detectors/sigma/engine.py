@@ -29,7 +29,7 @@ from typing import Any
 from sigma.backends.sqlite.correlation import quote
 
 from tocsin.detectors.sigma.backend import EVENT_ID_COLUMN, RAW_COLUMN, TIMESTAMP_COLUMN
-from tocsin.detectors.sigma.correlation import CorrelationRule, CorrelationRunner, Episode
+from tocsin.detectors.sigma.correlation import CorrelationRule, CorrelationRunner, Episode, LiveCorrelations
 from tocsin.detectors.sigma.ruleset import DetectionRule, RuleSet
 from tocsin.event import Event, LogSource, lookup_path, sql_value
 from tocsin.models import Alert, Window, alert_id
@@ -91,8 +91,13 @@ class SigmaEngine:
         self._correlation_getters = [_getter(column) for column in self._correlation_columns]
         flags = sorted({rule.flag for rule in ruleset.detections if rule.flag is not None})
         self._flag_count = len(flags)
+        self._live: LiveCorrelations | None = None
         if ruleset.correlations:
             self._create_correlation_table()
+            if self.persistent:
+                self._live = LiveCorrelations(
+                    connection, self.table, FRESH_TABLE, ruleset.correlations, EVIDENCE_CAP
+                )
 
     # -- per batch -----------------------------------------------------------------
 
@@ -222,21 +227,17 @@ class SigmaEngine:
             )
 
     def correlate(self) -> list[tuple[CorrelationRule, Episode, Alert]]:
-        """Incremental evaluation (persistent table only): the episodes, and their alerts, of the
-        groups that received candidates since the last call. An episode that goes on is returned
-        again at each call with the same start, hence the same alert id; the caller dedupes."""
-        if not self.persistent or not self.ruleset.correlations:
+        """Incremental evaluation (persistent table only): the episodes, and their alerts, that
+        the candidates kept since the last call started or extended (see ``LiveCorrelations``).
+        An episode that goes on is returned again with the same start, hence the same alert id;
+        the caller dedupes."""
+        if self._live is None:
             return []
-        if not self.connection.execute(f"SELECT 1 FROM {FRESH_TABLE} LIMIT 1").fetchone():
-            return []
-        runner = CorrelationRunner(self.connection, self.table, EVIDENCE_CAP, fresh=FRESH_TABLE)
         found = [
-            (rule, episode, self._correlation_alert(rule, episode))
-            for rule in self.ruleset.correlations
-            for episode in runner.episodes(rule)
+            (rule, episode, self._correlation_alert(rule, episode)) for rule, episode in self._live.evaluate()
         ]
-        self.connection.execute(f"DELETE FROM {FRESH_TABLE}")
-        self.diagnostics.update(runner.diagnostics)
+        self.diagnostics.update(self._live.runner.diagnostics)
+        self._live.runner.diagnostics.clear()
         return found
 
     @property
@@ -245,12 +246,16 @@ class SigmaEngine:
         return max((rule.timespan for rule in self.ruleset.correlations), default=0)
 
     def prune(self, before: float) -> int:
-        """Forget candidates older than ``before`` (epoch seconds); returns how many."""
+        """Forget candidates (and windows) older than ``before`` (epoch seconds); returns how many."""
         if not self.ruleset.correlations:
             return 0
-        return self.connection.execute(
-            f"DELETE FROM {self.table} WHERE {TIMESTAMP_COLUMN} < ?", (before,)
-        ).rowcount
+        execute = self.connection.execute
+        removed = execute(f"DELETE FROM {self.table} WHERE {TIMESTAMP_COLUMN} < ?", (before,)).rowcount
+        if self._live is not None:
+            for hits in self._live.runner._hit_tables.values():
+                execute(f"DELETE FROM {hits} WHERE {TIMESTAMP_COLUMN} < ?", (before,))
+            self._live.forget(before)
+        return removed
 
     def finish(self) -> list[Alert]:
         """Evaluate every correlation rule over the kept events."""
