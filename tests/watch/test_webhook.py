@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,10 +61,9 @@ def test_endpoint_down_spools_to_disk_bounded_then_replays_in_order(
 ) -> None:
     port = free_port()  # nothing listens yet: connection refused
     url = f"http://127.0.0.1:{port}{SECRET_PATH}"
-    sink = WebhookSink(url, tmp_path, queue_size=2, retry_first=0.1, retry_max=0.3)
+    sink = WebhookSink(url, tmp_path, retry_first=0.1, retry_max=0.3)
     for number in range(20):
         sink.write(alert(number))
-    assert sink.queue.qsize() <= 2  # memory stays bounded: the rest is on disk
     wait_for(lambda: sink.counters["failed_posts"] >= 2, what="posts to fail")
     spooled = "".join(p.read_text() for p in tmp_path.glob("webhook.*"))
     assert "alert-019" in spooled and "T0SECRET" not in spooled
@@ -79,7 +81,7 @@ def test_endpoint_down_spools_to_disk_bounded_then_replays_in_order(
 def test_spool_survives_a_restart(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/hook"
-    first = WebhookSink(url, tmp_path, queue_size=1, retry_first=5, retry_max=5)
+    first = WebhookSink(url, tmp_path, retry_first=5, retry_max=5)
     for number in range(4):
         first.write(alert(number))
     first.close(wait=1)
@@ -94,9 +96,54 @@ def test_spool_survives_a_restart(tmp_path: Path) -> None:
         server.stop()
 
 
+KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+from tests.watch.test_webhook import alert
+from tocsin.watch.webhook import WebhookSink
+sink = WebhookSink(sys.argv[1], Path(sys.argv[2]), retry_first=0.05, retry_max=0.1)
+for number in range(300):
+    sink.write(alert(number))
+print("written", flush=True)
+time.sleep(60)
+"""
+
+
+def test_alerts_written_before_a_sigkill_are_all_posted_by_the_next_run(tmp_path: Path) -> None:
+    """Once ``write`` returns the alert is on disk: a SIGKILL loses none (the watch marks it delivered then)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, url, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None and child.stdout.readline().strip() == "written"
+    child.send_signal(signal.SIGKILL)
+    child.wait(10)
+    server = HookServer(port)
+    try:
+        sink = WebhookSink(url, tmp_path, retry_first=0.1)
+        wait_for(lambda: len(server.posts) == 300, what="every alert of the killed run")
+        sink.close()
+        assert [post["json"]["id"] for post in server.posts] == [f"alert-{n:03d}" for n in range(300)]
+    finally:
+        server.stop()
+
+
+def test_a_restart_resumes_after_the_last_alert_posted(tmp_path: Path, server: HookServer) -> None:
+    url = f"http://127.0.0.1:{server.port}/hook"
+    (tmp_path / REPLAY).write_text("".join(alert(n).model_dump_json(by_alias=True) + "\n" for n in range(3)))
+    (tmp_path / "webhook.replay.pos").write_text(
+        str(len((tmp_path / REPLAY).read_text().splitlines()[0]) + 1)
+    )
+    sink = WebhookSink(url, tmp_path)
+    wait_for(lambda: len(server.posts) == 2, what="the two alerts not yet posted")
+    sink.close()
+    assert [post["json"]["id"] for post in server.posts] == ["alert-001", "alert-002"]
+    assert not (tmp_path / REPLAY).exists() and not (tmp_path / "webhook.replay.pos").exists()
+
+
 def test_spool_limit_drops_and_counts(tmp_path: Path) -> None:
-    sink = WebhookSink(f"http://127.0.0.1:{free_port()}/hook", tmp_path, queue_size=1, spool_limit=600,
-                       retry_first=60)  # fmt: skip
+    sink = WebhookSink(f"http://127.0.0.1:{free_port()}/hook", tmp_path, spool_limit=600, retry_first=60)
     for number in range(10):
         sink.write(alert(number))
     sink.close(wait=1)

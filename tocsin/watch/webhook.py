@@ -1,14 +1,16 @@
 """The webhook alert sink of ``tocsin watch``: one JSON POST per alert, never blocking the loop.
 
-``write`` puts the alert on a bounded in-memory queue that a background thread posts
-from (with ``tocsin.responders.http.request_json``: TLS verified, bearer token, the alert
-id as ``Idempotency-Key``). When the endpoint is slow or down the alerts that do not fit
-in the queue, and those whose POST failed, are appended to a spool file in the state
-directory; the thread replays it, oldest first, with a growing pause between attempts,
-and the spool survives restarts. Memory is bounded by ``queue_size``; the spool by
-``spool_limit`` bytes (beyond it new alerts are dropped and counted, with an error log).
+``write`` appends the alert to a spool file in the state directory and fsyncs it, so once
+the watch marks an alert delivered it is on disk and survives even a SIGKILL; a background
+thread posts the spool oldest first (with ``tocsin.responders.http.request_json``: TLS
+verified, bearer token, the alert id as ``Idempotency-Key``). To post, the thread renames
+the spool to a replay file (new alerts start a new spool) and records in a position file how
+far it got after each POST, so a restart resumes after the last alert posted. When the
+endpoint fails it waits, with a pause growing from ``retry_first`` to ``retry_max``, and
+tries again. Memory holds no alerts at all; the spool is capped at ``spool_limit`` bytes
+(beyond it new alerts are dropped and counted, with an error log).
 
-The URL is never logged or written to the spool: webhook paths often carry secrets.
+The URL is never logged or written to disk: webhook paths often carry secrets.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
-import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ log = logging.getLogger("tocsin.watch")
 
 SPOOL = "webhook.spool"
 REPLAY = "webhook.replay"
+POSITION = "webhook.replay.pos"
 
 
 class WebhookSink:
@@ -42,7 +43,6 @@ class WebhookSink:
         token: str = "",
         ca_file: str = "",
         timeout: float = 10,
-        queue_size: int = 256,
         spool_limit: int = 256 << 20,
         retry_first: float = 0.5,
         retry_max: float = 60.0,
@@ -54,10 +54,11 @@ class WebhookSink:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.spool = state_dir / SPOOL
         self.replay = state_dir / REPLAY
+        self.position = state_dir / POSITION
         self.spool_limit = spool_limit
         self.retry_first, self.retry_max = retry_first, retry_max
-        self.queue: queue.Queue[str] = queue.Queue(queue_size)
         self.lock = threading.Lock()
+        self.written = threading.Event()
         self.stopping = threading.Event()
         self.counters = {"posted": 0, "spooled": 0, "failed_posts": 0, "dropped": 0}
         self.thread = threading.Thread(target=self._run, name="tocsin-webhook", daemon=True)
@@ -67,65 +68,26 @@ class WebhookSink:
     # -- the caller's side ------------------------------------------------------------------
 
     def write(self, alert: Alert) -> None:
+        """Spool the alert (durably); the thread posts it."""
         line = json.dumps(alert.document(), separators=(",", ":"))
-        with self.lock:  # once anything is spooled, later alerts queue behind it on disk: order is kept
-            if not self._backlog():
-                try:
-                    self.queue.put_nowait(line)
-                    return
-                except queue.Full:
-                    pass
-            self._spool([line])
-
-    def close(self, wait: float = 5.0) -> None:
-        """Stop the thread (after at most ``wait`` s); whatever is still queued goes to the spool."""
-        self.stopping.set()
-        self.thread.join(wait)
         with self.lock:
-            self._spool(self._drain())
-
-    # -- spool -------------------------------------------------------------------------------
-
-    def _backlog(self) -> bool:
-        return self.spool.exists() or self.replay.exists()
-
-    def _drain(self) -> list[str]:
-        lines = []
-        while True:
-            try:
-                lines.append(self.queue.get_nowait())
-            except queue.Empty:
-                return lines
-
-    def _spool(self, lines: list[str], front: bool = False) -> None:
-        """Under the lock: append to the spool (or put before it), within its size limit."""
-        if not lines:
-            return
-        size = self.spool.stat().st_size if self.spool.exists() else 0
-        kept = []
-        for line in lines:
+            size = self.spool.stat().st_size if self.spool.exists() else 0
             if size + len(line) + 1 > self.spool_limit:
                 self.counters["dropped"] += 1
-                log.error(
-                    "webhook spool full, alert dropped",
-                    extra={"fields": {"alert": json.loads(line).get("id")}},
-                )
-                continue
-            size += len(line) + 1
-            kept.append(line)
-        if not kept:
-            return
-        target = self.spool.with_name(SPOOL + ".tmp") if front else self.spool
-        with open(target, "a" if target == self.spool else "w", encoding="utf-8") as stream:
-            stream.write("".join(line + "\n" for line in kept))
-            if front and self.spool.exists():  # older than what was spooled meanwhile: goes first
-                with open(self.spool, encoding="utf-8") as newer:
-                    shutil.copyfileobj(newer, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if front:
-            os.replace(target, self.spool)
-        self.counters["spooled"] += len(kept)
+                log.error("webhook spool full, alert dropped", extra={"fields": {"alert": alert.id}})
+                return
+            with open(self.spool, "a", encoding="utf-8") as stream:
+                stream.write(line + "\n")
+                stream.flush()
+                os.fsync(stream.fileno())
+            self.counters["spooled"] += 1
+        self.written.set()
+
+    def close(self, wait: float = 5.0) -> None:
+        """Stop the thread (after at most ``wait`` s); what is not posted stays spooled for the next run."""
+        self.stopping.set()
+        self.written.set()
+        self.thread.join(wait)
 
     # -- the thread --------------------------------------------------------------------------
 
@@ -135,39 +97,29 @@ class WebhookSink:
             if pause and self.stopping.wait(pause):
                 break
             if self._replay():
-                try:
-                    line = self.queue.get(timeout=0.2)
-                except queue.Empty:
-                    pause = 0.0
-                    continue
-                if self._post(line):
-                    pause = 0.0
-                    continue
-                with self.lock:  # the endpoint is down: this alert and the queue wait on disk
-                    self._spool([line, *self._drain()], front=True)
-            pause = min(self.retry_max, max(self.retry_first, pause * 2))
+                pause = 0.0
+                self.written.wait(0.5)
+                self.written.clear()
+            else:
+                pause = min(self.retry_max, max(self.retry_first, pause * 2))
 
     def _replay(self) -> bool:
-        """Post the spooled alerts, oldest first; False when the endpoint failed (the rest stays)."""
+        """Post the spooled alerts, oldest first; False when the endpoint failed (the rest waits)."""
         with self.lock:
             if not self.replay.exists():
                 if not self.spool.exists():
                     return True
-                self._spool(self._drain(), front=True)  # queued before the spool began: older
                 os.replace(self.spool, self.replay)
+        done = int(self.position.read_text() or 0) if self.position.exists() else 0
         with open(self.replay, encoding="utf-8") as stream:
+            stream.seek(done)
             while line := stream.readline():
                 if self.stopping.is_set() or not self._post(line.rstrip("\n")):
-                    remaining = self.replay.with_name(REPLAY + ".tmp")
-                    with open(remaining, "w", encoding="utf-8") as rest:
-                        rest.write(line)
-                        while chunk := stream.read(1 << 16):
-                            rest.write(chunk)
-                    os.replace(remaining, self.replay)
                     return False
-        with self.lock:
-            self.replay.unlink()
-        log.info("webhook spool replayed", extra={"fields": {"endpoint": self.endpoint}})
+                self.position.write_text(str(stream.tell()))  # page cache: survives a SIGKILL
+        self.position.unlink(missing_ok=True)  # first: a stale position must never skip a new replay
+        self.replay.unlink()
+        log.info("webhook spool posted", extra={"fields": {"endpoint": self.endpoint}})
         return True
 
     def _post(self, line: str) -> bool:
@@ -184,7 +136,7 @@ class WebhookSink:
             )
         except ResponderError as exc:  # its message names the endpoint redacted, never the URL
             self.counters["failed_posts"] += 1
-            log.warning("webhook post failed, alert spooled", extra={"fields": {"error": str(exc)}})
+            log.warning("webhook post failed, alert kept in the spool", extra={"fields": {"error": str(exc)}})
             return False
         self.counters["posted"] += 1
         return True
