@@ -13,7 +13,7 @@ from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
 from tocsin.ruletest.check import check_rules
 from tocsin.ruletest.listing import list_rules
 from tocsin.ruletest.reports import junit_xml, sarif
-from tocsin.ruletest.runner import TestRun, run_tests
+from tocsin.ruletest.runner import TestRun, context_paths, rule_infos, run_tests
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 OUTPUT = click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE.")
@@ -66,9 +66,15 @@ def rules_test(
 
 
 def untested_files(paths: list[Path], run: TestRun) -> list[tuple[str, str]]:
-    """Rule files under ``paths`` (default: the pack) lacking a positive or a negative case."""
-    ruleset = load_rules(paths or [builtin_rules_path()])
-    infos = [rule.info for rule in ruleset.detections] + [rule.info for rule in ruleset.correlations]
+    """Rule files under ``paths`` (default: the pack) lacking a positive or a negative case; the pack
+    is loaded beside them, since their correlations and stateful rules may refer to its building blocks."""
+    roots = [path.resolve() for path in paths or [builtin_rules_path()]]
+    infos = [
+        info
+        for info in rule_infos(load_rules(context_paths(paths)))
+        if info.source and any(root == Path(info.source).resolve() or root in Path(info.source).resolve().parents
+                               for root in roots)
+    ]
     source_by_title = {info.title: info.source for info in infos}
     tested: dict[str, set[str]] = {}
     for result in run.results:

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "batch_size": 5000,  # events per engine batch
         "timezone": "UTC",  # time zone of syslog timestamps that carry none
         "max_record_bytes": 1048576,  # longer records are skipped and counted
+        "geoip": "",  # MaxMind City database locating logins for impossible travel (needs tocsin[geoip])
     },
     "sigma": {
         "placeholders": {},  # values for |expand placeholders, e.g. admins = ["root", "admin"]

@@ -155,7 +155,7 @@ def print_summary(console: Console, summary: ScanSummary, verbose: bool = False)
     for what, count in summary.content_scan.items():
         console.print(f"  {what}: {count:,}")
     for reason, count in summary.diagnostics.items():
-        console.print(f"  [yellow]correlation[/] {reason}: {count}")
+        console.print(f"  [yellow]detection[/] {reason}: {count}")
     if summary.alerts:
         levels = ", ".join(
             f"{summary.alerts_by_level[level.name]} {level.name}"

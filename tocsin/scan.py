@@ -1,4 +1,4 @@
-"""The scan pipeline: inputs → parsers → Sigma engine → alerts, and the summary of what happened."""
+"""The scan pipeline: inputs → parsers → Sigma and stateful engines → alerts, and the summary of what happened."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pathlib import Path
 from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import RuleLoadError, RuleSet, builtin_rules_path, load_rules
+from tocsin.detectors.stateful.engine import StatefulEngine
+from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.yara.compiler import YaraLoadError
 from tocsin.detectors.yara.pipeline import ContentScan
 from tocsin.event import Event
@@ -89,6 +91,8 @@ class ScanRequest:
     batch_size: int = 5000
     placeholders: dict[str, list[str]] = field(default_factory=dict)
     yara_paths: list[Path] = field(default_factory=list)
+    #: A MaxMind City database locating logins the sources did not locate (needs ``tocsin[geoip]``).
+    geoip: Path | None = None
 
 
 def read_events(
@@ -154,12 +158,14 @@ def run_scan(
     ruleset = ruleset or load_ruleset(request)
     read = ReadSummary()
     summary = ScanSummary(read, ruleset.files, ruleset.loaded, ruleset.errors)
+    geoip = GeoIP(request.geoip) if request.geoip else None
     content = ContentScan.load(request.yara_paths, request.builtin_rules)
     summary.yara_files, summary.yara_errors = content.compiled.files, content.compiled.errors
     with tempfile.TemporaryDirectory(prefix="tocsin-") as workdir:
         connection = connect(str(request.db or Path(workdir) / "engine.db"))
         try:
             engine = SigmaEngine(ruleset, connection)
+            stateful = StatefulEngine(ruleset, connection, geoip=geoip)
             store = CaseStore(connection) if request.db else None
 
             def emit(alerts: list[Alert]) -> None:
@@ -182,6 +188,7 @@ def run_scan(
                     if store:
                         store.add_events(batch)
                     alerts = engine.process(batch)
+                    stateful.process(batch)
                     annotate_credential_alerts(alerts, batch)
                     alerts += content.take_alerts()
                     connection.execute("COMMIT")
@@ -190,14 +197,17 @@ def run_scan(
                         on_documents(batch, alerts)
                     if on_batch:
                         on_batch(len(batch))
-            final_alerts = content.take_alerts() + engine.finish()
+            final_alerts = content.take_alerts() + engine.finish() + stateful.finish()
+            stateful.close()
             emit(final_alerts)
             if on_documents:
                 on_documents([], final_alerts)
-            summary.diagnostics = dict(engine.diagnostics)
+            summary.diagnostics = {**engine.diagnostics, **stateful.diagnostics}
             if content.scanner is not None:
                 summary.content_scan = content.scanner.stats
         finally:
             connection.close()
+            if geoip is not None:
+                geoip.close()
     summary.elapsed = time.monotonic() - started
     return summary

@@ -60,7 +60,7 @@ def test_kibana_ndjson_has_one_valid_detection_rule_per_builtin_rule(tmp_path):
     assert result.returncode == 0, result.stderr
     rules = [json.loads(line) for line in output.read_text().splitlines()]
     documents = [doc for f in rule_files([builtin_rules_path()]) for doc in yaml.safe_load_all(f.read_text()) if doc]
-    builtin = {str(doc["id"]): doc for doc in documents}
+    builtin = {str(doc["id"]): doc for doc in documents if "stateful" not in doc}  # tocsin's engine only
     referenced = {name for doc in documents for name in doc.get("correlation", {}).get("rules", [])}
     assert sorted(rule["rule_id"] for rule in rules) == sorted(builtin)
     for rule in rules:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from tocsin.cli import cli
 from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
 from tocsin.ruletest.check import check_rules
-from tocsin.ruletest.listing import attack_tags
+from tocsin.ruletest.listing import attack_tags, list_rules
 from tocsin.ruletest.runner import run_tests
 
 SIGMAHQ = Path("/work/shared/data/sigma/sigmahq")
@@ -34,8 +34,9 @@ def test_every_builtin_rule_file_has_positive_and_negative_cases() -> None:
 def test_every_builtin_rule_loads_and_has_attack_tags_and_level() -> None:
     ruleset = load_rules([builtin_rules_path()])
     assert not ruleset.errors
-    for rule in [*ruleset.detections, *ruleset.correlations]:
-        if rule.emits_alerts:
+    assert len(ruleset.stateful) >= 4
+    for rule in [*ruleset.detections, *ruleset.correlations, *ruleset.stateful]:
+        if getattr(rule, "emits_alerts", True):
             tactics, techniques = attack_tags(rule.info.tags)
             assert tactics and techniques, rule.info.title
             assert rule.info.description, rule.info.title
@@ -148,3 +149,18 @@ def test_list_shows_attack_coverage() -> None:
     result = CliRunner().invoke(cli, ["rules", "list"])
     assert result.exit_code == 0
     assert "credential-access" in result.output and "T1621" in result.output
+
+
+def test_stateful_rules_are_listed_tested_and_required_to_have_cases(tmp_path: Path) -> None:
+    listed = {rule.title: rule.kind for rule in list_rules([builtin_rules_path()]).rules}
+    assert listed["Impossible Travel"] == "stateful"
+    run = run_tests([])
+    tested = {r.title for r in run.results if r.passed}
+    assert {"Impossible Travel", "Reporters Acting Together Again"} <= tested
+    rule = tmp_path / "travel.yml"
+    rule.write_text(
+        "title: Fast Travel\nid: 6c0de3a1-1111-4b22-8c33-444455556666\nstatus: test\ntags: [attack.initial-access, attack.t1078]\n"
+        "stateful:\n    kind: impossible_travel\n    rules: {login: tocsin_successful_authentication}\nlevel: low\n"
+    )
+    result = CliRunner().invoke(cli, ["rules", "test", str(tmp_path), "--require-tests"])
+    assert result.exit_code == 1 and "UNTESTED" in result.output and "travel.yml" in result.output

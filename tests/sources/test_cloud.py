@@ -340,3 +340,22 @@ def test_github_inline_failed_login() -> None:
                   user__name="octo", source__ip="198.51.100.5", source__geo__country_iso_code="DE")
     assert event.timestamp == 1700000000
     assert event.logsource.accepts("github", "audit", "authentication")
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_iam_events_carry_the_iam_logsource_category(name: str) -> None:
+    """Account, credential and role changes are ECS category iam and Sigma category iam, for every vendor;
+    other events keep their vendor logsource only."""
+    events, _ = parse_sample(name)
+    for event in events.values():
+        iam = event.fields.get("event.category") == "iam"
+        assert ("iam" in event.logsource.categories) == iam, (name, event.fields.get("event.action"))
+
+
+def test_mfa_removals_in_the_samples_are_iam_events() -> None:
+    okta, _ = parse_sample("okta.jsonl")
+    actions = {e.fields.get("event.action") for e in okta.values() if "iam" in e.logsource.categories}
+    assert {"user.mfa.factor.deactivate", "user.mfa.factor.reset_all", "system.mfa.factor.deactivate"} <= actions
+    google, _ = parse_sample("gsuite_activityevent.jsonl")
+    assert any(e.fields.get("event.action") == "2sv_disable" and "iam" in e.logsource.categories
+               for e in google.values())

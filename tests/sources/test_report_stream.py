@@ -183,6 +183,7 @@ def test_report_abuse_rules_fire_on_their_positive_cases() -> None:
         "Mass Reporting Of One Account",
         "Mass Reporting Of One Account By New Accounts",
         "Near-Identical Reports Against One Account",
+        "Reporters Acting Together Again",
     }
     assert all(all(passed) and len(passed) == 2 for passed in by_title.values())
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import yaml
 from sigma.backends.elasticsearch import EqlBackend, ESQLBackend, LuceneBackend
 from sigma.collection import SigmaCollection
 from sigma.conversion.base import TextQueryBackend
@@ -28,6 +29,7 @@ from sigma.processing.transformations import AddFieldnamePrefixTransformation, S
 from sigma.rule import SigmaRule, SigmaRuleTag
 
 from tocsin.detectors.sigma.ruleset import processing_pipeline, rule_files
+from tocsin.detectors.stateful.spec import is_stateful
 from tocsin.elastic import EVENTS_PATTERN
 
 #: ECS field sets (and tocsin's own) whose names a rule may use as they are.
@@ -130,13 +132,16 @@ def load_collection(paths: Iterable[Path]) -> tuple[SigmaCollection, list[str]]:
     problems: list[str] = []
     for file in rule_files(paths):
         try:
+            text = file.read_text(encoding="utf-8")
+            if is_stateful(list(yaml.safe_load_all(text))):
+                continue  # stateful rules run only in tocsin's own engine
             parsed = SigmaCollection.from_yaml(
-                file.read_text(encoding="utf-8"),
+                text,
                 collect_errors=True,
                 source=SigmaRuleLocation(file),
                 resolve_references=False,
             )
-        except (OSError, UnicodeDecodeError, SigmaError) as exc:
+        except (OSError, UnicodeDecodeError, SigmaError, yaml.YAMLError) as exc:
             problems.append(f"{file}: {exc}")
             continue
         for rule in parsed.rules:

@@ -23,6 +23,7 @@ from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.plugins import InstalledSigmaPlugins
 
 from tocsin.detectors.sigma.ruleset import load_rules, rule_files
+from tocsin.detectors.stateful.spec import StatefulSpecError, is_stateful, parse_stateful
 
 #: Modules of pySigma that fetch reference data over the network.
 _DOWNLOADERS = ("sigma.validators.sigmahq.data.base", "sigma.data.mitre_attack", "sigma.data.mitre_d3fend")
@@ -85,14 +86,15 @@ def check_rules(
     report = CheckReport()
     parsed = []
     ids: dict[str, list[str]] = defaultdict(list)
+    stateful = 0
     for file in rule_files(paths):
         report.files += 1
-        rules = _parse(file, report)
+        rules, stateful_ids = _parse(file, report)
         parsed.extend(rules)
-        for rule in rules:
-            if rule.id:
-                ids[str(rule.id)].append(str(file))
-    report.rules = len(parsed)
+        stateful += len(stateful_ids)
+        for rule_id in [*(str(rule.id) for rule in rules if rule.id), *stateful_ids]:
+            ids[rule_id].append(str(file))
+    report.rules = len(parsed) + stateful
     for rule_id, files in ids.items():
         if len(files) > 1:
             for file in files:
@@ -112,23 +114,26 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-def _parse(file: Path, report: CheckReport) -> list[Any]:
+def _parse(file: Path, report: CheckReport) -> tuple[list[Any], list[str]]:
+    """The Sigma rules of a file, and the ids of its stateful rules (checked against their detector)."""
     try:
         text = file.read_text(encoding="utf-8")
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         report.findings.append(Finding("yaml", "error", f"unreadable YAML: {' '.join(str(exc).split())}", str(file)))
-        return []
+        return [], []
     if not documents or not all(isinstance(doc, dict) for doc in documents):
         report.findings.append(Finding("schema", "error", "not a Sigma rule (no YAML mapping)", str(file)))
-        return []
+        return [], []
+    if is_stateful(documents):
+        return [], _stateful_ids(documents, file, report)
     try:
         collection = SigmaCollection.from_yaml(
             text, collect_errors=True, source=SigmaRuleLocation(file), collect_filters=True, resolve_references=False
         )
     except SigmaError as exc:
         report.findings.append(Finding("schema", "error", " ".join(str(exc).split()), str(file)))
-        return []
+        return [], []
     good = []
     for rule in [*collection.rules, *collection.filters]:
         if rule.errors:
@@ -138,7 +143,18 @@ def _parse(file: Path, report: CheckReport) -> list[Any]:
                 )
         else:
             good.append(rule)
-    return good
+    return good, []
+
+
+def _stateful_ids(documents: list[Any], file: Path, report: CheckReport) -> list[str]:
+    ids = []
+    for document in documents:
+        try:
+            ids.append(parse_stateful(document, file).info.id)
+        except StatefulSpecError as exc:
+            report.findings.append(Finding("schema", "error", f"stateful rule: {exc}", str(file),
+                                           None, document.get("title")))
+    return ids
 
 
 def _id(rule: Any) -> str | None:

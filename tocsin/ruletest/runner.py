@@ -27,13 +27,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import RuleSet, builtin_rules_path, load_rules, rule_files
+from tocsin.detectors.stateful.engine import StatefulEngine
 from tocsin.models import RuleInfo
 from tocsin.ruletest.events import CaseDataError, load_events
 
@@ -233,12 +233,20 @@ def testable(ruleset: RuleSet) -> RuleSet:
 def rule_index(ruleset: RuleSet) -> dict[str, RuleInfo]:
     """Loaded rules by id (lower case) and by title, for ``rule_metadata`` lookups."""
     index: dict[str, RuleInfo] = {}
-    infos = [rule.info for rule in ruleset.detections] + [rule.info for rule in ruleset.correlations]
-    for info in infos:
+    for info in rule_infos(ruleset):
         index.setdefault(info.title.lower(), info)
-    for info in infos:
+    for info in rule_infos(ruleset):
         index[info.id.lower()] = info
     return index
+
+
+def rule_infos(ruleset: RuleSet) -> list[RuleInfo]:
+    """Every loaded rule: detections, correlations and stateful rules."""
+    return (
+        [rule.info for rule in ruleset.detections]
+        + [rule.info for rule in ruleset.correlations]
+        + [rule.info for rule in ruleset.stateful]
+    )
 
 
 def run_tests(paths: list[Path], builtin: bool = True, placeholders: dict[str, list[str]] | None = None) -> TestRun:
@@ -279,8 +287,13 @@ def run_case(case: TestCase, ruleset: RuleSet, index: dict[str, RuleInfo], names
         events = load_events(case.path, case.kind)
     except CaseDataError as exc:
         return CaseResult(case, False, f"cannot read the events: {exc}", title=info.title)
-    engine = SigmaEngine(ruleset, connect(":memory:"))
-    alerts = engine.process(events) + engine.finish()
+    connection = connect(":memory:")
+    engine, stateful = SigmaEngine(ruleset, connection), StatefulEngine(ruleset, connection)
+    alerts = engine.process(events)
+    stateful.process(events)
+    alerts += engine.finish() + stateful.finish()
+    stateful.close()
+    connection.close()
     fired: Counter[str] = Counter(alert.rule.title for alert in alerts)
     matched = sum(1 for alert in alerts if alert.rule.id == info.id)
     elapsed = time.monotonic() - started
@@ -306,8 +319,7 @@ def coverage(run: TestRun, ruleset: RuleSet) -> list[tuple[str, str]]:
         target = result.title
         (negative if result.case.negative else positive).add(target or "")
     missing = []
-    infos: list[Any] = [rule.info for rule in ruleset.detections] + [rule.info for rule in ruleset.correlations]
-    for info in infos:
+    for info in rule_infos(ruleset):
         lacks = [kind for kind, found in (("positive", positive), ("negative", negative)) if info.title not in found]
         if lacks:
             missing.append((info.id, f"{info.title}: no {' and no '.join(lacks)} case"))

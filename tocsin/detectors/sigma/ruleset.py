@@ -1,7 +1,9 @@
 """Loading Sigma rules and compiling them to SQLite predicates and correlation plans.
 
 A rule that cannot be parsed or converted is kept as a ``RuleLoadError``
-with its file and the reason; loading never stops at a bad rule.
+with its file and the reason; loading never stops at a bad rule. Stateful rules
+(``stateful:`` documents, see ``tocsin.detectors.stateful.spec``) load beside them,
+their building-block references resolved like a correlation's.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from tocsin.detectors.sigma.correlation import (
     compile_correlation,
 )
 from tocsin.detectors.sigma.database import connect
+from tocsin.detectors.stateful.spec import StatefulRule, StatefulSpecError, is_stateful, parse_stateful
 from tocsin.event import LogSource
 from tocsin.models import Level, RuleInfo
 
@@ -85,10 +88,11 @@ class RuleSet:
     files: int = 0
     #: Fields the correlation candidate table holds, over every correlation (nested ones included).
     correlation_fields: set[str] = field(default_factory=set)
+    stateful: list[StatefulRule] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
-        return sum(1 for rule in self.detections if rule.emits_alerts) + len(self.correlations)
+        return sum(1 for rule in self.detections if rule.emits_alerts) + len(self.correlations) + len(self.stateful)
 
 
 def builtin_rules_path() -> Path:
@@ -132,19 +136,25 @@ def load_rules(paths: Iterable[Path], placeholders: dict[str, list[str]] | None 
     """Parse and compile every rule under ``paths``."""
     ruleset = RuleSet()
     parsed: list[SigmaRule | SigmaCorrelationRule | SigmaFilter] = []
+    stateful: list[StatefulRule] = []
     for file in rule_files(paths):
         ruleset.files += 1
-        parsed.extend(_parse_file(file, ruleset.errors))
+        parsed.extend(_parse_file(file, ruleset.errors, stateful))
     collection = _resolved_collection(parsed, ruleset.errors)
     pipeline = processing_pipeline(placeholders or {})
     detection_backend = TocsinSqliteBackend(pipeline)
     by_rule: dict[int, DetectionRule] = {}
+    by_name: dict[str, DetectionRule] = {}
     for rule in collection.rules:
         if isinstance(rule, SigmaRule):
             compiled = _compile_detection(rule, detection_backend, ruleset.errors)
             if compiled:
                 by_rule[id(rule)] = compiled
                 ruleset.detections.append(compiled)
+                for name in (rule.name, compiled.info.id, compiled.info.title):
+                    if name:
+                        by_name.setdefault(name.lower(), compiled)
+    ruleset.stateful = [rule for rule in stateful if _resolve_stateful(rule, by_name, ruleset.errors)]
     correlations = [rule for rule in collection.rules if isinstance(rule, SigmaCorrelationRule)]
     _assign_flags(correlations, by_rule)
     compiled_correlations: dict[int, CorrelationRule] = {}
@@ -193,8 +203,24 @@ def _source(rule: SigmaRule | SigmaCorrelationRule) -> str:
     return str(rule.source.path) if rule.source and rule.source.path else "<unknown>"
 
 
+def _resolve_stateful(rule: StatefulRule, by_name: dict[str, DetectionRule], errors: list[RuleLoadError]) -> bool:
+    """Point each role of a stateful rule at its building block; False (and an error) if one did not load.
+    As with correlations, a rule a stateful rule refers to raises no alert of its own."""
+    blocks = {role: by_name.get(name.lower()) for role, name in rule.roles.items()}
+    missing = [rule.roles[role] for role, block in blocks.items() if block is None]
+    if missing:
+        errors.append(RuleLoadError(rule.info.source or "<unknown>",
+                                    f"refers to a rule that did not load: {', '.join(missing)}", rule.info.title))
+        return False
+    for role, block in blocks.items():
+        assert block is not None
+        block.emits_alerts = False
+        rule.references[role] = block.info.id
+    return True
+
+
 def _parse_file(
-    file: Path, errors: list[RuleLoadError]
+    file: Path, errors: list[RuleLoadError], stateful: list[StatefulRule]
 ) -> list[SigmaRule | SigmaCorrelationRule | SigmaFilter]:
     try:
         text = file.read_text(encoding="utf-8")
@@ -204,6 +230,13 @@ def _parse_file(
         return []
     if not documents or not all(isinstance(doc, dict) for doc in documents):
         errors.append(RuleLoadError(str(file), "not a Sigma rule (no YAML mapping)"))
+        return []
+    if is_stateful(documents):
+        for document in documents:
+            try:
+                stateful.append(parse_stateful(document, file))
+            except StatefulSpecError as exc:
+                errors.append(RuleLoadError(str(file), f"stateful rule: {exc}", document.get("title")))
         return []
     if not any(key in doc for doc in documents for key in ("detection", "correlation", "filter")):
         errors.append(RuleLoadError(str(file), "not a Sigma rule (no detection or correlation section)"))

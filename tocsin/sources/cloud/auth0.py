@@ -6,12 +6,11 @@ from typing import Any
 
 from tocsin.event import LogSource
 from tocsin.sources.base import compact, register
-from tocsin.sources.cloud.common import as_email, as_ip, lower_keys, outcome, text, value_at
+from tocsin.sources.cloud.common import as_email, as_ip, categorized, lower_keys, outcome, text, value_at
 from tocsin.sources.jsonbase import JsonParser, Normalized
 from tocsin.sources.timeparse import parse_time
 
 AUTH0 = LogSource.of("auth0", ("auth0",))
-AUTH0_AUTHENTICATION = AUTH0.with_category("authentication")
 
 #: Log type code -> (event.action, event.category, event.type, success).
 _TYPES: dict[str, tuple[str, str, str, bool | None]] = {
@@ -100,8 +99,7 @@ class Auth0Parser(JsonParser):
             "user_agent.original": text(entry.get("user_agent")),
             **mfa,
         }
-        logsource = AUTH0_AUTHENTICATION if category == "authentication" else AUTH0
-        return Normalized(parse_time(entry.get("date")), compact(fields), logsource)
+        return Normalized(parse_time(entry.get("date")), compact(fields), categorized(AUTH0, category))
 
 
 def _describe(code: str | None) -> tuple[str | None, str | None, str | None, bool | None, dict[str, Any]]:

@@ -9,6 +9,7 @@ from tocsin.sources.base import compact, register
 from tocsin.sources.cloud.common import (
     as_email,
     as_ip,
+    categorized,
     change_type,
     lower_keys,
     mfa_method,
@@ -76,7 +77,8 @@ class CloudTrailParser(JsonParser):
             service = (event_source or "").split(".", 1)[0]
             fields["event.category"] = "iam" if service in _IAM_SERVICES else "api"
             fields["event.type"] = change_type(event_name)
-        return Normalized(parse_time(value_at(record, "eventTime")), compact(fields), logsource)
+        return Normalized(parse_time(value_at(record, "eventTime")), compact(fields),
+                          categorized(logsource, fields.get("event.category")))
 
 
 def _principal(identity: dict[str, Any]) -> str | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import cache
 from typing import Any
 
-from tocsin.event import lookup_path
+from tocsin.event import LogSource, lookup_path
 
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _DELETION = {"delete", "deleted", "destroy", "remove", "removed", "revoke", "revoked", "trash", "purge",
@@ -27,6 +28,17 @@ _MFA_METHODS = (
     ("otp", "totp"), ("hardware", "hardware_token"), ("token", "hardware_token"),
     ("email", "email"),
 )
+
+
+#: ECS event categories that also become the Sigma logsource category, so that one rule covers every
+#: vendor: ``authentication`` (sign-ins) and ``iam`` (changes to accounts, credentials, MFA factors, roles).
+SHARED_CATEGORIES = frozenset({"authentication", "iam"})
+
+
+@cache
+def categorized(logsource: LogSource, category: str | None) -> LogSource:
+    """``logsource`` with the event's ECS category as its Sigma category when rules share it across vendors."""
+    return logsource.with_category(category) if category in SHARED_CATEGORIES else logsource
 
 
 def value_at(record: Any, path: str) -> Any:

@@ -10,6 +10,7 @@ from tocsin.sources.base import compact, register
 from tocsin.sources.cloud.common import (
     as_email,
     as_ip,
+    categorized,
     change_type,
     lower_keys,
     mfa_method,
@@ -55,7 +56,7 @@ class DuoParser(JsonParser):
             return None
         fields["event.provider"] = "duo"
         timestamp = parse_time(record.get("isotimestamp")) or parse_time(record.get("timestamp"))
-        return Normalized(timestamp, compact(fields), logsource)
+        return Normalized(timestamp, compact(fields), categorized(logsource, fields.get("event.category")))
 
 
 def _authentication(record: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from tocsin.sources.cloud.common import (
     as_email,
     as_int,
     as_ip,
+    categorized,
     change_type,
     geo_location,
     lower_keys,
@@ -66,7 +67,7 @@ class EntraParser(JsonParser):
         fields["event.provider"] = "entra"
         if not fields.get("source.ip"):
             fields["source.ip"] = as_ip(value_at(record, "callerIpAddress"))
-        return Normalized(_timestamp(record, entry), compact(fields), logsource)
+        return Normalized(_timestamp(record, entry), compact(fields), categorized(logsource, fields.get("event.category")))
 
 
 def _kind(record: dict[str, Any], entry: dict[str, Any]) -> str:

@@ -11,7 +11,16 @@ from typing import Any
 
 from tocsin.event import LogSource
 from tocsin.sources.base import compact, register
-from tocsin.sources.cloud.common import as_email, as_ip, change_type, lower_keys, outcome, text, value_at
+from tocsin.sources.cloud.common import (
+    as_email,
+    as_ip,
+    categorized,
+    change_type,
+    lower_keys,
+    outcome,
+    text,
+    value_at,
+)
 from tocsin.sources.jsonbase import JsonParser, Normalized
 from tocsin.sources.timeparse import parse_time
 
@@ -84,7 +93,7 @@ def _audit(record: dict[str, Any], action: str | None) -> Normalized:
             fields["event.type"] = change_type(action)
         logsource = AUDIT
     timestamp = parse_time(record.get("@timestamp")) or parse_time(record.get("created_at"))
-    return Normalized(timestamp, compact(fields), logsource)
+    return Normalized(timestamp, compact(fields), categorized(logsource, fields.get("event.category")))
 
 
 def _webhook(record: dict[str, Any], action: str | None) -> Normalized:

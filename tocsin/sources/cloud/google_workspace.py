@@ -13,7 +13,16 @@ from typing import Any
 
 from tocsin.event import LogSource
 from tocsin.sources.base import compact, register
-from tocsin.sources.cloud.common import as_email, as_ip, change_type, mfa_method, outcome, text, value_at
+from tocsin.sources.cloud.common import (
+    as_email,
+    as_ip,
+    categorized,
+    change_type,
+    mfa_method,
+    outcome,
+    text,
+    value_at,
+)
 from tocsin.sources.jsonbase import JsonParser, Normalized
 from tocsin.sources.timeparse import parse_time
 
@@ -77,7 +86,7 @@ class GoogleWorkspaceParser(JsonParser):
         else:
             fields["event.category"], fields["event.type"] = _classify(application, name, kind)
         return Normalized(parse_time(value_at(record, "id.time")), compact(fields),
-                          logsource(application, authentication))
+                          categorized(logsource(application, authentication), fields.get("event.category")))
 
 
 def _first_event(record: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from tocsin.sources.cloud.common import (
     as_email,
     as_int,
     as_ip,
+    categorized,
     change_type,
     geo_location,
     lower_keys,
@@ -21,7 +22,6 @@ from tocsin.sources.jsonbase import JsonParser, Normalized
 from tocsin.sources.timeparse import parse_time
 
 OKTA = LogSource.of("okta", ("okta",))
-OKTA_AUTHENTICATION = OKTA.with_category("authentication")
 
 _OUTCOMES = {"SUCCESS": "success", "ALLOW": "success", "FAILURE": "failure", "DENY": "failure"}
 #: Okta Verify events that are one step of an MFA challenge, with what they say about it.
@@ -32,7 +32,7 @@ _MFA_RESULTS = {
     "user.account.report_suspicious_activity_by_enduser": "fraud",
 }
 _IAM_PREFIXES = ("user.account.", "user.lifecycle.", "user.mfa.factor.", "group.", "system.api_token.",
-                 "application.user_membership.")
+                 "application.user_membership.", "system.mfa.factor.", "app.oauth2.as.consent.")
 _CONFIGURATION_PREFIXES = ("system.", "policy.", "application.")
 
 
@@ -83,8 +83,7 @@ class OktaParser(JsonParser):
             **_geo(value_at(record, "client.geographicalContext")),
             **_mfa(record, event_type, result),
         }
-        logsource = OKTA_AUTHENTICATION if category == "authentication" else OKTA
-        return Normalized(parse_time(value_at(record, "published")), compact(fields), logsource)
+        return Normalized(parse_time(value_at(record, "published")), compact(fields), categorized(OKTA, category))
 
 
 def _classify(event_type: str) -> tuple[str | None, str | None]:

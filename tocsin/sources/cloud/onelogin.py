@@ -6,12 +6,11 @@ from typing import Any
 
 from tocsin.event import LogSource
 from tocsin.sources.base import compact, register
-from tocsin.sources.cloud.common import as_email, as_ip, lower_keys, outcome, text
+from tocsin.sources.cloud.common import as_email, as_ip, categorized, lower_keys, outcome, text
 from tocsin.sources.jsonbase import JsonParser, Normalized
 from tocsin.sources.timeparse import parse_time
 
 ONELOGIN = LogSource.of("onelogin", ("onelogin.events",))
-ONELOGIN_AUTHENTICATION = ONELOGIN.with_category("authentication")
 
 #: event_type_id -> (event.action, event.category, event.type, success).
 _EVENT_TYPES: dict[str, tuple[str, str, str, bool | None]] = {
@@ -80,5 +79,4 @@ class OneLoginParser(JsonParser):
             "source.ip": as_ip(record.get("ipaddr")),
             "user_agent.original": text(record.get("user_agent")),
         }
-        logsource = ONELOGIN_AUTHENTICATION if category == "authentication" else ONELOGIN
-        return Normalized(parse_time(record.get("created_at")), compact(fields), logsource)
+        return Normalized(parse_time(record.get("created_at")), compact(fields), categorized(ONELOGIN, category))

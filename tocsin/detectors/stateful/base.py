@@ -1,0 +1,91 @@
+"""What every stateful detector provides, and the alert-building helpers they share.
+
+The engine keeps, per rule, one compact row per event that plays a role (``extract``), in SQLite.
+At evaluation it streams the rows of one group at a time, sorted by time, role and event id, to
+``evaluate_group``; detectors that relate groups to each other finish in ``end``. A detector's
+memory is therefore bounded by one group, never by the input.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, ClassVar, NamedTuple
+
+from tocsin.detectors.stateful.geo import GeoIP
+from tocsin.detectors.stateful.spec import StatefulRule
+from tocsin.event import Event
+from tocsin.models import Alert, Window
+
+#: Alerts list at most this many evidence ids (``event_count`` stays exact).
+EVIDENCE_CAP = 1000
+
+
+class Row(NamedTuple):
+    """One kept event of a group, as the detector's ``extract`` described it."""
+
+    ts: float
+    role: int
+    eid: str
+    data: dict[str, Any]
+
+
+class Detector:
+    """Base of the detector kinds; subclasses set ``kind``, ``roles`` and ``defaults``."""
+
+    kind: ClassVar[str]
+    #: Role names, in the order rows of equal time are evaluated.
+    roles: ClassVar[tuple[str, ...]]
+    #: Every parameter with its default; a rule's ``parameters`` override them.
+    defaults: ClassVar[dict[str, Any]]
+    #: True when ``end`` relates groups to each other: incremental evaluation then re-reads them all.
+    cross_group: ClassVar[bool] = False
+
+    def __init__(self, rule: StatefulRule, diagnostics: Counter[str], geoip: GeoIP | None = None) -> None:
+        self.rule = rule
+        self.parameters = rule.parameters
+        self.diagnostics = diagnostics
+        self.geoip = geoip
+
+    @classmethod
+    def check(cls, parameters: dict[str, Any]) -> None:
+        """Raise StatefulSpecError when parameters (already typed) make no sense together."""
+
+    def extract(self, role: str, event: Event) -> tuple[str, dict[str, Any]] | None:
+        """The group key and compact data to keep for an event playing ``role``; None to skip it."""
+        raise NotImplementedError
+
+    def begin(self, connection: sqlite3.Connection) -> None:
+        """Called before the groups of one evaluation."""
+
+    def evaluate_group(self, key: str, rows: Iterable[Row]) -> list[Alert]:
+        raise NotImplementedError
+
+    def end(self) -> list[Alert]:
+        """Called after the groups of one evaluation."""
+        return []
+
+    def note(self, reason: str, count: int = 1) -> None:
+        """Count something the summary should say (``Impossible Travel: ...``)."""
+        self.diagnostics[f"{self.rule.info.title}: {reason}"] += count
+
+
+def user_key(event: Event) -> str | None:
+    """The account an event belongs to (``user.name``, case-folded), or None."""
+    name = event.fields.get("user.name")
+    return str(name).lower() if name not in (None, "") else None
+
+
+def utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def window(start: float, end: float) -> Window:
+    return Window(start=utc(start), end=utc(end))
+
+
+def capped(ids: list[str]) -> tuple[list[str], bool]:
+    """Evidence ids within the cap, and whether some were left out."""
+    return ids[:EVIDENCE_CAP], len(ids) > EVIDENCE_CAP

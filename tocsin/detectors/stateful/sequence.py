@@ -1,0 +1,139 @@
+"""An unusual login of an account followed, within a window, by a sensitive action of that account.
+
+"Unusual" is judged against the account's own history: a network (AS, else IPv4 /24 or IPv6 /48)
+or a user-agent family never seen in its earlier successful logins — only once the account has at
+least ``baseline_logins`` of them, so a first login never counts — and, when ``travel`` is on, a
+login implying impossible travel from the previous one. The sensitive action (a password, e-mail
+or MFA change, a new token, an admin role...) is whatever the rule's ``change`` building block
+matches, so the same detector serves every such scenario. Each change is attributed to the latest
+unusual login before it; one alert per unusual login, with all its changes as evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tocsin.detectors.sigma.engine import human_duration
+from tocsin.detectors.stateful.base import Detector, Row, capped, user_key, utc, window
+from tocsin.detectors.stateful.novelty import event_agent, source_key
+from tocsin.detectors.stateful.registry import register
+from tocsin.detectors.stateful.spec import StatefulSpecError
+from tocsin.detectors.stateful.travel import describe, impossible, login_data
+from tocsin.event import Event
+from tocsin.models import Alert, alert_id
+
+LOGIN, CHANGE = 0, 1
+NOVELTIES = {"source", "user_agent"}
+
+
+@dataclass
+class _Unusual:
+    login: Row
+    reasons: list[str]
+    history: int
+    changes: list[Row] = field(default_factory=list)
+
+
+@register
+class UnusualLoginThenChange(Detector):
+    kind = "unusual_login_then_change"
+    roles = ("login", "change")
+    defaults = {
+        "window": 3600,
+        "baseline_logins": 5,
+        "novelty": ["source", "user_agent"],
+        "travel": False,
+        "max_speed_kmh": 1000.0,
+        "min_distance_km": 500.0,
+    }
+
+    @classmethod
+    def check(cls, parameters: dict[str, Any]) -> None:
+        unknown = set(parameters["novelty"]) - NOVELTIES
+        if unknown:
+            raise StatefulSpecError(f"novelty can be {', '.join(sorted(NOVELTIES))}, not {', '.join(sorted(unknown))}")
+        if not parameters["novelty"] and not parameters["travel"]:
+            raise StatefulSpecError("nothing makes a login unusual: give novelty or travel")
+
+    def extract(self, role: str, event: Event) -> tuple[str, dict[str, Any]] | None:
+        key = user_key(event)
+        if key is None:
+            return None
+        if role == "change":
+            return key, {"action": event.fields.get("event.action"), "ip": event.fields.get("source.ip"),
+                         "target": event.fields.get("user.target.name")}
+        data = login_data(event, self) if self.parameters["travel"] else {"ip": event.fields.get("source.ip")}
+        data.update(net=source_key(event), agent=event_agent(event))
+        return key, data
+
+    def evaluate_group(self, key: str, rows: Iterable[Row]) -> list[Alert]:
+        parameters = self.parameters
+        span, baseline, novelty = parameters["window"], parameters["baseline_logins"], parameters["novelty"]
+        networks: set[str] = set()
+        agents: set[str] = set()
+        logins = 0
+        located: Row | None = None
+        pending: list[_Unusual] = []
+        alerts: list[Alert] = []
+        for row in rows:
+            while pending and row.ts > pending[0].login.ts + span:
+                alerts.extend(self._alerts(key, pending.pop(0)))
+            if row.role == CHANGE:
+                if pending:
+                    pending[-1].changes.append(row)
+                continue
+            net, agent = row.data.get("net"), row.data.get("agent")
+            reasons = []
+            if logins >= baseline:
+                if "source" in novelty and net and net not in networks:
+                    reasons.append(f"new network {net}")
+                if "user_agent" in novelty and agent and agent not in agents:
+                    reasons.append(f"new client {agent}")
+            if parameters["travel"] and "lat" in row.data:
+                if located is not None:
+                    found = impossible(located, row, parameters["max_speed_kmh"], parameters["min_distance_km"])
+                    if found:
+                        reasons.append(f"impossible travel from {describe(located)}: {found[0]:,.0f} km "
+                                       f"at {found[1]:,.0f} km/h")
+                located = row
+            if reasons:
+                pending.append(_Unusual(row, reasons, logins))
+            logins += 1
+            networks.update([net] if net else [])
+            agents.update([agent] if agent else [])
+        for unusual in pending:
+            alerts.extend(self._alerts(key, unusual))
+        return alerts
+
+    def _alerts(self, user: str, unusual: _Unusual) -> list[Alert]:
+        if not unusual.changes:
+            return []
+        info, login, changes = self.rule.info, unusual.login, unusual.changes
+        actions = sorted({str(change.data.get("action")) for change in changes})
+        evidence, truncated = capped([login.eid, *(change.eid for change in changes)])
+        return [Alert(
+            id=alert_id(info.id, user, login.eid),
+            timestamp=utc(changes[-1].ts),
+            rule=info,
+            event_count=1 + len(changes),
+            message=(
+                f"{info.title}: {user} logged in from {login.data.get('ip') or 'an unknown address'} "
+                f"({'; '.join(unusual.reasons)}; {unusual.history} earlier logins), then within "
+                f"{human_duration(changes[-1].ts - login.ts)}: {', '.join(actions)}"
+            ),
+            user={"name": user},
+            source={"ip": login.data["ip"]} if login.data.get("ip") else None,
+            window=window(login.ts, changes[-1].ts),
+            metric={"name": "changes", "value": len(changes)},
+            evidence=evidence,
+            evidence_truncated=truncated,
+            details={
+                "reasons": unusual.reasons,
+                "earlier_logins": unusual.history,
+                "login": {key: value for key, value in login.data.items() if value is not None},
+                "actions": actions,
+                "targets": sorted({str(c.data["target"]) for c in changes if c.data.get("target")}),
+            },
+        )]

@@ -1,0 +1,105 @@
+"""Impossible travel: two successful logins of one account too far apart for the time between them.
+
+Each login is compared with the account's previous located login; a pair is reported when the
+great-circle distance is at least ``min_distance_km`` (geo-IP is imprecise by hundreds of km) and
+the implied speed exceeds ``max_speed_kmh``. Logins without a location are not compared, and
+counted in the summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from tocsin.detectors.stateful.base import Detector, Row, user_key, utc, window
+from tocsin.detectors.stateful.geo import Place, distance_km, event_place, speed_kmh
+from tocsin.detectors.stateful.registry import register
+from tocsin.event import Event
+from tocsin.models import Alert, alert_id
+
+
+def login_data(event: Event, detector: Detector) -> dict[str, Any]:
+    """What the travel check needs of a login: address, and location when known."""
+    data: dict[str, Any] = {"ip": event.fields.get("source.ip")}
+    place = event_place(event, detector.geoip)
+    if place is None:
+        detector.note("successful logins without a location, not checked for travel")
+    else:
+        data.update(lat=place.lat, lon=place.lon, place=place.name)
+    return data
+
+
+def place_of(data: dict[str, Any]) -> Place | None:
+    return Place(data["lat"], data["lon"], data.get("place")) if "lat" in data else None
+
+
+def impossible(
+    earlier: Row, later: Row, max_speed: float, min_distance: float
+) -> tuple[float, float] | None:
+    """(distance km, speed km/h) when going from ``earlier`` to ``later`` is impossible, else None."""
+    start, end = place_of(earlier.data), place_of(later.data)
+    if start is None or end is None:
+        return None
+    distance = distance_km(start, end)
+    speed = speed_kmh(distance, later.ts - earlier.ts)
+    return (distance, speed) if distance >= min_distance and speed > max_speed else None
+
+
+def describe(row: Row) -> str:
+    place = row.data.get("place") or f"{row.data['lat']:.2f},{row.data['lon']:.2f}"
+    return f"{place} ({row.data.get('ip') or 'unknown address'})"
+
+
+@register
+class ImpossibleTravel(Detector):
+    kind = "impossible_travel"
+    roles = ("login",)
+    defaults = {"max_speed_kmh": 1000.0, "min_distance_km": 500.0}
+
+    def extract(self, role: str, event: Event) -> tuple[str, dict[str, Any]] | None:
+        key = user_key(event)
+        return (key, login_data(event, self)) if key else None
+
+    def evaluate_group(self, key: str, rows: Iterable[Row]) -> list[Alert]:
+        alerts = []
+        previous: Row | None = None
+        for row in rows:
+            if "lat" not in row.data:
+                continue
+            if previous is not None:
+                found = impossible(previous, row, self.parameters["max_speed_kmh"], self.parameters["min_distance_km"])
+                if found:
+                    alerts.append(self._alert(key, previous, row, *found))
+            previous = row
+        return alerts
+
+    def _alert(self, user: str, first: Row, second: Row, distance: float, speed: float) -> Alert:
+        info = self.rule.info
+        minutes = (second.ts - first.ts) / 60
+        return Alert(
+            id=alert_id(info.id, user, first.eid, second.eid),
+            timestamp=utc(second.ts),
+            rule=info,
+            event_count=2,
+            message=(
+                f"{info.title}: {user} logged in from {describe(first)} and {minutes:.0f} min later from "
+                f"{describe(second)}: {distance:,.0f} km at {speed:,.0f} km/h"
+            ),
+            user={"name": user},
+            source={"ip": second.data["ip"]} if second.data.get("ip") else None,
+            window=window(first.ts, second.ts),
+            metric={"name": "speed_kmh", "value": round(speed)},
+            evidence=[first.eid, second.eid],
+            details={
+                "distance_km": round(distance),
+                "speed_kmh": round(speed),
+                "from": _point(first),
+                "to": _point(second),
+            },
+        )
+
+
+def _point(row: Row) -> dict[str, Any]:
+    data = row.data
+    return {"time": utc(row.ts).isoformat().replace("+00:00", "Z"), "ip": data.get("ip"),
+            "place": data.get("place"), "location": {"lat": data["lat"], "lon": data["lon"]}}
