@@ -20,9 +20,11 @@ from tocsin.cli_elastic import elastic_sink, es
 from tocsin.cli_response import COMMANDS as RESPONSE_COMMANDS
 from tocsin.cli_response import respond_to
 from tocsin.cli_rules import rules  # the rules group, with test/check/list added
+from tocsin.cli_simulate import COMMANDS as SIMULATION_COMMANDS
 from tocsin.cli_watch import watch
 from tocsin.config import ConfigError, load_config, masked, to_toml
 from tocsin.detectors.sigma.database import connect
+from tocsin.detectors.stateful.geo import GeoIPUnavailable
 from tocsin.event import Event
 from tocsin.models import Alert, Level
 from tocsin.output import AlertSink, JsonLinesSink, JsonSink, TableSink, print_summary
@@ -184,6 +186,11 @@ cli.add_command(watch)
     help="Hand the alerts to response: --respond plans, --respond=execute acts.",
 )
 @click.option("--to-es", is_flag=True, help="Also send events and alerts to Elasticsearch (see tocsin es).")
+@click.option(
+    "--geoip",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="MaxMind City database: locate logins the sources do not (needs tocsin[geoip]).",
+)
 @input_options
 def scan(
     paths: tuple[str, ...],
@@ -200,6 +207,7 @@ def scan(
     reveal_secrets: bool,
     respond: str | None,
     to_es: bool,
+    geoip: Path | None,
     format_in: str | None,
     year: int | None,
     timezone: str | None,
@@ -221,6 +229,7 @@ def scan(
         batch_size=int(settings["scan"]["batch_size"]),
         placeholders=settings["sigma"]["placeholders"],
         yara_paths=list(yara_paths),
+        geoip=geoip or (Path(settings["scan"]["geoip"]) if settings["scan"]["geoip"] else None),
     )
     with ExitStack() as stack:
         stream = _open_output(stack, output)
@@ -264,7 +273,11 @@ def scan(
                 progress.update(task, description=f"scanning: {counted:,} events, {packets:,} packets, {size / 1e6:,.1f} MB")
 
             CAPTURE_PROGRESS.set(capture_progress)
-            summary = run_scan(request, keep if respond else sink.write, advance, on_documents=shipper.write if shipper else None)
+            try:
+                summary = run_scan(request, keep if respond else sink.write, advance, on_documents=shipper.write if shipper else None)
+            except GeoIPUnavailable as exc:
+                console.print(f"tocsin: error: {exc}")
+                sys.exit(EXIT_USAGE)
         sink.close()
     print_summary(console, summary, verbose)
     if respond:
@@ -408,7 +421,7 @@ def formats() -> None:
         click.echo(f"{name:18} {parser.description}")
 
 
-for response_command in RESPONSE_COMMANDS:
+for response_command in RESPONSE_COMMANDS + SIMULATION_COMMANDS:
     cli.add_command(response_command)
 
 
