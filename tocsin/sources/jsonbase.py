@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from abc import abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from typing import Any
 
 from tocsin.event import Event, LogSource
 from tocsin.sources.base import InputSource, InputStats, Parser, Sample
-from tocsin.sources.jsonstream import first_json_record, iter_json_records
+from tocsin.sources.jsonstream import Record, first_json_record, iter_json_lines, iter_json_records
 
 
 @dataclass(slots=True)
@@ -63,22 +64,32 @@ class JsonParser(Parser):
         return cls.recognizes(record) if isinstance(record, dict) else 0
 
     def parse(self, source: InputSource, stats: InputStats) -> Iterator[Event]:
-        name = source.name
         with source.open() as stream:
-            for offset, raw, record in iter_json_records(stream, stats, self.options.max_record_bytes):
-                stats.records += 1
-                if not isinstance(record, dict):
-                    stats.skip("JSON value is not an object")
-                    continue
-                try:
-                    normalized = self.normalize(record)
-                except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-                    stats.skip(f"{self.name} record of unexpected shape ({type(exc).__name__})")
-                    continue
-                if normalized is None:
-                    stats.skip(f"not a {self.name} record")
-                    continue
-                yield normalized.event(record, raw, name, offset, self.name, stats)
+            records = iter_json_records(stream, stats, self.options.max_record_bytes)
+            yield from self._events(records, source.name, stats)
+
+    def parse_lines(
+        self, data: bytes, name: str, stats: InputStats, mtime: float | None = None
+    ) -> Iterator[Event]:
+        """Lines appended to a followed JSON Lines file: one record per line, offsets are line numbers."""
+        records = iter_json_lines(io.BytesIO(data), stats, self.options.max_record_bytes)
+        return self._events(records, name, stats)
+
+    def _events(self, records: Iterator[Record], name: str, stats: InputStats) -> Iterator[Event]:
+        for offset, raw, record in records:
+            stats.records += 1
+            if not isinstance(record, dict):
+                stats.skip("JSON value is not an object")
+                continue
+            try:
+                normalized = self.normalize(record)
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                stats.skip(f"{self.name} record of unexpected shape ({type(exc).__name__})")
+                continue
+            if normalized is None:
+                stats.skip(f"not a {self.name} record")
+                continue
+            yield normalized.event(record, raw, name, offset, self.name, stats)
 
 
 def dig(record: dict[str, Any], *path: str) -> Any:

@@ -39,7 +39,7 @@ def iter_json_records(stream: IO[bytes], stats: InputStats, max_bytes: int) -> I
     if stripped.startswith(b"[") or _WRAPPED_ARRAY.match(stripped):
         yield from _iter_buffered(stream, stats, max_bytes, array=True)
     elif _first_line_is_object(stripped):
-        yield from _iter_lines(stream, stats, max_bytes)
+        yield from iter_json_lines(stream, stats, max_bytes)
     else:
         yield from _iter_buffered(stream, stats, max_bytes, array=False)
 
@@ -54,7 +54,8 @@ def _first_line_is_object(head: bytes) -> bool:
         return False
 
 
-def _iter_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[Record]:
+def iter_json_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[Record]:
+    """Yield ``(line number, raw_text, value)`` for each line of a JSON Lines stream."""
     loads = json.loads
     for number, line in decode_lines(stream, stats, max_bytes):
         text = line.strip()

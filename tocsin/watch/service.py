@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from tocsin.detectors.sigma.engine import FRESH_TABLE, SigmaEngine
 from tocsin.detectors.sigma.ruleset import RuleSet, builtin_rules_path, load_rules
+from tocsin.detectors.stateful.engine import StatefulEngine
 from tocsin.event import Event
 from tocsin.models import Alert, Level
 from tocsin.secrets import annotate_credential_alerts
@@ -54,6 +55,8 @@ log = logging.getLogger("tocsin.watch")
 
 #: The persistent correlation candidate table in the state database.
 CANDIDATE_TABLE = "watch_candidates"
+#: The prefix of the stateful rules' persistent tables.
+STATEFUL_PREFIX = "watch_stateful"
 STATUS_FILE = "status.json"
 
 
@@ -97,6 +100,7 @@ class WatchService:
         self.case = CaseStore(self.connection)
         self.ruleset = self._load_rules()
         self.engine = SigmaEngine(self.ruleset, self.connection, CANDIDATE_TABLE)
+        self.stateful = StatefulEngine(self.ruleset, self.connection, STATEFUL_PREFIX)
         self.follower = Follower(options.paths, self.state.checkpoints(), options.parse.max_record_bytes)
         self.capture: LiveCapture | None = None
         if options.interface:
@@ -142,6 +146,8 @@ class WatchService:
             self.connection.execute(f'DROP TABLE batch."{name}"')
         self.ruleset = ruleset
         self.engine = SigmaEngine(ruleset, self.connection, CANDIDATE_TABLE)
+        self.stateful.close()
+        self.stateful = StatefulEngine(ruleset, self.connection, STATEFUL_PREFIX)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -282,7 +288,8 @@ class WatchService:
         try:
             self.state.record_events(events)
             alerts = self.engine.process(events) if events else []
-            keep = self._candidate_ids()
+            self.stateful.process(events)
+            keep = self._candidate_ids() | self.stateful.kept_ids
             annotate_credential_alerts(alerts, events)
             for rule, episode, alert in self.engine.correlate():
                 if self.state.episode_is_new(
@@ -294,6 +301,7 @@ class WatchService:
                         rule.info.id, episode.group, episode.window_start, episode.end
                     )
                     self.case.add_alerts([alert.model_copy(update={"id": first or alert.id})])
+            alerts += self.stateful.evaluate()
             for alert in alerts:
                 keep.update(alert.evidence)
             self.case.add_events(event for event in events if event.id in keep)
@@ -335,6 +343,7 @@ class WatchService:
         self._last_prune = now
         horizon = self.watermark - self.engine.longest_timespan - self.options.lateness
         removed = self.engine.prune(horizon)
+        self.stateful.prune(self.watermark - self.options.retention)  # baselines need the history
         self.state.prune(
             episodes_before=horizon - self.engine.longest_timespan,
             events_before=self.watermark - self.options.retention,

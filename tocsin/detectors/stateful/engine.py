@@ -76,6 +76,8 @@ class StatefulEngine:
             SigmaEngine(RuleSet(detections=self._blocks), self._matcher_connection) if self._matcher_connection else None
         )
         self.persistent = table_prefix is not None
+        #: Ids of the events the last ``process`` kept (a service stores their documents as evidence).
+        self.kept_ids: set[str] = set()
         self.rows = f"{table_prefix}_rows" if table_prefix else TEMP_ROWS
         self.touched = f"{table_prefix}_touched" if table_prefix else None
         if self.rules:
@@ -90,6 +92,7 @@ class StatefulEngine:
 
     def process(self, events: list[Event]) -> None:
         """Keep the rows of the events that play a role in a stateful rule."""
+        self.kept_ids = set()
         if self._matcher is None:
             return
         relevant = [event for event in events if self._is_relevant(event.logsource)]
@@ -108,6 +111,7 @@ class StatefulEngine:
                     key, data = kept
                     rows.append((rule_id, key, event.timestamp, index, event.id, json.dumps(data, default=str)))
         self.connection.executemany(f"INSERT OR IGNORE INTO {self.rows} VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self.kept_ids = {row[4] for row in rows}
         if self.touched:
             self.connection.executemany(
                 f"INSERT OR IGNORE INTO {self.touched} VALUES (?, ?)", {(row[0], row[1]) for row in rows}
@@ -126,7 +130,7 @@ class StatefulEngine:
     def evaluate(self) -> list[Alert]:
         """Evaluate the groups that received rows since the last call (persistent tables only);
         a rule that relates groups to each other re-reads all of its groups."""
-        if not self.touched:
+        if not self.touched or not self.rules:
             return []
         alerts = self._evaluate(incremental=True)
         self.connection.execute(f"DELETE FROM {self.touched}")
