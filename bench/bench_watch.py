@@ -40,14 +40,16 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=10_000, help="lines per second")
     parser.add_argument("--duration", type=float, default=600, help="seconds of sustained writing")
     parser.add_argument("--attack-every", type=float, default=2.0, help="seconds between attacks")
+    parser.add_argument("--full-pack", action="store_true", help="the whole built-in pack, not only authentication")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="tocsin-bench-watch-"))
     logs, state = root / "logs", root / "state"
     logs.mkdir()
+    rules = [] if args.full_pack else ["--no-builtin-rules", "--rules", str(builtin_rules_path() / "authentication")]
     command = [
-        sys.executable, "-m", "tocsin", "watch", str(logs), "--state", str(state), "--no-builtin-rules",
-        "--rules", str(builtin_rules_path() / "authentication"), "--min-level", "medium", "--log-level", "warning",
+        sys.executable, "-m", "tocsin", "watch", str(logs), "--state", str(state), *rules,
+        "--min-level", "medium", "--log-level", "warning",
     ]  # fmt: skip
     with open(root / "watch.log", "wb") as log:  # the child keeps its own descriptor
         watch = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
@@ -58,7 +60,7 @@ def main() -> None:
         for line in watch.stdout:
             now = time.time()
             alert = json.loads(line)
-            ip = (alert.get("group_by") or {}).get("source.ip")
+            ip = (alert.get("group_by") or {}).get("source.address")
             if ip and ip not in arrivals:
                 arrivals[ip] = now
 

@@ -55,7 +55,7 @@ def test_alert_json_contract():
     per_account = next(a for a in alerts if a["rule"]["title"] == "Brute Force Against One Account")
     assert per_account["group_by"] == {"user.name": "root"} and per_account["event_count"] == 40
     critical = next(a for a in alerts if a["rule"]["level"] == "critical")
-    assert critical["user"] == {"name": "erin"} and critical["source"] == {"ip": "192.0.2.99"}
+    assert critical["user"] == {"name": "erin"} and critical["source"] == {"ip": "192.0.2.99", "address": "192.0.2.99"}
     assert critical["host"] == {"name": "web01"}
 
 

@@ -100,7 +100,8 @@ def test_both_folders_in_one_run():
     assert skipped_lines(result.stderr) == {"not a okta record": 26}
     assert "Nothing was checked" not in result.stderr
     alerts = [json.loads(line) for line in result.stdout.splitlines()]
-    brute = {a["source"]["ip"]: a["event_count"] for a in alerts if a["rule"]["title"] == "Brute Force From One Source"}
+    brute = {a["group_by"]["source.address"]: a["event_count"] for a in alerts
+             if a["rule"]["title"] == "Brute Force From One Source"}  # fmt: skip
     assert brute.get("183.62.140.253") == 286
 
 

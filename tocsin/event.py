@@ -54,6 +54,24 @@ class LogSource:
         }
 
 
+def complete_ecs(fields: dict[str, Any]) -> None:
+    """Fill the ECS fields every parser would otherwise derive the same way, so rules can rely on them.
+
+    * ``source.address``: the source as the log gave it, an IP or a host name; rules that group
+      by source use it, so a brute force from a named host counts like one from an IP.
+    * ``user.target.name`` of an ``iam`` event: the account the change applies to; when the
+      record names no other account, the actor changed their own.
+    """
+    if "source.address" not in fields:
+        address = fields.get("source.ip") or fields.get("source.domain")
+        if address is not None:
+            fields["source.address"] = address
+    if "user.target.name" not in fields and fields.get("event.category") == "iam":
+        actor = fields.get("user.name")
+        if actor is not None:
+            fields["user.target.name"] = actor
+
+
 @dataclass(slots=True)
 class Event:
     """One normalized record.
@@ -73,6 +91,9 @@ class Event:
     offset: str
     format: str
     _id: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        complete_ecs(self.fields)
 
     @property
     def id(self) -> str:

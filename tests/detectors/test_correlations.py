@@ -76,7 +76,7 @@ def test_event_count_merges_a_burst_into_one_alert_per_group(tmp_path):
     assert alert.rule.type == "correlation"
     assert alert.event_count == 12
     assert alert.group_by == {"source.ip": "1.1.1.1"}
-    assert alert.source == {"ip": "1.1.1.1"} and alert.user == {"name": "root"}
+    assert alert.source == {"ip": "1.1.1.1", "address": "1.1.1.1"} and alert.user == {"name": "root"}
     assert sorted(alert.evidence) == sorted(e.id for e in events[:12])
     assert alert.window.start.timestamp() == T0 and alert.window.end.timestamp() == T0 + 110
 

@@ -27,11 +27,11 @@ EXPECTED = {
     "Successful Authentication": ("lucene", FAILURE.replace("failure", "success")),
     "Brute Force From One Source": ("esql", (
         f"from logs-tocsin.events-* metadata _id, _index, _version | where {FAILURE_ESQL}\n"
-        "| eval timebucket=date_trunc(10minutes, @timestamp) | stats event_count=count() by timebucket, source.ip\n"
+        "| eval timebucket=date_trunc(10minutes, @timestamp) | stats event_count=count() by timebucket, source.address\n"
         "| where event_count >= 10")),
     "Password Spraying From One Source": ("esql", (
         f"from logs-tocsin.events-* metadata _id, _index, _version | where {FAILURE_ESQL}\n"
-        "| eval timebucket=date_trunc(1hours, @timestamp) | stats value_count=count_distinct(user.name) by timebucket, source.ip\n"
+        "| eval timebucket=date_trunc(1hours, @timestamp) | stats value_count=count_distinct(user.name) by timebucket, source.address\n"
         "| where value_count >= 10")),
     "Repeated Failed Authentications For One Account": ("esql", (
         f"from logs-tocsin.events-* metadata _id, _index, _version | where {FAILURE_ESQL}\n"

@@ -48,7 +48,7 @@ def test_ftp_bruteforce_raises_the_builtin_brute_force_correlation():
     alerts, _ = scan(shared("pcaps/ftp/bruteforce.pcap"))
     brute = [a for a in alerts if a.rule.title == "Brute Force From One Source"]
     assert len(brute) == 1
-    assert brute[0].group_by == {"source.ip": "192.168.56.1"} and brute[0].event_count >= 10
+    assert brute[0].group_by == {"source.address": "192.168.56.1"} and brute[0].event_count >= 10
 
 
 class _Timeout(Exception):

@@ -41,7 +41,7 @@ def test_json_field_map_with_dotted_paths(tmp_path: Path) -> None:
     assert name == "json"
     assert stats.skipped_total == 0 and not stats.warnings
     assert first.timestamp == T0 and second.timestamp == T0 + 60
-    assert first.fields == {"user.name": "octocat", "source.ip": "203.0.113.9", "event.outcome": "failure",
+    assert first.fields == {"user.name": "octocat", "source.ip": "203.0.113.9", "source.address": "203.0.113.9", "event.outcome": "failure",
                             "event.action": "signin", "event.category": "authentication"}
     assert "event.action" not in second.fields
     assert first.original == records[0]
@@ -59,7 +59,7 @@ def test_json_without_a_map_takes_ecs_named_fields(tmp_path: Path) -> None:
     name, (event,), _ = read(path)
     assert name == "json"
     assert event.timestamp == T0
-    assert event.fields == {"user.name": "bob", "source.ip": "10.0.0.7", "source.port": 2222,
+    assert event.fields == {"user.name": "bob", "source.ip": "10.0.0.7", "source.address": "10.0.0.7", "source.port": 2222,
                             "event.category": ["authentication", "session"], "event.outcome": "failure",
                             "message": "login failed"}
     assert event.logsource.categories == frozenset({"authentication", "session"})
@@ -116,7 +116,7 @@ def test_csv_delimiters(tmp_path: Path, delimiter: str) -> None:
     name, (event,), _ = read(path)
     assert name == "csv"
     assert event.timestamp == T0
-    assert event.fields == {"user.name": "carol", "source.ip": "10.1.1.1", "source.port": 22}
+    assert event.fields == {"user.name": "carol", "source.ip": "10.1.1.1", "source.address": "10.1.1.1", "source.port": 22}
 
 
 def test_text_that_is_not_a_table_is_not_csv(tmp_path: Path) -> None:

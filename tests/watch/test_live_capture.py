@@ -103,7 +103,7 @@ def test_live_capture_feeds_the_network_pipeline_and_alerts(tmp_path: Path, name
     auths = [d for d in datasets() if d[0] == "network.auth"]
     assert all(outcome == "failure" and source == ATTACKER for _, outcome, source in auths)
     assert [a["rule"]["title"] for a in alerts] == ["Brute Force From One Source"]
-    assert alerts[0]["group_by"] == {"source.ip": ATTACKER}
+    assert alerts[0]["group_by"] == {"source.address": ATTACKER}
     flows = [d for d in datasets() if d[0] == "network.flow"]
     assert len(flows) >= 12  # flows still open were closed and reported at shutdown
     status = json.loads((watcher.state / "status.json").read_text())

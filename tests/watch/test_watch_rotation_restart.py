@@ -71,7 +71,7 @@ def test_attack_across_rotations_and_sigkill_yields_one_alert_each(tmp_path: Pat
     writer.append(live, [noise(), failed("root", BRUTE_A)])
     writer.append(live, [failed("root", BRUTE_B) for _ in range(5)] + [failed("carol", CAROL_FROM)])
     wait_for(all_committed, what="phase 2 committed")
-    wait_for(lambda: any(a["group_by"] == {"source.ip": BRUTE_B} for a in watcher.delivered()), what="alert B")
+    wait_for(lambda: any(a["group_by"] == {"source.address": BRUTE_B} for a in watcher.delivered()), what="alert B")
 
     # 3. Rotation by copy-truncate (logrotate shifts the older file first), one line racing the copy.
     os.rename(logs / "auth.log.1", logs / "auth.log.2")
@@ -81,7 +81,7 @@ def test_attack_across_rotations_and_sigkill_yields_one_alert_each(tmp_path: Pat
         stream.truncate(0)
     writer.append(live, [failed("root", BRUTE_A), noise(), failed("carol", CAROL_FROM), failed("root", BRUTE_A)])
     wait_for(all_committed, what="phase 3 committed")
-    assert len([a for a in watcher.delivered() if a["group_by"] == {"source.ip": BRUTE_A}]) == 0
+    assert len([a for a in watcher.delivered() if a["group_by"] == {"source.address": BRUTE_A}]) == 0
 
     # 4. SIGKILL right after a line is written (committed or not), then restart.
     writer.append(live, [failed("root", BRUTE_A)])
@@ -103,8 +103,8 @@ def test_attack_across_rotations_and_sigkill_yields_one_alert_each(tmp_path: Pat
     delivered = watcher.delivered()
     by_attack = Counter((a["rule"]["title"], tuple(sorted((a.get("group_by") or {}).items()))) for a in delivered)
     assert by_attack == {
-        ("Brute Force From One Source", (("source.ip", BRUTE_A),)): 1,
-        ("Brute Force From One Source", (("source.ip", BRUTE_B),)): 1,
+        ("Brute Force From One Source", (("source.address", BRUTE_A),)): 1,
+        ("Brute Force From One Source", (("source.address", BRUTE_B),)): 1,
         ("Successful Authentication After Repeated Failures", (("user.name", "carol"),)): 1,
     }, delivered
     assert len({a["id"] for a in delivered}) == len(delivered)
@@ -117,7 +117,7 @@ def test_attack_across_rotations_and_sigkill_yields_one_alert_each(tmp_path: Pat
             "WHERE rule_id = '0e6c3b9a-4f1d-4a8e-b7c2-5d3a9f8e1c42'"
         )
     }
-    assert counts == {f'{{"source.ip":"{BRUTE_A}"}}': 11, f'{{"source.ip":"{BRUTE_B}"}}': 13}
+    assert counts == {f'{{"source.address":"{BRUTE_A}"}}': 11, f'{{"source.address":"{BRUTE_B}"}}': 13}
     assert "Traceback" not in watcher.stderr.read_text()
 
 

@@ -190,13 +190,19 @@ class CorrelationRunner:
         table = f"temp.tocsin_hits{rule.index}"
         self.connection.execute(f"DROP TABLE IF EXISTS {table}")
         self.connection.execute(f"CREATE TABLE {table} ({hit_columns(rule)})")
-        width = 3 + len(rule.group_by)
+        width = 4 + len(rule.group_by)
         insert = f"INSERT INTO {table} VALUES ({', '.join('?' * width)})"
         hits: list[list[Any]] = []
 
-        def record(ts: float, group: dict[str, Any], evidence: list[str], _at: str) -> None:
+        def record(ts: float, group: dict[str, Any], evidence: list[str], _at: str, seq: int) -> None:
             hits.append(
-                [ts, f"{rule.index}:{len(hits)}", json.dumps(evidence[-CHILD_EVIDENCE_CAP:]), *group.values()]
+                [
+                    ts,
+                    f"{rule.index}:{len(hits)}",
+                    json.dumps(evidence[-CHILD_EVIDENCE_CAP:]),
+                    seq,
+                    *group.values(),
+                ]
             )
             if len(hits) >= 10_000:
                 self.connection.executemany(insert, hits)
@@ -208,8 +214,9 @@ class CorrelationRunner:
         self._hit_tables[rule.index] = table
 
     def rows(self, rule: CorrelationRule, scope: RowScope | None = None) -> Iterator[tuple[Any, ...]]:
-        """The rule's candidate rows ``(gkey, gvalues, ts, eid, slot, value, evidence)`` sorted by
-        group and time: all of them, or those in ``scope`` (see ``RowScope``)."""
+        """The rule's candidate rows ``(gkey, gvalues, ts, eid, slot, value, evidence, seq)``, all of
+        them or those in ``scope`` (see ``RowScope``), sorted by group, time and arrival: ``seq``
+        (the order events were read in, so the log's own order) breaks ties of equal times."""
         selects, parameters = [], []
         for ref in rule.references:
             physical = [ref.physical(name) for name in rule.group_by]
@@ -220,11 +227,12 @@ class CorrelationRunner:
                 [f"{TIMESTAMP_COLUMN} IS NOT NULL", *(f"{quote(f)} IS NOT NULL" for f in physical)]
             )
             if ref.child is None:
-                source, where, evidence = self.table, f"tocsin_m{ref.flag} = 1", "NULL"
+                source, where, evidence, seq = self.table, f"tocsin_m{ref.flag} = 1", "NULL", "rowid"
                 if rule.value_field and ref.physical(rule.value_field) not in self._columns(self.table):
                     value = "NULL"
             else:
                 source, where, evidence = self._hit_tables[ref.child.index], "1", "tocsin_evidence"
+                seq = "tocsin_seq"
                 available = self._columns(source)
                 if any(f not in available for f in physical):
                     self.diagnostics[f"{rule.info.title}: {ref.name} lacks a group-by field"] += 1
@@ -244,11 +252,12 @@ class CorrelationRunner:
                 parameters += arguments
             selects.append(
                 f"SELECT {key} AS gkey, {values} AS gvalues, {TIMESTAMP_COLUMN} AS ts, {EVENT_ID_COLUMN} AS eid, "
-                f"{ref.slot} AS slot, {value} AS value, {evidence} AS evidence FROM {source} WHERE {where} AND {present}"
+                f"{ref.slot} AS slot, {value} AS value, {evidence} AS evidence, {seq} AS seq "
+                f"FROM {source} WHERE {where} AND {present}"
             )
         if not selects:
             return iter(())
-        return self.connection.execute(" UNION ALL ".join(selects) + " ORDER BY gkey, ts, eid", parameters)
+        return self.connection.execute(" UNION ALL ".join(selects) + " ORDER BY gkey, ts, seq", parameters)
 
     def _columns(self, table: str) -> set[str]:
         schema, _, name = table.rpartition(".")
@@ -270,14 +279,14 @@ class CorrelationRunner:
 
 
 #: Called when a window of a nested correlation qualifies: its end time, group, new evidence
-#: ids, and the id of the event that made it qualify.
-RecordHits = Callable[[float, dict[str, Any], list[str], str], None]
+#: ids, and the id and sequence number of the event that made it qualify.
+RecordHits = Callable[[float, dict[str, Any], list[str], str, int], None]
 
 
 def hit_columns(rule: CorrelationRule) -> str:
     """Columns of a table holding a nested correlation's qualifying windows."""
     columns = "".join(f", {quote(name)} TEXT COLLATE NOCASE" for name in rule.group_by)
-    return f"{TIMESTAMP_COLUMN} REAL, {EVENT_ID_COLUMN} TEXT PRIMARY KEY, tocsin_evidence TEXT{columns}"
+    return f"{TIMESTAMP_COLUMN} REAL, {EVENT_ID_COLUMN} TEXT PRIMARY KEY, tocsin_evidence TEXT, tocsin_seq INTEGER{columns}"
 
 
 @dataclass
@@ -333,7 +342,7 @@ class LiveCorrelations:
         )
         for rule in self.rules:
             if any(ref.child is rule for other in self.rules for ref in other.references):
-                hits = f"{table}_hits_{_short_hash(rule.info.id)}"
+                hits = f"{table}_hits_{_short_hash(rule.info.id + hit_columns(rule))}"
                 connection.execute(f"CREATE TABLE IF NOT EXISTS {hits} ({hit_columns(rule)})")
                 self.runner._hit_tables[rule.index] = hits
                 self._index(hits, rule.group_by)
@@ -386,12 +395,12 @@ class LiveCorrelations:
         table = self.runner._hit_tables.get(rule.index)
         if table is None:
             return None
-        insert = f"INSERT OR IGNORE INTO {table} VALUES ({', '.join('?' * (3 + len(rule.group_by)))})"
+        insert = f"INSERT OR IGNORE INTO {table} VALUES ({', '.join('?' * (4 + len(rule.group_by)))})"
         prefix = _short_hash(rule.info.id)
 
-        def record(ts: float, group: dict[str, Any], evidence: list[str], at: str) -> None:
+        def record(ts: float, group: dict[str, Any], evidence: list[str], at: str, seq: int) -> None:
             hit = f"{prefix}:{at}"
-            row = [ts, hit, json.dumps(evidence[-CHILD_EVIDENCE_CAP:]), *group.values()]
+            row = [ts, hit, json.dumps(evidence[-CHILD_EVIDENCE_CAP:]), seq, *group.values()]
             if self.connection.execute(insert, row).rowcount:
                 self.connection.execute(f"INSERT OR IGNORE INTO {self.fresh_hits} VALUES (?)", (hit,))
 
@@ -452,7 +461,7 @@ class _GroupWindow:
 
     def feed(self, row: tuple[Any, ...]) -> Iterator[Episode]:
         """Add the next event of the group; yields an episode when one is complete."""
-        _, _, ts, eid, slot, value, evidence = row
+        _, _, ts, eid, slot, value, evidence, seq = row
         rule = self.rule
         item = _Item(
             self.count,
@@ -492,7 +501,7 @@ class _GroupWindow:
             # A parent sees this window as one event. Its evidence is what is new to the episode
             # (the whole window for the episode's first), so consecutive windows do not repeat it.
             evidence = [i for entry in new for i in _ids(entry)][-CHILD_EVIDENCE_CAP:]
-            self.record_hits(ts, self.group, evidence, item.eid)
+            self.record_hits(ts, self.group, evidence, item.eid, seq)
 
     def close(self) -> Iterator[Episode]:
         if self.episode is not None:

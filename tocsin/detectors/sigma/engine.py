@@ -39,7 +39,7 @@ CORRELATION_TABLE = "corr_events"
 #: Ids of the candidates kept since the last incremental evaluation (``correlate``).
 FRESH_TABLE = "temp.tocsin_fresh"
 #: Entity fields copied onto alerts when known.
-ENTITY_FIELDS = ("user.name", "source.ip", "host.name")
+ENTITY_FIELDS = ("user.name", "source.ip", "source.address", "host.name")
 #: Alerts list at most this many evidence ids (``event_count`` stays exact).
 EVIDENCE_CAP = 1000
 
@@ -214,8 +214,8 @@ class SigmaEngine:
 
     def _keep_for_correlation(self, events: list[Event], flags: dict[int, set[int]]) -> None:
         rows = []
-        for index, matched in flags.items():
-            event = events[index]
+        for index in sorted(flags):  # in reading order: the table's rowid is the tie-break of equal times
+            matched, event = flags[index], events[index]
             row: list[Any] = [event.id, event.timestamp]
             row += [1 if flag in matched else None for flag in range(self._flag_count)]
             row += [get(event) for get in self._correlation_getters]

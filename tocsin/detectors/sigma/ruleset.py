@@ -92,7 +92,11 @@ class RuleSet:
 
     @property
     def loaded(self) -> int:
-        return sum(1 for rule in self.detections if rule.emits_alerts) + len(self.correlations) + len(self.stateful)
+        return (
+            sum(1 for rule in self.detections if rule.emits_alerts)
+            + len(self.correlations)
+            + len(self.stateful)
+        )
 
 
 def builtin_rules_path() -> Path:
@@ -203,14 +207,21 @@ def _source(rule: SigmaRule | SigmaCorrelationRule) -> str:
     return str(rule.source.path) if rule.source and rule.source.path else "<unknown>"
 
 
-def _resolve_stateful(rule: StatefulRule, by_name: dict[str, DetectionRule], errors: list[RuleLoadError]) -> bool:
+def _resolve_stateful(
+    rule: StatefulRule, by_name: dict[str, DetectionRule], errors: list[RuleLoadError]
+) -> bool:
     """Point each role of a stateful rule at its building block; False (and an error) if one did not load.
     As with correlations, a rule a stateful rule refers to raises no alert of its own."""
     blocks = {role: by_name.get(name.lower()) for role, name in rule.roles.items()}
     missing = [rule.roles[role] for role, block in blocks.items() if block is None]
     if missing:
-        errors.append(RuleLoadError(rule.info.source or "<unknown>",
-                                    f"refers to a rule that did not load: {', '.join(missing)}", rule.info.title))
+        errors.append(
+            RuleLoadError(
+                rule.info.source or "<unknown>",
+                f"refers to a rule that did not load: {', '.join(missing)}",
+                rule.info.title,
+            )
+        )
         return False
     for role, block in blocks.items():
         assert block is not None
