@@ -361,7 +361,8 @@ def human_duration(seconds: float) -> str:
 
 
 def _utc(timestamp: float | None) -> datetime:
-    return datetime.fromtimestamp(timestamp or 0, UTC)
+    """An epoch time in UTC; an event without a time is reported at the time it is detected."""
+    return datetime.now(UTC) if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
 
 
 def _nest(entities: dict[str, Any]) -> dict[str, dict[str, Any]]:
