@@ -61,6 +61,9 @@ def complete_ecs(fields: dict[str, Any]) -> None:
       by source use it, so a brute force from a named host counts like one from an IP.
     * ``user.target.name`` of an ``iam`` event: the account the change applies to; when the
       record names no other account, the actor changed their own.
+    * ``event.provider``: the software that logged the event; cloud parsers name their service,
+      a syslog line its program (``sshd``), a capture the protocol (``ftp``), so rules can count
+      per service.
     """
     if "source.address" not in fields:
         address = fields.get("source.ip") or fields.get("source.domain")
@@ -70,6 +73,10 @@ def complete_ecs(fields: dict[str, Any]) -> None:
         actor = fields.get("user.name")
         if actor is not None:
             fields["user.target.name"] = actor
+    if "event.provider" not in fields:
+        provider = fields.get("process.name") or fields.get("network.protocol")
+        if provider is not None:
+            fields["event.provider"] = provider
 
 
 @dataclass(slots=True)

@@ -169,7 +169,7 @@ def test_openssh_single_accepted_login(openssh):
         "event.outcome": "success", "user.name": "fztu", "system.auth.ssh.event": "Accepted",
         "system.auth.ssh.method": "password", "source.ip": "119.137.62.142",
         "source.address": "119.137.62.142", "source.port": 49116, "host.name": "LabSZ",
-        "process.name": "sshd", "process.pid": 24680,
+        "process.name": "sshd", "process.pid": 24680, "event.provider": "sshd",
         "message": "Accepted password for fztu from 119.137.62.142 port 49116 ssh2",
     }
     assert accepted.timestamp is not None
