@@ -208,6 +208,28 @@ def test_incremental_evaluation_matches_batch_ids_and_prunes(tmp_path: Path) -> 
     engine.close()
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_incremental_states_survive_late_rows_and_a_restart(tmp_path: Path, seed: int) -> None:
+    """States kept between batches give the batch ids though rows come out of order and the
+    engine restarts (states rebuilt from the table) half-way."""
+    docs = _mixed()
+    stream = events(docs)
+    random.Random(seed).shuffle(stream)
+    path = str(tmp_path / "state.db")
+    engine = StatefulEngine(PACK, connect(path), table_prefix="stateful")
+    seen: set[str] = set()
+    for start in range(0, len(stream), 3):
+        engine.process(stream[start:start + 3])
+        seen.update(alert.id for alert in engine.evaluate())
+        if start == 9:
+            engine.connection.commit()
+            engine.close()
+            engine.connection.close()
+            engine = StatefulEngine(PACK, connect(path), table_prefix="stateful")
+    assert seen == {alert.id for alert in run(docs)}
+    engine.close()
+
+
 def test_bad_stateful_rules_are_reported_not_loaded(tmp_path: Path) -> None:
     (tmp_path / "unknown.yml").write_text("title: X\nid: x-1\nstateful:\n    kind: teleport\n    rules: {}\n")
     (tmp_path / "param.yml").write_text(

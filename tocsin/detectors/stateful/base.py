@@ -1,9 +1,12 @@
 """What every stateful detector provides, and the alert-building helpers they share.
 
 The engine keeps, per rule, one compact row per event that plays a role (``extract``), in SQLite.
-At evaluation it streams the rows of one group at a time, sorted by time, role and event id, to
-``evaluate_group``; detectors that relate groups to each other finish in ``end``. A detector's
-memory is therefore bounded by one group, never by the input.
+A detector that judges each group on its own (an account's logins) gives a ``GroupState``
+(``start_group``) fed that group's rows in time order; a scan streams one group at a time through
+it, a long-running service keeps the states between batches and feeds them only the new rows.
+Detectors that relate groups to each other (``cross_group``) read whole groups in
+``evaluate_group`` and finish in ``end``. Memory is bounded by one group, or by the states of the
+groups a service has seen, never by the input.
 """
 
 from __future__ import annotations
@@ -30,6 +33,17 @@ class Row(NamedTuple):
     role: int
     eid: str
     data: dict[str, Any]
+
+
+class GroupState:
+    """One group's running state: rows are fed in time order (``feed``); ``open_alerts`` reports what
+    is still open (it may grow with later rows) without closing it."""
+
+    def feed(self, row: Row) -> list[Alert]:
+        raise NotImplementedError
+
+    def open_alerts(self) -> list[Alert]:
+        return []
 
 
 class Detector:
@@ -60,8 +74,15 @@ class Detector:
     def begin(self, connection: sqlite3.Connection) -> None:
         """Called before the groups of one evaluation."""
 
-    def evaluate_group(self, key: str, rows: Iterable[Row]) -> list[Alert]:
+    def start_group(self, key: str) -> GroupState:
+        """A new state for one group (per-group detectors)."""
         raise NotImplementedError
+
+    def evaluate_group(self, key: str, rows: Iterable[Row]) -> list[Alert]:
+        """Every alert of one group's rows (time order)."""
+        state = self.start_group(key)
+        alerts = [alert for row in rows for alert in state.feed(row)]
+        return alerts + state.open_alerts()
 
     def end(self) -> list[Alert]:
         """Called after the groups of one evaluation."""

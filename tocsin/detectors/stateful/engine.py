@@ -12,9 +12,12 @@ Interface (the same for a scan and for a long-running service)::
 Which events play a role is decided by the Sigma building blocks a rule refers to; they are
 matched here by a private ``SigmaEngine`` on an in-memory connection. Kept rows live in SQLite
 (``connection``): a temporary table without ``table_prefix``, else the persistent tables
-``<prefix>_rows`` and ``<prefix>_touched``. Evaluation sorts the rows by group and time and
+``<prefix>_rows`` and ``<prefix>_touched``. ``finish`` sorts the rows by group and time and
 streams one group at a time, so results do not depend on input order and memory does not grow
-with the input. Alert ids are deterministic: an alert ``evaluate`` returns again (a window that
+with the input. ``evaluate`` keeps each group's state in memory and feeds it only the rows kept
+since the last call, so a batch costs what it brings however long an account's history; a group
+without a state, or given a row older than its last, is rebuilt from the table (cross-group
+detectors re-read their groups whenever one was touched). Alert ids are deterministic: an alert ``evaluate`` returns again (a window that
 goes on) has the same id, and the caller drops the repeat. History older than what ``prune``
 keeps is forgotten, so a service should prune no closer than the longest baseline it wants.
 """
@@ -31,7 +34,7 @@ from operator import itemgetter
 from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import DetectionRule, RuleSet
-from tocsin.detectors.stateful.base import Detector, Row
+from tocsin.detectors.stateful.base import Detector, GroupState, Row
 from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.stateful.registry import detector_class
 from tocsin.detectors.stateful.spec import StatefulRule
@@ -73,11 +76,17 @@ class StatefulEngine:
         self._relevant: dict[LogSource, bool] = {}
         self._matcher_connection = connect(":memory:") if self.rules else None
         self._matcher = (
-            SigmaEngine(RuleSet(detections=self._blocks), self._matcher_connection) if self._matcher_connection else None
+            SigmaEngine(RuleSet(detections=self._blocks), self._matcher_connection)
+            if self._matcher_connection
+            else None
         )
         self.persistent = table_prefix is not None
         #: Ids of the events the last ``process`` kept (a service stores their documents as evidence).
         self.kept_ids: set[str] = set()
+        #: Incremental mode: per rule, the running state of each group seen, and the rows kept
+        #: since the last ``evaluate`` by group.
+        self._states: dict[str, dict[str, tuple[GroupState, tuple[float, int]]]] = defaultdict(dict)
+        self._fresh: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
         self.rows = f"{table_prefix}_rows" if table_prefix else TEMP_ROWS
         self.touched = f"{table_prefix}_touched" if table_prefix else None
         if self.rules:
@@ -87,8 +96,12 @@ class StatefulEngine:
         execute = self.connection.execute
         execute(f"CREATE TABLE IF NOT EXISTS {self.rows} ({_COLUMNS})")
         if self.touched:
-            execute(f"CREATE INDEX IF NOT EXISTS {self.rows}_ts ON {self.rows.rpartition('.')[2]} (ts)")
-            execute(f"CREATE TABLE IF NOT EXISTS {self.touched} (rule TEXT, gkey TEXT, PRIMARY KEY (rule, gkey))")
+            name = self.rows.rpartition(".")[2]
+            execute(f"CREATE INDEX IF NOT EXISTS {self.rows}_ts ON {name} (ts)")
+            execute(f"CREATE INDEX IF NOT EXISTS {self.rows}_group ON {name} (rule, gkey, ts)")
+            execute(
+                f"CREATE TABLE IF NOT EXISTS {self.touched} (rule TEXT, gkey TEXT, PRIMARY KEY (rule, gkey))"
+            )
 
     def process(self, events: list[Event]) -> None:
         """Keep the rows of the events that play a role in a stateful rule."""
@@ -98,23 +111,35 @@ class StatefulEngine:
         relevant = [event for event in events if self._is_relevant(event.logsource)]
         if not relevant:
             return
-        by_id = {event.id: event for event in relevant}
-        rows = []
+        position = {event.id: number for number, event in enumerate(relevant)}
+        kept: list[tuple[int, str, str, Row]] = []
         for match in self._matcher.process(relevant):
-            event = by_id[match.evidence[0]]
+            event = relevant[position[match.evidence[0]]]
             if event.timestamp is None:
                 self.diagnostics["stateful rules: events without a timestamp, not kept"] += 1
                 continue
             for rule_id, role, index, detector in self._players[match.rule.id]:
-                kept = detector.extract(role, event)
-                if kept is not None:
-                    key, data = kept
-                    rows.append((rule_id, key, event.timestamp, index, event.id, json.dumps(data, default=str)))
-        self.connection.executemany(f"INSERT OR IGNORE INTO {self.rows} VALUES (?, ?, ?, ?, ?, ?)", rows)
-        self.kept_ids = {row[4] for row in rows}
+                extracted = detector.extract(role, event)
+                if extracted is not None:
+                    key, data = extracted
+                    kept.append(
+                        (position[event.id], rule_id, key, Row(event.timestamp, index, event.id, data))
+                    )
+        kept.sort(key=itemgetter(0))  # reading order: the rowid breaks ties of equal time
+        self.connection.executemany(
+            f"INSERT OR IGNORE INTO {self.rows} VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (rule_id, key, row.ts, row.role, row.eid, json.dumps(row.data, default=str))
+                for _, rule_id, key, row in kept
+            ),
+        )
+        self.kept_ids = {row.eid for _, _, _, row in kept}
         if self.touched:
+            for _, rule_id, key, row in kept:
+                self._fresh[rule_id][key].append(row)
             self.connection.executemany(
-                f"INSERT OR IGNORE INTO {self.touched} VALUES (?, ?)", {(row[0], row[1]) for row in rows}
+                f"INSERT OR IGNORE INTO {self.touched} VALUES (?, ?)",
+                {(rule_id, key) for _, rule_id, key, _ in kept},
             )
 
     def _is_relevant(self, logsource: LogSource) -> bool:
@@ -140,6 +165,9 @@ class StatefulEngine:
         """Forget kept rows older than ``before`` (epoch seconds); returns how many."""
         if not self.rules:
             return 0
+        for states in self._states.values():  # rebuilt from the table should the group come back
+            for key in [key for key, (_, last) in states.items() if last[0] < before]:
+                del states[key]
         return self.connection.execute(f"DELETE FROM {self.rows} WHERE ts < ?", (before,)).rowcount
 
     def close(self) -> None:
@@ -149,17 +177,17 @@ class StatefulEngine:
     def _evaluate(self, incremental: bool) -> list[Alert]:
         alerts: list[Alert] = []
         for rule, detector in self.rules:
+            if incremental and not detector.cross_group:
+                alerts.extend(self._advance(rule, detector))
+                continue
+            self._fresh.pop(rule.info.id, None)
             where, parameters = "rule = ?", [rule.info.id]
             if incremental:
-                touched = f"SELECT gkey FROM {self.touched} WHERE rule = ?"
-                if detector.cross_group:
-                    if not self.connection.execute(touched + " LIMIT 1", parameters).fetchone():
-                        continue
-                else:
-                    where += f" AND gkey IN ({touched})"
-                    parameters.append(rule.info.id)
+                touched = f"SELECT gkey FROM {self.touched} WHERE rule = ? LIMIT 1"
+                if not self.connection.execute(touched, parameters).fetchone():
+                    continue
             cursor = self.connection.execute(
-                f"SELECT gkey, ts, role, eid, data FROM {self.rows} WHERE {where} ORDER BY gkey, ts, role, eid",
+                f"SELECT gkey, ts, role, eid, data FROM {self.rows} WHERE {where} ORDER BY gkey, ts, role, rowid",
                 parameters,
             )
             detector.begin(self.connection)
@@ -168,3 +196,34 @@ class StatefulEngine:
                 alerts.extend(detector.evaluate_group(key, rows))
             alerts.extend(detector.end())
         return alerts
+
+    def _advance(self, rule: StatefulRule, detector: Detector) -> list[Alert]:
+        """Feed each touched group's state its new rows. A group without a state in memory (first
+        seen since the start, or forgotten) or given a row older than its last is rebuilt from the
+        table; a rebuild reports only alerts from the new rows' time on (the rest were reported)."""
+        alerts: list[Alert] = []
+        states = self._states[rule.info.id]
+        for key, fresh in self._fresh.pop(rule.info.id, {}).items():
+            fresh.sort(key=_order)  # stable: rows of equal time and role keep their reading order
+            known = states.get(key)
+            if known is None or _order(fresh[0]) < known[1]:
+                state, since = detector.start_group(key), fresh[0].ts
+                cursor = self.connection.execute(
+                    f"SELECT ts, role, eid, data FROM {self.rows} WHERE rule = ? AND gkey = ? ORDER BY ts, role, rowid",
+                    (rule.info.id, key),
+                )
+                rows = [Row(ts, role, eid, json.loads(data)) for ts, role, eid, data in cursor]
+                found = [alert for row in rows for alert in state.feed(row)]
+                alerts.extend(alert for alert in found if alert.timestamp.timestamp() >= since)
+                last = rows[-1] if rows else fresh[-1]
+            else:
+                state, last = known[0], fresh[-1]
+                alerts.extend(alert for row in fresh for alert in state.feed(row))
+            alerts.extend(state.open_alerts())
+            states[key] = (state, _order(last))
+        return alerts
+
+
+def _order(row: Row) -> tuple[float, int]:
+    """Rows are evaluated by time, then role; ties keep the order they were read in (rowid)."""
+    return row.ts, row.role

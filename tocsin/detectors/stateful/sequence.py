@@ -11,12 +11,11 @@ unusual login before it; one alert per unusual login, with all its changes as ev
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tocsin.detectors.sigma.engine import human_duration
-from tocsin.detectors.stateful.base import Detector, Row, capped, user_key, utc, window
+from tocsin.detectors.stateful.base import Detector, GroupState, Row, capped, user_key, utc, window
 from tocsin.detectors.stateful.novelty import event_agent, source_key
 from tocsin.detectors.stateful.registry import register
 from tocsin.detectors.stateful.spec import StatefulSpecError
@@ -53,7 +52,9 @@ class UnusualLoginThenChange(Detector):
     def check(cls, parameters: dict[str, Any]) -> None:
         unknown = set(parameters["novelty"]) - NOVELTIES
         if unknown:
-            raise StatefulSpecError(f"novelty can be {', '.join(sorted(NOVELTIES))}, not {', '.join(sorted(unknown))}")
+            raise StatefulSpecError(
+                f"novelty can be {', '.join(sorted(NOVELTIES))}, not {', '.join(sorted(unknown))}"
+            )
         if not parameters["novelty"] and not parameters["travel"]:
             raise StatefulSpecError("nothing makes a login unusual: give novelty or travel")
 
@@ -62,50 +63,17 @@ class UnusualLoginThenChange(Detector):
         if key is None:
             return None
         if role == "change":
-            return key, {"action": event.fields.get("event.action"), "ip": event.fields.get("source.ip"),
-                         "target": event.fields.get("user.target.name")}
+            return key, {
+                "action": event.fields.get("event.action"),
+                "ip": event.fields.get("source.ip"),
+                "target": event.fields.get("user.target.name"),
+            }
         data = login_data(event, self) if self.parameters["travel"] else {"ip": event.fields.get("source.ip")}
         data.update(net=source_key(event), agent=event_agent(event))
         return key, data
 
-    def evaluate_group(self, key: str, rows: Iterable[Row]) -> list[Alert]:
-        parameters = self.parameters
-        span, baseline, novelty = parameters["window"], parameters["baseline_logins"], parameters["novelty"]
-        networks: set[str] = set()
-        agents: set[str] = set()
-        logins = 0
-        located: Row | None = None
-        pending: list[_Unusual] = []
-        alerts: list[Alert] = []
-        for row in rows:
-            while pending and row.ts > pending[0].login.ts + span:
-                alerts.extend(self._alerts(key, pending.pop(0)))
-            if row.role == CHANGE:
-                if pending:
-                    pending[-1].changes.append(row)
-                continue
-            net, agent = row.data.get("net"), row.data.get("agent")
-            reasons = []
-            if logins >= baseline:
-                if "source" in novelty and net and net not in networks:
-                    reasons.append(f"new network {net}")
-                if "user_agent" in novelty and agent and agent not in agents:
-                    reasons.append(f"new client {agent}")
-            if parameters["travel"] and "lat" in row.data:
-                if located is not None:
-                    found = impossible(located, row, parameters["max_speed_kmh"], parameters["min_distance_km"])
-                    if found:
-                        reasons.append(f"impossible travel from {describe(located)}: {found[0]:,.0f} km "
-                                       f"at {found[1]:,.0f} km/h")
-                located = row
-            if reasons:
-                pending.append(_Unusual(row, reasons, logins))
-            logins += 1
-            networks.update([net] if net else [])
-            agents.update([agent] if agent else [])
-        for unusual in pending:
-            alerts.extend(self._alerts(key, unusual))
-        return alerts
+    def start_group(self, key: str) -> GroupState:
+        return _History(self, key)
 
     def _alerts(self, user: str, unusual: _Unusual) -> list[Alert]:
         if not unusual.changes:
@@ -113,27 +81,77 @@ class UnusualLoginThenChange(Detector):
         info, login, changes = self.rule.info, unusual.login, unusual.changes
         actions = sorted({str(change.data.get("action")) for change in changes})
         evidence, truncated = capped([login.eid, *(change.eid for change in changes)])
-        return [Alert(
-            id=alert_id(info.id, user, login.eid),
-            timestamp=utc(changes[-1].ts),
-            rule=info,
-            event_count=1 + len(changes),
-            message=(
-                f"{info.title}: {user} logged in from {login.data.get('ip') or 'an unknown address'} "
-                f"({'; '.join(unusual.reasons)}; {unusual.history} earlier logins), then within "
-                f"{human_duration(changes[-1].ts - login.ts)}: {', '.join(actions)}"
-            ),
-            user={"name": user},
-            source={"ip": login.data["ip"]} if login.data.get("ip") else None,
-            window=window(login.ts, changes[-1].ts),
-            metric={"name": "changes", "value": len(changes)},
-            evidence=evidence,
-            evidence_truncated=truncated,
-            details={
-                "reasons": unusual.reasons,
-                "earlier_logins": unusual.history,
-                "login": {key: value for key, value in login.data.items() if value is not None},
-                "actions": actions,
-                "targets": sorted({str(c.data["target"]) for c in changes if c.data.get("target")}),
-            },
-        )]
+        return [
+            Alert(
+                id=alert_id(info.id, user, login.eid),
+                timestamp=utc(changes[-1].ts),
+                rule=info,
+                event_count=1 + len(changes),
+                message=(
+                    f"{info.title}: {user} logged in from {login.data.get('ip') or 'an unknown address'} "
+                    f"({'; '.join(unusual.reasons)}; {unusual.history} earlier logins), then within "
+                    f"{human_duration(changes[-1].ts - login.ts)}: {', '.join(actions)}"
+                ),
+                user={"name": user},
+                source={"ip": login.data["ip"]} if login.data.get("ip") else None,
+                window=window(login.ts, changes[-1].ts),
+                metric={"name": "changes", "value": len(changes)},
+                evidence=evidence,
+                evidence_truncated=truncated,
+                details={
+                    "reasons": unusual.reasons,
+                    "earlier_logins": unusual.history,
+                    "login": {key: value for key, value in login.data.items() if value is not None},
+                    "actions": actions,
+                    "targets": sorted({str(c.data["target"]) for c in changes if c.data.get("target")}),
+                },
+            )
+        ]
+
+
+class _History(GroupState):
+    """An account's networks and clients seen so far, and its unusual logins still in their window."""
+
+    def __init__(self, detector: UnusualLoginThenChange, user: str) -> None:
+        self.detector, self.user = detector, user
+        self.networks: set[str] = set()
+        self.agents: set[str] = set()
+        self.logins = 0
+        self.located: Row | None = None
+        self.pending: list[_Unusual] = []
+
+    def feed(self, row: Row) -> list[Alert]:
+        detector, parameters = self.detector, self.detector.parameters
+        alerts: list[Alert] = []
+        while self.pending and row.ts > self.pending[0].login.ts + parameters["window"]:
+            alerts.extend(detector._alerts(self.user, self.pending.pop(0)))
+        if row.role == CHANGE:
+            if self.pending:
+                self.pending[-1].changes.append(row)
+            return alerts
+        net, agent, novelty = row.data.get("net"), row.data.get("agent"), parameters["novelty"]
+        reasons = []
+        if self.logins >= parameters["baseline_logins"]:
+            if "source" in novelty and net and net not in self.networks:
+                reasons.append(f"new network {net}")
+            if "user_agent" in novelty and agent and agent not in self.agents:
+                reasons.append(f"new client {agent}")
+        if parameters["travel"] and "lat" in row.data:
+            if self.located is not None:
+                found = impossible(
+                    self.located, row, parameters["max_speed_kmh"], parameters["min_distance_km"]
+                )
+                if found:
+                    reasons.append(
+                        f"impossible travel from {describe(self.located)}: {found[0]:,.0f} km at {found[1]:,.0f} km/h"
+                    )
+            self.located = row
+        if reasons:
+            self.pending.append(_Unusual(row, reasons, self.logins))
+        self.logins += 1
+        self.networks.update([net] if net else [])
+        self.agents.update([agent] if agent else [])
+        return alerts
+
+    def open_alerts(self) -> list[Alert]:
+        return [alert for unusual in self.pending for alert in self.detector._alerts(self.user, unusual)]

@@ -8,10 +8,9 @@ counted in the summary.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from tocsin.detectors.stateful.base import Detector, Row, user_key, utc, window
+from tocsin.detectors.stateful.base import Detector, GroupState, Row, user_key, utc, window
 from tocsin.detectors.stateful.geo import Place, distance_km, event_place, speed_kmh
 from tocsin.detectors.stateful.registry import register
 from tocsin.event import Event
@@ -33,9 +32,7 @@ def place_of(data: dict[str, Any]) -> Place | None:
     return Place(data["lat"], data["lon"], data.get("place")) if "lat" in data else None
 
 
-def impossible(
-    earlier: Row, later: Row, max_speed: float, min_distance: float
-) -> tuple[float, float] | None:
+def impossible(earlier: Row, later: Row, max_speed: float, min_distance: float) -> tuple[float, float] | None:
     """(distance km, speed km/h) when going from ``earlier`` to ``later`` is impossible, else None."""
     start, end = place_of(earlier.data), place_of(later.data)
     if start is None or end is None:
@@ -60,18 +57,8 @@ class ImpossibleTravel(Detector):
         key = user_key(event)
         return (key, login_data(event, self)) if key else None
 
-    def evaluate_group(self, key: str, rows: Iterable[Row]) -> list[Alert]:
-        alerts = []
-        previous: Row | None = None
-        for row in rows:
-            if "lat" not in row.data:
-                continue
-            if previous is not None:
-                found = impossible(previous, row, self.parameters["max_speed_kmh"], self.parameters["min_distance_km"])
-                if found:
-                    alerts.append(self._alert(key, previous, row, *found))
-            previous = row
-        return alerts
+    def start_group(self, key: str) -> GroupState:
+        return _Track(self, key)
 
     def _alert(self, user: str, first: Row, second: Row, distance: float, speed: float) -> Alert:
         info = self.rule.info
@@ -99,7 +86,29 @@ class ImpossibleTravel(Detector):
         )
 
 
+class _Track(GroupState):
+    """An account's previous located login."""
+
+    def __init__(self, detector: ImpossibleTravel, user: str) -> None:
+        self.detector, self.user = detector, user
+        self.previous: Row | None = None
+
+    def feed(self, row: Row) -> list[Alert]:
+        if "lat" not in row.data:
+            return []
+        previous, self.previous = self.previous, row
+        if previous is None:
+            return []
+        parameters = self.detector.parameters
+        found = impossible(previous, row, parameters["max_speed_kmh"], parameters["min_distance_km"])
+        return [self.detector._alert(self.user, previous, row, *found)] if found else []
+
+
 def _point(row: Row) -> dict[str, Any]:
     data = row.data
-    return {"time": utc(row.ts).isoformat().replace("+00:00", "Z"), "ip": data.get("ip"),
-            "place": data.get("place"), "location": {"lat": data["lat"], "lon": data["lon"]}}
+    return {
+        "time": utc(row.ts).isoformat().replace("+00:00", "Z"),
+        "ip": data.get("ip"),
+        "place": data.get("place"),
+        "location": {"lat": data["lat"], "lon": data["lon"]},
+    }
