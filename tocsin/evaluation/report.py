@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from tocsin.evaluation.scoring import RuleScore, ScenarioScore, median_delay, merge_rules
+from tocsin.evaluation.scoring import RuleScore, ScenarioScore, merge_rules
+
+_TTD_COLUMNS = ("TTD median", "TTD max")
 
 
 def _ratio(value: float | None) -> str:
@@ -24,63 +27,62 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _table(title: str, columns: tuple[str, ...], rows: Iterable[list[str]]) -> Table:
+    """A table with its first column, the name, left-aligned and the others, numbers, right-aligned."""
+    table = Table(title=title, header_style="bold")
+    for column in columns:
+        table.add_column(column, justify="left" if column == columns[0] else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _ttd(score: RuleScore | ScenarioScore) -> list[str]:
+    """The median and the longest time to detect, as table cells."""
+    return [_duration(score.ttd_median), _duration(score.ttd_max)]
+
+
 def print_tables(console: Console, scenarios: list[ScenarioScore]) -> None:
-    table = Table(title="Per scenario", header_style="bold")
-    for column in (
-        "Scenario",
-        "Instances",
-        "Detected",
-        "Alerts",
-        "TP",
-        "FP",
-        "Precision",
-        "Recall",
-        "TTD median",
-        "TTD max",
-    ):
-        table.add_column(column, justify="left" if column == "Scenario" else "right")
-    for s in scenarios:
-        table.add_row(
-            s.scenario,
-            str(s.instances),
-            str(s.detected),
-            str(s.alerts),
-            str(s.true_positives),
-            str(s.false_positives),
-            _ratio(s.precision),
-            _ratio(s.recall),
-            _duration(median_delay(s.delays)),
-            _duration(max(s.delays, default=None)),
+    console.print(
+        _table(
+            "Per scenario",
+            ("Scenario", "Instances", "Detected", "Alerts", "TP", "FP", "Precision", "Recall", *_TTD_COLUMNS),
+            (
+                [
+                    s.scenario,
+                    str(s.instances),
+                    str(s.detected),
+                    str(s.alerts),
+                    str(s.true_positives),
+                    str(s.false_positives),
+                    _ratio(s.precision),
+                    _ratio(s.recall),
+                    *_ttd(s),
+                ]
+                for s in scenarios
+            ),
         )
-    console.print(table)
-    table = Table(title="Per rule", header_style="bold")
-    for column in (
-        "Rule",
-        "Alerts",
-        "TP",
-        "FP",
-        "Precision",
-        "Expected",
-        "Detected",
-        "Recall",
-        "TTD median",
-        "TTD max",
-    ):
-        table.add_column(column, justify="left" if column == "Rule" else "right")
-    for r in merge_rules(scenarios):
-        table.add_row(
-            r.rule,
-            str(r.alerts),
-            str(r.true_positives),
-            str(r.false_positives),
-            _ratio(r.precision),
-            str(r.expected),
-            str(r.detected),
-            _ratio(r.recall),
-            _duration(median_delay(r.delays)),
-            _duration(max(r.delays, default=None)),
+    )
+    console.print(
+        _table(
+            "Per rule",
+            ("Rule", "Alerts", "TP", "FP", "Precision", "Expected", "Detected", "Recall", *_TTD_COLUMNS),
+            (
+                [
+                    r.rule,
+                    str(r.alerts),
+                    str(r.true_positives),
+                    str(r.false_positives),
+                    _ratio(r.precision),
+                    str(r.expected),
+                    str(r.detected),
+                    _ratio(r.recall),
+                    *_ttd(r),
+                ]
+                for r in merge_rules(scenarios)
+            ),
         )
-    console.print(table)
+    )
     missed = [(s.scenario, attack) for s in scenarios for attack in s.missed]
     if missed:
         console.print("Missed: " + ", ".join(attack for _, attack in missed))
@@ -96,8 +98,8 @@ def _rule_document(rule: RuleScore) -> dict[str, Any]:
         "expected": rule.expected,
         "detected": rule.detected,
         "recall": rule.recall,
-        "ttd_median_s": median_delay(rule.delays),
-        "ttd_max_s": max(rule.delays, default=None),
+        "ttd_median_s": rule.ttd_median,
+        "ttd_max_s": rule.ttd_max,
     }
 
 
@@ -114,8 +116,8 @@ def document(scenarios: list[ScenarioScore]) -> dict[str, Any]:
                 "false_positives": s.false_positives,
                 "precision": s.precision,
                 "recall": s.recall,
-                "ttd_median_s": median_delay(s.delays),
-                "ttd_max_s": max(s.delays, default=None),
+                "ttd_median_s": s.ttd_median,
+                "ttd_max_s": s.ttd_max,
                 "missed": s.missed,
                 "rules": [_rule_document(r) for r in sorted(s.rules.values(), key=lambda r: r.rule)],
             }

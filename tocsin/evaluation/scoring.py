@@ -25,8 +25,37 @@ from tocsin.simulate.truth import AttackTruth
 COUNTED = Level.low
 
 
+def _share(part: int, whole: int) -> float | None:
+    """``part / whole``, or None when ``whole`` is 0."""
+    return part / whole if whole else None
+
+
+class _Counts:
+    """What a rule's and a scenario's score derive alike from their alerts and detection delays."""
+
+    alerts: int
+    true_positives: int
+    delays: list[float]
+
+    @property
+    def false_positives(self) -> int:
+        return self.alerts - self.true_positives
+
+    @property
+    def precision(self) -> float | None:
+        return _share(self.true_positives, self.alerts)
+
+    @property
+    def ttd_median(self) -> float | None:
+        return median(self.delays) if self.delays else None
+
+    @property
+    def ttd_max(self) -> float | None:
+        return max(self.delays, default=None)
+
+
 @dataclass
-class RuleScore:
+class RuleScore(_Counts):
     """One rule's alerts and the instances that expected it."""
 
     rule: str
@@ -37,20 +66,12 @@ class RuleScore:
     delays: list[float] = field(default_factory=list)
 
     @property
-    def false_positives(self) -> int:
-        return self.alerts - self.true_positives
-
-    @property
-    def precision(self) -> float | None:
-        return self.true_positives / self.alerts if self.alerts else None
-
-    @property
     def recall(self) -> float | None:
-        return self.detected / self.expected if self.expected else None
+        return _share(self.detected, self.expected)
 
 
 @dataclass
-class ScenarioScore:
+class ScenarioScore(_Counts):
     """One scenario: its alerts, instances, the instances detected and how fast."""
 
     scenario: str
@@ -63,16 +84,8 @@ class ScenarioScore:
     rules: dict[str, RuleScore] = field(default_factory=dict)
 
     @property
-    def false_positives(self) -> int:
-        return self.alerts - self.true_positives
-
-    @property
-    def precision(self) -> float | None:
-        return self.true_positives / self.alerts if self.alerts else None
-
-    @property
     def recall(self) -> float | None:
-        return self.detected / self.instances if self.instances else None
+        return _share(self.detected, self.instances)
 
 
 def alert_time(alert: Alert) -> datetime:
@@ -140,7 +153,3 @@ def merge_rules(scenarios: list[ScenarioScore]) -> list[RuleScore]:
             total.detected += rule.detected
             total.delays += rule.delays
     return sorted(merged.values(), key=lambda rule: rule.rule)
-
-
-def median_delay(delays: list[float]) -> float | None:
-    return median(delays) if delays else None

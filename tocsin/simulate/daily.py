@@ -134,3 +134,8 @@ def logins(world: World, rng: Random, day: Day, trips: dict[str, Trip]) -> list[
             found.append(Login(user, local_time(day, user.city, rng.uniform(13.0, 14.5)), ip, user.city))
     found.sort(key=lambda login: login.time)
     return found
+
+
+def password_typos(rng: Random, rate: float) -> int:
+    """How many wrong passwords a user types before signing in: one or two at ``rate``, else none."""
+    return rng.choice((1, 2)) if rng.random() < rate else 0

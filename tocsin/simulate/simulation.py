@@ -15,7 +15,7 @@ from tocsin.simulate.records import Record, iso_ms
 from tocsin.simulate.registry import Scenario
 from tocsin.simulate.streams import STREAMS, Writer
 from tocsin.simulate.truth import LOGS_DIR, AttackTruth, FileTruth, GroundTruth
-from tocsin.simulate.world import User, World
+from tocsin.simulate.world import Attacker, User, World
 
 DEFAULT_START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 #: Employees at scale 1.
@@ -87,6 +87,12 @@ class Simulation:
         self.attacks.append(attack)
         return attack
 
+    def account_attack(
+        self, technique: str, summary: str, expected: list[str], source: str, users: list[str]
+    ) -> Attack:
+        """An attack (see ``attack``) from the address ``source`` on the accounts ``users``."""
+        return self.attack(technique, summary, expected, **{"source.ip": [source], "user.name": users})
+
     def victim(self, time: float, engineer: bool = False) -> User:
         """A user at home at ``time`` (travellers' own sign-ins would blur whose login is whose)."""
         day = int((time - self.start) // DAY)
@@ -97,6 +103,11 @@ class Simulation:
                 if not travelling(self.trips, user, day) and (user.engineer or not engineer)
             ]
         )
+
+    def impersonation(self, slot: int) -> tuple[Attacker, User, float]:
+        """For attack ``slot``: an attacker, a user at home then and a moment in (UTC) working hours."""
+        attacker, time = self.world.attacker(self.rng), self.moment(7, 15, slot)
+        return attacker, self.victim(time), time
 
     def moment(self, earliest_hour: float = 0.0, latest_hour: float = 24.0, slot: int | None = None) -> float:
         """A random time (UTC hours) on a day after the first: attack ``slot`` of n spreads them out."""

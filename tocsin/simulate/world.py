@@ -244,6 +244,11 @@ class User:
         """Engineers use the SSH bastion and the AWS console."""
         return self.admin or int(stable_hex(self.login), 16) % 3 == 0
 
+    @property
+    def origin(self) -> tuple[str, City, str]:
+        """Address, city and user agent of the user's usual sign-ins (the office, else home)."""
+        return self.office_ip or self.home_ip, self.city, self.user_agent
+
 
 @dataclass(frozen=True)
 class Attacker:
@@ -252,6 +257,11 @@ class Attacker:
     ip: str
     city: City
     user_agent: str
+
+    @property
+    def origin(self) -> tuple[str, City, str]:
+        """Address, city and user agent of the attacker's requests."""
+        return self.ip, self.city, self.user_agent
 
 
 def public_ip(rng: Random, city: City) -> str:

@@ -7,7 +7,7 @@ from random import Random
 from typing import Any
 
 from tocsin.simulate.background import Activity, Background, background
-from tocsin.simulate.daily import Day, logins
+from tocsin.simulate.daily import Day, logins, password_typos
 from tocsin.simulate.records import Record, iso_7
 from tocsin.simulate.world import City, User, guid
 
@@ -156,7 +156,7 @@ def entra_background(context: Background, day: Day) -> Iterable[Activity]:
     rng = context.rng
     for login in logins(context.world, rng, day, context.trips):
         session = guid(rng)
-        typos = rng.choice((1, 2)) if rng.random() < 0.06 else 0
+        typos = password_typos(rng, 0.06)
         yield (
             login.time,
             lambda lg=login, s=session, t=typos: user_sign_in(rng, lg.time, lg.user, lg.ip, lg.city, s, t),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from random import Random
-from typing import Any
+from typing import Any, Literal
 
 from tocsin.simulate.background import Activity, Background, background
-from tocsin.simulate.daily import Day, logins
+from tocsin.simulate.daily import Day, logins, password_typos
 from tocsin.simulate.records import Record, iso_ms
 from tocsin.simulate.world import ISPS, City, User, guid, token
 
@@ -22,6 +22,13 @@ _MESSAGES = {
     "system.push.send_factor_verify_push": ("Push notification sent for verification", None),
     "user.mfa.okta_verify.deny_push": ("User rejected Okta push verify", None),
     "user.authentication.sso": ("User single sign on to app", "app.auth.sso"),
+}
+PushStep = Literal["sent", "approved", "denied"]
+#: Event type, result and reason of each step of an Okta Verify push.
+_PUSH_STEPS: dict[PushStep, tuple[str, str, str | None]] = {
+    "sent": ("system.push.send_factor_verify_push", "SUCCESS", None),
+    "approved": ("user.authentication.auth_via_mfa", "SUCCESS", None),
+    "denied": ("user.mfa.okta_verify.deny_push", "FAILURE", "User rejected Okta push verify"),
 }
 
 
@@ -148,6 +155,21 @@ def _os(agent: str) -> str:
     return "Unknown"
 
 
+def new_session(rng: Random) -> str:
+    """A fresh Okta session id."""
+    return "102" + token(rng, 22)
+
+
+def push(
+    rng: Random, time: float, step: PushStep, user: User, ip: str, city: City, agent: str, session: str
+) -> Record:
+    """One step of an Okta Verify push in ``session``: sent, approved or denied."""
+    event_type, result, reason = _PUSH_STEPS[step]
+    return event(
+        rng, time, event_type, user, ip, city, agent, result, reason, session, factor="OKTA_VERIFY_PUSH"
+    )
+
+
 def sign_in(
     rng: Random, time: float, user: User, ip: str, city: City, agent: str, session: str, typos: int = 0
 ) -> Iterator[Record]:
@@ -159,29 +181,9 @@ def sign_in(
         time += rng.uniform(4, 15)
     yield event(rng, time, "user.session.start", user, ip, city, agent, session=session)
     time += rng.uniform(0.5, 2)
-    yield event(
-        rng,
-        time,
-        "system.push.send_factor_verify_push",
-        user,
-        ip,
-        city,
-        agent,
-        session=session,
-        factor="OKTA_VERIFY_PUSH",
-    )
+    yield push(rng, time, "sent", user, ip, city, agent, session)
     time += rng.uniform(3, 20)
-    yield event(
-        rng,
-        time,
-        "user.authentication.auth_via_mfa",
-        user,
-        ip,
-        city,
-        agent,
-        session=session,
-        factor="OKTA_VERIFY_PUSH",
-    )
+    yield push(rng, time, "approved", user, ip, city, agent, session)
 
 
 @background(STREAM)
@@ -189,8 +191,8 @@ def okta_background(context: Background, day: Day) -> Iterable[Activity]:
     """Each sign-in, its MFA and the SSO hops to apps that follow; a few typos and stray denied pushes."""
     rng = context.rng
     for login in logins(context.world, rng, day, context.trips):
-        session = "102" + token(rng, 22)
-        typos = rng.choice((1, 2)) if rng.random() < 0.06 else 0
+        session = new_session(rng)
+        typos = password_typos(rng, 0.06)
         agent = login.user.user_agent
         yield (
             login.time,
@@ -222,30 +224,8 @@ def okta_background(context: Background, day: Day) -> Iterable[Activity]:
 
 
 def _stray_push(rng: Random, time: float, user: User, ip: str, city: City, agent: str) -> list[Record]:
-    session = "102" + token(rng, 22)
+    session = new_session(rng)
     return [
-        event(
-            rng,
-            time,
-            "system.push.send_factor_verify_push",
-            user,
-            ip,
-            city,
-            agent,
-            session=session,
-            factor="OKTA_VERIFY_PUSH",
-        ),
-        event(
-            rng,
-            time + rng.uniform(5, 30),
-            "user.mfa.okta_verify.deny_push",
-            user,
-            ip,
-            city,
-            agent,
-            "FAILURE",
-            "User rejected Okta push verify",
-            session,
-            factor="OKTA_VERIFY_PUSH",
-        ),
+        push(rng, time, "sent", user, ip, city, agent, session),
+        push(rng, time + rng.uniform(5, 30), "denied", user, ip, city, agent, session),
     ]

@@ -7,7 +7,7 @@ from random import Random
 from typing import Any
 
 from tocsin.simulate.background import Activity, Background, background
-from tocsin.simulate.daily import Day, logins
+from tocsin.simulate.daily import Day, logins, password_typos
 from tocsin.simulate.records import Record, iso_ms
 from tocsin.simulate.world import User, token
 
@@ -122,7 +122,7 @@ def admin_exports(rng: Random, time: float, user: User, ip: str) -> Iterator[Rec
 def workspace_background(context: Background, day: Day) -> Iterable[Activity]:
     rng = context.rng
     for entry in logins(context.world, rng, day, context.trips):
-        typos = rng.choice((1, 2)) if rng.random() < 0.05 else 0
+        typos = password_typos(rng, 0.05)
         yield entry.time, lambda e=entry, t=typos: working_session(rng, e.time, e.user, e.ip, t)
         if entry.user.admin and rng.random() < 0.25:
             start = entry.time + rng.uniform(1800, 4 * 3600)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 
 from tocsin.simulate.formats import auth0, okta, sshd
-from tocsin.simulate.formats.packets import tcp_connection
+from tocsin.simulate.formats.packets import Exchange, tcp_connection
 from tocsin.simulate.registry import scenario
-from tocsin.simulate.simulation import Simulation
+from tocsin.simulate.simulation import Attack, Simulation
 
 BY_SOURCE = "Brute Force From One Source"
 BY_ACCOUNT = "Brute Force Against One Account"
@@ -35,6 +35,26 @@ PASSWORDS = (
 FTP_SERVER, ADMIN_UI = "10.20.0.21", "10.20.0.1"
 
 
+def _connect(
+    attack: Attack, time: float, attacker: str, server: str, port: int, exchanges: list[Exchange]
+) -> float:
+    """Plant a connection from ``attacker`` (an outside host) to ``server``; return its last frame's time."""
+    rng = attack.simulation.rng
+    records = tcp_connection(
+        rng,
+        "network",
+        time,
+        attacker,
+        rng.randint(32768, 60999),
+        server,
+        port,
+        exchanges,
+        client_internal=False,
+    )
+    attack.emit_all(records)
+    return records[-1].time
+
+
 @scenario(
     "brute_force", "Password guessing against one account (sshd, Okta, Auth0, FTP and HTTP Basic on the wire)"
 )
@@ -43,11 +63,12 @@ def brute_force(simulation: Simulation) -> None:
     rng, world = simulation.rng, simulation.world
     for slot in range(simulation.settings.instances(1)):
         attacker = world.attacker(rng)
-        attack = simulation.attack(
+        attack = simulation.account_attack(
             "T1110.001",
             "SSH password guessing against root on the bastion",
             [BY_SOURCE, BY_ACCOUNT],
-            **{"source.ip": [attacker.ip], "user.name": ["root"]},
+            attacker.ip,
+            ["root"],
         )
         time = simulation.moment(0, 6, slot)
         for _ in range(rng.randint(40, 120)):
@@ -56,11 +77,12 @@ def brute_force(simulation: Simulation) -> None:
 
         attacker = world.attacker(rng)
         victim = rng.choice(world.users)
-        attack = simulation.attack(
+        attack = simulation.account_attack(
             "T1110.001",
             "Okta password guessing against one employee",
             [BY_SOURCE, BY_ACCOUNT],
-            **{"source.ip": [attacker.ip], "user.name": [victim.email]},
+            attacker.ip,
+            [victim.email],
         )
         time = simulation.moment(1, 23, slot + 1)
         for _ in range(rng.randint(15, 30)):
@@ -71,9 +93,7 @@ def brute_force(simulation: Simulation) -> None:
                         time,
                         "user.session.start",
                         victim,
-                        attacker.ip,
-                        attacker.city,
-                        attacker.user_agent,
+                        *attacker.origin,
                         "FAILURE",
                         "INVALID_CREDENTIALS",
                         "unknown",
@@ -84,11 +104,12 @@ def brute_force(simulation: Simulation) -> None:
 
         attacker = world.attacker(rng)
         person = auth0.customer(world.seed, rng.randrange(len(world.users) * auth0.CUSTOMERS_PER_USER))
-        attack = simulation.attack(
+        attack = simulation.account_attack(
             "T1110.001",
             "Auth0 password guessing until brute-force protection blocks the account",
             [BY_SOURCE, BY_ACCOUNT, "Login Attempt On A Disabled Or Locked Account"],
-            **{"source.ip": [attacker.ip], "user.name": [person.email]},
+            attacker.ip,
+            [person.email],
         )
         time = simulation.moment(0, 24, slot + 2)
         for _ in range(10):
@@ -107,15 +128,16 @@ def brute_force(simulation: Simulation) -> None:
             time += rng.uniform(3, 20)
 
         attacker = world.attacker(rng)
-        attack = simulation.attack(
+        attack = simulation.account_attack(
             "T1110.001",
             "FTP password guessing against the backup account, in clear",
             [BY_SOURCE, BY_ACCOUNT, CLEARTEXT],
-            **{"source.ip": [attacker.ip], "user.name": ["backup"]},
+            attacker.ip,
+            ["backup"],
         )
         time = simulation.moment(0, 24, slot + 3)
         for _ in range(rng.randint(5, 9)):  # three tries per connection, then the server hangs up
-            exchanges: list[tuple[bool, bytes | int]] = [(False, b"220 (vsFTPd 3.0.5)\r\n")]
+            exchanges: list[Exchange] = [(False, b"220 (vsFTPd 3.0.5)\r\n")]
             for _ in range(3):
                 exchanges += [
                     (True, b"USER backup\r\n"),
@@ -123,26 +145,15 @@ def brute_force(simulation: Simulation) -> None:
                     (True, f"PASS {rng.choice(PASSWORDS)}\r\n".encode()),
                     (False, b"530 Login incorrect.\r\n"),
                 ]
-            records = tcp_connection(
-                rng,
-                "network",
-                time,
-                attacker.ip,
-                rng.randint(32768, 60999),
-                FTP_SERVER,
-                21,
-                exchanges,
-                client_internal=False,
-            )
-            attack.emit_all(records)
-            time = records[-1].time + rng.uniform(1, 4)
+            time = _connect(attack, time, attacker.ip, FTP_SERVER, 21, exchanges) + rng.uniform(1, 4)
 
         attacker = world.attacker(rng)
-        attack = simulation.attack(
+        attack = simulation.account_attack(
             "T1110.001",
             "HTTP Basic password guessing against the router's admin page",
             [BY_SOURCE, BY_ACCOUNT, CLEARTEXT],
-            **{"source.ip": [attacker.ip], "user.name": ["admin"]},
+            attacker.ip,
+            ["admin"],
         )
         time = simulation.moment(0, 24, slot + 4)
         for _ in range(rng.randint(12, 25)):
@@ -155,16 +166,5 @@ def brute_force(simulation: Simulation) -> None:
                 b'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="LuCI"\r\nContent-Length: 0\r\n'
                 b"Connection: close\r\n\r\n"
             )
-            records = tcp_connection(
-                rng,
-                "network",
-                time,
-                attacker.ip,
-                rng.randint(32768, 60999),
-                ADMIN_UI,
-                80,
-                [(True, request), (False, response)],
-                client_internal=False,
-            )
-            attack.emit_all(records)
-            time = records[-1].time + rng.uniform(0.5, 3)
+            time = _connect(attack, time, attacker.ip, ADMIN_UI, 80, [(True, request), (False, response)])
+            time += rng.uniform(0.5, 3)

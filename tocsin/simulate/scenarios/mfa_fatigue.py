@@ -5,7 +5,7 @@ from __future__ import annotations
 from tocsin.simulate.formats import duo, entra, okta
 from tocsin.simulate.registry import scenario
 from tocsin.simulate.simulation import Simulation
-from tocsin.simulate.world import guid, token
+from tocsin.simulate.world import guid
 
 EXPECTED = ["MFA Push Bombing", "MFA Push Denied Then Approved"]
 
@@ -16,74 +16,30 @@ def mfa_fatigue(simulation: Simulation) -> None:
     rng, world = simulation.rng, simulation.world
     for slot in range(simulation.settings.instances(1)):
         attacker, victim = world.attacker(rng), rng.choice(world.users)
-        attack = simulation.attack(
-            "T1621",
-            "Okta Verify push bombing, approved in the end",
-            EXPECTED,
-            **{"source.ip": [attacker.ip], "user.name": [victim.email]},
+        attack = simulation.account_attack(
+            "T1621", "Okta Verify push bombing, approved in the end", EXPECTED, attacker.ip, [victim.email]
         )
         time = simulation.moment(17, 23, slot)
-        session = "102" + token(rng, 22)
-        args = (victim, attacker.ip, attacker.city, attacker.user_agent)
+        session = okta.new_session(rng)
+        args = (victim, *attacker.origin)
         attack.emit_all([okta.event(rng, time, "user.session.start", *args, session=session)])
-        for push in range(rng.randint(4, 10)):
+        for number in range(rng.randint(4, 10)):
             time += rng.uniform(25, 50)
-            attack.emit_all(
-                [
-                    okta.event(
-                        rng,
-                        time,
-                        "system.push.send_factor_verify_push",
-                        *args,
-                        session=session,
-                        factor="OKTA_VERIFY_PUSH",
-                    )
-                ]
-            )
+            attack.emit_all([okta.push(rng, time, "sent", *args, session)])
             time += rng.uniform(3, 15)
-            if push < 3 or rng.random() < 0.8:
-                attack.emit_all(
-                    [
-                        okta.event(
-                            rng,
-                            time,
-                            "user.mfa.okta_verify.deny_push",
-                            *args,
-                            "FAILURE",
-                            "User rejected Okta push verify",
-                            session,
-                            factor="OKTA_VERIFY_PUSH",
-                        )
-                    ]
-                )
+            if number < 3 or rng.random() < 0.8:
+                attack.emit_all([okta.push(rng, time, "denied", *args, session)])
         time += rng.uniform(20, 40)
         attack.emit_all(
             [
-                okta.event(
-                    rng,
-                    time,
-                    "system.push.send_factor_verify_push",
-                    *args,
-                    session=session,
-                    factor="OKTA_VERIFY_PUSH",
-                ),
-                okta.event(
-                    rng,
-                    time + rng.uniform(3, 10),
-                    "user.authentication.auth_via_mfa",
-                    *args,
-                    session=session,
-                    factor="OKTA_VERIFY_PUSH",
-                ),
+                okta.push(rng, time, "sent", *args, session),
+                okta.push(rng, time + rng.uniform(3, 10), "approved", *args, session),
             ]
         )
 
         attacker, victim = world.attacker(rng), rng.choice(world.users)
-        attack = simulation.attack(
-            "T1621",
-            "Duo push bombing on the VPN, approved in the end",
-            EXPECTED,
-            **{"source.ip": [attacker.ip], "user.name": [victim.email]},
+        attack = simulation.account_attack(
+            "T1621", "Duo push bombing on the VPN, approved in the end", EXPECTED, attacker.ip, [victim.email]
         )
         time = simulation.moment(0, 6, slot + 1)
         for _ in range(rng.randint(4, 9)):
@@ -94,11 +50,12 @@ def mfa_fatigue(simulation: Simulation) -> None:
         attack.emit_all([duo.push(rng, time, victim, attacker.ip, attacker.city, "approved")])
 
         attacker, victim = world.attacker(rng), rng.choice(world.users)
-        attack = simulation.attack(
+        attack = simulation.account_attack(
             "T1621",
             "Entra ID sign-ins with the stolen password until a push is approved",
             EXPECTED,
-            **{"source.ip": [attacker.ip], "user.name": [victim.email]},
+            attacker.ip,
+            [victim.email],
         )
         time = simulation.moment(18, 23, slot + 2)
         for _ in range(rng.randint(3, 7)):
@@ -108,9 +65,7 @@ def mfa_fatigue(simulation: Simulation) -> None:
                         rng,
                         time,
                         victim,
-                        attacker.ip,
-                        attacker.city,
-                        attacker.user_agent,
+                        *attacker.origin,
                         guid(rng),
                         500121,
                         rng.choice(("denied", "timeout")),
@@ -118,6 +73,4 @@ def mfa_fatigue(simulation: Simulation) -> None:
                 ]
             )
             time += rng.uniform(40, 80)
-        attack.emit_all(
-            [entra.sign_in(rng, time, victim, attacker.ip, attacker.city, attacker.user_agent, guid(rng))]
-        )
+        attack.emit_all([entra.sign_in(rng, time, victim, *attacker.origin, guid(rng))])

@@ -52,39 +52,23 @@ def password_spraying(simulation: Simulation) -> None:
     for slot in range(simulation.settings.instances(1)):
         attacker = world.attacker(rng)
         victims = rng.sample(world.users, min(len(world.users), rng.randint(15, 30)))
-        attack = simulation.attack(
+        attack = simulation.account_attack(
             "T1110.003",
             "Entra ID spray of a seasonal password across employees",
             [SPRAYING],
-            **{"source.ip": [attacker.ip], "user.name": [v.email for v in victims]},
+            attacker.ip,
+            [v.email for v in victims],
         )
         time = simulation.moment(1, 22, slot)
         step = rng.uniform(40, 55) * 60 / len(victims)
         for victim in victims:
-            attack.emit_all(
-                [
-                    entra.sign_in(
-                        rng,
-                        time,
-                        victim,
-                        attacker.ip,
-                        attacker.city,
-                        attacker.user_agent,
-                        guid(rng),
-                        50126,
-                        None,
-                    )
-                ]
-            )
+            attack.emit_all([entra.sign_in(rng, time, victim, *attacker.origin, guid(rng), 50126, None)])
             time += step * rng.uniform(0.6, 1.4)
 
         attacker = world.attacker(rng)
         names = rng.sample(SSH_NAMES, rng.randint(15, 25))
-        attack = simulation.attack(
-            "T1110.003",
-            "SSH sweep of common account names",
-            [SPRAYING],
-            **{"source.ip": [attacker.ip], "user.name": names},
+        attack = simulation.account_attack(
+            "T1110.003", "SSH sweep of common account names", [SPRAYING], attacker.ip, names
         )
         time = simulation.moment(0, 23, slot + 1)
         for name in names:
@@ -96,11 +80,12 @@ def password_spraying(simulation: Simulation) -> None:
         people = [
             auth0.customer(world.seed, index) for index in rng.sample(range(customers), rng.randint(15, 25))
         ]
-        attack = simulation.attack(
+        attack = simulation.account_attack(
             "T1110.003",
             "Auth0 spray across customer accounts",
             [SPRAYING],
-            **{"source.ip": [attacker.ip], "user.name": [p.email for p in people]},
+            attacker.ip,
+            [p.email for p in people],
         )
         time = simulation.moment(0, 22, slot + 2)
         for person in people:

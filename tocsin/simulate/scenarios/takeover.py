@@ -19,11 +19,12 @@ def account_takeover(simulation: Simulation) -> None:
     rng, world = simulation.rng, simulation.world
     for slot in range(simulation.settings.instances(1)):
         attacker, victim = world.attacker(rng), rng.choice(world.users)
-        attack = simulation.attack(
+        attack = simulation.account_attack(
             "T1078",
             "Google account guessed, then Drive emptied by download",
             [AFTER_FAILURES, "Mass Download Or Export By One User"],
-            **{"source.ip": [attacker.ip], "user.name": [victim.email]},
+            attacker.ip,
+            [victim.email],
         )
         time = simulation.moment(0, 24, slot)
         for _ in range(rng.randint(6, 9)):
@@ -36,11 +37,12 @@ def account_takeover(simulation: Simulation) -> None:
 
         attacker = world.attacker(rng)
         victim = rng.choice([user for user in world.users if user.engineer])
-        attack = simulation.attack(
+        attack = simulation.account_attack(
             "T1098.001",
             "AWS console password guessed, new access key, bulk S3 reads",
             [AFTER_FAILURES, "New Access Key Followed By Bulk Reads"],
-            **{"source.ip": [attacker.ip], "user.name": [victim.login]},
+            attacker.ip,
+            [victim.login],
         )
         time = simulation.moment(0, 24, slot + 1)
         for _ in range(rng.randint(6, 9)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tocsin.simulate.formats import entra, okta
 from tocsin.simulate.registry import scenario
 from tocsin.simulate.simulation import Simulation
-from tocsin.simulate.world import guid, token
+from tocsin.simulate.world import guid
 
 TRAVEL = "Impossible Travel"
 
@@ -16,42 +16,28 @@ TRAVEL = "Impossible Travel"
 )
 def impossible_travel(simulation: Simulation) -> None:
     simulation.background("okta", "entra")
-    rng, world = simulation.rng, simulation.world
+    rng = simulation.rng
     for slot in range(simulation.settings.instances(2)):
-        attacker, time = world.attacker(rng), simulation.moment(7, 15, slot)
-        victim = simulation.victim(time)
-        home = victim.office_ip or victim.home_ip
-        attack = simulation.attack(
+        attacker, victim, time = simulation.impersonation(slot)
+        attack = simulation.account_attack(
             "T1078",
             "Okta sign-in with stolen credentials from abroad, an hour after the user's",
             [TRAVEL],
-            **{"source.ip": [attacker.ip], "user.name": [victim.email]},
+            attacker.ip,
+            [victim.email],
         )
-        simulation.records.extend(
-            okta.sign_in(rng, time, victim, home, victim.city, victim.user_agent, "102" + token(rng, 22))
-        )
+        simulation.records.extend(okta.sign_in(rng, time, victim, *victim.origin, okta.new_session(rng)))
         time += rng.uniform(20, 90) * 60
-        attack.emit_all(
-            list(
-                okta.sign_in(
-                    rng, time, victim, attacker.ip, attacker.city, attacker.user_agent, "102" + token(rng, 22)
-                )
-            )
-        )
+        attack.emit_all(list(okta.sign_in(rng, time, victim, *attacker.origin, okta.new_session(rng))))
 
-        attacker, time = world.attacker(rng), simulation.moment(7, 15, slot + 1)
-        victim = simulation.victim(time)
-        home = victim.office_ip or victim.home_ip
-        attack = simulation.attack(
+        attacker, victim, time = simulation.impersonation(slot + 1)
+        attack = simulation.account_attack(
             "T1078",
             "Entra ID sign-in with a stolen password from abroad, soon after the user's",
             [TRAVEL],
-            **{"source.ip": [attacker.ip], "user.name": [victim.email]},
+            attacker.ip,
+            [victim.email],
         )
-        simulation.records.append(
-            entra.sign_in(rng, time, victim, home, victim.city, victim.user_agent, guid(rng))
-        )
+        simulation.records.append(entra.sign_in(rng, time, victim, *victim.origin, guid(rng)))
         time += rng.uniform(20, 120) * 60
-        attack.emit_all(
-            [entra.sign_in(rng, time, victim, attacker.ip, attacker.city, attacker.user_agent, guid(rng))]
-        )
+        attack.emit_all([entra.sign_in(rng, time, victim, *attacker.origin, guid(rng))])
