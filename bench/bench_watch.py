@@ -124,6 +124,8 @@ def main() -> None:
     print(
         f"RSS MB: min {min(rss):.0f}, first minute {max(first_minute):.0f}, max {max(rss):.0f}, last {rss[-1]:.0f}"
     )
+    marks = [f"{t / 60:.0f} min {mb:.0f}" for t, mb in memory if int(t) % 300 < 5]
+    print(f"RSS MB every 5 minutes: {', '.join(marks)}")
     print(f"watch exit code after SIGTERM: {code}; state db {(state / 'state.db').stat().st_size / 1e6:.0f} MB")
 
 
