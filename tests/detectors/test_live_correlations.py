@@ -113,3 +113,24 @@ def test_incremental_equals_batch(tmp_path: Path, seed: int) -> None:
             engine = SigmaEngine(ruleset, connect(database), "live_candidates")
             restarted = True
     assert merged(found) == expected
+
+
+def test_a_nested_rule_with_more_hits_than_one_flush_chunk() -> None:
+    """A batch scan stores a nested rule's hits in chunks of 10,000; their ids stay unique across chunks."""
+    ruleset = load_rules([builtin_rules_path() / "authentication"])
+    events = [
+        make_event(
+            timestamp=START + n,
+            offset=str(n),
+            event__category="authentication",
+            event__type="start",
+            event__outcome="failure",
+            user__name="root",
+            source__ip="203.0.113.1",
+        )
+        for n in range(10_050)
+    ]
+    engine = SigmaEngine(ruleset, connect(":memory:"))
+    engine.process(events)
+    titles = {alert.rule.title for alert in engine.finish()}
+    assert "Brute Force From One Source" in titles  # and no IntegrityError on the 10,046 hits

@@ -194,11 +194,13 @@ class CorrelationRunner:
         insert = f"INSERT INTO {table} VALUES ({', '.join('?' * width)})"
         hits: list[list[Any]] = []
 
+        numbers = itertools.count()  # hits are flushed in chunks: number them across chunks
+
         def record(ts: float, group: dict[str, Any], evidence: list[str], _at: str, seq: int) -> None:
             hits.append(
                 [
                     ts,
-                    f"{rule.index}:{len(hits)}",
+                    f"{rule.index}:{next(numbers)}",
                     json.dumps(evidence[-CHILD_EVIDENCE_CAP:]),
                     seq,
                     *group.values(),
