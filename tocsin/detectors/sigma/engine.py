@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -105,6 +105,17 @@ class SigmaEngine:
         """Run the single-event rules over ``events``; keep what correlations need."""
         alerts: list[Alert] = []
         flags: dict[int, set[int]] = defaultdict(set)
+        for rule, index in self.matches(events):
+            if rule.emits_alerts:
+                alerts.append(event_alert(rule, events[index]))
+            if rule.flag is not None:
+                flags[index].add(rule.flag)
+        if flags:
+            self._keep_for_correlation(events, flags)
+        return alerts
+
+    def matches(self, events: list[Event]) -> Iterator[tuple[DetectionRule, int]]:
+        """Each routed rule that matches an event of ``events``, with the event's position."""
         by_logsource: dict[LogSource, list[int]] = defaultdict(list)
         for index, event in enumerate(events):
             by_logsource[event.logsource].append(index)
@@ -120,22 +131,16 @@ class SigmaEngine:
             )
             for rule, sql in list(stream.queries):
                 try:
-                    matches = execute(sql).fetchall()
+                    found = execute(sql).fetchall()
                 except sqlite3.Error as exc:
                     # Rules are validated at load time; should SQLite still refuse one on real data,
                     # drop that rule and say so rather than stop the scan.
                     stream.queries.remove((rule, sql))
                     self.diagnostics[f"{rule.info.title}: stopped after a SQLite error ({exc})"] += 1
                     continue
-                for (index,) in matches:
-                    if rule.emits_alerts:
-                        alerts.append(event_alert(rule, events[index]))
-                    if rule.flag is not None:
-                        flags[index].add(rule.flag)
+                for (index,) in found:
+                    yield rule, index
             execute(f"DELETE FROM {stream.table}")
-        if flags:
-            self._keep_for_correlation(events, flags)
-        return alerts
 
     def _stream(self, logsource: LogSource) -> _Stream:
         stream = self._streams.get(logsource)

@@ -111,20 +111,17 @@ class StatefulEngine:
         relevant = [event for event in events if self._is_relevant(event.logsource)]
         if not relevant:
             return
-        position = {event.id: number for number, event in enumerate(relevant)}
         kept: list[tuple[int, str, str, Row]] = []
-        for match in self._matcher.process(relevant):
-            event = relevant[position[match.evidence[0]]]
+        for block, number in self._matcher.matches(relevant):
+            event = relevant[number]
             if event.timestamp is None:
                 self.diagnostics["stateful rules: events without a timestamp, not kept"] += 1
                 continue
-            for rule_id, role, index, detector in self._players[match.rule.id]:
+            for rule_id, role, index, detector in self._players[block.info.id]:
                 extracted = detector.extract(role, event)
                 if extracted is not None:
                     key, data = extracted
-                    kept.append(
-                        (position[event.id], rule_id, key, Row(event.timestamp, index, event.id, data))
-                    )
+                    kept.append((number, rule_id, key, Row(event.timestamp, index, event.id, data)))
         kept.sort(key=itemgetter(0))  # reading order: the rowid breaks ties of equal time
         self.connection.executemany(
             f"INSERT OR IGNORE INTO {self.rows} VALUES (?, ?, ?, ?, ?, ?)",
