@@ -591,7 +591,9 @@ class OktaLog:
         rng = self.rng
         name = user.name if isinstance(user, User) else user
         browser, os_name, agent = rng.choice(_USER_AGENTS[:1] if attacker else _USER_AGENTS)
-        city, country, state, postal, lat, lon = rng.choice(_CITIES)
+        # A user logs in from their home city (a random city per login would be impossible travel).
+        home = _CITIES[user.uid % len(_CITIES)] if isinstance(user, User) and not attacker else None
+        city, country, state, postal, lat, lon = home or rng.choice(_CITIES)
         record = {
             "uuid": f"{rng.getrandbits(128):032x}",
             "published": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 
 from tocsin.event import Event
 
@@ -30,16 +31,21 @@ def source_key(event: Event) -> str | None:
     if isinstance(number, int) and not isinstance(number, bool):
         return f"AS{number}"
     ip = event.fields.get("source.ip")
-    if not ip:
-        return None
+    return network_of(str(ip)) if ip else None
+
+
+@lru_cache(maxsize=65536)  # logins repeat their addresses: parse each once (bounded)
+def network_of(ip: str) -> str | None:
+    """The IPv4 /24 or IPv6 /48 of an address, or None when it is not one."""
     try:
-        address = ipaddress.ip_address(str(ip).split("%", 1)[0])
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
     except ValueError:
         return None
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
+@lru_cache(maxsize=65536)  # and their clients
 def agent_family(user_agent: str | None) -> str | None:
     """``Chrome on Windows``, ``curl``, ``Safari on iOS``: the client family, without versions."""
     if not user_agent:
