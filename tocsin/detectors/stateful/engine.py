@@ -12,7 +12,7 @@ Interface (the same for a scan and for a long-running service)::
 Which events play a role is decided by the Sigma building blocks a rule refers to; they are
 matched here by a private ``SigmaEngine`` on an in-memory connection. Kept rows live in SQLite
 (``connection``): a temporary table without ``table_prefix``, else the persistent tables
-``<prefix>_rows`` and ``<prefix>_touched``. ``finish`` sorts the rows by group and time and
+``<prefix>_rows``. ``finish`` sorts the rows by group and time and
 streams one group at a time, so results do not depend on input order and memory does not grow
 with the input. ``evaluate`` keeps each group's state in memory and feeds it only the rows kept
 since the last call, so a batch costs what it brings however long an account's history; a group
@@ -24,7 +24,6 @@ keeps is forgotten, so a service should prune no closer than the longest baselin
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 from collections import Counter, defaultdict
@@ -70,7 +69,7 @@ class StatefulEngine:
             self.rules.append((rule, detector))
             for index, role in enumerate(kind.roles):
                 block = by_id[rule.references[role]]
-                blocks[block.info.id] = dataclasses.replace(block, emits_alerts=True, flag=None)
+                blocks[block.info.id] = block
                 self._players[block.info.id].append((rule.info.id, role, index, detector))
         self._blocks = list(blocks.values())
         self._relevant: dict[LogSource, bool] = {}
@@ -88,20 +87,16 @@ class StatefulEngine:
         self._states: dict[str, dict[str, tuple[GroupState, tuple[float, int]]]] = defaultdict(dict)
         self._fresh: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
         self.rows = f"{table_prefix}_rows" if table_prefix else TEMP_ROWS
-        self.touched = f"{table_prefix}_touched" if table_prefix else None
         if self.rules:
             self._create_tables()
 
     def _create_tables(self) -> None:
         execute = self.connection.execute
         execute(f"CREATE TABLE IF NOT EXISTS {self.rows} ({_COLUMNS})")
-        if self.touched:
+        if self.persistent:
             name = self.rows.rpartition(".")[2]
             execute(f"CREATE INDEX IF NOT EXISTS {self.rows}_ts ON {name} (ts)")
             execute(f"CREATE INDEX IF NOT EXISTS {self.rows}_group ON {name} (rule, gkey, ts)")
-            execute(
-                f"CREATE TABLE IF NOT EXISTS {self.touched} (rule TEXT, gkey TEXT, PRIMARY KEY (rule, gkey))"
-            )
 
     def process(self, events: list[Event]) -> None:
         """Keep the rows of the events that play a role in a stateful rule."""
@@ -131,13 +126,9 @@ class StatefulEngine:
             ),
         )
         self.kept_ids = {row.eid for _, _, _, row in kept}
-        if self.touched:
+        if self.persistent:
             for _, rule_id, key, row in kept:
                 self._fresh[rule_id][key].append(row)
-            self.connection.executemany(
-                f"INSERT OR IGNORE INTO {self.touched} VALUES (?, ?)",
-                {(rule_id, key) for _, rule_id, key, _ in kept},
-            )
 
     def _is_relevant(self, logsource: LogSource) -> bool:
         relevant = self._relevant.get(logsource)
@@ -152,11 +143,9 @@ class StatefulEngine:
     def evaluate(self) -> list[Alert]:
         """Evaluate the groups that received rows since the last call (persistent tables only);
         a rule that relates groups to each other re-reads all of its groups."""
-        if not self.touched or not self.rules:
+        if not self.persistent or not self.rules:
             return []
-        alerts = self._evaluate(incremental=True)
-        self.connection.execute(f"DELETE FROM {self.touched}")
-        return alerts
+        return self._evaluate(incremental=True)
 
     def prune(self, before: float) -> int:
         """Forget kept rows older than ``before`` (epoch seconds); returns how many."""
@@ -177,15 +166,11 @@ class StatefulEngine:
             if incremental and not detector.cross_group:
                 alerts.extend(self._advance(rule, detector))
                 continue
-            self._fresh.pop(rule.info.id, None)
-            where, parameters = "rule = ?", [rule.info.id]
-            if incremental:
-                touched = f"SELECT gkey FROM {self.touched} WHERE rule = ? LIMIT 1"
-                if not self.connection.execute(touched, parameters).fetchone():
-                    continue
+            if not self._fresh.pop(rule.info.id, None) and incremental:
+                continue  # nothing new for this rule since the last call
             cursor = self.connection.execute(
-                f"SELECT gkey, ts, role, eid, data FROM {self.rows} WHERE {where} ORDER BY gkey, ts, role, rowid",
-                parameters,
+                f"SELECT gkey, ts, role, eid, data FROM {self.rows} WHERE rule = ? ORDER BY gkey, ts, role, rowid",
+                (rule.info.id,),
             )
             detector.begin(self.connection)
             for key, group in groupby(cursor, key=itemgetter(0)):
