@@ -1,4 +1,4 @@
-"""The scan pipeline: inputs → parsers → Sigma and stateful engines → alerts, and the summary of what happened."""
+"""A scan: inputs → parsers → batches → the detection pipeline → alerts, and the summary of what happened."""
 
 from __future__ import annotations
 
@@ -7,20 +7,19 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
+from tocsin.batch import EventBatch, EventList
 from tocsin.detectors.sigma.database import connect
-from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import RuleLoadError, RuleSet, builtin_rules_path, load_rules
-from tocsin.detectors.stateful.engine import StatefulEngine
 from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.yara.compiler import YaraLoadError
 from tocsin.detectors.yara.pipeline import ContentScan
 from tocsin.event import Event
 from tocsin.models import Alert, Level
-from tocsin.secrets import annotate_credential_alerts
+from tocsin.pipeline import Coverage, DetectionPipeline
 from tocsin.sources import InputSource, InputStats, ParseOptions, UnreadableInput
+from tocsin.sources.base import BatchParser, Parser
 from tocsin.sources.detect import detect_format
 from tocsin.sources.reader import resolve_inputs
 from tocsin.store import CaseStore
@@ -65,6 +64,7 @@ class ScanSummary:
     yara_files: int = 0
     yara_errors: list[YaraLoadError] = field(default_factory=list)
     content_scan: Counter[str] = field(default_factory=Counter)
+    coverage: Coverage = field(default_factory=Coverage)
 
     @property
     def alerts(self) -> int:
@@ -102,7 +102,55 @@ def read_events(
     summary: ReadSummary,
     scan_file: Callable[[InputSource], None] | None = None,
 ) -> Iterator[Event]:
-    """Every event of every input, one at a time; problems are recorded in ``summary``.
+    """Every event of every input, one at a time; problems are recorded in ``summary``."""
+    for item, parser, stats in _parsed_inputs(paths, format_in, options, summary, scan_file):
+        try:
+            yield from parser.parse(item, stats)
+        except OSError as exc:
+            stats.error = f"read error after {stats.records} records: {exc.strerror or exc}"
+
+
+def read_batches(
+    paths: list[str],
+    format_in: str | None,
+    options: ParseOptions,
+    summary: ReadSummary,
+    batch_size: int,
+    scan_file: Callable[[InputSource], None] | None = None,
+) -> Iterator[EventBatch]:
+    """Every event of every input in batches of at most ``batch_size``.
+
+    Formats with a batch reader (``BatchParser``) hand in their records undecoded into events;
+    the others' events are gathered across inputs.
+    """
+    pending: list[Event] = []
+    for item, parser, stats in _parsed_inputs(paths, format_in, options, summary, scan_file):
+        try:
+            if isinstance(parser, BatchParser):
+                if pending:
+                    yield EventList(pending)
+                    pending = []
+                yield from parser.batches(item, stats, batch_size)
+                continue
+            for event in parser.parse(item, stats):
+                pending.append(event)
+                if len(pending) >= batch_size:
+                    yield EventList(pending)
+                    pending = []
+        except OSError as exc:
+            stats.error = f"read error after {stats.records} records: {exc.strerror or exc}"
+    if pending:
+        yield EventList(pending)
+
+
+def _parsed_inputs(
+    paths: list[str],
+    format_in: str | None,
+    options: ParseOptions,
+    summary: ReadSummary,
+    scan_file: Callable[[InputSource], None] | None,
+) -> Iterator[tuple[InputSource, Parser, InputStats]]:
+    """Each readable input with its parser; problems are recorded in ``summary``.
 
     ``scan_file`` (content rules) also sees every input that is not a capture, including the
     ones no parser recognises, which then count as scanned files rather than failures.
@@ -131,10 +179,7 @@ def read_events(
         stats.format = parser.name
         if scan_file is not None and parser.name != "pcap":
             scan_file(item)
-        try:
-            yield from parser(options).parse(item, stats)
-        except OSError as exc:
-            stats.error = f"read error after {stats.records} records: {exc.strerror or exc}"
+        yield item, parser(options), stats
 
 
 def load_ruleset(request: ScanRequest) -> RuleSet:
@@ -164,8 +209,7 @@ def run_scan(
     with tempfile.TemporaryDirectory(prefix="tocsin-") as workdir:
         connection = connect(str(request.db or Path(workdir) / "engine.db"))
         try:
-            engine = SigmaEngine(ruleset, connection)
-            stateful = StatefulEngine(ruleset, connection, geoip=geoip)
+            pipeline = DetectionPipeline(ruleset, connection, geoip=geoip, content=content)
             store = CaseStore(connection) if request.db else None
 
             def emit(alerts: list[Alert]) -> None:
@@ -179,30 +223,28 @@ def run_scan(
                         summary.alerts_hidden += 1
 
             with content.listening():
-                events = read_events(
-                    request.paths, request.format_in, request.parse, read,
+                batches = read_batches(
+                    request.paths, request.format_in, request.parse, read, request.batch_size,
                     content.scan_file if content.scan_files else None,
                 )  # fmt: skip
-                while batch := list(islice(events, request.batch_size)):
+                for batch in batches:
                     connection.execute("BEGIN")
                     if store:
-                        store.add_events(batch)
-                    alerts = engine.process(batch)
-                    stateful.process(batch)
-                    annotate_credential_alerts(alerts, batch)
-                    alerts += content.take_alerts()
+                        store.add_events(batch.events)
+                    alerts = pipeline.process(batch)
                     connection.execute("COMMIT")
                     emit(alerts)
                     if on_documents:
-                        on_documents(batch, alerts)
+                        on_documents(batch.events, alerts)
                     if on_batch:
                         on_batch(len(batch))
-            final_alerts = content.take_alerts() + engine.finish() + stateful.finish()
-            stateful.close()
+            final_alerts = pipeline.finish()
+            pipeline.close()
             emit(final_alerts)
             if on_documents:
                 on_documents([], final_alerts)
-            summary.diagnostics = {**engine.diagnostics, **stateful.diagnostics}
+            summary.diagnostics = pipeline.diagnostics
+            summary.coverage = pipeline.coverage()
             if content.scanner is not None:
                 summary.content_scan = content.scanner.stats
         finally:

@@ -8,9 +8,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
-from tocsin.event import Event
+from tocsin.event import Event, LogSource
+
+if TYPE_CHECKING:
+    from tocsin.batch import EventBatch
 
 #: Parsers by format name, filled by the ``@register`` decorator.
 PARSERS: dict[str, type[Parser]] = {}
@@ -25,6 +28,8 @@ class ParseOptions:
     max_record_bytes: int = 1 << 20
     field_map: dict[str, str] = field(default_factory=dict)
     reveal_secrets: bool = False
+    #: The log source of every record of formats that do not name one (``--logsource``).
+    logsource: LogSource | None = None
 
 
 @dataclass
@@ -109,6 +114,14 @@ class Parser(ABC):
 
     @abstractmethod
     def parse(self, source: InputSource, stats: InputStats) -> Iterator[Event]: ...
+
+
+class BatchParser(Parser):
+    """A format that also reads into batches of records, turned into events only where needed."""
+
+    @abstractmethod
+    def batches(self, source: InputSource, stats: InputStats, size: int) -> Iterator[EventBatch]:
+        """The input's records in batches of at most ``size``, counted in ``stats`` as ``parse`` would."""
 
 
 def register(cls: type[Parser]) -> type[Parser]:

@@ -14,18 +14,35 @@ with its own parser always wins.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections.abc import Iterator
-from functools import lru_cache
+from contextlib import suppress
+from itertools import islice
 from typing import Any
 
+import orjson
+
+from tocsin.batch import EventBatch, EventList, JsonRecords
 from tocsin.event import Event, LogSource, lookup_path
-from tocsin.sources.base import InputSource, InputStats, ParseOptions, Parser, Sample, compact, register
+from tocsin.sources.base import (
+    BatchParser,
+    InputSource,
+    InputStats,
+    ParseOptions,
+    Parser,
+    Sample,
+    compact,
+    register,
+)
 from tocsin.sources.jsonbase import JsonParser, Normalized
+from tocsin.sources.jsonstream import is_json_lines, iter_json_records
+from tocsin.sources.logsource import HINT_FIELDS, infer_logsource
 from tocsin.sources.reader import decode_lines
 from tocsin.sources.timeparse import parse_time
 
 TIMESTAMP_KEYS = ("@timestamp", "timestamp", "time", "ts", "date", "eventTime")
+_TIMESTAMP_KEY_SET = frozenset(TIMESTAMP_KEYS)
 #: A guessed timestamp key must give a time after this (1980): "date: 14" is a day, not 1970.
 _PLAUSIBLE_EPOCH = 315532800
 
@@ -38,9 +55,12 @@ ECS_FIELDS = (
     "client.address", "host.name", "host.hostname", "host.ip", "process.name", "process.pid",
     "process.command_line", "process.executable", "url.original", "url.domain", "url.path",
     "http.request.method", "http.response.status_code", "user_agent.original", "network.protocol",
-    "network.transport", "service.name", "file.path", "log.level", "rule.name",
+    "network.transport", "service.name", "file.path", "log.level", "rule.name", "event.module",
+    "data_stream.dataset", "service.type",
 )
 _ECS_HEADS = tuple((name, name.split(".", 1)[0]) for name in ECS_FIELDS)
+_ECS_NAMES = frozenset(ECS_FIELDS)
+_ECS_HEAD_NAMES = frozenset(head for _, head in _ECS_HEADS)
 
 #: The allowed values of ECS categorization fields: mapped to one of these, a field is a constant.
 ECS_ALLOWED_VALUES = {
@@ -64,15 +84,23 @@ _INTEGER_FIELDS = frozenset({"source.port", "destination.port", "process.pid", "
 class FieldMapper:
     """Derives the timestamp, ECS fields and logsource of a generic record."""
 
-    def __init__(self, field_map: dict[str, str]) -> None:
+    def __init__(self, field_map: dict[str, str], logsource: LogSource | None = None) -> None:
         self.timestamp_path = field_map.get("@timestamp")
         self.field_map = {ecs: path for ecs, path in field_map.items() if ecs != "@timestamp"}
+        self.logsource = logsource
 
     def __call__(self, record: dict[str, Any]) -> Normalized:
         fields: dict[str, Any] = {}
-        heads = {key.split(".", 1)[0].lower() for key in record}
+        nested: set[str] = set()
+        for key, value in record.items():
+            lowered = key.lower()
+            if lowered in _ECS_NAMES:
+                if value is not None and not isinstance(value, dict) and (key == lowered or lowered not in fields):
+                    fields[lowered] = value  # a flat dotted key; its exact spelling wins over another case
+            elif lowered in _ECS_HEAD_NAMES and isinstance(value, dict):
+                nested.add(lowered)
         for name, head in _ECS_HEADS:
-            if head in heads:
+            if head in nested and name not in fields:
                 value = lookup_path(record, name)
                 if value is not None and not isinstance(value, dict):
                     fields[name] = value
@@ -86,7 +114,8 @@ class FieldMapper:
             value = fields[name]
             if isinstance(value, str) and value.strip().isdigit():
                 fields[name] = int(value)
-        return Normalized(self._timestamp(record), compact(fields), _logsource(fields.get("event.category")))
+        logsource = self.logsource or infer_logsource(fields.get)
+        return Normalized(self._timestamp(record), compact(fields), logsource)
 
     def _timestamp(self, record: dict[str, Any]) -> float | None:
         if self.timestamp_path:
@@ -98,25 +127,75 @@ class FieldMapper:
         return None
 
 
-def _logsource(category: Any) -> LogSource:
-    if isinstance(category, list):
-        return _categories(tuple(str(item).lower() for item in category))
-    return _categories((str(category).lower(),) if category else ())
-
-
-@lru_cache(maxsize=64)
-def _categories(categories: tuple[str, ...]) -> LogSource:
-    return LogSource(categories=frozenset(categories))
-
-
 @register
-class GenericJsonParser(JsonParser):
+class GenericJsonParser(JsonParser, BatchParser):
     name = "json"
     description = "Any JSON objects (JSON Lines, arrays), ECS fields mapped with a field map"
 
     def __init__(self, options: ParseOptions) -> None:
         super().__init__(options)
-        self.mapper = FieldMapper(options.field_map)
+        self.mapper = FieldMapper(options.field_map, options.logsource)
+
+    def batches(self, source: InputSource, stats: InputStats, size: int) -> Iterator[EventBatch]:
+        """JSON Lines without a field map go to the engine as decoded records (the fast path);
+        other shapes and mapped records as events."""
+        with source.open() as stream:
+            head = stream.peek(1 << 16) if hasattr(stream, "peek") else b""
+            if self.mapper.field_map or not is_json_lines(head):
+                events = self._events_of(stream, source.name, stats)
+                while chunk := list(islice(events, size)):
+                    yield EventList(chunk)
+                return
+            rows = self._records(decode_lines(stream, stats, self.options.max_record_bytes), stats)
+            while chunk := list(islice(rows, size)):
+                yield self._batch(chunk, source.name)
+
+    def _events_of(self, stream: Any, name: str, stats: InputStats) -> Iterator[Event]:
+        return self._events(iter_json_records(stream, stats, self.options.max_record_bytes), name, stats)
+
+    def _records(
+        self, lines: Iterator[tuple[int, str]], stats: InputStats
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """``(line number, text, record)`` of each JSON object line, counted as ``parse`` counts them."""
+        for number, line in lines:
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                record = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                try:
+                    record = json.loads(text)  # NaN, integers beyond 64 bits
+                except RecursionError:
+                    stats.skip("JSON nested too deeply")
+                    continue
+                except ValueError:
+                    stats.skip("malformed JSON")
+                    continue
+            stats.records += 1
+            if not isinstance(record, dict):
+                stats.skip("JSON value is not an object")
+                continue
+            stats.events += 1
+            if _TIMESTAMP_KEY_SET.isdisjoint(record):
+                stats.warn("record without a readable timestamp")
+            yield str(number), text, record
+
+    def _batch(self, chunk: list[tuple[str, str, dict[str, Any]]], name: str) -> JsonRecords:
+        records = [record for _, _, record in chunk]
+        logsources = [self.mapper.logsource] * len(records) if self.mapper.logsource else _logsources(records)
+        unseen = InputStats(name)  # the rows were counted when read
+
+        def materialize(record: dict[str, Any], raw: str, offset: str) -> Event:
+            return self.mapper(record).event(record, raw, name, offset, self.name, unseen)
+
+        return JsonRecords(
+            records,
+            [raw for _, raw, _ in chunk],
+            [offset for offset, _, _ in chunk],
+            logsources,
+            materialize,
+        )
 
     @classmethod
     def recognizes(cls, record: dict[str, Any]) -> int:
@@ -124,6 +203,37 @@ class GenericJsonParser(JsonParser):
 
     def normalize(self, record: dict[str, Any]) -> Normalized | None:
         return self.mapper(record)
+
+
+#: The fields log source inference reads, and their first part (a nested record's object).
+_HINTS = (*HINT_FIELDS, "event.category")
+_HINT_HEADS = frozenset(name.partition(".")[0] for name in _HINTS)
+
+
+def _logsources(records: list[dict[str, Any]]) -> list[LogSource]:
+    """Each record's inferred log source; records naming their source alike share one lookup."""
+    known: dict[tuple[Any, ...], LogSource] = {}
+    out = []
+    for record in records:
+        if _HINT_HEADS.isdisjoint(record):  # flat dotted keys: the common export shape
+            key = tuple(map(record.get, _HINTS))
+            try:
+                logsource = known.get(key)
+            except TypeError:  # a list-valued field: not hashable as a key
+                logsource = None
+            if logsource is None:
+                logsource = infer_logsource(dict(zip(_HINTS, key, strict=True)).get)
+                with suppress(TypeError):
+                    known[key] = logsource
+        else:
+            logsource = infer_logsource(lambda name, record=record: _nested(record, name))
+        out.append(logsource)
+    return out
+
+
+def _nested(record: dict[str, Any], name: str) -> Any:
+    value = lookup_path(record, name)
+    return None if isinstance(value, dict) else value
 
 
 _DELIMITERS = (",", ";", "\t")

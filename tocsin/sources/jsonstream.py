@@ -44,6 +44,14 @@ def iter_json_records(stream: IO[bytes], stats: InputStats, max_bytes: int) -> I
         yield from _iter_buffered(stream, stats, max_bytes, array=False)
 
 
+def is_json_lines(head: bytes) -> bool:
+    """True when a stream starting with ``head`` holds one JSON object per line."""
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"[") or _WRAPPED_ARRAY.match(stripped):
+        return False
+    return _first_line_is_object(stripped)
+
+
 def _first_line_is_object(head: bytes) -> bool:
     line = head.split(b"\n", 1)[0].strip()
     if not line.startswith(b"{"):

@@ -26,6 +26,12 @@ def parse_time(value: Any) -> float | None:
         if text.replace(".", "", 1).isdigit():
             number = float(text)
         else:
+            try:  # the common shapes (with "Z", up to 6 fraction digits) parse as they are
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                parsed = None
+            if parsed is not None:
+                return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
             text = _FRACTION.sub(r"\1", text.replace("Z", "+00:00").replace("z", "+00:00"))
             try:
                 parsed = datetime.fromisoformat(text)

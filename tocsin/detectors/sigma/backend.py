@@ -1,4 +1,4 @@
-"""pySigma's SQLite backend, adapted to tocsin's event tables.
+"""pySigma's SQLite backend, adapted to tocsin's event tables, and its DuckDB dialect.
 
 The upstream backend targets Zircolite's flattened table. What differs
 here and are all the subclass changes:
@@ -11,6 +11,11 @@ here and are all the subclass changes:
   patterns, which miss compressed IPv6 notations;
 * every rule converts to a bare boolean predicate, so the engine can run it
   on whichever per-logsource table the rule is routed to.
+
+The engine evaluates predicates on DuckDB (``TocsinDuckDBBackend``): vectorized over a
+batch's columns, with RE2 regular expressions (linear time: a rule cannot make a scan
+hang) and no practical column limit. The dialect differs from SQLite's only in the
+templates below; every column holds text, as SQLite's TEXT columns did.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from sigma.rule import SigmaRule
 from sigma.types import SigmaRegularExpression, SigmaString, SpecialChars
 
 RAW_COLUMN = "tocsin_raw"
+#: Suffix of a derived column: the field's IPv4 address as an integer (NULL when it is none).
+IPV4_SUFFIX = "#ipv4"
 TIMESTAMP_COLUMN = "tocsin_ts"
 EVENT_ID_COLUMN = "tocsin_eid"
 
@@ -74,6 +81,67 @@ class TocsinSqliteBackend(sqliteBackend):
     def convert_condition_val_re(self, cond: ConditionValueExpression, state: ConversionState) -> str:
         regex: SigmaRegularExpression = cond.value
         return self.re_expression.format(field=RAW_COLUMN, regex=self.convert_value_re(regex, state))
+
+
+class TocsinDuckDBBackend(TocsinSqliteBackend):
+    """The same predicates in DuckDB's dialect (see module doc).
+
+    Case-insensitive matching is spelled out (``ILIKE``, ``COLLATE NOCASE`` on equality) because
+    batch columns carry no collation; numbers and booleans compare as text, as they did against
+    SQLite's TEXT columns, so a non-numeric value never makes a comparison fail at run time.
+    """
+
+    name: ClassVar[str] = "tocsin DuckDB backend"
+    field_quote: ClassVar[str] = '"'
+    startswith_expression: ClassVar[str] = "{field} ILIKE '{value}%' ESCAPE '\\'"
+    endswith_expression: ClassVar[str] = "{field} ILIKE '%{value}' ESCAPE '\\'"
+    contains_expression: ClassVar[str] = "{field} ILIKE '%{value}%' ESCAPE '\\'"
+    wildcard_match_expression: ClassVar[str] = "{field} ILIKE '{value}' ESCAPE '\\'"
+    wildcard_match_str_expression: ClassVar[str] = "{field} ILIKE '{value}' ESCAPE '\\'"
+    re_expression: ClassVar[str] = "regexp_matches({field}, '{regex}')"
+    compare_op_expression: ClassVar[str] = "tocsin_number({field}) {operator} {value}"
+    bool_numeric_values: ClassVar[dict[bool, str]] = {True: "'1'", False: "'0'"}
+    null_safe_expression: ClassVar[str] = "COALESCE({expr}, false)"
+    field_equals_field_expression: ClassVar[str] = "{field1} COLLATE NOCASE = {field2}"
+    field_equals_field_startswith_expression: ClassVar[str] = (
+        "{field1} ILIKE REPLACE(REPLACE(REPLACE({field2}, '\\', '\\\\'), '%', '\\%'), '_', '\\_') "
+        "|| '%' ESCAPE '\\'"
+    )
+    field_equals_field_endswith_expression: ClassVar[str] = (
+        "{field1} ILIKE '%' || REPLACE(REPLACE(REPLACE({field2}, '\\', '\\\\'), '%', '\\%'), '_', '\\_') "
+        "ESCAPE '\\'"
+    )
+    field_equals_field_contains_expression: ClassVar[str] = (
+        "{field1} ILIKE '%' || REPLACE(REPLACE(REPLACE({field2}, '\\', '\\\\'), '%', '\\%'), '_', '\\_') "
+        "|| '%' ESCAPE '\\'"
+    )
+    field_in_list_expression: ClassVar[str] = "{field} COLLATE NOCASE {op} ({list})"
+
+    def __init__(self, processing_pipeline: Any = None, **options: Any) -> None:
+        super().__init__(processing_pipeline, collate_nocase=True, **options)
+
+    def convert_condition_field_eq_val_num(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        return f"{self.escape_and_quote_field(cond.field)} = '{cond.value}'"
+
+    def convert_condition_field_eq_val_cidr(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        """IPv4 networks as an integer range over a derived column (``IPV4_SUFFIX``); IPv6 through
+        ``tocsin_cidr``."""
+        field = self.escape_and_quote_field(cond.field)
+        network = cond.value.network
+        if network.version == 4:
+            low, high = int(network.network_address), int(network.broadcast_address)
+            return f"({self.escape_and_quote_field(cond.field + IPV4_SUFFIX)} BETWEEN {low} AND {high})"
+        return f"(contains({field}, ':') AND tocsin_cidr({field}, '{network}'))"
+
+    def convert_condition_val_str(self, cond: ConditionValueExpression, state: ConversionState) -> str:
+        return super().convert_condition_val_str(cond, state).replace(" LIKE ", " ILIKE ", 1)
+
+    def convert_condition_val_num(self, cond: ConditionValueExpression, state: ConversionState) -> str:
+        return f"{RAW_COLUMN} LIKE '%{cond.value}%'"
 
 
 @lru_cache(maxsize=4096)

@@ -1,14 +1,14 @@
-"""The embedded Sigma engine: batches of events in, alerts out, on SQLite.
+"""The embedded Sigma engine: batches of events in, alerts out.
 
 How a batch flows:
 
-1. Events are grouped by logsource. Each distinct logsource gets a small
-   in-memory table whose columns are exactly the fields its routed rules
-   read, so no table ever approaches SQLite's column limit and no rule sees
-   events outside its logsource.
-2. Each routed rule's predicate runs over that table. A match of a rule that
-   emits alerts becomes an alert at once; a match of a rule a correlation
-   refers to sets that rule's flag.
+1. Rows are grouped by logsource. For each logsource, the batch gives the
+   columns its routed rules read (and no other), as Arrow arrays, and DuckDB
+   evaluates every routed rule's predicate over them in one vectorized query,
+   so no rule sees events outside its logsource.
+2. A match of a rule that emits alerts becomes an alert at once; a match of
+   a rule a correlation refers to sets that rule's flag; the matches of
+   building blocks go to the stateful engine (``BatchResult.matches``).
 3. Events with at least one flag are written, with only the columns the
    correlation plans read, to an on-disk table. That table is all a scan
    keeps, so memory does not grow with the input; since correlations are
@@ -20,18 +20,23 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 from sigma.backends.sqlite.correlation import quote
 
-from tocsin.detectors.sigma.backend import EVENT_ID_COLUMN, RAW_COLUMN, TIMESTAMP_COLUMN
+from tocsin.batch import EventBatch, EventList
+from tocsin.detectors.sigma.backend import EVENT_ID_COLUMN, IPV4_SUFFIX, RAW_COLUMN, TIMESTAMP_COLUMN
+from tocsin.detectors.sigma.columnar import connect_columnar, ipv4_numbers, unique_columns
 from tocsin.detectors.sigma.correlation import CorrelationRule, CorrelationRunner, Episode, LiveCorrelations
 from tocsin.detectors.sigma.ruleset import DetectionRule, RuleSet
-from tocsin.event import Event, LogSource, lookup_path, sql_value
+from tocsin.event import Event, LogSource
 from tocsin.models import Alert, Window, alert_id
 
 #: The on-disk table holding the events correlation rules need.
@@ -43,31 +48,23 @@ ENTITY_FIELDS = ("user.name", "source.ip", "source.address", "host.name")
 #: Alerts list at most this many evidence ids (``event_count`` stays exact).
 EVIDENCE_CAP = 1000
 
-Getter = Callable[[Event], Any]
+@dataclass
+class _Stream:
+    """The rules routed to one logsource, the columns they read, and their query."""
+
+    rules: list[DetectionRule]
+    columns: list[str]
+    query: str
 
 
 @dataclass
-class _Stream:
-    """The per-logsource batch table and the rules routed to it."""
+class BatchResult:
+    """What one batch raised: alerts at once, and every rule match (building blocks included)."""
 
-    table: str
-    rules: list[DetectionRule]
-    getters: list[Getter]
-    insert_sql: str
-    queries: list[tuple[DetectionRule, str]]
-
-
-def _getter(column: str) -> Getter:
-    if column == RAW_COLUMN:
-        return lambda event: event.raw
-
-    def get(event: Event) -> Any:
-        value = event.fields.get(column)
-        if value is None:
-            value = lookup_path(event.original, column)
-        return sql_value(value)
-
-    return get
+    alerts: list[Alert] = field(default_factory=list)
+    #: The event behind each of ``alerts``, in the same order.
+    alert_events: list[Event] = field(default_factory=list)
+    matches: list[tuple[DetectionRule, int]] = field(default_factory=list)
 
 
 class SigmaEngine:
@@ -76,19 +73,22 @@ class SigmaEngine:
     def __init__(
         self, ruleset: RuleSet, connection: sqlite3.Connection, correlation_table: str | None = None
     ) -> None:
-        """``correlation_table`` names a persistent candidate table (``tocsin watch``): windows then
-        survive the process, and ``correlate``/``prune`` evaluate and bound them incrementally.
-        Without it candidates live in a temporary table of this run, evaluated by ``finish``."""
+        """``connection`` holds the correlation candidates. ``correlation_table`` names a persistent
+        candidate table (``tocsin watch``): windows then survive the process, and ``correlate``/``prune``
+        evaluate and bound them incrementally. Without it candidates live in a temporary table of
+        this run, evaluated by ``finish``."""
         self.ruleset = ruleset
         self.connection = connection
+        self.columnar = connect_columnar()
         self.table = correlation_table or CORRELATION_TABLE
         self.persistent = correlation_table is not None
         self.diagnostics: dict[str, int] = defaultdict(int)
+        #: Per rule id, the events routed to it (its logsource's rows) over every batch.
+        self.routed: Counter[str] = Counter()
         self._streams: dict[LogSource, _Stream] = {}
-        self._correlation_columns = sorted(
+        self._correlation_columns = unique_columns(
             (ruleset.correlation_fields | set(ENTITY_FIELDS)) - {TIMESTAMP_COLUMN, EVENT_ID_COLUMN}
         )
-        self._correlation_getters = [_getter(column) for column in self._correlation_columns]
         flags = sorted({rule.flag for rule in ruleset.detections if rule.flag is not None})
         self._flag_count = len(flags)
         self._live: LiveCorrelations | None = None
@@ -101,70 +101,90 @@ class SigmaEngine:
 
     # -- per batch -----------------------------------------------------------------
 
-    def process(self, events: list[Event]) -> list[Alert]:
-        """Run the single-event rules over ``events``; keep what correlations need."""
-        alerts: list[Alert] = []
+    def process(self, events: EventBatch | list[Event]) -> list[Alert]:
+        """Run the single-event rules over ``events``; keep what correlations need; the alerts."""
+        return self.evaluate(events).alerts
+
+    def evaluate(self, events: EventBatch | list[Event]) -> BatchResult:
+        """Like ``process``, also returning every match (for the stateful engine)."""
+        batch = events if isinstance(events, EventBatch) else EventList(events)
+        result = BatchResult()
         flags: dict[int, set[int]] = defaultdict(set)
-        for rule, index in self.matches(events):
+        for rule, index in self.matches(batch):
+            result.matches.append((rule, index))
             if rule.emits_alerts:
-                alerts.append(event_alert(rule, events[index]))
+                event = batch.event(index)
+                result.alerts.append(event_alert(rule, event))
+                result.alert_events.append(event)
             if rule.flag is not None:
                 flags[index].add(rule.flag)
         if flags:
-            self._keep_for_correlation(events, flags)
-        return alerts
+            self._keep_for_correlation(batch, flags)
+        return result
 
-    def matches(self, events: list[Event]) -> Iterator[tuple[DetectionRule, int]]:
-        """Each routed rule that matches an event of ``events``, with the event's position."""
-        by_logsource: dict[LogSource, list[int]] = defaultdict(list)
-        for index, event in enumerate(events):
-            by_logsource[event.logsource].append(index)
-        execute = self.connection.execute
-        for logsource, indexes in by_logsource.items():
+    def matches(self, batch: EventBatch | list[Event]) -> Iterator[tuple[DetectionRule, int]]:
+        """Each routed rule that matches a row of ``batch``, with the row's position."""
+        if not isinstance(batch, EventBatch):
+            batch = EventList(batch)
+        for logsource, rows in batch.logsource_groups().items():
             stream = self._stream(logsource)
             if not stream.rules:
                 continue
-            getters = stream.getters
-            self.connection.executemany(
-                stream.insert_sql,
-                ([index, *(get(events[index]) for get in getters)] for index in indexes),
-            )
-            for rule, sql in list(stream.queries):
-                try:
-                    found = execute(sql).fetchall()
-                except sqlite3.Error as exc:
-                    # Rules are validated at load time; should SQLite still refuse one on real data,
-                    # drop that rule and say so rather than stop the scan.
-                    stream.queries.remove((rule, sql))
-                    self.diagnostics[f"{rule.info.title}: stopped after a SQLite error ({exc})"] += 1
-                    continue
-                for (index,) in found:
-                    yield rule, index
-            execute(f"DELETE FROM {stream.table}")
+            for rule in stream.rules:
+                self.routed[rule.info.id] += len(rows)
+            table = pa.table([_column(batch, column, rows) for column in stream.columns], names=stream.columns)
+            yield from self._run(stream, table, rows)
+
+    def _run(self, stream: _Stream, table: pa.Table, rows: list[int]) -> Iterator[tuple[DetectionRule, int]]:
+        try:
+            result = self._query(stream.query, table)
+        except duckdb.Error:
+            yield from self._run_one_by_one(stream, table, rows)
+            return
+        for position, rule in enumerate(stream.rules):
+            hits = pc.indices_nonzero(pc.fill_null(result.column(position), False))
+            for hit in hits.to_pylist():
+                yield rule, rows[hit]
+
+    def _query(self, query: str, table: pa.Table) -> pa.Table:
+        self.columnar.register("tocsin_batch", table)
+        try:
+            return self.columnar.sql(query).to_arrow_table()
+        finally:
+            self.columnar.unregister("tocsin_batch")
+
+    def _run_one_by_one(
+        self, stream: _Stream, table: pa.Table, rows: list[int]
+    ) -> Iterator[tuple[DetectionRule, int]]:
+        """After the stream's query failed on data: each rule alone, dropping the ones that fail."""
+        for rule in list(stream.rules):
+            try:
+                result = self._query(f"SELECT COALESCE({rule.predicate}, false) FROM tocsin_batch", table)
+            except duckdb.Error as exc:
+                # Rules are validated at load time; should the engine still refuse one on real data,
+                # drop that rule and say so rather than stop the scan.
+                stream.rules.remove(rule)
+                stream.query = _stream_query(stream.rules)
+                self.diagnostics[f"{rule.info.title}: stopped after an engine error ({_one_line(exc)})"] += 1
+                continue
+            for hit in pc.indices_nonzero(result.column(0)).to_pylist():
+                yield rule, rows[hit]
 
     def _stream(self, logsource: LogSource) -> _Stream:
         stream = self._streams.get(logsource)
-        if stream is not None:
-            return stream
-        rules = [rule for rule in self.ruleset.detections if rule.applies_to(logsource)]
-        columns = sorted(set().union(*(rule.fields for rule in rules)) - {RAW_COLUMN}) if rules else []
-        if any(RAW_COLUMN in rule.predicate for rule in rules):
-            columns.append(RAW_COLUMN)
-        table = f"batch.s{len(self._streams)}"
-        definitions = ", ".join(f"{quote(column)} TEXT COLLATE NOCASE" for column in columns)
-        self.connection.execute(
-            f"CREATE TABLE {table} (tocsin_index INTEGER{', ' + definitions if definitions else ''})"
-        )
-        placeholders = ", ".join("?" * (len(columns) + 1))
-        stream = _Stream(
-            table=table,
-            rules=rules,
-            getters=[_getter(column) for column in columns],
-            insert_sql=f"INSERT INTO {table} VALUES ({placeholders})",
-            queries=[(rule, f"SELECT tocsin_index FROM {table} WHERE {rule.predicate}") for rule in rules],
-        )
-        self._streams[logsource] = stream
+        if stream is None:
+            rules = [rule for rule in self.ruleset.detections if rule.applies_to(logsource)]
+            fields = set().union(*(rule.fields for rule in rules)) if rules else set()
+            columns = unique_columns(fields - {RAW_COLUMN})
+            if any(RAW_COLUMN in rule.predicate for rule in rules):
+                columns.append(RAW_COLUMN)
+            stream = _Stream(rules, columns, _stream_query(rules))
+            self._streams[logsource] = stream
         return stream
+
+    def rules_routed_nothing(self) -> list[DetectionRule]:
+        """The rules no event was routed to (none of their logsource was read)."""
+        return [rule for rule in self.ruleset.detections if not self.routed[rule.info.id]]
 
     # -- correlations -----------------------------------------------------------------
 
@@ -217,13 +237,15 @@ class SigmaEngine:
         )
         execute(f"CREATE TEMP TABLE IF NOT EXISTS {FRESH_TABLE.removeprefix('temp.')} (eid TEXT PRIMARY KEY)")
 
-    def _keep_for_correlation(self, events: list[Event], flags: dict[int, set[int]]) -> None:
+    def _keep_for_correlation(self, batch: EventBatch, flags: dict[int, set[int]]) -> None:
+        rows_kept = sorted(flags)  # in reading order: the table's rowid is the tie-break of equal times
+        columns = [batch.values(column, rows_kept) for column in self._correlation_columns]
         rows = []
-        for index in sorted(flags):  # in reading order: the table's rowid is the tie-break of equal times
-            matched, event = flags[index], events[index]
+        for position, index in enumerate(rows_kept):
+            matched, event = flags[index], batch.event(index)
             row: list[Any] = [event.id, event.timestamp]
             row += [1 if flag in matched else None for flag in range(self._flag_count)]
-            row += [get(event) for get in self._correlation_getters]
+            row += [column[position] for column in columns]
             rows.append(row)
         self.connection.executemany(self._correlation_insert, rows)
         if self.persistent:
@@ -309,6 +331,25 @@ class SigmaEngine:
             if row[2 + 2 * position] == 1
         }
         return row[0], row[1], entities
+
+
+def _column(batch: EventBatch, column: str, rows: list[int]) -> pa.Array:
+    """A batch column as the predicates read it: text, or an address as a number (``IPV4_SUFFIX``)."""
+    if column == RAW_COLUMN:
+        return pa.array(batch.raw(rows), pa.string())
+    if column.endswith(IPV4_SUFFIX):
+        return ipv4_numbers(pa.array(batch.texts(column.removesuffix(IPV4_SUFFIX), rows), pa.string()))
+    return pa.array(batch.texts(column, rows), pa.string())
+
+
+def _stream_query(rules: list[DetectionRule]) -> str:
+    """One pass over a batch table: a boolean column per rule, in the order of ``rules``."""
+    columns = ", ".join(f"COALESCE({rule.predicate}, false) AS m{index}" for index, rule in enumerate(rules))
+    return f"SELECT {columns or 'true'} FROM tocsin_batch"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def event_alert(rule: DetectionRule, event: Event) -> Alert:

@@ -1,4 +1,4 @@
-"""Loading Sigma rules and compiling them to SQLite predicates and correlation plans.
+"""Loading Sigma rules and compiling them to DuckDB predicates and correlation plans.
 
 A rule that cannot be parsed or converted is kept as a ``RuleLoadError``
 with its file and the reason; loading never stops at a bad rule. Stateful rules
@@ -9,7 +9,6 @@ their building-block references resolved like a correlation's.
 from __future__ import annotations
 
 import copy
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sigma.backends.sqlite.correlation import quote
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaRuleLocation
@@ -30,21 +28,23 @@ from sigma.processing.transformations import (
     WildcardPlaceholderTransformation,
 )
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
-from sigma.types import SigmaFieldReference, SigmaRegularExpression
+from sigma.types import SigmaCIDRExpression, SigmaFieldReference
 
-from tocsin.detectors.sigma.backend import RAW_COLUMN, TocsinSqliteBackend, invalid_regexes
+from tocsin.detectors.sigma.backend import IPV4_SUFFIX, RAW_COLUMN, TocsinDuckDBBackend
+from tocsin.detectors.sigma.columnar import connect_columnar, probe_predicate, unique_columns
 from tocsin.detectors.sigma.correlation import (
     CorrelationRule,
     Reference,
     UnsupportedCorrelation,
     compile_correlation,
 )
-from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.stateful.spec import StatefulRule, StatefulSpecError, is_stateful, parse_stateful
 from tocsin.event import LogSource
 from tocsin.models import Level, RuleInfo
 
 RULE_SUFFIXES = {".yml", ".yaml"}
+#: A rule reading more fields than this is refused (it would cost every batch a column per field).
+MAX_RULE_FIELDS = 512
 
 
 @dataclass
@@ -58,7 +58,7 @@ class RuleLoadError:
 
 @dataclass
 class DetectionRule:
-    """A single-event Sigma rule compiled to a SQLite predicate."""
+    """A single-event Sigma rule compiled to a DuckDB predicate."""
 
     info: RuleInfo
     predicate: str
@@ -146,18 +146,20 @@ def load_rules(paths: Iterable[Path], placeholders: dict[str, list[str]] | None 
         parsed.extend(_parse_file(file, ruleset.errors, stateful))
     collection = _resolved_collection(parsed, ruleset.errors)
     pipeline = processing_pipeline(placeholders or {})
-    detection_backend = TocsinSqliteBackend(pipeline)
+    detection_backend = TocsinDuckDBBackend(pipeline)
+    probe = connect_columnar()
     by_rule: dict[int, DetectionRule] = {}
     by_name: dict[str, DetectionRule] = {}
     for rule in collection.rules:
         if isinstance(rule, SigmaRule):
-            compiled = _compile_detection(rule, detection_backend, ruleset.errors)
+            compiled = _compile_detection(rule, detection_backend, probe, ruleset.errors)
             if compiled:
                 by_rule[id(rule)] = compiled
                 ruleset.detections.append(compiled)
                 for name in (rule.name, compiled.info.id, compiled.info.title):
                     if name:
                         by_name.setdefault(name.lower(), compiled)
+    probe.close()
     ruleset.stateful = [rule for rule in stateful if _resolve_stateful(rule, by_name, ruleset.errors)]
     correlations = [rule for rule in collection.rules if isinstance(rule, SigmaCorrelationRule)]
     _assign_flags(correlations, by_rule)
@@ -286,7 +288,7 @@ def _info(rule: SigmaRule | SigmaCorrelationRule, kind: str) -> RuleInfo:
 
 
 def _compile_detection(
-    rule: SigmaRule, backend: TocsinSqliteBackend, errors: list[RuleLoadError]
+    rule: SigmaRule, backend: TocsinDuckDBBackend, probe: Any, errors: list[RuleLoadError]
 ) -> DetectionRule | None:
     logsource = copy.copy(rule.logsource)
     try:
@@ -300,11 +302,16 @@ def _compile_detection(
         return None
     predicate = " OR ".join(f"({query})" for query in queries)
     fields = _detection_fields(rule)
-    problem = _sql_problem(predicate, fields) or _regex_problem(rule)
-    if problem:
+    if len(fields) > MAX_RULE_FIELDS:
         errors.append(
-            RuleLoadError(_source(rule), f"converted query is not valid SQLite: {problem}", rule.title)
+            RuleLoadError(
+                _source(rule), f"reads {len(fields)} fields, more than the limit of {MAX_RULE_FIELDS}", rule.title
+            )
         )
+        return None
+    problem = probe_predicate(probe, predicate, unique_columns(fields | {RAW_COLUMN}))
+    if problem:
+        errors.append(RuleLoadError(_source(rule), f"the engine cannot run it: {problem}", rule.title))
         return None
     return DetectionRule(
         info=_info(rule, "sigma"),
@@ -315,31 +322,6 @@ def _compile_detection(
         category=_lower(logsource.category),
         emits_alerts=bool(rule._output),
     )
-
-
-def _sql_problem(predicate: str, fields: set[str]) -> str | None:
-    """Prepare the predicate against a table with the rule's columns; the error text if SQLite refuses it."""
-    columns = ", ".join(quote(column) for column in sorted(fields | {RAW_COLUMN}))
-    scratch = connect(":memory:")
-    try:
-        scratch.execute(f"CREATE TABLE probe ({columns})")
-        scratch.execute(f"EXPLAIN SELECT 1 FROM probe WHERE {predicate}")
-    except sqlite3.Error as exc:
-        return str(exc)
-    finally:
-        scratch.close()
-    return None
-
-
-def _regex_problem(rule: SigmaRule) -> str | None:
-    patterns = [
-        str(value.regexp)
-        for item in _detection_items(rule)
-        for value in _values(item)
-        if isinstance(value, SigmaRegularExpression)
-    ]
-    bad = invalid_regexes(patterns)
-    return f"regular expression Python cannot compile: {bad[0]!r}" if bad else None
 
 
 def _detection_items(rule: SigmaRule) -> Iterator[SigmaDetectionItem]:
@@ -366,6 +348,8 @@ def _detection_fields(rule: SigmaRule) -> set[str]:
     for item in _detection_items(rule):
         if item.field:
             fields.add(item.field)
+            if any(isinstance(value, SigmaCIDRExpression) for value in _values(item)):
+                fields.add(item.field + IPV4_SUFFIX)
         fields.update(value.field for value in _values(item) if isinstance(value, SigmaFieldReference))
     return fields
 

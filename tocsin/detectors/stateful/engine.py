@@ -3,14 +3,15 @@
 Interface (the same for a scan and for a long-running service)::
 
     engine = StatefulEngine(ruleset, connection, table_prefix=None, geoip=None)
-    engine.process(events)      # per batch: keep a compact row per event that plays a role
+    engine.process(batch, matches)  # per batch: keep a compact row per event that plays a role
     engine.finish()             # batch mode: evaluate every group, return the alerts
     engine.evaluate()           # incremental: only the groups that received rows since the last call
     engine.prune(before)        # forget rows older than ``before`` (epoch seconds), returns how many
     engine.close()
 
-Which events play a role is decided by the Sigma building blocks a rule refers to; they are
-matched here by a private ``SigmaEngine`` on an in-memory connection. Kept rows live in SQLite
+Which events play a role is decided by the Sigma building blocks a rule refers to: the pipeline
+hands ``process`` the matches the main Sigma engine found in the batch (without them, as when the
+engine is used alone, a private ``SigmaEngine`` matches the building blocks). Kept rows live in SQLite
 (``connection``): a temporary table without ``table_prefix``, else the persistent tables
 ``<prefix>_rows``. ``finish`` sorts the rows by group and time and
 streams one group at a time, so results do not depend on input order and memory does not grow
@@ -30,6 +31,7 @@ from collections import Counter, defaultdict
 from itertools import groupby
 from operator import itemgetter
 
+from tocsin.batch import EventBatch, EventList
 from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import DetectionRule, RuleSet
@@ -37,7 +39,7 @@ from tocsin.detectors.stateful.base import Detector, GroupState, Row
 from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.stateful.registry import detector_class
 from tocsin.detectors.stateful.spec import StatefulRule
-from tocsin.event import Event, LogSource
+from tocsin.event import Event
 from tocsin.models import Alert
 
 #: The temporary row table of a batch run.
@@ -72,7 +74,6 @@ class StatefulEngine:
                 blocks[block.info.id] = block
                 self._players[block.info.id].append((rule.info.id, role, index, detector))
         self._blocks = list(blocks.values())
-        self._relevant: dict[LogSource, bool] = {}
         self._matcher_connection = connect(":memory:") if self.rules else None
         self._matcher = (
             SigmaEngine(RuleSet(detections=self._blocks), self._matcher_connection)
@@ -98,21 +99,27 @@ class StatefulEngine:
             execute(f"CREATE INDEX IF NOT EXISTS {self.rows}_ts ON {name} (ts)")
             execute(f"CREATE INDEX IF NOT EXISTS {self.rows}_group ON {name} (rule, gkey, ts)")
 
-    def process(self, events: list[Event]) -> None:
-        """Keep the rows of the events that play a role in a stateful rule."""
+    def process(
+        self, events: EventBatch | list[Event], matches: list[tuple[DetectionRule, int]] | None = None
+    ) -> None:
+        """Keep the rows of the events that play a role in a stateful rule; ``matches`` are the
+        batch's Sigma matches when the caller already has them."""
         self.kept_ids = set()
         if self._matcher is None:
             return
-        relevant = [event for event in events if self._is_relevant(event.logsource)]
-        if not relevant:
-            return
+        batch = events if isinstance(events, EventBatch) else EventList(events)
+        if matches is None:
+            matches = list(self._matcher.matches(batch))
         kept: list[tuple[int, str, str, Row]] = []
-        for block, number in self._matcher.matches(relevant):
-            event = relevant[number]
+        for block, number in matches:
+            players = self._players.get(block.info.id)
+            if not players:
+                continue
+            event = batch.event(number)
             if event.timestamp is None:
                 self.diagnostics["stateful rules: events without a timestamp, not kept"] += 1
                 continue
-            for rule_id, role, index, detector in self._players[block.info.id]:
+            for rule_id, role, index, detector in players:
                 extracted = detector.extract(role, event)
                 if extracted is not None:
                     key, data = extracted
@@ -129,12 +136,6 @@ class StatefulEngine:
         if self.persistent:
             for _, rule_id, key, row in kept:
                 self._fresh[rule_id][key].append(row)
-
-    def _is_relevant(self, logsource: LogSource) -> bool:
-        relevant = self._relevant.get(logsource)
-        if relevant is None:
-            relevant = self._relevant[logsource] = any(block.applies_to(logsource) for block in self._blocks)
-        return relevant
 
     def finish(self) -> list[Alert]:
         """Evaluate every group of every rule (batch mode)."""

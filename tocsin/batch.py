@@ -1,0 +1,174 @@
+"""Batches of events as the engine reads them: columns on demand, whole events only where needed.
+
+A parser that decodes records one at a time (captures, EVTX, the vendor formats) hands in
+``Event`` objects (``EventList``). The high-volume line formats hand in their records as
+they were decoded (``JsonRecords``): the engine asks a batch for the few columns its rules
+read, and only rows that matched something (or a consumer that needs every document, such
+as ``--db`` or shipping to a cluster) are turned into ``Event`` objects.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tocsin.event import Event, LogSource, lookup_path, sql_value
+
+
+class EventBatch(ABC):
+    """A batch of events (see module doc). Row numbers are positions in reading order."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def logsource_groups(self) -> dict[LogSource, list[int]]:
+        """The rows of each logsource, in reading order."""
+
+    @abstractmethod
+    def values(self, name: str, rows: Sequence[int]) -> list[Any]:
+        """Field ``name`` of ``rows`` as the engine compares it (``sql_value``), None where absent."""
+
+    @abstractmethod
+    def raw(self, rows: Sequence[int]) -> list[str]:
+        """The records as read, for keyword search."""
+
+    @abstractmethod
+    def event(self, row: int) -> Event:
+        """Row ``row`` as a whole event."""
+
+    @property
+    def events(self) -> list[Event]:
+        """Every row as a whole event (costly for record batches: use only where documents are needed)."""
+        return [self.event(row) for row in range(len(self))]
+
+    def texts(self, name: str, rows: Sequence[int]) -> list[str | None]:
+        """Field ``name`` as text, the form every engine column has."""
+        return [value if value is None or isinstance(value, str) else str(value) for value in self.values(name, rows)]
+
+
+class EventList(EventBatch):
+    """Events decoded one at a time by a parser."""
+
+    def __init__(self, events: list[Event]) -> None:
+        self._events = events
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def logsource_groups(self) -> dict[LogSource, list[int]]:
+        groups: dict[LogSource, list[int]] = defaultdict(list)
+        for row, event in enumerate(self._events):
+            groups[event.logsource].append(row)
+        return groups
+
+    def values(self, name: str, rows: Sequence[int]) -> list[Any]:
+        events = self._events
+        out = []
+        for row in rows:
+            event = events[row]
+            value = event.fields.get(name)
+            if value is None:
+                value = lookup_path(event.original, name)
+            out.append(sql_value(value))
+        return out
+
+    def raw(self, rows: Sequence[int]) -> list[str]:
+        return [self._events[row].raw for row in rows]
+
+    def event(self, row: int) -> Event:
+        return self._events[row]
+
+    @property
+    def events(self) -> list[Event]:
+        return self._events
+
+
+#: Field values derived for every event (``tocsin.event.complete_ecs``), with what they default to.
+_DERIVED: dict[str, tuple[str, ...]] = {
+    "source.address": ("source.ip", "source.domain"),
+    "event.provider": ("process.name", "network.protocol"),
+}
+
+
+class JsonRecords(EventBatch):
+    """JSON records of one input, decoded but not yet made into events.
+
+    ``materialize(record, raw, offset)`` makes the event of a record exactly as the format's
+    parser would; field values are read from the record the way the event would resolve them
+    (its ECS fields are the record's own, looked up by path, case-insensitively).
+    """
+
+    def __init__(
+        self,
+        records: list[dict[str, Any]],
+        raws: list[str],
+        offsets: list[str],
+        logsources: list[LogSource],
+        materialize: Callable[[dict[str, Any], str, str], Event],
+    ) -> None:
+        self.records, self._raws, self._offsets, self._logsources = records, raws, offsets, logsources
+        self._materialize = materialize
+        self._cache: dict[int, Event] = {}
+        self._spellings: dict[str, set[str]] | None = None
+
+    def _plain(self, name: str) -> bool:
+        """True when every record holds ``name`` only as a flat key of that exact spelling (or not at
+        all), so a plain ``get`` resolves it as ``lookup_path`` would, without derived defaults."""
+        if name in _DERIVED or name == "user.target.name":
+            return False
+        if self._spellings is None:
+            self._spellings = defaultdict(set)
+            for key in {key for record in self.records for key in record}:
+                self._spellings[key.lower()].add(key)
+        lowered = name.lower()
+        if lowered.partition(".")[0] in self._spellings:  # a nested object may hold it
+            return False
+        return self._spellings.get(lowered, {name}) <= {name}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def logsource_groups(self) -> dict[LogSource, list[int]]:
+        groups: dict[LogSource, list[int]] = defaultdict(list)
+        for row, logsource in enumerate(self._logsources):
+            groups[logsource].append(row)
+        return groups
+
+    def values(self, name: str, rows: Sequence[int]) -> list[Any]:
+        records = self.records
+        if self._plain(name):
+            if len(rows) == len(records):  # every row: the usual single-logsource batch
+                got = [record.get(name) for record in records]
+            else:
+                got = [records[row].get(name) for row in rows]
+            return [value if value is None or type(value) is str else sql_value(value) for value in got]
+        fallbacks = _DERIVED.get(name, ())
+        out = []
+        for row in rows:
+            record = records[row]
+            value = record.get(name)
+            if value is None:
+                value = lookup_path(record, name)
+                for fallback in fallbacks:
+                    if value is not None:
+                        break
+                    value = record.get(fallback)
+                    if value is None:
+                        value = lookup_path(record, fallback)
+            if value is None and name == "user.target.name" and lookup_path(record, "event.category") == "iam":
+                value = lookup_path(record, "user.name")
+            out.append(sql_value(value))
+        return out
+
+    def raw(self, rows: Sequence[int]) -> list[str]:
+        return [self._raws[row] for row in rows]
+
+    def event(self, row: int) -> Event:
+        event = self._cache.get(row)
+        if event is None:
+            event = self._materialize(self.records[row], self._raws[row], self._offsets[row])
+            self._cache[row] = event
+        return event
