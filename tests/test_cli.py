@@ -179,3 +179,28 @@ def test_config_file_and_environment(tmp_path):
     os.chmod(tmp_path / "tocsin.toml", 0o644)
     refused = tocsin("config", "show", cwd=tmp_path)
     assert refused.returncode == 2 and "chmod 600" in refused.stderr
+
+
+def test_lazy_commands_list_the_help_their_modules_give():
+    """`tocsin --help` lists lazily imported commands from a table: it must say what the commands say."""
+    import importlib
+
+    from tocsin.cli import LAZY_COMMANDS
+
+    for name, (module, attribute, short_help) in LAZY_COMMANDS.items():
+        command = getattr(importlib.import_module(module), attribute)
+        assert command.get_short_help_str(limit=1000) == short_help, name
+
+
+def test_help_imports_no_engine():
+    """The root help is printed without importing the engine, the capture stack or a cluster client."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tocsin.cli import main; sys.argv = ['tocsin', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('duckdb', 'scapy', 'elasticsearch', 'sigma', 'pydantic') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -3,45 +3,123 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from tocsin import __version__
-from tocsin.cli_elastic import elastic_sink, es
-from tocsin.cli_response import COMMANDS as RESPONSE_COMMANDS
-from tocsin.cli_response import respond_to
-from tocsin.cli_rules import rules  # the rules group, with test/check/list added
-from tocsin.cli_simulate import COMMANDS as SIMULATION_COMMANDS
-from tocsin.cli_watch import watch
 from tocsin.config import ConfigError, load_config, masked, to_toml
-from tocsin.detectors.sigma.database import connect
-from tocsin.detectors.stateful.geo import GeoIPUnavailable
-from tocsin.event import Event
-from tocsin.models import Alert, Level
-from tocsin.output import AlertSink, JsonLinesSink, JsonSink, TableSink, print_summary
-from tocsin.scan import ReadSummary, ScanRequest, read_events, run_scan
-from tocsin.sources import PARSERS, ParseOptions
-from tocsin.sources.pcap.events import EVENT_CATEGORIES, event_category
-from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
-from tocsin.store import CaseStore
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tocsin.event import Event
+    from tocsin.models import Alert, Level
+    from tocsin.output import AlertSink
+    from tocsin.sources import ParseOptions
 
 EXIT_ALERTS = 1
 EXIT_USAGE = 2
+
+
+#: Subcommands defined in their own modules, imported only when used: (module, attribute, short help).
+#: ``tocsin --help`` and completion list them from here without importing anything heavy.
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "audit": ("tocsin.cli_response", "audit_group", "The hash-chained audit log."),
+    "es": ("tocsin.cli_elastic", "es", "Elasticsearch: prepare the cluster, hunt on it, read alerts back."),
+    "evaluate": (
+        "tocsin.cli_simulate",
+        "evaluate",
+        "Scan simulated scenarios (from tocsin simulate) and score precision, recall and time to detect.",
+    ),
+    "incidents": ("tocsin.cli_response", "incidents", "List, inspect, approve, resume and close incidents."),
+    "playbooks": ("tocsin.cli_response", "playbooks", "List, validate and run playbooks."),
+    "respond": (
+        "tocsin.cli_response",
+        "respond",
+        "Plan (or with --execute, carry out) the response to alerts from JSON Lines files or - (stdin).",
+    ),
+    "rules": ("tocsin.cli_rules", "rules", "Work with Sigma rules."),
+    "simulate": (
+        "tocsin.cli_simulate",
+        "simulate",
+        "Generate realistic, labelled logs and captures of attack SCENARIO (or all) with their ground truth.",
+    ),
+    "watch": (
+        "tocsin.cli_watch",
+        "watch",
+        "Follow log files, directories and globs (and/or capture on --interface); detect continuously; "
+        "alerts as JSON Lines on stdout, to -o FILE and to [webhook] url when set.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose ``LAZY_COMMANDS`` are imported when invoked, not to print the help."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module, attribute, _ = LAZY_COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in LAZY_COMMANDS and name not in self.commands:
+                rows.append((name, LAZY_COMMANDS[name][2]))
+            else:
+                command = self.commands[name]
+                if not command.hidden:
+                    rows.append((name, command.get_short_help_str(limit=formatter.width)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class LazyChoice(click.Choice):
+    """A choice whose values come from a registry imported only when the option is used or shown."""
+
+    def __init__(self, load: Any) -> None:
+        self._load = load
+        super().__init__([])
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        return sorted(self._load())
+
+    @choices.setter
+    def choices(self, _value: Any) -> None:
+        pass
+
+
+def _parser_names() -> Any:
+    from tocsin.sources import PARSERS
+
+    return PARSERS
+
+
+def _event_categories() -> Any:
+    from tocsin.sources.pcap.events import EVENT_CATEGORIES
+
+    return EVENT_CATEGORIES
 
 
 class LevelType(click.ParamType):
     name = "level"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Level:
+        from tocsin.models import Level
+
         if isinstance(value, Level):
             return value
         try:
@@ -51,6 +129,8 @@ class LevelType(click.ParamType):
 
 
 def _stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
@@ -83,7 +163,7 @@ def input_options(function: Any) -> Any:
     options = [
         click.option(
             "--format-in",
-            type=click.Choice(sorted(PARSERS)),
+            type=LazyChoice(_parser_names),
             help="Input format (default: detected per file).",
         ),
         click.option(
@@ -116,6 +196,8 @@ def _parse_options(
     field_map: tuple[str, ...],
     reveal_secrets: bool = False,
 ) -> ParseOptions:
+    from tocsin.sources import ParseOptions
+
     return ParseOptions(
         year=year,
         timezone=timezone or settings["scan"]["timezone"],
@@ -134,15 +216,11 @@ def _open_output(stack: ExitStack, output: Path | None) -> IO[str]:
         raise click.UsageError(f"cannot write {output}: {exc.strerror}") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tocsin")
 def cli() -> None:
     """tocsin: detect account takeover and data exposure in logs, and respond."""
 
-
-cli.add_command(es)
-cli.add_command(rules)
-cli.add_command(watch)
 
 
 @cli.command()
@@ -215,6 +293,17 @@ def scan(
     config_file: Path | None,
 ) -> None:
     """Scan log files, directories, archives or - (stdin) with Sigma rules."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from tocsin.cli_elastic import elastic_sink
+    from tocsin.cli_response import respond_to
+    from tocsin.detectors.stateful.geo import GeoIPUnavailable
+    from tocsin.models import Level
+    from tocsin.output import JsonLinesSink, JsonSink, TableSink, print_summary
+    from tocsin.scan import ScanRequest, run_scan
+    from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
+
     settings = _load_settings(config_file)
     _check_paths(paths)
     console = _stderr()
@@ -313,7 +402,7 @@ def scan(
     "--category",
     "categories",
     multiple=True,
-    type=click.Choice(sorted(EVENT_CATEGORIES)),
+    type=LazyChoice(_event_categories),
     help="Only network events of this kind (repeatable).",
 )
 @input_options
@@ -331,6 +420,9 @@ def events(
     reveal_secrets: bool,
 ) -> None:
     """Print the normalized (ECS) events of inputs: what rules are written against."""
+    from tocsin.scan import ReadSummary, read_events
+    from tocsin.sources.pcap.events import event_category
+
     settings = _load_settings(config_file)
     _check_paths(paths)
     read = ReadSummary()
@@ -357,6 +449,9 @@ def events(
 
 
 def _events_table(stream: IO[str], events_iter: Any, limit: int | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(header_style="bold")
     for column in ("@timestamp", "event.action", "outcome", "user.name", "source.ip", "host.name", "message"):
         table.add_column(column, overflow="fold")
@@ -387,6 +482,9 @@ def _events_table(stream: IO[str], events_iter: Any, limit: int | None) -> None:
 )
 def show(identifier: str, db: Path) -> None:
     """Show an event or an alert (with its evidence events) from a case database."""
+    from tocsin.detectors.sigma.database import connect
+    from tocsin.store import CaseStore
+
     connection = connect(str(db))
     store = CaseStore(connection)
     found = store.get(identifier)
@@ -417,12 +515,10 @@ def config_show(config_file: Path | None) -> None:
 @cli.command()
 def formats() -> None:
     """List the input formats tocsin reads."""
+    from tocsin.sources import PARSERS
+
     for name, parser in sorted(PARSERS.items()):
         click.echo(f"{name:18} {parser.description}")
-
-
-for response_command in RESPONSE_COMMANDS + SIMULATION_COMMANDS:
-    cli.add_command(response_command)
 
 
 def main() -> None:
