@@ -177,6 +177,11 @@ def input_options(function: Any) -> Any:
             metavar="ECS=SOURCE",
             help="Map a source field to an ECS field for generic JSON/CSV inputs (repeatable).",
         ),
+        click.option(
+            "--logsource",
+            metavar="product=…,service=…",
+            help="The Sigma log source of generic JSON/CSV inputs that do not name one (e.g. product=linux,service=sshd).",
+        ),
         click.option("--config", "config_file", type=click.Path(path_type=Path), help="Configuration file."),
         click.option(
             "--reveal-secrets",
@@ -195,15 +200,22 @@ def _parse_options(
     timezone: str | None,
     field_map: tuple[str, ...],
     reveal_secrets: bool = False,
+    logsource: str | None = None,
 ) -> ParseOptions:
     from tocsin.sources import ParseOptions
+    from tocsin.sources.logsource import forced_logsource
 
+    try:
+        forced = forced_logsource(logsource) if logsource else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--logsource") from None
     return ParseOptions(
         year=year,
         timezone=timezone or settings["scan"]["timezone"],
         max_record_bytes=int(settings["scan"]["max_record_bytes"]),
         field_map=_field_map(field_map),
         reveal_secrets=reveal_secrets,
+        logsource=forced,
     )
 
 
@@ -247,7 +259,12 @@ def cli() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Keep every event and alert in this SQLite case database.",
 )
-@click.option("--strict", is_flag=True, help="Exit 2 if any record or input had to be skipped.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 2 if a record or input was skipped, a rule rejected, a rule of yours saw no event of its "
+    "log source, or nothing was checked.",
+)
 @click.option(
     "--yara",
     "yara_paths",
@@ -290,6 +307,7 @@ def scan(
     year: int | None,
     timezone: str | None,
     field_map: tuple[str, ...],
+    logsource: str | None,
     config_file: Path | None,
 ) -> None:
     """Scan log files, directories, archives or - (stdin) with Sigma rules."""
@@ -312,7 +330,7 @@ def scan(
         rule_paths=[Path(p) for p in settings["scan"]["rules"]] + list(rule_paths),
         builtin_rules=settings["scan"]["builtin_rules"] and not no_builtin_rules,
         format_in=format_in,
-        parse=_parse_options(settings, year, timezone, field_map, reveal_secrets),
+        parse=_parse_options(settings, year, timezone, field_map, reveal_secrets, logsource),
         db=db,
         min_level=min_level or Level.parse(settings["scan"]["min_level"]),
         batch_size=int(settings["scan"]["batch_size"]),
@@ -377,8 +395,8 @@ def scan(
     if explicit_failures:
         console.print(f"tocsin: error: cannot read {explicit_failures[0].name}: {explicit_failures[0].error}")
         sys.exit(EXIT_USAGE)
-    if strict and (summary.read.skipped or summary.read.failed_inputs):
-        console.print("tocsin: error: records or inputs were skipped (--strict)")
+    if strict and (failures := summary.strict_failures()):
+        console.print(f"tocsin: error: {'; '.join(failures)} (--strict)")
         sys.exit(EXIT_USAGE)
     if fail_on is not None and any(
         summary.alerts_by_level[level.name] for level in Level if level >= fail_on
@@ -416,6 +434,7 @@ def events(
     year: int | None,
     timezone: str | None,
     field_map: tuple[str, ...],
+    logsource: str | None,
     config_file: Path | None,
     reveal_secrets: bool,
 ) -> None:
@@ -427,7 +446,7 @@ def events(
     _check_paths(paths)
     read = ReadSummary()
     stream_of_events = read_events(
-        list(paths), format_in, _parse_options(settings, year, timezone, field_map, reveal_secrets), read
+        list(paths), format_in, _parse_options(settings, year, timezone, field_map, reveal_secrets, logsource), read
     )
     if categories:
         stream_of_events = (e for e in stream_of_events if event_category(e) in categories)

@@ -7,9 +7,11 @@ from collections import Counter
 from typing import IO, Protocol
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tocsin.models import Alert, Level
+from tocsin.pipeline import BlindRule
 from tocsin.scan import ScanSummary
 
 _LEVEL_STYLES = {
@@ -115,6 +117,34 @@ def _entities(alert: Alert) -> str:
     return " ".join(parts)
 
 
+def _print_coverage(console: Console, summary: ScanSummary, verbose: bool) -> None:
+    """The rules that saw no event of their log source, by log source: the user's named, the
+    built-in pack's (which covers every vendor, so most scans leave some idle) counted."""
+    user = summary.blind_user_rules
+    if user:
+        console.print(
+            f"  [yellow]{len(user)} rule(s) saw no events of their log source[/]: "
+            + escape(_by_logsource(user, limit=None if verbose else 8))
+            + " (the events lack it? --logsource product=…,service=… sets it)"
+        )
+        for rule in user if verbose else user[:10]:
+            console.print(f"    {escape(rule.title)} ({escape(rule.logsource)})")
+        if not verbose and len(user) > 10:
+            console.print(f"    … {len(user) - 10} more (use --verbose to list all)")
+    builtin = [rule for rule in summary.coverage.blind if rule not in user]
+    if builtin and (verbose or summary.read.events):
+        console.print(
+            f"  [dim]built-in pack: {len(builtin)} rule(s) idle, no events of their log source: "
+            f"{escape(_by_logsource(builtin, limit=None if verbose else 6))}[/]"
+        )
+
+
+def _by_logsource(rules: list[BlindRule], limit: int | None = None) -> str:
+    counts = Counter(rule.logsource for rule in rules).most_common()
+    shown = ", ".join(f"{name} ({count})" for name, count in counts[:limit])
+    return shown + (f", … {len(counts) - limit} more" if limit is not None and len(counts) > limit else "")
+
+
 def print_summary(console: Console, summary: ScanSummary, verbose: bool = False) -> None:
     """The end-of-run summary (to stderr): inputs, skips, rules, alerts by level."""
     read = summary.read
@@ -146,6 +176,7 @@ def print_summary(console: Console, summary: ScanSummary, verbose: bool = False)
         console.print(f"  [yellow]rejected[/] {error.source}{title}: {error.reason}")
     if len(shown) < len(summary.rule_errors):
         console.print(f"  … {len(summary.rule_errors) - len(shown)} more (use --verbose to list all)")
+    _print_coverage(console, summary, verbose)
     if summary.yara_files:
         console.print(
             f"[bold]YARA[/] {summary.yara_files - len(summary.yara_errors)} of {summary.yara_files} rule file(s) compiled"
@@ -164,8 +195,20 @@ def print_summary(console: Console, summary: ScanSummary, verbose: bool = False)
         )
         hidden = f" ({summary.alerts_hidden} below --min-level not shown)" if summary.alerts_hidden else ""
         console.print(f"[bold]Alerts[/] {summary.alerts}: {levels}{hidden}")
-    elif summary.looked:
+    elif summary.looked and not summary.coverage.blind:
         console.print("[bold green]No alerts[/]: every rule ran over every event and nothing matched.")
+    elif summary.looked:
+        seeing = summary.rules_loaded - len(summary.coverage.blind)
+        console.print(
+            f"[bold green]No alerts[/] from the {seeing} rule(s) that saw events of their log source; "
+            f"{len(summary.coverage.blind)} saw none (above)."
+        )
     if not summary.looked:
-        why = "no events were read" if summary.read.events == 0 else "no rule could be loaded"
+        why = (
+            "no events were read"
+            if summary.read.events == 0
+            else "no rule could be loaded"
+            if summary.rules_loaded == 0
+            else "no rule saw an event of its log source"
+        )
         console.print(f"[bold red]Nothing was checked[/]: {why}. This is not a clean result.")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from tocsin.batch import EventBatch, EventList
 from tocsin.detectors.sigma.correlation import CorrelationRule, Episode
 from tocsin.detectors.sigma.engine import SigmaEngine
-from tocsin.detectors.sigma.ruleset import RuleSet
+from tocsin.detectors.sigma.ruleset import DetectionRule, RuleSet
 from tocsin.detectors.stateful.engine import StatefulEngine
 from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.yara.pipeline import ContentScan
@@ -30,12 +30,60 @@ from tocsin.secrets import annotate_credential_alerts
 
 
 @dataclass
+class BlindRule:
+    """A rule that saw no event of its log source: it could not look."""
+
+    title: str
+    logsource: str
+    source: str | None
+
+
+@dataclass
 class Coverage:
     """Which rules saw events of their log source: a rule that saw none could not look."""
 
+    #: Events routed to each single-event rule, by rule id.
     routed: Counter[str] = field(default_factory=Counter)
-    #: Rules that saw no event, as (rule title, "product/service/category" of the rule).
-    blind: list[tuple[str, str]] = field(default_factory=list)
+    #: Alerting rules (single-event, correlation, stateful) none of whose inputs saw an event.
+    blind: list[BlindRule] = field(default_factory=list)
+
+
+def coverage(ruleset: RuleSet, routed: Counter[str]) -> Coverage:
+    """Which alerting rules saw nothing: a detection routed no event, a correlation or stateful
+    rule whose building blocks were all routed none."""
+    by_flag = {rule.flag: rule for rule in ruleset.detections if rule.flag is not None}
+    by_id = {rule.info.id: rule for rule in ruleset.detections}
+
+    def saw(rule: DetectionRule) -> bool:
+        return routed[rule.info.id] > 0
+
+    def correlation_saw(rule: CorrelationRule) -> bool:
+        return any(
+            correlation_saw(ref.child) if ref.child is not None else ref.flag in by_flag and saw(by_flag[ref.flag])
+            for ref in rule.references
+        )
+
+    def blocks(references: list[DetectionRule]) -> str:
+        return ", ".join(sorted({_logsource_name(rule) for rule in references}))
+
+    blind = [
+        BlindRule(rule.info.title, _logsource_name(rule), rule.info.source)
+        for rule in ruleset.detections
+        if rule.emits_alerts and not saw(rule)
+    ]
+    for correlation in ruleset.correlations:
+        if not correlation_saw(correlation):
+            referenced = [by_flag[ref.flag] for ref in correlation.references if ref.flag in by_flag]
+            blind.append(BlindRule(correlation.info.title, blocks(referenced), correlation.info.source))
+    for stateful in ruleset.stateful:
+        referenced = [by_id[rule_id] for rule_id in stateful.references.values() if rule_id in by_id]
+        if not any(saw(rule) for rule in referenced):
+            blind.append(BlindRule(stateful.info.title, blocks(referenced), stateful.info.source))
+    return Coverage(Counter(routed), blind)
+
+
+def _logsource_name(rule: DetectionRule) -> str:
+    return "/".join(part for part in (rule.product, rule.service, rule.category) if part) or "any"
 
 
 class DetectionPipeline:
@@ -83,12 +131,7 @@ class DetectionPipeline:
 
     def coverage(self) -> Coverage:
         """Per rule, the events routed to it; the alerting rules that saw none."""
-        blind = [
-            (rule.info.title, "/".join(part or "*" for part in (rule.product, rule.service, rule.category)))
-            for rule in self.sigma.rules_routed_nothing()
-            if rule.emits_alerts
-        ]
-        return Coverage(Counter(self.sigma.routed), blind)
+        return coverage(self.ruleset, self.sigma.routed)
 
     def close(self) -> None:
         self.stateful.close()

@@ -17,7 +17,7 @@ from tocsin.detectors.yara.compiler import YaraLoadError
 from tocsin.detectors.yara.pipeline import ContentScan
 from tocsin.event import Event
 from tocsin.models import Alert, Level
-from tocsin.pipeline import Coverage, DetectionPipeline
+from tocsin.pipeline import BlindRule, Coverage, DetectionPipeline
 from tocsin.sources import InputSource, InputStats, ParseOptions, UnreadableInput
 from tocsin.sources.base import BatchParser, Parser
 from tocsin.sources.detect import detect_format
@@ -72,9 +72,30 @@ class ScanSummary:
 
     @property
     def looked(self) -> bool:
-        """False when the scan could not really look: no events read or no rule loaded."""
+        """False when the scan could not really look: no events read, no rule loaded, or no rule
+        saw an event of its log source."""
         files_scanned = self.content_scan.get("files scanned", 0) > 0
-        return (self.read.events > 0 and self.rules_loaded > 0) or files_scanned
+        rules_that_saw = self.rules_loaded - len(self.coverage.blind)
+        return (self.read.events > 0 and rules_that_saw > 0) or files_scanned
+
+    @property
+    def blind_user_rules(self) -> list[BlindRule]:
+        """Rules the user asked for (not the built-in pack) that saw no event of their log source."""
+        builtin = str(builtin_rules_path())
+        return [rule for rule in self.coverage.blind if not (rule.source or "").startswith(builtin)]
+
+    def strict_failures(self) -> list[str]:
+        """Why ``--strict`` fails this run, if it does: anything skipped, rejected or not looked at."""
+        reasons = []
+        if self.read.skipped or self.read.failed_inputs:
+            reasons.append("records or inputs were skipped")
+        if self.rule_errors:
+            reasons.append(f"{len(self.rule_errors)} rule(s) rejected")
+        if self.blind_user_rules:
+            reasons.append(f"{len(self.blind_user_rules)} rule(s) saw no event of their log source")
+        if not self.looked:
+            reasons.append("nothing was checked")
+        return reasons
 
 
 @dataclass

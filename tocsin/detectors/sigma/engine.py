@@ -182,10 +182,6 @@ class SigmaEngine:
             self._streams[logsource] = stream
         return stream
 
-    def rules_routed_nothing(self) -> list[DetectionRule]:
-        """The rules no event was routed to (none of their logsource was read)."""
-        return [rule for rule in self.ruleset.detections if not self.routed[rule.info.id]]
-
     # -- correlations -----------------------------------------------------------------
 
     def _create_correlation_table(self) -> None:

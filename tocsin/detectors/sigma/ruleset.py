@@ -44,7 +44,7 @@ from tocsin.models import Level, RuleInfo
 
 RULE_SUFFIXES = {".yml", ".yaml"}
 #: A rule reading more fields than this is refused (it would cost every batch a column per field).
-MAX_RULE_FIELDS = 512
+MAX_RULE_FIELDS = 1000
 
 
 @dataclass
