@@ -74,6 +74,18 @@ def _alive(pid: int) -> bool:
     help="Extra Sigma rules (repeatable).",
 )
 @click.option("--no-builtin-rules", is_flag=True, help="Do not load the built-in rule pack.")
+@click.option(
+    "--yara",
+    "yara_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="YARA rule file or directory, run over capture payloads and appended data (repeatable).",
+)
+@click.option(
+    "--geoip",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="MaxMind City database: locate logins the sources do not (needs tocsin[geoip]).",
+)
 @click.option("--format-in", help="Input format of every followed file (default: detected per file).")
 @click.option(
     "-o",
@@ -121,6 +133,8 @@ def watch(
     state_dir: Path,
     rule_paths: tuple[Path, ...],
     no_builtin_rules: bool,
+    yara_paths: tuple[Path, ...],
+    geoip: Path | None,
     format_in: str | None,
     output: Path | None,
     min_level: str | None,
@@ -185,6 +199,8 @@ def watch(
         health_path=health,
         interface=interface,
         bpf=bpf,
+        yara_paths=list(yara_paths),
+        geoip=geoip or (Path(settings["scan"]["geoip"]) if settings["scan"]["geoip"] else None),
     )
     with ExitStack() as stack:
         sinks = [JsonLinesSink(sys.stdout)]
@@ -216,9 +232,13 @@ def watch(
             if respond:
                 _hand_over(alerts, respond == "execute", db, config_file, logger)
 
-        service = WatchService(options, deliver, ship)
+        from tocsin.detectors.stateful.geo import GeoIPUnavailable
         from tocsin.watch.capture import CaptureError
 
+        try:
+            service = WatchService(options, deliver, ship)
+        except GeoIPUnavailable as exc:
+            raise click.UsageError(str(exc)) from None
         try:
             code = service.run()
         except CaptureError as exc:

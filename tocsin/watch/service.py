@@ -36,12 +36,13 @@ from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tocsin.detectors.sigma.engine import FRESH_TABLE, SigmaEngine
+from tocsin.detectors.sigma.engine import FRESH_TABLE
 from tocsin.detectors.sigma.ruleset import RuleSet, builtin_rules_path, load_rules
-from tocsin.detectors.stateful.engine import StatefulEngine
+from tocsin.detectors.stateful.geo import GeoIP
+from tocsin.detectors.yara.pipeline import ContentScan
 from tocsin.event import Event
 from tocsin.models import Alert, Level
-from tocsin.secrets import annotate_credential_alerts
+from tocsin.pipeline import DetectionPipeline
 from tocsin.sources import PARSERS, InputSource, InputStats, ParseOptions, Parser, UnreadableInput
 from tocsin.sources.detect import detect_format
 from tocsin.store import CaseStore
@@ -80,6 +81,10 @@ class WatchOptions:
     health_path: Path | None = None
     interface: str | None = None  # live capture (scapy), through the pcap pipeline
     bpf: str | None = None
+    #: The user's YARA rules: besides the built-in ones on capture payloads, run over appended data.
+    yara_paths: list[Path] = field(default_factory=list)
+    #: A MaxMind City database locating logins the sources did not locate (needs ``tocsin[geoip]``).
+    geoip: Path | None = None
 
 
 class WatchService:
@@ -99,8 +104,9 @@ class WatchService:
         self.connection = self.state.connection
         self.case = CaseStore(self.connection)
         self.ruleset = self._load_rules()
-        self.engine = SigmaEngine(self.ruleset, self.connection, CANDIDATE_TABLE)
-        self.stateful = StatefulEngine(self.ruleset, self.connection, STATEFUL_PREFIX)
+        self.geoip = GeoIP(options.geoip) if options.geoip else None
+        self.content = ContentScan.load(options.yara_paths, options.builtin_rules)
+        self.pipeline = self._pipeline(self.ruleset)
         self.follower = Follower(options.paths, self.state.checkpoints(), options.parse.max_record_bytes)
         self.capture: LiveCapture | None = None
         if options.interface:
@@ -145,9 +151,19 @@ class WatchService:
         ).fetchall():
             self.connection.execute(f'DROP TABLE batch."{name}"')
         self.ruleset = ruleset
-        self.engine = SigmaEngine(ruleset, self.connection, CANDIDATE_TABLE)
-        self.stateful.close()
-        self.stateful = StatefulEngine(ruleset, self.connection, STATEFUL_PREFIX)
+        self.pipeline.close()
+        self.pipeline = self._pipeline(ruleset)
+
+    def _pipeline(self, ruleset: RuleSet) -> DetectionPipeline:
+        """The same detection as a scan's, over the persistent windows of the state database."""
+        return DetectionPipeline(
+            ruleset,
+            self.connection,
+            correlation_table=CANDIDATE_TABLE,
+            stateful_prefix=STATEFUL_PREFIX,
+            geoip=self.geoip,
+            content=self.content,
+        )
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -166,28 +182,31 @@ class WatchService:
             },
         )
         self._deliver()  # alerts committed by a previous run but not delivered before it stopped
-        try:
-            while True:
-                if self.reload_requested:
-                    self._commit()
-                    self.reload_requested = False
-                    self.reload()
-                read = self.step()
-                if self.stopping:
-                    if self.capture is not None:
-                        self.pending.extend(self.capture.stop())
-                        self._mark_dirty(time.monotonic())
-                    self._commit()
-                    self._deliver()
-                    break
-                if not read:
-                    time.sleep(self.options.poll_interval)
-        finally:
-            if self.capture is not None and self.capture.sniffer is not None:
-                self.capture.stop()  # an error ended the loop: stop the sniffer thread, events are lost
-            self._write_status(force=True)
-            self.follower.close()
-            self.state.close()
+        with self.content.listening():  # capture payloads reach YARA while the loop runs
+            try:
+                while True:
+                    if self.reload_requested:
+                        self._commit()
+                        self.reload_requested = False
+                        self.reload()
+                    read = self.step()
+                    if self.stopping:
+                        if self.capture is not None:
+                            self.pending.extend(self.capture.stop())
+                            self._mark_dirty(time.monotonic())
+                        self._commit()
+                        self._deliver()
+                        break
+                    if not read:
+                        time.sleep(self.options.poll_interval)
+            finally:
+                if self.capture is not None and self.capture.sniffer is not None:
+                    self.capture.stop()  # an error ended the loop: stop the sniffer thread, events are lost
+                self._write_status(force=True)
+                self.follower.close()
+                self.state.close()
+                if self.geoip is not None:
+                    self.geoip.close()
         log.info("watch stopped", extra={"fields": self.counters})
         return 0
 
@@ -237,6 +256,8 @@ class WatchService:
         if parser is None:
             return []
         stats = self.stats.setdefault(followed.key, InputStats(followed.path, followed.format))
+        if self.content.scan_files:  # the user's YARA rules see appended data, as a scan sees files
+            self.content.scan_file(InputSource(followed.path, lambda data=chunk.data: io.BytesIO(data)))
         events = list(parser.parse_lines(chunk.data, followed.path, stats, mtime=time.time()))
         starts = [0, *accumulate(len(line) + 1 for line in chunk.data.split(b"\n"))]
         for event in events:
@@ -287,11 +308,9 @@ class WatchService:
         execute("BEGIN IMMEDIATE")
         try:
             self.state.record_events(events)
-            alerts = self.engine.process(events) if events else []
-            self.stateful.process(events)
-            keep = self._candidate_ids() | self.stateful.kept_ids
-            annotate_credential_alerts(alerts, events)
-            for rule, episode, alert in self.engine.correlate():
+            alerts = self.pipeline.process(events) if events else self.pipeline.take_content_alerts()
+            keep = self._candidate_ids() | self.pipeline.stateful.kept_ids
+            for rule, episode, alert in self.pipeline.correlate():
                 if self.state.episode_is_new(
                     rule.info.id, episode.group, episode.window_start, episode.end, alert.id
                 ):
@@ -301,7 +320,7 @@ class WatchService:
                         rule.info.id, episode.group, episode.window_start, episode.end
                     )
                     self.case.add_alerts([alert.model_copy(update={"id": first or alert.id})])
-            alerts += self.stateful.evaluate()
+            alerts += self.pipeline.stateful.evaluate()
             for alert in alerts:
                 keep.update(alert.evidence)
             self.case.add_events(event for event in events if event.id in keep)
@@ -341,11 +360,12 @@ class WatchService:
         if now - self._last_prune < 60 or not self.watermark:
             return
         self._last_prune = now
-        horizon = self.watermark - self.engine.longest_timespan - self.options.lateness
-        removed = self.engine.prune(horizon)
-        self.stateful.prune(self.watermark - self.options.retention)  # baselines need the history
+        sigma = self.pipeline.sigma
+        horizon = self.watermark - sigma.longest_timespan - self.options.lateness
+        removed = sigma.prune(horizon)
+        self.pipeline.stateful.prune(self.watermark - self.options.retention)  # baselines need the history
         self.state.prune(
-            episodes_before=horizon - self.engine.longest_timespan,
+            episodes_before=horizon - sigma.longest_timespan,
             events_before=self.watermark - self.options.retention,
             outbox_before=time.time() - 7 * 86400,
         )
