@@ -31,10 +31,9 @@ from pathlib import Path
 import yaml
 
 from tocsin.detectors.sigma.database import connect
-from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import RuleSet, builtin_rules_path, load_rules, rule_files
-from tocsin.detectors.stateful.engine import StatefulEngine
 from tocsin.models import RuleInfo
+from tocsin.pipeline import DetectionPipeline
 from tocsin.ruletest.events import CaseDataError, load_events
 
 INFO_FILE = "info.yml"
@@ -288,11 +287,10 @@ def run_case(case: TestCase, ruleset: RuleSet, index: dict[str, RuleInfo], names
     except CaseDataError as exc:
         return CaseResult(case, False, f"cannot read the events: {exc}", title=info.title)
     connection = connect(":memory:")
-    engine, stateful = SigmaEngine(ruleset, connection), StatefulEngine(ruleset, connection)
-    alerts = engine.process(events)
-    stateful.process(events)
-    alerts += engine.finish() + stateful.finish()
-    stateful.close()
+    pipeline = DetectionPipeline(ruleset, connection)
+    alerts = pipeline.process(events)
+    alerts += pipeline.finish()
+    pipeline.close()
     connection.close()
     fired: Counter[str] = Counter(alert.rule.title for alert in alerts)
     matched = sum(1 for alert in alerts if alert.rule.id == info.id)
