@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from tocsin.event import Event, LogSource, lookup_path, sql_value
@@ -59,9 +60,19 @@ class EventList(EventBatch):
         return len(self._events)
 
     def logsource_groups(self) -> dict[LogSource, list[int]]:
-        groups: dict[LogSource, list[int]] = defaultdict(list)
+        # Parsers share LogSource objects: group by identity first, hashing each distinct one once.
+        by_identity: dict[int, tuple[LogSource, list[int]]] = {}
         for row, event in enumerate(self._events):
-            groups[event.logsource].append(row)
+            entry = by_identity.get(id(event.logsource))
+            if entry is None:
+                entry = by_identity[id(event.logsource)] = (event.logsource, [])
+            entry[1].append(row)
+        groups: dict[LogSource, list[int]] = defaultdict(list)
+        for logsource, rows in by_identity.values():
+            groups[logsource].extend(rows)
+        if len(by_identity) > len(groups):  # equal log sources from different objects: reading order
+            for rows in groups.values():
+                rows.sort()
         return groups
 
     def values(self, name: str, rows: Sequence[int]) -> list[Any]:
@@ -70,7 +81,7 @@ class EventList(EventBatch):
         for row in rows:
             event = events[row]
             value = event.fields.get(name)
-            if value is None:
+            if value is None and event.original and _may_hold(tuple(event.original), name):
                 value = lookup_path(event.original, name)
             out.append(sql_value(value))
         return out
@@ -84,6 +95,14 @@ class EventList(EventBatch):
     @property
     def events(self) -> list[Event]:
         return self._events
+
+
+@lru_cache(maxsize=65536)
+def _may_hold(keys: tuple[str, ...], name: str) -> bool:
+    """Whether a record with these top-level keys can resolve ``name`` (``lookup_path``'s first step:
+    a key equal to the whole dotted name or to its first part, ignoring case)."""
+    lowered, head = name.lower(), name.partition(".")[0].lower()
+    return any(key.lower() in (lowered, head) for key in keys)
 
 
 #: Field values derived for every event (``tocsin.event.complete_ecs``), with what they default to.

@@ -197,7 +197,7 @@ def rules() -> None:
 @rules.command("convert")
 @click.option(
     "--target",
-    type=click.Choice(["kibana-ndjson", "kibana-saved-objects", "lucene", "esql", "eql", "sqlite"]),
+    type=click.Choice(["kibana-ndjson", "kibana-saved-objects", "lucene", "esql", "eql", "duckdb"]),
     required=True,
     help="kibana-ndjson: Elastic Security detection rules; kibana-saved-objects: data view and dashboard.",
 )
@@ -208,7 +208,7 @@ def rules() -> None:
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE.")
 @CONFIG_OPTION
 def rules_convert(target: str, rule_paths: tuple[Path, ...], output: Any, config_file: Path | None) -> None:
-    """Convert rules for Elasticsearch/Kibana (pySigma's backends) or show tocsin's SQLite predicates."""
+    """Convert rules for Elasticsearch/Kibana (pySigma's backends) or show tocsin's DuckDB predicates."""
     config, _ = _settings(config_file)
     paths = list(rule_paths) or [builtin_rules_path()]
     placeholders = config["sigma"]["placeholders"]
@@ -221,7 +221,7 @@ def rules_convert(target: str, rule_paths: tuple[Path, ...], output: Any, config
         console.print(f"{len(objects)} detection rules")
     elif target == "kibana-saved-objects":
         output.write(ndjson(saved_objects()))
-    elif target == "sqlite":
+    elif target == "duckdb":
         ruleset = load_rules(paths, placeholders)
         for rule in ruleset.detections:
             output.write(f"# {rule.info.title} [{rule.info.id}]\n{rule.predicate}\n\n")

@@ -100,5 +100,5 @@ def test_convert_targets_print_queries(tmp_path):
                     .replace("event.outcome: failure", "TargetUserName: admin").replace("name: tocsin_failed_authentication\n", ""))
     result = tocsin("rules", "convert", "--target", "lucene", "--rules", str(rule))
     assert "original.TargetUserName:admin" in result.stdout and "event.category:authentication" in result.stdout
-    sqlite = tocsin("rules", "convert", "--target", "sqlite")
-    assert sqlite.returncode == 0 and "streaming engine" in sqlite.stdout
+    duckdb = tocsin("rules", "convert", "--target", "duckdb")
+    assert duckdb.returncode == 0 and "streaming engine" in duckdb.stdout and "ILIKE" in duckdb.stdout

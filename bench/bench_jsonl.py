@@ -1,0 +1,153 @@
+"""Sigma over flat ECS JSON Lines: tocsin beside the DuckDB/orjson floor, on the shared sshd kit.
+
+Run it in the project's venv, on a quiet machine::
+
+    . .venv/bin/activate
+    python bench/bench_jsonl.py                    # 200k and 2M events
+    python bench/bench_jsonl.py --events 200000    # one size
+    python bench/bench_jsonl.py --markdown         # the results as Markdown
+
+The workload is ``../shared/bench/sshd-jsonl/`` (its ``gen_sshd.py`` writes the events, seed 1337;
+``rules/`` holds the five Sigma rules; ``expected_counts.py`` the exact count of each). Each
+measurement runs in its own process pinned to one CPU (``taskset -c 0``) and ``os.wait4`` gives its
+wall time, CPU time and peak RSS; times include the process's start-up:
+
+* tocsin: ``tocsin scan EVENTS --rules rules/ --no-builtin-rules --format jsonl -o FILE``, then the
+  alerts per rule are checked against ``expected_counts.py``;
+* floor, orjson: every line decoded with orjson, nothing else;
+* floor, DuckDB: the kit's ``floor_duckdb.py``: ``read_json_auto`` into a table, then the five rules
+  as SQL (pysigma-backend-duckdb when installed, as the kit's README describes);
+* start-up: ``tocsin --help``, median of 5 runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parents[2] / "shared" / "bench" / "sshd-jsonl"
+RULE_KEYS = {
+    "SSHD Failed Authentication": "failed_login",
+    "SSHD Successful Root Login": "root_login",
+    "SSHD Invalid User": "invalid_user",
+    "SSHD Successful Login From Non-RFC1918 Address": "external_success",
+    "SSHD Failed Password For Common Default Account": "default_account_regex",
+}
+#: The aim of the engine issue: events/s on one core, end to end.
+AIM = 150_000
+ORJSON_FLOOR = """\
+import sys, orjson
+count = 0
+with open(sys.argv[1], "rb") as stream:
+    for line in stream:
+        orjson.loads(line)
+        count += 1
+print(count)
+"""
+
+
+@dataclass
+class Run:
+    name: str
+    events: int
+    wall: float
+    cpu: float
+    rss_mb: float
+    output: str
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.wall
+
+
+def measure(name: str, events: int, command: list[str]) -> Run:
+    """Run ``command`` pinned to CPU 0; its wall time, CPU time and peak RSS."""
+    pinned = ["taskset", "-c", "0", *command]
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(pinned, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{name} failed:\n{text}")
+    return Run(name, events, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text)
+
+
+def bench(events: int, work: Path) -> tuple[list[Run], dict[str, int], dict[str, int]]:
+    data = work / f"sshd-{events}.jsonl"
+    if not data.exists():
+        subprocess.run([sys.executable, str(KIT / "gen_sshd.py"), str(events), str(data)], check=True)
+    expected = json.loads(
+        subprocess.run(
+            [sys.executable, str(KIT / "expected_counts.py"), str(data)], check=True, capture_output=True, text=True
+        ).stdout
+    )
+    alerts = work / "alerts.jsonl"
+    tocsin = [sys.executable, "-m", "tocsin", "scan", str(data), "--rules", str(KIT / "rules")]
+    runs = [
+        measure("tocsin scan", events, [*tocsin, "--no-builtin-rules", "--format", "jsonl", "-o", str(alerts)]),
+    ]
+    with alerts.open() as stream:
+        counts = Counter(RULE_KEYS[json.loads(line)["rule"]["title"]] for line in stream)
+    runs.append(measure("floor: orjson decode only", events, [sys.executable, "-c", ORJSON_FLOOR, str(data)]))
+    runs.append(measure("floor: DuckDB load + rules (kit)", events, [sys.executable, str(KIT / "floor_duckdb.py"), str(data)]))
+    return runs, dict(counts), expected
+
+
+def startup() -> float:
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "tocsin", "--help"], check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, action="append", help="events per run (repeatable)")
+    parser.add_argument("--out", type=Path, help="keep the generated files here")
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args()
+    if not (KIT / "gen_sshd.py").exists():
+        raise SystemExit(f"the benchmark kit is not at {KIT}")
+    sizes = args.events or [200_000, 2_000_000]
+    work = args.out or Path(tempfile.mkdtemp(prefix="tocsin-jsonl-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"load average at start: {os.getloadavg()[0]:.2f}; each run pinned to CPU 0")
+    rows = []
+    for size in sizes:
+        runs, counts, expected = bench(size, work)
+        exact = counts == expected
+        for run in runs:
+            rows.append((run, size))
+            print(
+                f"{size:>9,} events  {run.name:34} {run.rate:>10,.0f} events/s  wall {run.wall:6.2f} s  "
+                f"CPU {run.cpu:6.2f} s  peak RSS {run.rss_mb:6.0f} MB"
+            )
+        print(f"          counts {'exact' if exact else 'WRONG'}: {counts} (expected {expected})")
+        tocsin = runs[0]
+        print(f"          aim {AIM:,}/s on one core: {'met' if tocsin.rate >= AIM else 'NOT met'} ({tocsin.rate / AIM:.2f}x)")
+        if runs[2].output:
+            print("          " + runs[2].output.strip().replace("\n", "\n          "))
+    help_time = startup()
+    print(f"tocsin --help: median of 5 = {help_time:.3f} s (aim 0.3 s)")
+    if args.markdown:
+        print("\n| events | run | events/s | wall s | CPU s | peak RSS MB |\n|---:|---|---:|---:|---:|---:|")
+        for run, size in rows:
+            print(f"| {size:,} | {run.name} | {run.rate:,.0f} | {run.wall:.2f} | {run.cpu:.2f} | {run.rss_mb:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
