@@ -60,12 +60,17 @@ class EventList(EventBatch):
         return len(self._events)
 
     def logsource_groups(self) -> dict[LogSource, list[int]]:
-        # Parsers share LogSource objects: group by identity first, hashing each distinct one once.
+        return self.group_by_logsource([event.logsource for event in self._events])
+
+    @staticmethod
+    def group_by_logsource(logsources: list[LogSource]) -> dict[LogSource, list[int]]:
+        """Row positions by log source. Parsers share LogSource objects: grouping by identity first
+        hashes each distinct one once (a frozen dataclass recomputes its hash on every call)."""
         by_identity: dict[int, tuple[LogSource, list[int]]] = {}
-        for row, event in enumerate(self._events):
-            entry = by_identity.get(id(event.logsource))
+        for row, logsource in enumerate(logsources):
+            entry = by_identity.get(id(logsource))
             if entry is None:
-                entry = by_identity[id(event.logsource)] = (event.logsource, [])
+                entry = by_identity[id(logsource)] = (logsource, [])
             entry[1].append(row)
         groups: dict[LogSource, list[int]] = defaultdict(list)
         for logsource, rows in by_identity.values():
@@ -77,14 +82,15 @@ class EventList(EventBatch):
 
     def values(self, name: str, rows: Sequence[int]) -> list[Any]:
         events = self._events
-        out = []
-        for row in rows:
-            event = events[row]
-            value = event.fields.get(name)
-            if value is None and event.original and _may_hold(tuple(event.original), name):
-                value = lookup_path(event.original, name)
-            out.append(sql_value(value))
-        return out
+        return [self.field_value(events[row], name) for row in rows]
+
+    @staticmethod
+    def field_value(event: Event, name: str) -> Any:
+        """An event's field as the engine compares it: ECS first, then the source's own fields."""
+        value = event.fields.get(name)
+        if value is None and event.original and _may_hold(tuple(event.original), name):
+            value = lookup_path(event.original, name)
+        return sql_value(value)
 
     def raw(self, rows: Sequence[int]) -> list[str]:
         return [self._events[row].raw for row in rows]

@@ -95,6 +95,8 @@ _FTPD_LOGIN = re.compile(
 )
 
 Fields = dict[str, Any]
+#: A program's classifier: (message, logged through PAM) -> ECS fields.
+Classifier = Callable[[str, bool], Fields]
 
 
 _DOTTED = {"user__name": "user.name", "user__effective__name": "user.effective.name"}
@@ -312,7 +314,7 @@ def classify_other(program: str) -> Callable[[str, bool], Fields]:
 
 
 #: Program name -> (classifier, Sigma services the program's lines belong to).
-PROGRAMS: dict[str, tuple[Callable[[str, bool], Fields], tuple[str, ...]]] = {
+PROGRAMS: dict[str, tuple[Classifier, tuple[str, ...]]] = {
     "sshd": (classify_sshd, ("sshd", "auth")),
     "sudo": (classify_sudo, ("sudo", "auth")),
     "su": (classify_su, ("auth",)),

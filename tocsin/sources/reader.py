@@ -28,6 +28,8 @@ _MAGIC_OPENERS = (
 _ZIP_MAGIC = b"PK\x03\x04"
 #: How much of an input format detection looks at.
 HEAD_BYTES = 65536
+#: Bytes read at a time by ``decode_lines``.
+_BLOCK = 1 << 20
 #: Errors a truncated or corrupt compressed stream raises mid-read.
 STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
 #: Names skipped when walking a directory: our own outputs and obvious non-logs.
@@ -159,58 +161,64 @@ def _walk(root: Path) -> list[Path]:
     return found
 
 
-OVERSIZED = object()
-
-
-def iter_lines(stream: IO[bytes], max_bytes: int) -> Iterator[bytes | object]:
-    """Yield lines (without the line end); an over-long line yields ``OVERSIZED``.
-
-    An over-long line is skipped without ever being held whole in memory.
-    """
-    readline = stream.readline
-    limit = max_bytes + 1
-    while True:
-        line = readline(limit)
-        if not line:
-            return
-        if len(line) == limit and not line.endswith(b"\n"):
-            while True:
-                rest = readline(1 << 20)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield OVERSIZED
-            continue
-        yield line.rstrip(b"\r\n")
-
-
 def decode_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[tuple[int, str]]:
     """Decoded text lines with their 1-based line numbers.
 
     Lines that are not UTF-8 are decoded as Latin-1 and counted; lines with
-    NUL bytes are counted as binary and skipped; a truncated compressed
-    stream ends the input with a count, not an exception.
+    NUL bytes are counted as binary and skipped; lines longer than
+    ``max_bytes`` are skipped without being held whole; a truncated
+    compressed stream ends the input with a count, not an exception.
+    The stream is read a block at a time (``read1``: one decompressed chunk,
+    so a truncated stream loses only the chunk being decompressed).
     """
     number = 0
+    read = getattr(stream, "read1", stream.read)
+    pending = b""  # the start of a line the blocks read so far have not finished
+    oversized = False  # the pending line is already longer than max_bytes: its rest is dropped
     try:
-        for line in iter_lines(stream, max_bytes):
-            number += 1
-            if line is OVERSIZED:
-                stats.skip(f"record longer than {max_bytes} bytes")
-                continue
-            assert isinstance(line, bytes)
-            if not line:
-                continue
-            if b"\x00" in line:
-                stats.skip("binary data (NUL bytes)")
-                continue
-            try:
-                text = line.decode("utf-8")
-            except UnicodeDecodeError:
-                stats.warn("not UTF-8, read as Latin-1")
-                text = line.decode("latin-1")
-            yield number, text
+        while block := read(_BLOCK):
+            lines = block.split(b"\n")
+            last = lines.pop()
+            if lines:
+                lines[0] = b"" if oversized else pending + lines[0]
+                for line in lines:
+                    number += 1
+                    if oversized or len(line) > max_bytes:
+                        oversized = False
+                        stats.skip(f"record longer than {max_bytes} bytes")
+                        continue
+                    decoded = _decoded(line, stats)
+                    if decoded is not None:
+                        yield number, decoded
+                pending = b""
+            if not oversized:
+                pending += last
+                if len(pending) > max_bytes:
+                    oversized, pending = True, b""
     except STREAM_ERRORS as exc:
         stats.skip(f"truncated or corrupt compressed data ({type(exc).__name__})")
+        return
+    if oversized or pending:
+        number += 1
+        if oversized:
+            stats.skip(f"record longer than {max_bytes} bytes")
+        elif (decoded := _decoded(pending, stats)) is not None:
+            yield number, decoded
+
+
+def _decoded(line: bytes, stats: InputStats) -> str | None:
+    """A line without its line end, as text; None (counted when it is binary) for nothing to read."""
+    line = line.rstrip(b"\r\n")
+    if not line:
+        return None
+    if b"\x00" in line:
+        stats.skip("binary data (NUL bytes)")
+        return None
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        stats.warn("not UTF-8, read as Latin-1")
+        return line.decode("latin-1")
 
 
 def read_head(source: InputSource) -> bytes:

@@ -14,13 +14,16 @@ import time
 from calendar import timegm
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from tocsin.event import Event, LogSource
-from tocsin.sources.base import InputSource, InputStats, Parser, Sample, register
-from tocsin.sources.linux_auth import PROGRAMS, classify_other
+from tocsin.sources.base import BatchParser, InputSource, InputStats, ParseOptions, Sample, register
+from tocsin.sources.linux_auth import PROGRAMS, Classifier, classify_other
 from tocsin.sources.reader import decode_lines
+
+if TYPE_CHECKING:
+    from tocsin.batch import EventBatch
 
 _RFC3164 = re.compile(
     r"(?:<(?P<pri>\d{1,3})>)?(?P<stamp>(?P<mon>[A-Z][a-z]{2}) (?P<day>[ \d]?\d) (?P<time>\d\d:\d\d:\d\d))"
@@ -118,7 +121,7 @@ class YearInference:
 
 
 @register
-class SyslogParser(Parser):
+class SyslogParser(BatchParser):
     name = "syslog"
     description = "Linux syslog auth logs (auth.log, secure, messages): RFC 3164, RFC 3339 and RFC 5424"
     line_oriented = True
@@ -132,93 +135,134 @@ class SyslogParser(Parser):
         return 80 * hits // len(lines)
 
     def parse(self, source: InputSource, stats: InputStats) -> Iterator[Event]:
-        reference = source.mtime if source.mtime is not None else time.time()
-        years = YearInference(reference, self.options.year, self.options.timezone)
-        cache: dict[str, float | None] = {}
-        logsources: dict[tuple[str, bool], tuple[Any, LogSource, LogSource]] = {}
-        name = source.name
+        lines = SyslogLines(self.options, source)
         with source.open() as stream:
             for number, line in decode_lines(stream, stats, self.options.max_record_bytes):
                 stats.records += 1
-                header = _RFC3164.match(line)
-                if header:
-                    stamp = header["stamp"]
-                    timestamp = cache.get(stamp)
-                    if timestamp is None:
-                        month = _MONTHS.get(header["mon"])
-                        timestamp = years.epoch(month, int(header["day"]), header["time"]) if month else None
-                        if len(cache) > 4096:
-                            cache.clear()
-                        cache[stamp] = timestamp
-                    tag = _TAG.match(header["rest"])
-                    if tag:
-                        program, pid, message = tag["prog"], tag["pid"], tag["msg"]
-                    else:
-                        program, pid, message = "", None, header["rest"]
-                else:
-                    parsed = self._parse_modern(line)
-                    if parsed is None:
-                        stats.skip("not a syslog line")
-                        continue
-                    header, timestamp, program, pid, message = parsed
-                if timestamp is None:
-                    stats.skip("invalid timestamp")
-                    continue
-                host = header["host"]
-                base, pam_style = program, False
-                if program.endswith(")") and "(" in program:
-                    base, pam_style = program.split("(", 1)[0], True
-                known = logsources.get((base, pam_style))
-                if known is None:
-                    classifier, services = PROGRAMS.get(base, (classify_other(base), ()))
-                    plain = LogSource.of("linux", (*services, "syslog"))
-                    known = (classifier, plain, plain.with_category("authentication"))
-                    logsources[(base, pam_style)] = known
-                classifier, plain, authentication = known
-                repeated = _REPEATED.match(message)
-                count = 1
-                if repeated:
-                    count = min(int(repeated["count"]), MAX_REPEAT)
-                    message = repeated["msg"]
-                fields = classifier(message, pam_style) if program else {}
-                fields["host.name"] = host
-                if program:
-                    fields["process.name"] = base
-                    if pid:
-                        fields["process.pid"] = int(pid)
-                fields["message"] = message
-                original = {"hostname": host, "program": program, "pid": pid, "message": message}
-                if header["pri"]:
-                    pri = int(header["pri"])
-                    if pri < 192:
-                        fields["log.syslog.facility.name"] = _FACILITIES[pri >> 3]
-                        fields["log.syslog.severity.name"] = _SEVERITIES[pri & 7]
-                logsource = authentication if fields.get("event.category") == "authentication" else plain
-                for copy in range(count):
-                    stats.events += 1
-                    yield Event(
-                        timestamp=timestamp,
-                        fields=fields if copy == 0 else dict(fields),
-                        original=original,
-                        raw=line,
-                        logsource=logsource,
-                        input=name,
-                        offset=str(number) if copy == 0 else f"{number}#{copy}",
-                        format="syslog",
-                    )
+                yield from lines.events(number, line, stats)
 
-    @staticmethod
-    def _parse_modern(line: str) -> tuple[dict[str, Any], float | None, str, str | None, str] | None:
-        match = _RFC5424.match(line)
-        if match:
-            app = "" if match["app"] == "-" else match["app"]
-            pid = match["procid"] if match["procid"].isdigit() else None
-            return match.groupdict(), iso_to_epoch(match["stamp"]), app, pid, match["msg"] or ""
-        match = _ISO.match(line)
-        if match:
-            tag = _TAG.match(match["rest"])
-            program, pid, message = (
-                (tag["prog"], tag["pid"], tag["msg"]) if tag else ("", None, match["rest"])
+    def batches(self, source: InputSource, stats: InputStats, size: int) -> Iterator[EventBatch]:
+        """Lines in batches whose headers are split a column at a time (``syslog_columns``); events
+        are made only for the rows that need them."""
+        from tocsin.sources.syslog_columns import syslog_batches
+
+        return syslog_batches(self, source, stats, size)
+
+
+class SyslogLines:
+    """One input's lines turned into events: the year inference and caches of that input."""
+
+    def __init__(self, options: ParseOptions, source: InputSource) -> None:
+        reference = source.mtime if source.mtime is not None else time.time()
+        self.years = YearInference(reference, options.year, options.timezone)
+        self.name = source.name
+        self._stamps: dict[str, float | None] = {}
+        self._programs: dict[tuple[str, bool], tuple[Classifier, LogSource, LogSource]] = {}
+
+    def stamp_epoch(self, stamp: str, month_name: str, day: str, clock: str) -> float | None:
+        """The epoch of an RFC 3164 stamp (``Jan  5 10:00:00``), cached per stamp."""
+        timestamp = self._stamps.get(stamp)
+        if timestamp is None:
+            month = _MONTHS.get(month_name)
+            timestamp = self.years.epoch(month, int(day), clock) if month else None
+            if len(self._stamps) > 4096:
+                self._stamps.clear()
+            self._stamps[stamp] = timestamp
+        return timestamp
+
+    def program(self, base: str, pam_style: bool) -> tuple[Classifier, LogSource, LogSource]:
+        """A program's classifier, and its log source for plain and for authentication lines."""
+        known = self._programs.get((base, pam_style))
+        if known is None:
+            classifier, services = PROGRAMS.get(base, (classify_other(base), ()))
+            plain = LogSource.of("linux", (*services, "syslog"))
+            known = (classifier, plain, plain.with_category("authentication"))
+            self._programs[(base, pam_style)] = known
+        return known
+
+    def events(self, number: int, line: str, stats: InputStats) -> Iterator[Event]:
+        """The events of one line (several for "message repeated N times"), counted in ``stats``."""
+        header = _RFC3164.match(line)
+        if header:
+            timestamp = self.stamp_epoch(header["stamp"], header["mon"], header["day"], header["time"])
+            tag = _TAG.match(header["rest"])
+            if tag:
+                program, pid, message = tag["prog"], tag["pid"], tag["msg"]
+            else:
+                program, pid, message = "", None, header["rest"]
+        else:
+            parsed = parse_modern(line)
+            if parsed is None:
+                stats.skip("not a syslog line")
+                return
+            header, timestamp, program, pid, message = parsed
+        if timestamp is None:
+            stats.skip("invalid timestamp")
+            return
+        host = header["host"]
+        base, pam_style = split_program(program)
+        classifier, plain, authentication = self.program(base, pam_style)
+        repeated = _REPEATED.match(message)
+        count = 1
+        if repeated:
+            count = min(int(repeated["count"]), MAX_REPEAT)
+            message = repeated["msg"]
+        classified = classifier(message, pam_style) if program else {}
+        fields = line_fields(classified, host, program, base, pid, message, header["pri"])
+        original = {"hostname": host, "program": program, "pid": pid, "message": message}
+        logsource = authentication if fields.get("event.category") == "authentication" else plain
+        for copy in range(count):
+            stats.events += 1
+            yield Event(
+                timestamp=timestamp,
+                fields=fields if copy == 0 else dict(fields),
+                original=original,
+                raw=line,
+                logsource=logsource,
+                input=self.name,
+                offset=str(number) if copy == 0 else f"{number}#{copy}",
+                format="syslog",
             )
-            return match.groupdict(), iso_to_epoch(match["stamp"]), program, pid, message
-        return None
+
+
+def split_program(program: str) -> tuple[str, bool]:
+    """``sshd(pam_unix)`` is program sshd logging through PAM: ``("sshd", True)``."""
+    if program.endswith(")") and "(" in program:
+        return program.split("(", 1)[0], True
+    return program, False
+
+
+def line_fields(
+    classified: dict[str, Any], host: str, program: str, base: str, pid: str | None, message: str, pri: str | None
+) -> dict[str, Any]:
+    """A line's ECS fields: what its program's classifier found, then the header's."""
+    fields = classified
+    fields["host.name"] = host
+    if program:
+        fields["process.name"] = base
+        if pid:
+            fields["process.pid"] = int(pid)
+    fields["message"] = message
+    if pri:
+        number = int(pri)
+        if number < 192:
+            fields["log.syslog.facility.name"] = _FACILITIES[number >> 3]
+            fields["log.syslog.severity.name"] = _SEVERITIES[number & 7]
+    return fields
+
+
+def parse_modern(line: str) -> tuple[dict[str, Any], float | None, str, str | None, str] | None:
+    """An RFC 5424 or RFC 3339-stamped line: (header, epoch, program, pid, message), or None."""
+    match = _RFC5424.match(line)
+    if match:
+        app = "" if match["app"] == "-" else match["app"]
+        pid = match["procid"] if match["procid"].isdigit() else None
+        return match.groupdict(), iso_to_epoch(match["stamp"]), app, pid, match["msg"] or ""
+    match = _ISO.match(line)
+    if match:
+        tag = _TAG.match(match["rest"])
+        program, pid, message = (
+            (tag["prog"], tag["pid"], tag["msg"]) if tag else ("", None, match["rest"])
+        )
+        return match.groupdict(), iso_to_epoch(match["stamp"]), program, pid, message
+    return None

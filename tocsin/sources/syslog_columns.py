@@ -1,0 +1,241 @@
+"""Syslog lines a batch at a time: headers split a column at a time, events made only where needed.
+
+One RE2 pass over an Arrow column of lines splits every RFC 3164 header and program tag (the
+``_FAST_LINE`` pattern is ``syslog._RFC3164`` followed by ``syslog._TAG``); timestamps are
+computed once per distinct stamp; a program's classifier runs only on lines that can mean
+something to it (its own lines, and PAM's authentication and session messages for any other
+program). The engine reads the header columns directly; an ``Event`` is made, by the same code
+as ``SyslogParser.parse``, only for a row that raised something or whose document is asked for.
+
+Lines the fast pattern cannot take exactly as Python's ``re`` would take them (anything but
+printable ASCII and tabs, other header shapes, "message repeated N times") go through
+``SyslogLines.events`` one by one, in their place, so a batch gives the same events in the same
+order as ``parse``. A pinned ``--year`` advances line by line, so those inputs are read by ``parse``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tocsin.batch import EventBatch, EventList
+from tocsin.event import Event, LogSource, sql_value
+from tocsin.sources.base import InputSource, InputStats
+from tocsin.sources.linux_auth import PROGRAMS, Classifier
+from tocsin.sources.reader import decode_lines
+from tocsin.sources.syslog import (
+    _FACILITIES,
+    _SEVERITIES,
+    SyslogLines,
+    SyslogParser,
+    line_fields,
+    split_program,
+)
+
+#: ``syslog._RFC3164`` then ``syslog._TAG``, anchored as ``re.match`` anchors them.
+_FAST_LINE = (
+    r"^(?:<(?P<pri>\d{1,3})>)?(?P<stamp>[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d)(?:\.\d+)? (?P<host>\S+) "
+    r"(?P<prog>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)$"
+)
+#: Lines on which RE2's ``\d``, ``\s`` and ``.`` mean what Python's mean: printable ASCII and tabs.
+_PLAIN_TEXT = r"^[\x20-\x7e\t]*$"
+#: What PAM says that ``linux_auth._pam`` understands: other programs' lines without it classify as {}.
+_PAM_MESSAGES = r"authentication failure; logname=|session (?:opened|closed) for user "
+#: Header fields, which win over what a classifier found (``syslog.line_fields``).
+_HEADER = ("host.name", "process.name", "process.pid", "message", "log.syslog.facility.name", "log.syslog.severity.name")
+#: The event's ``original`` keys, resolved case-insensitively like ``lookup_path`` would.
+_ORIGINAL = {"hostname": 0, "program": 1, "pid": 2, "message": 3}
+
+
+def syslog_batches(parser: SyslogParser, source: InputSource, stats: InputStats, size: int) -> Iterator[EventBatch]:
+    """The input's events in batches of at most ``size`` lines (see module doc)."""
+    if parser.options.year is not None:
+        events = parser.parse(source, stats)
+        while chunk := list(islice(events, size)):
+            yield EventList(chunk)
+        return
+    lines = SyslogLines(parser.options, source)
+    with source.open() as stream:
+        decoded = decode_lines(stream, stats, parser.options.max_record_bytes)
+        while chunk := list(islice(decoded, size)):
+            stats.records += len(chunk)
+            yield _batch(lines, chunk, stats)
+
+
+def _batch(lines: SyslogLines, chunk: list[tuple[int, str]], stats: InputStats) -> SyslogRows:
+    texts = pa.array([text for _, text in chunk], pa.string())
+    plain = pc.match_substring_regex(texts, _PLAIN_TEXT)
+    parts = pc.extract_regex(pc.if_else(plain, texts, pa.scalar(None, pa.string())), _FAST_LINE)
+    messages = pc.struct_field(parts, "msg")
+    fast = pc.and_(pc.is_valid(parts), pc.invert(pc.fill_null(pc.match_substring(messages, "message repeated "), True)))
+    rows = SyslogRows(lines.name, chunk, parts)
+    stamps = pc.struct_field(parts, "stamp").dictionary_encode()
+    epochs = [_epoch(lines, stamp) for stamp in stamps.dictionary.to_pylist()]
+    stamp_of = stamps.indices.to_pylist()
+    programs = pc.struct_field(parts, "prog").dictionary_encode()
+    known = [_program(lines, program) for program in programs.dictionary.to_pylist()]
+    program_of = programs.indices.to_pylist()
+    pam = pc.fill_null(pc.match_substring_regex(messages, _PAM_MESSAGES), False).to_pylist()
+    message_list = messages.to_pylist()
+    for position, is_fast in enumerate(fast.to_pylist()):
+        if not is_fast:
+            number, text = chunk[position]
+            rows.add_events(list(lines.events(number, text, stats)))
+            continue
+        timestamp = epochs[stamp_of[position]]
+        if timestamp is None:
+            stats.skip("invalid timestamp")
+            continue
+        base, pam_style, classifier, plain_source, authentication, own = known[program_of[position]]
+        classified = classifier(message_list[position], pam_style) if own or pam[position] else {}
+        logsource = authentication if classified.get("event.category") == "authentication" else plain_source
+        rows.add_fast(position, timestamp, classified, base, logsource)
+        stats.events += 1
+    return rows
+
+
+def _epoch(lines: SyslogLines, stamp: str) -> float | None:
+    month, rest = stamp[:3], stamp[4:]
+    day, clock = rest.rsplit(" ", 1)
+    return lines.stamp_epoch(stamp, month, day, clock)
+
+
+def _program(lines: SyslogLines, program: str) -> tuple[str, bool, Classifier, LogSource, LogSource, bool]:
+    base, pam_style = split_program(program)
+    classifier, plain, authentication = lines.program(base, pam_style)
+    return base, pam_style, classifier, plain, authentication, base in PROGRAMS
+
+
+class SyslogRows(EventBatch):
+    """The rows of one chunk of lines: header columns and classified fields for the lines split a
+    column at a time, whole events for the others (see module doc)."""
+
+    def __init__(self, name: str, chunk: list[tuple[int, str]], parts: pa.StructArray) -> None:
+        self._name, self._chunk = name, chunk
+        self._parts = parts
+        self._columns: dict[str, list[Any]] = {}
+        #: Per row: (line position, timestamp, classified fields, program base) or a whole event.
+        self._rows: list[tuple[int, float, dict[str, Any], str] | Event] = []
+        self._logsources: list[LogSource] = []
+        self._cache: dict[int, Event] = {}
+
+    def add_fast(
+        self, position: int, timestamp: float, classified: dict[str, Any], base: str, logsource: LogSource
+    ) -> None:
+        self._rows.append((position, timestamp, classified, base))
+        self._logsources.append(logsource)
+
+    def add_events(self, events: list[Event]) -> None:
+        for event in events:
+            self._rows.append(event)
+            self._logsources.append(event.logsource)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def logsource_groups(self) -> dict[LogSource, list[int]]:
+        return EventList.group_by_logsource(self._logsources)
+
+    def _part(self, name: str) -> list[Any]:
+        column = self._columns.get(name)
+        if column is None:
+            column = pc.struct_field(self._parts, name).to_pylist()
+            if name in ("pid", "pri"):  # RE2 gives "" for a group that took no part; Python None
+                column = [value or None for value in column]
+            self._columns[name] = column
+        return column
+
+    def values(self, name: str, rows: Sequence[int]) -> list[Any]:
+        header = _header_getter(self, name)
+        original = _ORIGINAL.get(name.lower()) if "." not in name else None
+        out: list[Any] = []
+        for row in rows:
+            entry = self._rows[row]
+            if isinstance(entry, Event):
+                out.append(EventList.field_value(entry, name))
+                continue
+            position, _, classified, base = entry
+            if header is not None:
+                value = header(position, base)
+            else:
+                value = classified.get(name)
+                if value is None:
+                    if name == "event.provider":
+                        value = base or None
+                    elif name == "source.address":
+                        value = classified.get("source.ip") or classified.get("source.domain")
+                    elif original is not None:
+                        value = self._original(position, original)
+            out.append(sql_value(value))
+        return out
+
+    def _original(self, position: int, key: int) -> Any:
+        if key == 0:
+            return self._part("host")[position]
+        if key == 1:
+            return self._part("prog")[position]
+        if key == 2:
+            return self._part("pid")[position]
+        return self._part("msg")[position]
+
+    def raw(self, rows: Sequence[int]) -> list[str]:
+        out = []
+        for row in rows:
+            entry = self._rows[row]
+            out.append(entry.raw if isinstance(entry, Event) else self._chunk[entry[0]][1])
+        return out
+
+    def event(self, row: int) -> Event:
+        entry = self._rows[row]
+        if isinstance(entry, Event):
+            return entry
+        event = self._cache.get(row)
+        if event is None:
+            position, timestamp, classified, base = entry
+            host, program = self._part("host")[position], self._part("prog")[position]
+            pid, message = self._part("pid")[position], self._part("msg")[position]
+            fields = line_fields(dict(classified), host, program, base, pid, message, self._part("pri")[position])
+            number, text = self._chunk[position]
+            event = self._cache[row] = Event(
+                timestamp=timestamp,
+                fields=fields,
+                original={"hostname": host, "program": program, "pid": pid, "message": message},
+                raw=text,
+                logsource=self._logsources[row],
+                input=self._name,
+                offset=str(number),
+                format="syslog",
+            )
+        return event
+
+
+def _header_getter(rows: SyslogRows, name: str) -> Any:
+    """For a header field, a function (line position, program base) -> its value; else None."""
+    if name not in _HEADER:
+        return None
+    if name == "host.name":
+        hosts = rows._part("host")
+        return lambda position, _base: hosts[position]
+    if name == "process.name":
+        return lambda _position, base: base
+    if name == "process.pid":
+        pids = rows._part("pid")
+        return lambda position, _base: int(pids[position]) if pids[position] else None
+    if name == "message":
+        messages = rows._part("msg")
+        return lambda position, _base: messages[position]
+    pris = rows._part("pri")
+    names, shift = (_FACILITIES, 3) if name == "log.syslog.facility.name" else (_SEVERITIES, 0)
+
+    def from_pri(position: int, _base: str) -> Any:
+        pri = pris[position]
+        if not pri or int(pri) >= 192:
+            return None
+        number = int(pri)
+        return names[number >> 3] if shift else names[number & 7]
+
+    return from_pri
