@@ -105,6 +105,13 @@ class YearInference:
         return self.ref_year - 1 if late else self.ref_year
 
     def epoch(self, month: int, day: int, clock: str) -> float | None:
+        midnight = self.midnight(month, day)
+        if midnight is None:
+            return None
+        return midnight + (int(clock[0:2]) * 3600 + int(clock[3:5]) * 60 + int(clock[6:8]))
+
+    def midnight(self, month: int, day: int) -> float | None:
+        """The epoch of the start of that day in the inferred year, None for a date that does not exist."""
         year = self.year_for(month, day)
         key = (year, month, day)
         midnight = self._day_cache.get(key)
@@ -117,7 +124,7 @@ class YearInference:
                 naive.replace(tzinfo=self.zone).timestamp() if self.zone else float(timegm(naive.timetuple()))
             )
             self._day_cache[key] = midnight
-        return midnight + int(clock[0:2]) * 3600 + int(clock[3:5]) * 60 + int(clock[6:8])
+        return midnight
 
 
 @register
@@ -169,6 +176,11 @@ class SyslogLines:
                 self._stamps.clear()
             self._stamps[stamp] = timestamp
         return timestamp
+
+    def day_start(self, day_key: str) -> float | None:
+        """The epoch of the start of an RFC 3164 day (``Jan  5``), None for a day that does not exist."""
+        month = _MONTHS.get(day_key[:3])
+        return self.years.midnight(month, int(day_key[4:])) if month else None
 
     def program(self, base: str, pam_style: bool) -> tuple[Classifier, LogSource, LogSource]:
         """A program's classifier, and its log source for plain and for authentication lines."""

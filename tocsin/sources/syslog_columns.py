@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from tocsin.batch import EventBatch, EventList
 from tocsin.event import Event, LogSource, sql_value
 from tocsin.sources.base import InputSource, InputStats
-from tocsin.sources.linux_auth import PROGRAMS, Classifier
+from tocsin.sources.linux_auth import PROGRAMS
 from tocsin.sources.reader import decode_lines
 from tocsin.sources.syslog import (
     _FACILITIES,
@@ -71,43 +71,65 @@ def _batch(lines: SyslogLines, chunk: list[tuple[int, str]], stats: InputStats) 
     plain = pc.match_substring_regex(texts, _PLAIN_TEXT)
     parts = pc.extract_regex(pc.if_else(plain, texts, pa.scalar(None, pa.string())), _FAST_LINE)
     messages = pc.struct_field(parts, "msg")
-    fast = pc.and_(pc.is_valid(parts), pc.invert(pc.fill_null(pc.match_substring(messages, "message repeated "), True)))
-    rows = SyslogRows(lines.name, chunk, parts)
-    stamps = pc.struct_field(parts, "stamp").dictionary_encode()
-    epochs = [_epoch(lines, stamp) for stamp in stamps.dictionary.to_pylist()]
-    stamp_of = stamps.indices.to_pylist()
+    repeats = pc.fill_null(pc.match_substring(messages, "message repeated "), True)
+    fast = pc.and_(pc.is_valid(parts), pc.invert(repeats)).to_pylist()
+    epochs = _epochs(lines, pc.struct_field(parts, "stamp")).to_pylist()
     programs = pc.struct_field(parts, "prog").dictionary_encode()
-    known = [_program(lines, program) for program in programs.dictionary.to_pylist()]
+    known = [_Program(lines, program) for program in programs.dictionary.to_pylist()]
     program_of = programs.indices.to_pylist()
-    pam = pc.fill_null(pc.match_substring_regex(messages, _PAM_MESSAGES), False).to_pylist()
+    own = pc.take(pa.array([program.own for program in known], pa.bool_()), programs.indices)
+    pam = pc.match_substring_regex(messages, _PAM_MESSAGES)
+    classify = pc.fill_null(pc.or_(own, pam), False).to_pylist()
     message_list = messages.to_pylist()
-    for position, is_fast in enumerate(fast.to_pylist()):
+    rows = SyslogRows(lines.name, chunk, parts)
+    add_row, add_logsource = rows._rows.append, rows._logsources.append
+    added = 0
+    for position, is_fast in enumerate(fast):
         if not is_fast:
             number, text = chunk[position]
             rows.add_events(list(lines.events(number, text, stats)))
             continue
-        timestamp = epochs[stamp_of[position]]
+        timestamp = epochs[position]
         if timestamp is None:
             stats.skip("invalid timestamp")
             continue
-        base, pam_style, classifier, plain_source, authentication, own = known[program_of[position]]
-        classified = classifier(message_list[position], pam_style) if own or pam[position] else {}
-        logsource = authentication if classified.get("event.category") == "authentication" else plain_source
-        rows.add_fast(position, timestamp, classified, base, logsource)
-        stats.events += 1
+        program = known[program_of[position]]
+        if classify[position]:
+            classified = program.classifier(message_list[position], program.pam_style)
+            category = classified.get("event.category")
+            add_logsource(program.authentication if category == "authentication" else program.plain)
+        else:
+            classified = None
+            add_logsource(program.plain)
+        add_row((position, timestamp, classified, program.base))
+        added += 1
+    stats.events += added
     return rows
 
 
-def _epoch(lines: SyslogLines, stamp: str) -> float | None:
-    month, rest = stamp[:3], stamp[4:]
-    day, clock = rest.rsplit(" ", 1)
-    return lines.stamp_epoch(stamp, month, day, clock)
+def _epochs(lines: SyslogLines, stamps: pa.Array) -> pa.Array:
+    """Epoch seconds of RFC 3164 stamps (``Jan  5 10:00:00``): each day's start once, plus the clock."""
+    days = pc.utf8_slice_codeunits(stamps, 0, -9).dictionary_encode()
+    starts = pa.array([lines.day_start(day) for day in days.dictionary.to_pylist()], pa.float64())
+    clock = pc.utf8_slice_codeunits(stamps, -8)
+
+    def number(start: int) -> pa.Array:
+        return pc.cast(pc.utf8_slice_codeunits(clock, start, start + 2), pa.int64())
+
+    seconds = pc.add(pc.add(pc.multiply(number(0), 3600), pc.multiply(number(3), 60)), number(6))
+    return pc.add(pc.take(starts, days.indices), pc.cast(seconds, pa.float64()))
 
 
-def _program(lines: SyslogLines, program: str) -> tuple[str, bool, Classifier, LogSource, LogSource, bool]:
-    base, pam_style = split_program(program)
-    classifier, plain, authentication = lines.program(base, pam_style)
-    return base, pam_style, classifier, plain, authentication, base in PROGRAMS
+class _Program:
+    """What a batch needs of one program tag: its base name, classifier and log sources."""
+
+    __slots__ = ("authentication", "base", "classifier", "own", "pam_style", "plain")
+
+    def __init__(self, lines: SyslogLines, program: str) -> None:
+        self.base, self.pam_style = split_program(program)
+        self.classifier, self.plain, self.authentication = lines.program(self.base, self.pam_style)
+        #: The program has a classifier of its own (else only PAM messages mean something).
+        self.own = self.base in PROGRAMS
 
 
 class SyslogRows(EventBatch):
@@ -118,16 +140,10 @@ class SyslogRows(EventBatch):
         self._name, self._chunk = name, chunk
         self._parts = parts
         self._columns: dict[str, list[Any]] = {}
-        #: Per row: (line position, timestamp, classified fields, program base) or a whole event.
-        self._rows: list[tuple[int, float, dict[str, Any], str] | Event] = []
+        #: Per row: (line position, timestamp, classified fields or None, program base) or a whole event.
+        self._rows: list[tuple[int, float, dict[str, Any] | None, str] | Event] = []
         self._logsources: list[LogSource] = []
         self._cache: dict[int, Event] = {}
-
-    def add_fast(
-        self, position: int, timestamp: float, classified: dict[str, Any], base: str, logsource: LogSource
-    ) -> None:
-        self._rows.append((position, timestamp, classified, base))
-        self._logsources.append(logsource)
 
     def add_events(self, events: list[Event]) -> None:
         for event in events:
@@ -150,28 +166,40 @@ class SyslogRows(EventBatch):
         return column
 
     def values(self, name: str, rows: Sequence[int]) -> list[Any]:
-        header = _header_getter(self, name)
+        entries = self._rows
+        header = self._header(name)
+        if header is not None:
+            return [
+                EventList.field_value(entry, name) if isinstance(entry, Event) else header[entry[0]]
+                for entry in map(entries.__getitem__, rows)
+            ]
         original = _ORIGINAL.get(name.lower()) if "." not in name else None
         out: list[Any] = []
         for row in rows:
-            entry = self._rows[row]
+            entry = entries[row]
             if isinstance(entry, Event):
                 out.append(EventList.field_value(entry, name))
                 continue
             position, _, classified, base = entry
-            if header is not None:
-                value = header(position, base)
-            else:
-                value = classified.get(name)
-                if value is None:
-                    if name == "event.provider":
-                        value = base or None
-                    elif name == "source.address":
-                        value = classified.get("source.ip") or classified.get("source.domain")
-                    elif original is not None:
-                        value = self._original(position, original)
-            out.append(sql_value(value))
+            value = classified.get(name) if classified else None
+            if value is None:
+                if name == "event.provider":
+                    value = base or None
+                elif name == "source.address" and classified:
+                    value = classified.get("source.ip") or classified.get("source.domain")
+                elif original is not None:
+                    value = self._original(position, original)
+            out.append(value if value is None or type(value) is str else sql_value(value))
         return out
+
+    def _header(self, name: str) -> list[Any] | None:
+        """A header field for every line of the chunk, as the engine compares it; None for other fields."""
+        if name not in _HEADER:
+            return None
+        column = self._columns.get(name)
+        if column is None:
+            column = self._columns[name] = _header_column(self, name)
+        return column
 
     def _original(self, position: int, key: int) -> Any:
         if key == 0:
@@ -198,7 +226,7 @@ class SyslogRows(EventBatch):
             position, timestamp, classified, base = entry
             host, program = self._part("host")[position], self._part("prog")[position]
             pid, message = self._part("pid")[position], self._part("msg")[position]
-            fields = line_fields(dict(classified), host, program, base, pid, message, self._part("pri")[position])
+            fields = line_fields(dict(classified or {}), host, program, base, pid, message, self._part("pri")[position])
             number, text = self._chunk[position]
             event = self._cache[row] = Event(
                 timestamp=timestamp,
@@ -213,29 +241,19 @@ class SyslogRows(EventBatch):
         return event
 
 
-def _header_getter(rows: SyslogRows, name: str) -> Any:
-    """For a header field, a function (line position, program base) -> its value; else None."""
-    if name not in _HEADER:
-        return None
+def _header_column(rows: SyslogRows, name: str) -> list[Any]:
+    """A header field of every line position (``syslog.line_fields`` gives the same values)."""
     if name == "host.name":
-        hosts = rows._part("host")
-        return lambda position, _base: hosts[position]
-    if name == "process.name":
-        return lambda _position, base: base
-    if name == "process.pid":
-        pids = rows._part("pid")
-        return lambda position, _base: int(pids[position]) if pids[position] else None
+        return rows._part("host")
     if name == "message":
-        messages = rows._part("msg")
-        return lambda position, _base: messages[position]
-    pris = rows._part("pri")
-    names, shift = (_FACILITIES, 3) if name == "log.syslog.facility.name" else (_SEVERITIES, 0)
-
-    def from_pri(position: int, _base: str) -> Any:
-        pri = pris[position]
-        if not pri or int(pri) >= 192:
-            return None
-        number = int(pri)
-        return names[number >> 3] if shift else names[number & 7]
-
-    return from_pri
+        return rows._part("msg")
+    if name == "process.name":
+        return [split_program(program)[0] if program else None for program in rows._part("prog")]
+    if name == "process.pid":
+        return [str(int(pid)) if pid else None for pid in rows._part("pid")]
+    names, facility = (_FACILITIES, True) if name == "log.syslog.facility.name" else (_SEVERITIES, False)
+    out: list[Any] = []
+    for pri in rows._part("pri"):
+        number = int(pri) if pri else 192
+        out.append(None if number >= 192 else names[number >> 3] if facility else names[number & 7])
+    return out
