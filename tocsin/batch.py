@@ -12,7 +12,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from typing import Any
 
 from tocsin.event import Event, LogSource, lookup_path, sql_value
@@ -88,8 +87,8 @@ class EventList(EventBatch):
     def field_value(event: Event, name: str) -> Any:
         """An event's field as the engine compares it: ECS first, then the source's own fields."""
         value = event.fields.get(name)
-        if value is None and event.original and _may_hold(tuple(event.original), name):
-            value = lookup_path(event.original, name)
+        if value is None and event.original:
+            value = event.get(name)
         return sql_value(value)
 
     def raw(self, rows: Sequence[int]) -> list[str]:
@@ -101,14 +100,6 @@ class EventList(EventBatch):
     @property
     def events(self) -> list[Event]:
         return self._events
-
-
-@lru_cache(maxsize=65536)
-def _may_hold(keys: tuple[str, ...], name: str) -> bool:
-    """Whether a record with these top-level keys can resolve ``name`` (``lookup_path``'s first step:
-    a key equal to the whole dotted name or to its first part, ignoring case)."""
-    lowered, head = name.lower(), name.partition(".")[0].lower()
-    return any(key.lower() in (lowered, head) for key in keys)
 
 
 #: Field values derived for every event (``tocsin.event.complete_ecs``), with what they default to.

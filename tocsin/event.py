@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 
@@ -115,7 +116,7 @@ class Event:
     def get(self, name: str) -> Any:
         """Value of an ECS or original field (dotted path), or None."""
         value = self.fields.get(name)
-        if value is None:
+        if value is None and self.original and may_resolve(tuple(self.original), name):
             value = lookup_path(self.original, name)
         return value
 
@@ -140,6 +141,14 @@ def iso_timestamp(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@lru_cache(maxsize=65536)
+def may_resolve(keys: tuple[str, ...], path: str) -> bool:
+    """Whether ``lookup_path`` can find ``path`` in a dict with these top-level keys: one of them
+    equals, ignoring case, the path's first part or the whole dotted path."""
+    whole, head = path.lower(), path.partition(".")[0].lower()
+    return any(key.lower() in (whole, head) for key in keys)
 
 
 def lookup_path(data: dict[str, Any], path: str) -> Any:
