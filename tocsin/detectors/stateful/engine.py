@@ -74,12 +74,9 @@ class StatefulEngine:
                 blocks[block.info.id] = block
                 self._players[block.info.id].append((rule.info.id, role, index, detector))
         self._blocks = list(blocks.values())
-        self._matcher_connection = connect(":memory:") if self.rules else None
-        self._matcher = (
-            SigmaEngine(RuleSet(detections=self._blocks), self._matcher_connection)
-            if self._matcher_connection
-            else None
-        )
+        #: Matches the building blocks when a caller gives no matches (made on first use).
+        self._matcher: SigmaEngine | None = None
+        self._matcher_connection: sqlite3.Connection | None = None
         self.persistent = table_prefix is not None
         #: Ids of the events the last ``process`` kept (a service stores their documents as evidence).
         self.kept_ids: set[str] = set()
@@ -105,11 +102,11 @@ class StatefulEngine:
         """Keep the rows of the events that play a role in a stateful rule; ``matches`` are the
         batch's Sigma matches when the caller already has them."""
         self.kept_ids = set()
-        if self._matcher is None:
+        if not self.rules:
             return
         batch = events if isinstance(events, EventBatch) else EventList(events)
         if matches is None:
-            matches = list(self._matcher.matches(batch))
+            matches = list(self._own_matcher().matches(batch))
         kept: list[tuple[int, str, str, Row]] = []
         for block, number in matches:
             players = self._players.get(block.info.id)
@@ -156,6 +153,12 @@ class StatefulEngine:
             for key in [key for key, (_, last) in states.items() if last[0] < before]:
                 del states[key]
         return self.connection.execute(f"DELETE FROM {self.rows} WHERE ts < ?", (before,)).rowcount
+
+    def _own_matcher(self) -> SigmaEngine:
+        if self._matcher is None:
+            self._matcher_connection = connect(":memory:")
+            self._matcher = SigmaEngine(RuleSet(detections=self._blocks), self._matcher_connection)
+        return self._matcher
 
     def close(self) -> None:
         if self._matcher_connection is not None:
