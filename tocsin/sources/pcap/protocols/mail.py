@@ -85,7 +85,7 @@ class Ftp(LineDissector):
         self.command_event(verb, argument, timestamp, number, {"user.name": self.user} if self.user else None)
         if verb == "USER":
             self.user, self.password, self.awaiting = argument, None, "USER"
-        elif verb == "PASS":
+        elif verb == "PASS" and self.awaiting is not None:  # a PASS after the login's verdict is no new attempt
             self.password, self.awaiting = argument, "PASS"
 
     def server_line(self, line: str, timestamp: float, number: int) -> None:
@@ -99,6 +99,12 @@ class Ftp(LineDissector):
             return
         if 200 <= code < 300 or code >= 500 or code in (421, 430):
             self.auth(timestamp, number, self.user, "success" if code < 300 else "failure", self.password)
+            self.awaiting = None
+
+    def close(self, timestamp: float, number: int) -> None:
+        """A password sent without a verdict seen is still an attempt."""
+        if self.awaiting == "PASS":
+            self.auth(timestamp, number, self.user, "unknown", self.password)
             self.awaiting = None
 
 
