@@ -22,7 +22,7 @@ from tocsin.event import Event
 
 TSHARK = shutil.which("tshark")
 PROTOCOLS = ("http", "dns", "logins", "tls", "ssh", "kerberos", "ldap")
-_LAYERS = "ip ipv6 tcp udp http dns mdns ftp pop imap smtp ssh tls kerberos ldap"
+_LAYERS = "ip ipv6 tcp udp http dns mdns ftp pop imap smtp ssh tls kerberos ldap ntlmssp"
 _PREFERENCES = ("tcp.desegment_tcp_streams:TRUE", "http.desegment_headers:TRUE", "http.desegment_body:FALSE",
  "ip.defragment:TRUE", "ipv6.defragment:TRUE")  # fmt: skip
 #: Captures of a protocol on a port tshark gives to another: told with Decode As, as a Wireshark user would.
@@ -371,8 +371,9 @@ def _tshark_kerberos(frames: list[dict[str, Any]]) -> Iterator[Row]:
         connection = _frame_connection(frame)
         for kerberos in _layers(frame, "kerberos"):
             if "kerberos.as_req_element" in json.dumps(kerberos):
-                names = _find(kerberos, "kerberos.CNameString")
-                yield ("as-req", connection, names[0] if names else None, _first(kerberos, "kerberos.realm"))
+                cname = _first(kerberos, "kerberos.cname_element")
+                names = _find(cname, "kerberos.CNameString")  # one per component: joined as principal
+                yield ("as-req", connection, "/".join(names) or None, _first(kerberos, "kerberos.realm"))
 
 
 def _tocsin_kerberos(events: list[Event]) -> Iterator[Row]:
@@ -387,9 +388,15 @@ def _tshark_ldap(frames: list[dict[str, Any]]) -> Iterator[Row]:
         connection = _frame_connection(frame)
         for ldap in _layers(frame, "ldap"):
             for message in _find(ldap, "ldap.LDAPMessage_element"):
-                if _first(message, "ldap.protocolOp") == "0":
-                    method = "simple" if _find(message, "ldap.simple") else "sasl"
-                    yield ("bind", connection, _first(message, "ldap.name") or None, method)
+                if _first(message, "ldap.protocolOp") != "0":
+                    continue
+                if _find(message, "ldap.simple"):
+                    yield ("bind", connection, _first(message, "ldap.name") or None, "simple")
+                elif (kind := _first(message, "ntlmssp.messagetype")) is not None:
+                    if int(kind, 16) == 3:  # NTLM's AUTHENTICATE carries the account; NEGOTIATE only opens
+                        yield ("bind", connection, _first(message, "ntlmssp.auth.username") or None, "sasl")
+                else:
+                    yield ("bind", connection, _first(message, "ldap.name") or None, "sasl")
 
 
 def _tocsin_ldap(events: list[Event]) -> Iterator[Row]:
