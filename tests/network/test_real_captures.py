@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import signal
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SHARED, shared
-from tests.network.helpers import scan
+from tests.network.helpers import dataset, events_of, scan
 from tocsin.scan import ScanRequest, load_ruleset, run_scan
 
 CLEARTEXT = "Cleartext Credentials On The Wire"
@@ -90,3 +91,21 @@ def test_directory_of_captures(tmp_path):
     directory = shared("pcaps/socks-auth.pcap").parent
     alerts, summary = scan(Path(directory) / "socks-auth.pcap")
     assert summary.read.inputs[0].format == "pcap" and alerts
+
+
+def test_method_zoo_gives_one_event_per_request_with_its_method_and_uri():
+    events, _ = events_of(shared("pcaps/http/methods.pcap"))
+    requests = [e for e in dataset(events, "http") if e.fields.get("http.request.method")]
+    # tshark dissects 27 requests here; the other lines (``GET/``, non-token methods) are no requests
+    assert len(requests) == 27
+    methods = Counter(e.fields["http.request.method"] for e in requests)
+    assert methods["CCM_POST"] == 3 and methods["OPTIONS"] == 3 and methods["HEAD"] == 3
+    assert sum(1 for e in requests if e.fields.get("url.original") == "/") == 16
+    assert all(e.fields["url.domain"] == "www.google.com" for e in requests)
+
+
+def test_host_with_port_gives_domain_and_port():
+    events, _ = events_of(shared("pcaps/http/basic-auth-with-colon.pcap"))
+    (http,) = dataset(events, "http")
+    assert (http.fields["url.domain"], http.fields["url.port"]) == ("172.24.133.205", 8000)
+    assert http.fields["url.path"] == "/" and http.fields["user.name"] == "test"

@@ -9,8 +9,10 @@ from email.policy import SMTP
 
 import pytest
 
+from tests.conftest import shared
 from tests.network.captures import CLIENT, Session, write
-from tests.network.helpers import scan
+from tests.network.helpers import events_of, scan
+from tocsin.sources.pcap.payloads import PAYLOAD_SCANNER, Payload
 from tocsin.sources.pcap.protocols import mail
 
 PRIVATE_KEY = (
@@ -103,3 +105,41 @@ def test_a_message_of_countless_tiny_parts_is_parsed_only_up_to_the_limits():
     parts, defects = mail.mime_parts(raw)
     assert len(parts) == mail.MAX_PARTS
     assert f"more than {mail.MAX_BOUNDARY_LINES} boundary lines" in defects
+
+
+def test_bdat_chunks_are_reassembled_into_a_message_whose_attachment_is_scanned(tmp_path):
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "mallory@example.com", "drop@example.org", "chunked"
+    message.set_content("see attached\n")
+    message.add_attachment(PRIVATE_KEY, maintype="application", subtype="octet-stream", filename="id_rsa")
+    raw = message.as_bytes(policy=SMTP)
+    cut = len(raw) // 3
+    first, second, third = raw[:cut], raw[cut : 2 * cut], raw[2 * cut :]
+    session = Session(25).handshake().dialogue(
+        (False, b"220 mx ESMTP\r\n"), (True, b"EHLO me\r\n"), (False, b"250-mx\r\n250 CHUNKING\r\n"),
+        (True, b"MAIL FROM:<mallory@example.com>\r\n"), (False, b"250 ok\r\n"),
+        (True, b"RCPT TO:<drop@example.org>\r\n"), (False, b"250 ok\r\n"),
+        # the command and its chunk in one segment; a chunk split over segments; a line-like chunk end
+        (True, f"BDAT {len(first)}\r\n".encode() + first), (False, b"250 ok\r\n"),
+        (True, f"BDAT {len(second)}\r\n".encode() + second[:7]), (True, second[7:]), (False, b"250 ok\r\n"),
+        (True, f"BDAT {len(third)} LAST\r\n".encode()), (True, third + b"QUIT\r\n"),
+        (False, b"250 queued\r\n221 bye\r\n"),
+    ).close()  # fmt: skip
+    alerts, summary = scan(write(tmp_path / "bdat.pcap", session.packets))
+    (key,) = yara_alerts(alerts, "tocsin_private_key")
+    assert key.details["target"]["kind"] == "smtp attachment" and key.details["target"]["file"] == {"name": "id_rsa"}
+    assert not summary.read.inputs[0].warnings
+
+
+def test_bdat_messages_of_the_shared_captures_are_reassembled_into_their_mime_parts():
+    seen: list[Payload] = []
+    token = PAYLOAD_SCANNER.set(seen.append)
+    try:
+        _, summary = events_of(shared("pcaps/smtp/rfc3030-bdat-multipart-chunked.pcap"))
+    finally:
+        PAYLOAD_SCANNER.reset(token)
+    parts = {p.kind: p for p in seen if p.kind.startswith("smtp")}
+    assert parts["smtp body"].data.startswith(b"This is Zeek's logo.")
+    logo = parts["smtp attachment"]
+    assert logo.name == "zeek-logo.png" and logo.data.startswith(b"\x89PNG\r\n") and len(logo.data) == 2011
+    assert not summary.inputs[0].warnings

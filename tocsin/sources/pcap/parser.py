@@ -21,7 +21,7 @@ from tocsin.sources.pcap.protocols import (  # noqa: F401  (register the dissect
     telnet,
     tls,
 )
-from tocsin.sources.pcap.reader import CaptureReader, capture_kind, decode
+from tocsin.sources.pcap.reader import CaptureReader, Defragmenter, capture_kind, decode
 
 #: Packets between two progress reports.
 PROGRESS_EVERY = 10_000
@@ -43,10 +43,11 @@ class PcapParser(Parser):
         progress = CAPTURE_PROGRESS.get()
         with source.open() as stream:
             reader = CaptureReader(stream, stats)
+            fragments = Defragmenter()
             pending = analyzer.pending
             for frame in reader.frames():
                 stats.records += 1
-                packet = decode(frame, stats)
+                packet = decode(frame, stats, fragments)
                 if packet is not None:
                     analyzer.packet(packet)
                 if pending:
@@ -55,6 +56,7 @@ class PcapParser(Parser):
                     pending.clear()
                 if progress is not None and stats.records % PROGRESS_EVERY == 0:
                     progress(stats.records, reader.consumed)
+            fragments.finish(stats)
             analyzer.finish()
             stats.events += len(pending)
             yield from pending

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 from tocsin.sources.base import InputStats
@@ -27,6 +27,8 @@ PCAP_MAGICS = {
 }
 #: A record claiming more than this is corrupt: no link carries such frames.
 MAX_RECORD = 256 * 1024
+#: The largest IP datagram payload reassembled (IPv4's limit; IPv6 jumbograms are not fragmented).
+MAX_DATAGRAM = 65535
 _CHUNK = 1 << 20
 
 LINK_NULL, LINK_ETHERNET, LINK_RAW, LINK_LOOP, LINK_SLL, LINK_SLL2 = 0, 1, 101, 108, 113, 276
@@ -243,6 +245,105 @@ def _ts_resolution(options: bytes, order: str) -> float:
     return 1e-6
 
 
+@dataclass(slots=True)
+class _Datagram:
+    """The fragments of one IP datagram received so far."""
+
+    first_seen: float
+    pieces: dict[int, bytes] = field(default_factory=dict)
+    size: int | None = None
+    held: int = 0
+
+
+class Defragmenter:
+    """IPv4 and IPv6 fragments put back into datagrams (RFC 791, RFC 8200), within limits.
+
+    A datagram is bounded in size and pieces, the datagrams held at once and their bytes are capped, and
+    one not whole within ``timeout`` seconds of capture time is dropped; every drop is counted by reason.
+    Overlapping pieces: the one received first wins.
+    """
+
+    def __init__(self, max_datagrams: int = 4096, max_bytes: int = 32 << 20, timeout: float = 60.0,
+                 max_pieces: int = 1024) -> None:  # fmt: skip
+        self.max_datagrams = max_datagrams
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.max_pieces = max_pieces
+        self.open: dict[tuple[object, ...], _Datagram] = {}
+        self.held = 0
+        self.fragments = 0
+        self.reassembled = 0
+
+    def add(self, key: tuple[object, ...], offset: int, more: bool, payload: bytes, timestamp: float,
+            stats: InputStats) -> bytes | None:  # fmt: skip
+        """Add one fragment; the whole datagram's payload once it is complete, else None."""
+        self.fragments += 1
+        self._expire(timestamp, stats)
+        datagram = self.open.get(key)
+        if datagram is None:
+            if len(self.open) >= self.max_datagrams:
+                self._drop(next(iter(self.open)), "IP fragments dropped: too many datagrams in reassembly", stats)
+            datagram = self.open[key] = _Datagram(timestamp)
+        if offset + len(payload) > MAX_DATAGRAM or len(datagram.pieces) >= self.max_pieces:
+            self._drop(key, "IP fragments dropped: datagram over the size or piece limit", stats)
+            stats.skip("IP fragments dropped: datagram over the size or piece limit")
+            return None
+        if self.held + len(payload) > self.max_bytes:
+            self._drop(key, "IP fragments dropped: reassembly memory cap", stats)
+            stats.skip("IP fragments dropped: reassembly memory cap")
+            return None
+        if not more:
+            datagram.size = offset + len(payload)
+        if offset not in datagram.pieces:
+            datagram.pieces[offset] = payload
+            datagram.held += len(payload)
+            self.held += len(payload)
+        whole = _assemble(datagram)
+        if whole is not None:
+            del self.open[key]
+            self.held -= datagram.held
+            self.reassembled += 1
+        return whole
+
+    def finish(self, stats: InputStats) -> None:
+        """End of input: count what stayed incomplete, and report the datagrams reassembled."""
+        for key in list(self.open):
+            self._drop(key, "IP fragments of a datagram never completed", stats)
+        if self.reassembled:
+            stats.warn(f"IP datagrams reassembled from fragments: {self.reassembled:,} (from {self.fragments:,} fragments)")
+
+    def _expire(self, now: float, stats: InputStats) -> None:
+        while self.open:
+            key, oldest = next(iter(self.open.items()))
+            if now - oldest.first_seen <= self.timeout:
+                return
+            self._drop(key, f"IP fragments of a datagram not completed within {self.timeout:g} s", stats)
+
+    def _drop(self, key: tuple[object, ...], reason: str, stats: InputStats) -> None:
+        datagram = self.open.pop(key, None)
+        if datagram is not None:
+            self.held -= datagram.held
+            if datagram.pieces:
+                stats.skip(reason, len(datagram.pieces))
+
+
+def _assemble(datagram: _Datagram) -> bytes | None:
+    """The datagram's payload when its pieces cover it from 0 to its known size without a hole."""
+    if datagram.size is None:
+        return None
+    whole = bytearray(datagram.size)
+    covered = 0
+    for offset in sorted(datagram.pieces):
+        piece = datagram.pieces[offset]
+        if offset > covered:
+            return None
+        end = min(offset + len(piece), datagram.size)
+        if end > covered:
+            whole[covered:end] = piece[covered - offset : end - offset]
+            covered = end
+    return bytes(whole) if covered >= datagram.size else None
+
+
 def network_layer(linktype: int, data: bytes) -> tuple[int, int]:
     """(IP version 4/6 or 0 when not IP, offset of the IP header) for a link-layer frame."""
     if linktype == LINK_ETHERNET:
@@ -272,25 +373,38 @@ def _ethertype_version(ethertype: int) -> int:
     return 4 if ethertype == 0x0800 else 6 if ethertype == 0x86DD else 0
 
 
-def decode(frame: Frame, stats: InputStats) -> Packet | None:
-    """The IP/TCP/UDP headers of a frame; None (counted) when it is not IP or is malformed."""
+def decode(frame: Frame, stats: InputStats, fragments: Defragmenter | None = None) -> Packet | None:
+    """The IP/TCP/UDP headers of a frame; None (counted) when it is not IP or is malformed.
+
+    With ``fragments``, IP fragments are held until their datagram is whole (None meanwhile); without,
+    a first fragment is decoded alone and the others are skipped.
+    """
     version, offset = network_layer(frame.linktype, frame.data)
     data = frame.data
     if version == 4:
         if len(data) < offset + 20:
             stats.skip("truncated IPv4 header")
             return None
-        first, _, total, _, fragment, _, protocol, _, src, dst = _IPV4(data, offset)
+        first, _, total, ident, fragment, _, protocol, _, src, dst = _IPV4(data, offset)
         header = (first & 0x0F) * 4
         if first >> 4 != 4 or header < 20:
             stats.skip("malformed IPv4 header")
             return None
-        if fragment & 0x1FFF:
-            stats.skip("IP fragment after the first (not reassembled)")
-            return None
         end = offset + total if offset + header <= offset + total <= len(data) else len(data)
         start = offset + header
         source, destination = _ntoa(src), _ntoa(dst)
+        if fragment & 0x3FFF:  # more fragments, or not the first
+            if fragments is None:
+                if fragment & 0x1FFF:
+                    stats.skip("IP fragment after the first (not reassembled)")
+                    return None
+            else:
+                key = (4, source, destination, ident, protocol)
+                whole = fragments.add(key, (fragment & 0x1FFF) * 8, bool(fragment & 0x2000), data[start:end],
+                                      frame.timestamp, stats)  # fmt: skip
+                if whole is None:
+                    return None
+                data, start, end = whole, 0, len(whole)
     elif version == 6:
         if len(data) < offset + 40:
             stats.skip("truncated IPv6 header")
@@ -304,9 +418,19 @@ def decode(frame: Frame, stats: InputStats) -> Packet | None:
         for _ in range(8):
             if protocol not in (0, 43, 60, 44) or start + 8 > end:
                 break
-            if protocol == 44 and _unpack_u16(data, start + 2)[0] & 0xFFF8:
-                stats.skip("IP fragment after the first (not reassembled)")
-                return None
+            if protocol == 44 and (field := _unpack_u16(data, start + 2)[0]) & 0xFFF9:  # offset or more
+                if fragments is None:
+                    if field & 0xFFF8:
+                        stats.skip("IP fragment after the first (not reassembled)")
+                        return None
+                else:
+                    key = (6, source, destination, struct.unpack_from("!I", data, start + 4)[0], data[start])
+                    whole = fragments.add(key, field & 0xFFF8, bool(field & 1), data[start + 8 : end],
+                                          frame.timestamp, stats)  # fmt: skip
+                    if whole is None:
+                        return None
+                    protocol, data, start, end = data[start], whole, 0, len(whole)
+                    continue
             protocol, size = data[start], (8 if protocol == 44 else (data[start + 1] + 1) * 8)
             start += size
     else:

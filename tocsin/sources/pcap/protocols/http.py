@@ -14,7 +14,17 @@ from tocsin.event import LogSource
 from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
 from tocsin.sources.pcap.flows import Flow
 
-_REQUEST = re.compile(rb"^(GET|POST|HEAD|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PROPFIND|MKCOL|COPY|MOVE|LOCK|UNLOCK|PROPPATCH|SEARCH) \S")
+#: A request line: any token as method (RFC 9110), a target, and a version (recognition needs one).
+_TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}"
+_REQUEST = re.compile(rb"^" + _TOKEN + rb" [^\r\n]{0,8192}HTTP/[0-9]")
+#: Where a request starts after lost data (a known method: an arbitrary token would match any text).
+_RESYNC_REQUEST = re.compile(
+    rb"(?:^|\n)((?:GET|POST|HEAD|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|UNLOCK"
+    rb"|SEARCH|REPORT) \S)"
+)
+_METHOD = re.compile(_TOKEN.decode())
+_REQUEST_LINE = re.compile(_TOKEN + rb" \S")
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
 MAX_HEADERS = 64 * 1024
 #: Bodies are kept (for content scanning) up to this size; bigger ones are only counted.
 MAX_BODY = 8 << 20
@@ -79,15 +89,25 @@ class Http(Dissector):
             del buffer[:start]
             side.state = "headers"
         if side.state == "headers":
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
+            if not from_client and not buffer.startswith(b"HTTP/"[: len(buffer)]):
+                if self.requests or not self._partial_request(timestamp, number):
+                    side.state = "resync"
+                    return True
+                side.state = "simple"  # an HTTP/0.9 response: the body alone, until the connection closes
+                side.message = _Message("", timestamp=timestamp, number=number)
+                return True
+            found = _HEAD_END.search(buffer, 0, MAX_HEADERS + 4)
+            if found is None:
                 if len(buffer) > MAX_HEADERS:
                     self.analyzer.stats.warn("http: header block too large")
                     buffer.clear()
                     side.state = "resync"
                 return False
-            message = _parse_head(bytes(buffer[:end]).decode("latin-1"), timestamp, number)
-            del buffer[: end + 4]
+            message = _parse_head(bytes(buffer[: found.start()]).decode("latin-1"), timestamp, number)
+            del buffer[: found.end()]
+            if from_client and message.start_line and not _METHOD.fullmatch(message.start_line.split(" ", 1)[0]):
+                self.analyzer.stats.warn("http: request line without a method token")
+                return True
             side.message = message
             self._begin_body(side, message, from_client)
             return True
@@ -136,19 +156,26 @@ class Http(Dissector):
             if end == 0:
                 self._complete(side, from_client)
             return True
-        if side.state == "until-close":
+        if side.state in ("until-close", "simple"):
             self._body(message, buffer)
             buffer.clear()
             return False
         return False
 
+    def _partial_request(self, timestamp: float, number: int) -> bool:
+        """A request line without the blank line after it (HTTP/0.9, or cut off) counts as a request."""
+        side = self.sides[0]
+        if side.state != "headers" or not _REQUEST_LINE.match(side.buffer[:MAX_HEADERS]):
+            return False
+        head = bytes(side.buffer[:MAX_HEADERS]).rstrip(b"\r\n")
+        self.requests.append(_parse_head(head.decode("latin-1"), timestamp, number))
+        side.buffer.clear()
+        return True
+
     def _begin_body(self, side: _Side, message: _Message, from_client: bool) -> None:
         headers = message.headers
         if from_client:
             self.requests.append(message)
-            if message.start_line.upper().startswith("CONNECT "):
-                side.state = "tunnel"
-                return
         else:
             status = _status(message)
             request = self.requests[0] if self.requests else None
@@ -165,10 +192,15 @@ class Http(Dissector):
                 side.state = "tunnel"
                 self.sides[0].state = "tunnel"
                 return
+        length = _content_length(headers.get("content-length"))
         if "chunked" in headers.get("transfer-encoding", "").lower():
             side.state = "chunk-size"
-        elif (length := headers.get("content-length", "").strip()).isdigit():
-            side.remaining = int(length)
+        elif length == -1:
+            self.analyzer.stats.warn("http: conflicting Content-Length values")
+            self._complete(side, from_client)
+            side.state = "resync"
+        elif length is not None:
+            side.remaining = length
             side.state = "length"
             if side.remaining == 0:
                 self._complete(side, from_client)
@@ -200,7 +232,8 @@ class Http(Dissector):
 
     def close(self, timestamp: float, number: int) -> None:
         response = self.sides[1]
-        if response.state == "until-close" and response.message is not None:
+        self._partial_request(timestamp, number)
+        if response.state in ("until-close", "simple") and response.message is not None:
             self._complete(response, False)
         while self.requests:
             request = self.requests.popleft()
@@ -211,9 +244,10 @@ class Http(Dissector):
     def _transaction(self, request: _Message | None, response: _Message | None) -> None:
         if request is None:
             request = _Message(timestamp=response.timestamp if response else 0.0)
-        method, _, rest = request.start_line.partition(" ")
-        uri, _, version = rest.rpartition(" ") if " HTTP/" in rest else (rest, "", "")
+        method, uri, version = _request_line(request.start_line)
         headers = request.headers
+        domain, port = _authority(headers.get("host"), uri)
+        path, _, query = uri.partition("?") if uri.startswith("/") else ("", "", "")
         status = _status(response) if response else None
         user, password = _basic_auth(headers.get("authorization") or headers.get("proxy-authorization"))
         fields: dict[str, Any] = {
@@ -222,7 +256,10 @@ class Http(Dissector):
             "event.action": method.lower() or None,
             "http.request.method": method or None,
             "url.original": uri or None,
-            "url.domain": headers.get("host", "").split(":")[0] or None,
+            "url.domain": domain,
+            "url.port": port,
+            "url.path": path or None,
+            "url.query": query or None,
             "http.version": version.removeprefix("HTTP/") or None,
             "user_agent.original": headers.get("user-agent"),
             "http.request.referrer": headers.get("referer"),
@@ -260,13 +297,58 @@ class Http(Dissector):
 
 
 def _parse_head(text: str, timestamp: float, number: int) -> _Message:
-    lines = text.split("\r\n")
+    """Start line and headers (names lower-cased; folded lines joined; repeated headers joined by ``, ``)."""
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     headers: dict[str, str] = {}
+    name = ""
     for line in lines[1:]:
+        if line[:1] in (" ", "\t") and name:  # obsolete line folding
+            headers[name] = f"{headers[name]} {line.strip()}".strip()
+            continue
         name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
+        name = name.strip().lower()
+        if not sep or not name:
+            name = ""
+            continue
+        headers[name] = f"{headers[name]}, {value.strip()}" if name in headers else value.strip()
     return _Message(lines[0].strip(), headers, timestamp=timestamp, number=number)
+
+
+def _request_line(line: str) -> tuple[str, str, str]:
+    """(method, target, version) as Wireshark splits them: the version is the third word, if any."""
+    parts = line.split(" ")
+    if len(parts) >= 3:
+        return parts[0], " ".join(parts[1:-1]), parts[-1]
+    return parts[0], parts[1] if len(parts) == 2 else "", ""
+
+
+def _authority(host: str | None, uri: str) -> tuple[str | None, int | None]:
+    """(domain, port) from the Host header, else from an absolute-form target; the port only when given."""
+    if not host:
+        scheme, sep, rest = uri.partition("://")
+        if not sep or not scheme.isalpha():
+            return None, None
+        host = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    host = host.strip()
+    if host.startswith("["):  # an IPv6 literal
+        literal, _, rest = host[1:].partition("]")
+        port_text = rest.removeprefix(":")
+        return literal or None, int(port_text) if port_text.isdigit() and int(port_text) < 65536 else None
+    name, sep, port_text = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+    if sep and port_text.isdigit() and int(port_text) < 65536:
+        return name or None, int(port_text)
+    return (name if sep else host) or None, None
+
+
+def _content_length(value: str | None) -> int | None:
+    """The body length, None when absent or unreadable, -1 when repeated with different values."""
+    if value is None:
+        return None
+    lengths = {part.strip() for part in value.split(",")}
+    if len(lengths) > 1:
+        return -1
+    length = lengths.pop()
+    return int(length) if length.isdigit() else None
 
 
 def _status(message: _Message | None) -> int:
@@ -306,6 +388,6 @@ def _decoded_body(message: _Message) -> bytes:
 def _resync(buffer: bytearray, from_client: bool) -> int:
     """Where the next message starts after lost data, or -1."""
     if from_client:
-        match = re.search(rb"(?:^|\r\n)((?:GET|POST|HEAD|PUT|DELETE|OPTIONS) \S)", buffer)
+        match = _RESYNC_REQUEST.search(buffer)
         return match.start(1) if match else -1
     return buffer.find(b"HTTP/1.")

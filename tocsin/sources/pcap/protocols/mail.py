@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from tocsin.sources.pcap.analyzer import Analyzer, dissector
 from tocsin.sources.pcap.flows import Flow
-from tocsin.sources.pcap.protocols.lines import LineDissector, Sasl
+from tocsin.sources.pcap.protocols.lines import MAX_LINE, LineDissector, Sasl
 
 _REPLY = re.compile(r"^(\d{3})([ -]|$)(.*)")
 #: A mail message is scanned up to this size.
@@ -85,7 +85,7 @@ class Ftp(LineDissector):
         self.command_event(verb, argument, timestamp, number, {"user.name": self.user} if self.user else None)
         if verb == "USER":
             self.user, self.password, self.awaiting = argument, None, "USER"
-        elif verb == "PASS":
+        elif verb == "PASS" and self.awaiting is not None:  # a PASS after the login's verdict is no new attempt
             self.password, self.awaiting = argument, "PASS"
 
     def server_line(self, line: str, timestamp: float, number: int) -> None:
@@ -99,6 +99,12 @@ class Ftp(LineDissector):
             return
         if 200 <= code < 300 or code >= 500 or code in (421, 430):
             self.auth(timestamp, number, self.user, "success" if code < 300 else "failure", self.password)
+            self.awaiting = None
+
+    def close(self, timestamp: float, number: int) -> None:
+        """A password sent without a verdict seen is still an attempt."""
+        if self.awaiting == "PASS":
+            self.auth(timestamp, number, self.user, "unknown", self.password)
             self.awaiting = None
 
 
@@ -144,6 +150,45 @@ class Smtp(_MailAuth):
         self.in_data = False
         self.message = bytearray()
         self.message_start = 0.0
+        #: BDAT (RFC 3030): bytes of the current chunk still to come, whether it is the LAST one.
+        self.chunk_left = 0
+        self.chunk_last = False
+        self.in_bdat = False
+        self._pending = b""
+
+    def data(self, from_client: bool, data: bytes, timestamp: float, number: int, gap: bool) -> None:
+        """Client bytes are lines, except BDAT chunks: exactly as many bytes as the command announced."""
+        if not from_client:
+            super().data(from_client, data, timestamp, number, gap)
+            return
+        if gap:
+            if self.chunk_left:
+                self.analyzer.stats.warn("smtp: BDAT chunk with missing data; message scanned as far as seen")
+                self.chunk_left, self.in_bdat = 0, False
+                self._deliver()
+            self._pending = b""
+            super().data(True, b"", timestamp, number, True)
+        buffer = self._pending + data if self._pending else data
+        position = 0
+        while position < len(buffer):
+            if self.chunk_left:
+                take = min(self.chunk_left, len(buffer) - position)
+                self._chunk(buffer[position : position + take])
+                position += take
+                self.chunk_left -= take
+                if not self.chunk_left and self.chunk_last:
+                    self._end_bdat()
+                continue
+            end = buffer.find(b"\n", position)
+            if end < 0:
+                break
+            super().data(True, buffer[position : end + 1], timestamp, number, False)
+            position = end + 1
+        rest = buffer[position:]
+        if len(rest) > MAX_LINE:  # the line machinery drops it, counted
+            super().data(True, rest, timestamp, number, False)
+            rest = b""
+        self._pending = rest
 
     def client_line(self, line: str, timestamp: float, number: int) -> None:
         if self.in_data:
@@ -159,6 +204,29 @@ class Smtp(_MailAuth):
             self.start_sasl(argument)
         elif verb == "DATA":
             self.in_data, self.message, self.message_start = True, bytearray(), timestamp
+        elif verb == "BDAT":
+            self._bdat(argument, timestamp)
+        elif verb == "RSET":
+            self.message, self.in_bdat = bytearray(), False
+
+    def _bdat(self, argument: str, timestamp: float) -> None:
+        size, _, last = argument.strip().partition(" ")
+        if not size.isdigit():
+            self.analyzer.stats.warn("smtp: BDAT without a valid chunk size")
+            return
+        if not self.in_bdat:
+            self.in_bdat, self.message, self.message_start = True, bytearray(), timestamp
+        self.chunk_left, self.chunk_last = int(size), last.strip().upper() == "LAST"
+        if not self.chunk_left and self.chunk_last:
+            self._end_bdat()
+
+    def _chunk(self, data: bytes) -> None:
+        if len(self.message) < MAX_MESSAGE and self.analyzer.scanner is not None:
+            self.message += data[: MAX_MESSAGE - len(self.message)]
+
+    def _end_bdat(self) -> None:
+        self.in_bdat = False
+        self._deliver()
 
     def _message_line(self, line: str, timestamp: float) -> None:
         if line == ".":
@@ -197,7 +265,7 @@ class Smtp(_MailAuth):
             self.analyzer.payload(self.flow, kind, part.data, self.message_start, name=part.filename, part=number)
 
     def close(self, timestamp: float, number: int) -> None:
-        if self.in_data:
+        if self.in_data or self.in_bdat:
             self._deliver()
 
 

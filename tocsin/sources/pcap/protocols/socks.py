@@ -6,8 +6,9 @@ import socket
 import struct
 
 from tocsin.event import LogSource
-from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
+from tocsin.sources.pcap.analyzer import DISSECTORS, Analyzer, Dissector, dissector
 from tocsin.sources.pcap.flows import Flow
+from tocsin.sources.pcap.reader import TCP
 
 LOGSOURCE = LogSource.of("zeek", ("socks",), "proxy")
 #: Bytes of each direction looked at before the connection becomes an opaque tunnel.
@@ -25,22 +26,49 @@ class Socks(Dissector):
         self.stage = "greeting"
         self.user: str | None = None
         self.password: str | None = None
+        self.destination_port = 0
+        #: The protocol inside the tunnel, once the proxy said the connection is made.
+        self.inner: Dissector | None = None
 
     @classmethod
     def recognizes(cls, data: bytes, from_client: bool) -> bool:
         return from_client and len(data) >= 3 and data[0] == 5 and 1 <= data[1] <= 8 and len(data) == 2 + data[1]
 
     def data(self, from_client: bool, data: bytes, timestamp: float, number: int, gap: bool) -> None:
-        if self.stage == "tunnel" or gap:
-            self.stage = "tunnel"
+        if self.stage == "tunnel":
+            if self.inner is None:
+                self._open_tunnel(data, from_client)
+            if self.inner is not None:
+                self.inner.data(from_client, data, timestamp, number, gap)
+            return
+        if gap:
+            self.stage = "opaque"
+        if self.stage == "opaque":
             return
         buffer = self.buffers[0 if from_client else 1]
         buffer += data
         if len(buffer) > MAX_HANDSHAKE:
-            self.stage = "tunnel"
+            self.stage = "opaque"
             return
         while self._step(timestamp, number):
             pass
+        if self.stage == "tunnel":
+            for side, rest in ((True, self.buffers[0]), (False, self.buffers[1])):
+                if rest:
+                    self.data(side, bytes(rest), timestamp, number, False)
+                    rest.clear()
+
+    def _open_tunnel(self, data: bytes, from_client: bool) -> None:
+        """Dissect the proxied connection: the protocol its first bytes show, else its destination port."""
+        candidates = [cls for cls in DISSECTORS if cls.transport == TCP and cls is not Socks]
+        chosen = next((cls for cls in candidates if cls.recognizes(data, from_client)), None)
+        chosen = chosen or next((cls for cls in candidates if self.destination_port in cls.ports), None)
+        if chosen is not None:
+            self.inner = chosen(self.analyzer, self.flow)
+
+    def close(self, timestamp: float, number: int) -> None:
+        if self.inner is not None:
+            self.inner.close(timestamp, number)
 
     def _step(self, timestamp: float, number: int) -> bool:
         client, server = self.buffers
@@ -76,7 +104,17 @@ class Socks(Dissector):
             if destination is None:
                 return False
             self._connect_event(*destination, timestamp, number)
-            self.stage = "tunnel"
+            del client[: _socks5_size(client)]
+            self.stage = "reply"
+            return True
+        if self.stage == "reply" and len(server) >= 7 and len(server) >= _socks5_size(server):
+            succeeded = server[1] == 0
+            del server[: _socks5_size(server)]
+            self.stage = "tunnel" if succeeded else "opaque"
+        if self.stage == "reply4" and len(server) >= 8:
+            succeeded = server[1] == 90
+            del server[:8]
+            self.stage = "tunnel" if succeeded else "opaque"
         return False
 
     def _socks4(self, client: bytearray, timestamp: float, number: int) -> bool:
@@ -88,11 +126,14 @@ class Socks(Dissector):
         self.user = client[8:end].decode("utf-8", "replace") or None
         if host.startswith("0.0.0.") and (name_end := client.find(b"\0", end + 1)) > 0:
             host = client[end + 1 : name_end].decode("utf-8", "replace")
+            end = name_end
         self._connect_event(host, port, timestamp, number)
-        self.stage = "tunnel"
-        return False
+        del client[: end + 1]
+        self.stage = "reply4"
+        return True
 
     def _connect_event(self, host: str, port: int, timestamp: float, number: int) -> None:
+        self.destination_port = port
         self.emit(
             timestamp, number, "socks",
             {"event.category": "network", "event.type": "connection", "event.action": "socks-connect",
@@ -101,6 +142,12 @@ class Socks(Dissector):
             f"SOCKS connect {host}:{port} user={self.user or '-'}",
             LOGSOURCE,
         )  # fmt: skip
+
+
+def _socks5_size(data: bytes | bytearray) -> int:
+    """The length of a SOCKS 5 request or reply (version, code, reserved, address, port)."""
+    kind = data[3]
+    return 10 if kind == 1 else 22 if kind == 4 else 7 + data[4] if kind == 3 else len(data)
 
 
 def _socks5_address(data: bytes) -> tuple[str, int] | None:
