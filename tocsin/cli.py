@@ -16,6 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tocsin import __version__
+from tocsin.cli_analyst import COMMANDS as ANALYST_COMMANDS
 from tocsin.cli_elastic import elastic_sink, es
 from tocsin.cli_response import COMMANDS as RESPONSE_COMMANDS
 from tocsin.cli_response import respond_to
@@ -23,7 +24,6 @@ from tocsin.cli_rules import rules  # the rules group, with test/check/list adde
 from tocsin.cli_simulate import COMMANDS as SIMULATION_COMMANDS
 from tocsin.cli_watch import watch
 from tocsin.config import ConfigError, load_config, masked, to_toml
-from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.stateful.geo import GeoIPUnavailable
 from tocsin.event import Event
 from tocsin.models import Alert, Level
@@ -32,7 +32,7 @@ from tocsin.scan import ReadSummary, ScanRequest, read_events, run_scan
 from tocsin.sources import PARSERS, ParseOptions
 from tocsin.sources.pcap.events import EVENT_CATEGORIES, event_category
 from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
-from tocsin.store import CaseStore
+from tocsin.tabular import table_console
 
 EXIT_ALERTS = 1
 EXIT_USAGE = 2
@@ -239,7 +239,7 @@ def scan(
                 "table" if interactive else ("json" if output and output.suffix == ".json" else "jsonl")
             )
         sink: AlertSink = (
-            TableSink(Console(file=stream, highlight=False))
+            TableSink(table_console(stream))
             if output_format == "table"
             else JsonSink(stream)
             if output_format == "json"
@@ -377,27 +377,6 @@ def _events_table(stream: IO[str], events_iter: Any, limit: int | None) -> None:
     Console(file=stream, highlight=False).print(table)
 
 
-@cli.command()
-@click.argument("identifier")
-@click.option(
-    "--db",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Case database written by scan --db.",
-)
-def show(identifier: str, db: Path) -> None:
-    """Show an event or an alert (with its evidence events) from a case database."""
-    connection = connect(str(db))
-    store = CaseStore(connection)
-    found = store.get(identifier)
-    if found is None:
-        raise click.UsageError(f"no event or alert with id {identifier} in {db}")
-    kind, document = found
-    if kind == "alert":
-        document = {"alert": document, "evidence": store.evidence(document)}
-    click.echo(json.dumps(document, indent=2, default=str))
-
-
 @cli.group()
 def config() -> None:
     """Inspect the configuration."""
@@ -421,7 +400,7 @@ def formats() -> None:
         click.echo(f"{name:18} {parser.description}")
 
 
-for response_command in RESPONSE_COMMANDS + SIMULATION_COMMANDS:
+for response_command in RESPONSE_COMMANDS + SIMULATION_COMMANDS + ANALYST_COMMANDS:
     cli.add_command(response_command)
 
 

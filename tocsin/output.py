@@ -11,6 +11,7 @@ from rich.table import Table
 
 from tocsin.models import Alert, Level
 from tocsin.scan import ScanSummary
+from tocsin.tabular import SHORT_ID
 
 _LEVEL_STYLES = {
     "critical": "bold white on red",
@@ -74,6 +75,7 @@ class TableSink:
         if not self.rows:
             return
         table = Table(title="Alerts", header_style="bold")
+        table.add_column("Id", no_wrap=True)  # a prefix `tocsin show` resolves (first of a shared row)
         table.add_column("Level", no_wrap=True)
         table.add_column("Rule")
         table.add_column("Entities", overflow="fold")
@@ -89,6 +91,7 @@ class TableSink:
             level = first.level.name
             starts = [a.window.start if a.window else a.timestamp for a in alerts]
             table.add_row(
+                first.id[:SHORT_ID] + (f" +{len(alerts) - 1}" if len(alerts) > 1 else ""),
                 f"[{_LEVEL_STYLES[level]}]{level}[/]",
                 first.rule.title,
                 _entities(first),

@@ -1,0 +1,95 @@
+"""The analyst's path through the CLI: alert to evidence, CSV, timelines, output widths."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import shared
+from tests.test_cli import EXAMPLE, jsonl, tocsin
+
+BRUTE_FORCE_IP = "183.62.140.253"
+
+
+@pytest.fixture(scope="module")
+def openssh_case(tmp_path_factory) -> tuple[Path, list[dict]]:
+    """The OpenSSH sample scanned into a case database, with the alerts the scan printed."""
+    db = tmp_path_factory.mktemp("case") / "case.db"
+    result = tocsin("scan", str(shared("authlogs/OpenSSH_2k.log")), "--db", str(db), "--format", "jsonl")
+    assert result.returncode == 0, result.stderr
+    return db, jsonl(result.stdout)
+
+
+def test_alerts_lists_and_filters_a_case_database(openssh_case):
+    db, scanned = openssh_case
+    listed = jsonl(tocsin("alerts", "--db", str(db)).stdout)
+    assert sorted(a["id"] for a in listed) == sorted(a["id"] for a in scanned) and len(listed) == 16
+    assert [a["rule"]["level"] for a in listed] == sorted(
+        (a["rule"]["level"] for a in listed), key=["critical", "high", "medium", "low", "informational"].index
+    )
+    high = jsonl(tocsin("alerts", "--db", str(db), "--min-level", "high").stdout)
+    assert len(high) == 11 and {a["rule"]["level"] for a in high} == {"high"}
+    medium = jsonl(tocsin("alerts", "--db", str(db), "--level", "medium").stdout)
+    assert len(medium) == 5 and {a["rule"]["title"] for a in medium} == {"Brute Force Against One Account"}
+    spraying = jsonl(tocsin("alerts", "--db", str(db), "--rule", "password SPRAYING").stdout)
+    assert len(spraying) == 4
+    by_ip = jsonl(tocsin("alerts", "--db", str(db), "--entity", f"source.ip={BRUTE_FORCE_IP}").stdout)
+    assert {a["rule"]["title"] for a in by_ip} == {"Brute Force From One Source", "Password Spraying From One Source"}
+    by_user = jsonl(tocsin("alerts", "--db", str(db), "--entity", "root").stdout)
+    assert len(by_user) == 3 and all(a["group_by"] == {"user.name": "root"} for a in by_user)
+    late = jsonl(tocsin("alerts", "--db", str(db), "--since", "2025-12-10T10:50", "--until", "2025-12-10 11:00Z").stdout)
+    assert late and all(a["window"]["end"] >= "2025-12-10T10:50" and a["window"]["start"] <= "2025-12-10T11:00" for a in late)
+    assert len(late) < len(listed)
+    bad = tocsin("alerts", "--db", str(db), "--since", "yesterday")
+    assert bad.returncode == 2 and "ISO 8601" in bad.stderr
+    not_a_case = tocsin("alerts", "--db", str(EXAMPLE))
+    assert not_a_case.returncode == 2 and "not a tocsin case database" in not_a_case.stderr
+
+
+def test_alerts_table_has_short_ids_that_show_resolves(openssh_case):
+    db, _ = openssh_case
+    table = tocsin("alerts", "--db", str(db), "--format", "table", "--entity", BRUTE_FORCE_IP).stdout
+    rows = [line.split("│") for line in table.splitlines() if line.startswith("│ ") and line[2:4].strip()]
+    assert len(rows) == 2
+    short_id = rows[0][1].strip()
+    assert re.fullmatch(r"[0-9a-f]{10}", short_id)
+    shown = json.loads(tocsin("show", short_id, "--db", str(db)).stdout)
+    assert shown["alert"]["id"].startswith(short_id) and len(shown["evidence"]) == shown["alert"]["event_count"]
+
+
+def test_scan_table_shows_the_alert_id():
+    result = tocsin("scan", str(EXAMPLE), "--format", "table")
+    rows = [line.split("│") for line in result.stdout.splitlines() if line.startswith("│ ") and line[2:4].strip()]
+    ids = {a["id"][:10] for a in jsonl(tocsin("scan", str(EXAMPLE), "--format", "jsonl").stdout)}
+    assert {row[1].strip() for row in rows} == ids
+
+
+def test_show_prints_an_evidence_table_with_a_limit(openssh_case):
+    db, scanned = openssh_case
+    brute = next(a for a in scanned if a["rule"]["title"] == "Brute Force From One Source"
+                 and a["source"]["ip"] == BRUTE_FORCE_IP)  # fmt: skip
+    result = tocsin("show", brute["id"][:8], "--db", str(db), "--format", "table", "--limit", "5")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Evidence: 5 of 286 event(s)" in out and "5 of 286 evidence events shown" in result.stderr
+    assert "event_count 279 at the peak of one rule window; 286 events in all" in out
+    evidence_rows = [line for line in out.splitlines() if "Failed password" in line]
+    assert len(evidence_rows) == 5
+    assert all(BRUTE_FORCE_IP in row and "LabSZ" in row for row in evidence_rows)
+    assert "Dec 10 10:54:29 LabSZ sshd[24868]: Failed password for invalid user zhangyan" in evidence_rows[0]
+    as_csv = list(csv.DictReader(io.StringIO(
+        tocsin("show", brute["id"], "--db", str(db), "--format", "csv", "--limit", "300").stdout)))  # fmt: skip
+    assert len(as_csv) == 286 and {row["source.ip"] for row in as_csv} == {BRUTE_FORCE_IP}
+    as_jsonl = jsonl(tocsin("show", brute["id"], "--db", str(db), "--format", "jsonl", "--limit", "3").stdout)
+    assert [e["event"]["id"] for e in as_jsonl] == [row["id"] for row in as_csv[:3]]
+
+
+def test_show_refuses_an_ambiguous_prefix(openssh_case):
+    db, _ = openssh_case
+    result = tocsin("show", "0", "--db", str(db))
+    assert result.returncode == 2 and "ambiguous" in result.stderr and "Traceback" not in result.stderr
