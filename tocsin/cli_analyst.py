@@ -14,6 +14,7 @@ from typing import IO, Any
 import click
 
 from tocsin.models import Level
+from tocsin.report import write_scan_report
 from tocsin.store import AmbiguousId, CaseStore
 from tocsin.tabular import (
     ALERT_COLUMNS,
@@ -22,6 +23,7 @@ from tocsin.tabular import (
     alerts_table,
     event_row,
     evidence_table,
+    open_private,
     table_console,
     write_csv,
 )
@@ -68,7 +70,7 @@ def _open(stack: ExitStack, output: Path | None) -> IO[str]:
     if output is None:
         return sys.stdout
     try:
-        return stack.enter_context(open(output, "w", encoding="utf-8", newline=""))
+        return stack.enter_context(open_private(output))
     except OSError as exc:
         raise click.UsageError(f"cannot write {output}: {exc.strerror}") from None
 
@@ -232,4 +234,25 @@ def _alert_facts(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = (alerts_command, show)
+@click.command("report")
+@db_option
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The HTML file to write."
+)
+def report_command(db: Path, output: Path) -> None:
+    """Write a self-contained HTML report of a case database: summary, chart, alerts with evidence.
+
+    \b
+    Examples:
+      tocsin scan logs/ --db case.db -o /dev/null && tocsin report --db case.db -o report.html
+      tocsin scan logs/ --report report.html      # the same in one step
+    """
+    open_store(db).connection.close()
+    try:
+        shown = write_scan_report(output, db)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"{output}: {shown} alert(s)", err=True)
+
+
+COMMANDS = (alerts_command, show, report_command)

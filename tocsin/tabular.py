@@ -7,6 +7,7 @@ CSV cells that a spreadsheet would run as a formula are quoted with a leading ap
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from collections.abc import Iterable
 from typing import IO, Any
@@ -57,6 +58,12 @@ def write_csv(stream: IO[str], columns: Iterable[str], rows: Iterable[dict[str, 
     for count, row in enumerate(rows, start=1):  # noqa: B007
         writer.writerow([formula_safe(row.get(column)) for column in columns])
     return count
+
+
+def open_private(path: os.PathLike[str] | str) -> IO[str]:
+    """A file tocsin writes, readable by its owner only (0600), truncated if it exists."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return os.fdopen(descriptor, "w", encoding="utf-8", newline="")
 
 
 def table_console(stream: IO[str], width: int | None = None) -> Console:
