@@ -146,3 +146,22 @@ def test_timeline_for_timesketch(tmp_path):
     brute = next(d for d in documents if d["source"] == BRUTE_FORCE_IP and d["rule"].startswith("Brute"))
     assert brute["timestamp_desc"] == "Detection window start" and brute["datetime"] == "2025-12-10T10:54:29Z"
     assert brute["message"].startswith("[high] Brute Force From One Source: 286 events")
+
+
+def test_output_fits_its_destination(tmp_path):
+    rules = tmp_path / "rules-with-a-long-folder-name-so-that-the-summary-line-is-longer-than-eighty-columns"
+    rules.mkdir()
+    (rules / "broken.yml").write_text("title: broken\nlogsource: {product: linux}\ndetection:\n  condition: nothing\n")
+    table_file = tmp_path / "alerts.txt"
+    result = tocsin("scan", str(EXAMPLE), "--rules", str(rules), "--format", "table", "-o", str(table_file),
+                    env={"COLUMNS": "80"})  # fmt: skip
+    rejected = [line for line in result.stderr.splitlines() if "rejected" in line and "broken.yml" in line]
+    assert len(rejected) == 1 and len(rejected[0]) > 120 and str(rules) in rejected[0]  # one line, not wrapped
+    rows = [line for line in table_file.read_text().splitlines() if line.startswith("│ ") and line[2:4].strip()]
+    assert len(rows) == 5  # one line per alert at full width, nothing folded or cut
+    assert any("Successful Authentication After Repeated Failures" in row and "host.name=web01" in row for row in rows)
+    assert "…" not in table_file.read_text()
+    narrow = tocsin("scan", str(EXAMPLE), "--format", "table", "--width", "100").stdout
+    assert max(map(len, narrow.splitlines())) <= 100 and "critical" in narrow
+    events = tocsin("events", str(EXAMPLE), "--format", "table", "--limit", "3").stdout
+    assert sum("Accepted publickey for alice" in line for line in events.splitlines()) == 1

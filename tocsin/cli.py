@@ -35,7 +35,15 @@ from tocsin.scan import ReadSummary, ScanRequest, read_events, run_scan
 from tocsin.sources import PARSERS, ParseOptions
 from tocsin.sources.pcap.events import EVENT_CATEGORIES, event_category
 from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
-from tocsin.tabular import EVENT_COLUMNS, CsvAlertSink, event_row, open_private, table_console, write_csv
+from tocsin.tabular import (
+    EVENT_COLUMNS,
+    CsvAlertSink,
+    event_row,
+    open_private,
+    stderr_console,
+    table_console,
+    write_csv,
+)
 from tocsin.timeline import write_timeline
 
 EXIT_ALERTS = 1
@@ -55,7 +63,7 @@ class LevelType(click.ParamType):
 
 
 def _stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    return stderr_console()
 
 
 def _load_settings(config_file: Path | None) -> dict[str, Any]:
@@ -343,6 +351,7 @@ def scan(
     type=click.Choice(sorted(EVENT_CATEGORIES)),
     help="Only network events of this kind (repeatable).",
 )
+@click.option("--width", type=click.IntRange(40), help="Table width (default: the terminal's, full width in files).")
 @input_options
 def events(
     paths: tuple[str, ...],
@@ -350,6 +359,7 @@ def events(
     output: Path | None,
     limit: int | None,
     categories: tuple[str, ...],
+    width: int | None,
     format_in: str | None,
     year: int | None,
     timezone: str | None,
@@ -369,7 +379,7 @@ def events(
     with ExitStack() as stack:
         stream = _open_output(stack, output)
         if output_format == "table":
-            _events_table(stream, stream_of_events, limit)
+            _events_table(stream, stream_of_events, limit, width)
         elif output_format == "csv":
             documents = (event.to_document() for event in stream_of_events)
             write_csv(stream, EVENT_COLUMNS, map(event_row, islice(documents, limit)))
@@ -386,7 +396,7 @@ def events(
         console.print(f"  [yellow]skipped[/] {count:,}: {reason}")
 
 
-def _events_table(stream: IO[str], events_iter: Any, limit: int | None) -> None:
+def _events_table(stream: IO[str], events_iter: Any, limit: int | None, width: int | None) -> None:
     table = Table(header_style="bold")
     for column in ("@timestamp", "event.action", "outcome", "user.name", "source.ip", "host.name", "message"):
         table.add_column(column, overflow="fold")
@@ -404,7 +414,7 @@ def _events_table(stream: IO[str], events_iter: Any, limit: int | None) -> None:
         )
         if count >= (limit or 10_000):
             break
-    Console(file=stream, highlight=False).print(table)
+    table_console(stream, width).print(table)
 
 
 @cli.group()

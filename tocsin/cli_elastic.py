@@ -25,6 +25,7 @@ from tocsin.elastic.shipping import ScanShipper, Shipper, alert_action
 from tocsin.elastic.templates import setup as setup_cluster
 from tocsin.models import Level
 from tocsin.output import JsonLinesSink, TableSink
+from tocsin.tabular import stderr_console
 
 LEVELS = click.Choice([level.name for level in Level], case_sensitive=False)
 CONFIG_OPTION = click.option(
@@ -48,7 +49,7 @@ def _client(settings: ElasticSettings) -> Elasticsearch:
 
 
 def _console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return stderr_console()
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from tocsin.ruletest.check import check_rules
 from tocsin.ruletest.listing import list_rules
 from tocsin.ruletest.reports import junit_xml, sarif
 from tocsin.ruletest.runner import TestRun, context_paths, rule_infos, run_tests
+from tocsin.tabular import stderr_console
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 OUTPUT = click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE.")
@@ -22,7 +23,7 @@ __all__ = ["rules"]
 
 
 def _stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    return stderr_console()
 
 
 @rules.command("test")
