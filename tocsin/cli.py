@@ -20,6 +20,8 @@ from rich.table import Table
 from tocsin import __version__
 from tocsin.cli_analyst import COMMANDS as ANALYST_COMMANDS
 from tocsin.cli_elastic import elastic_sink, es
+from tocsin.cli_help import COMMANDS as HELP_COMMANDS
+from tocsin.cli_help import finish as finish_help
 from tocsin.cli_response import COMMANDS as RESPONSE_COMMANDS
 from tocsin.cli_response import respond_to
 from tocsin.cli_rules import rules  # the rules group, with test/check/list added
@@ -307,7 +309,7 @@ def scan(
             try:
                 summary = run_scan(request, keep if respond or timeline else sink.write, advance, on_documents=shipper.write if shipper else None)
             except GeoIPUnavailable as exc:
-                console.print(f"tocsin: error: {exc}")
+                console.print(f"tocsin: error: {exc}", markup=False)
                 sys.exit(EXIT_USAGE)
         sink.close()
         if timeline:
@@ -440,8 +442,9 @@ def formats() -> None:
         click.echo(f"{name:18} {parser.description}")
 
 
-for response_command in RESPONSE_COMMANDS + SIMULATION_COMMANDS + ANALYST_COMMANDS:
+for response_command in RESPONSE_COMMANDS + SIMULATION_COMMANDS + ANALYST_COMMANDS + HELP_COMMANDS:
     cli.add_command(response_command)
+finish_help(cli)
 
 
 def main() -> None:
@@ -450,7 +453,7 @@ def main() -> None:
     # full passes, which otherwise cost 10-15% of a scan walking those objects again and again.
     gc.freeze()
     try:
-        cli.main(standalone_mode=False)
+        cli.main(standalone_mode=False, prog_name="tocsin", complete_var="_TOCSIN_COMPLETE")
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:
