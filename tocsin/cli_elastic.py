@@ -196,20 +196,20 @@ def rules() -> None:
 
 
 @rules.command("convert")
+@click.argument("rule_paths", nargs=-1, type=click.Path(exists=True, path_type=Path), metavar="[PATHS]...")
 @click.option(
     "--target",
     type=click.Choice(["kibana-ndjson", "kibana-saved-objects", "lucene", "esql", "eql", "sqlite"]),
     required=True,
     help="kibana-ndjson: Elastic Security detection rules; kibana-saved-objects: data view and dashboard.",
 )
-@click.option(
-    "--rules", "rule_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
-    help="Sigma rule file or directory (default: the built-in pack).",
-)
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE.")
 @CONFIG_OPTION
 def rules_convert(target: str, rule_paths: tuple[Path, ...], output: Any, config_file: Path | None) -> None:
-    """Convert rules for Elasticsearch/Kibana (pySigma's backends) or show tocsin's SQLite predicates."""
+    """Convert rules for Elasticsearch/Kibana (pySigma's backends) or show tocsin's SQLite predicates.
+
+    PATHS are rule files or folders, as for rules list/test/check (default: the built-in pack).
+    """
     config, _ = _settings(config_file)
     paths = list(rule_paths) or [builtin_rules_path()]
     placeholders = config["sigma"]["placeholders"]
