@@ -114,7 +114,8 @@ def _entities(alert: Alert) -> str:
         if value is not None:
             parts.append(f"{name}={value}")
     if alert.group_by:
-        parts += [f"{k}={v}" for k, v in alert.group_by.items() if f"{k}={v}" not in parts]
+        shown = {part.partition("=")[2] for part in parts}  # source.address=X beside source.ip=X says nothing new
+        parts += [f"{k}={v}" for k, v in alert.group_by.items() if str(v) not in shown]
     return " ".join(parts)
 
 
