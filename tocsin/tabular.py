@@ -73,10 +73,9 @@ def table_console(stream: IO[str], width: int | None = None) -> Console:
     return Console(file=stream, highlight=False, width=width)
 
 
-def stderr_console(width: int | None = None) -> Console:
+def stderr_console() -> Console:
     """Messages on stderr: wrapped to a terminal, never hard-wrapped in files and CI logs."""
-    terminal = sys.stderr.isatty()
-    return Console(stderr=True, highlight=False, soft_wrap=not terminal and width is None, width=width)
+    return Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
 
 
 def _get(document: dict[str, Any], dotted: str) -> Any:

@@ -18,7 +18,7 @@ from jinja2 import Environment, StrictUndefined
 
 from tocsin.scan import ScanSummary
 from tocsin.store import CaseStore
-from tocsin.tabular import LEVEL_STYLES, alert_row, event_row, open_private
+from tocsin.tabular import alert_row, event_row, open_private
 
 LEVELS = ["critical", "high", "medium", "low", "informational"]
 LEVEL_COLOURS = {"critical": "#7b1fa2", "high": "#d32f2f", "medium": "#f57c00", "low": "#1976d2", "informational": "#9e9e9e"}
@@ -26,8 +26,6 @@ LEVEL_COLOURS = {"critical": "#7b1fa2", "high": "#d32f2f", "medium": "#f57c00", 
 EVIDENCE_ROWS = 200
 _CHART_WIDTH, _CHART_HEIGHT, _CHART_BARS = 900, 220, 48
 _NICE_STEPS = [60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 7 * 86400, 30 * 86400]
-
-assert set(LEVEL_STYLES) == set(LEVELS)
 
 
 @dataclass
