@@ -90,6 +90,8 @@ def test_report_is_self_contained_and_escaped(report):
     assert not {"src", "href", "srcset", "action"} & page.attributes and not re.search(r"url\(", html)
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert "&lt;script&gt;document.title=&#34;pwned&#34;&lt;/script&gt;" in html
+    hits = re.search(r"Events with hits: ([\d,]+) of 2,018", html)
+    assert hits and 400 < int(hits[1].replace(",", "")) < 2018  # the evidence of every alert, counted once
 
 
 def test_report_renders_in_chromium(report, tmp_path):

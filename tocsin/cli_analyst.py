@@ -216,7 +216,8 @@ def show(identifier: str, db: Path, limit: int | None, output_format: str | None
             console.print(_alert_facts(document), markup=False, highlight=False)
         console.print(evidence_table(evidence, title=f"Evidence: {len(evidence)} of {total} event(s)"))
     if kind == "alert" and len(evidence) < total:
-        click.echo(f"{len(evidence)} of {total} evidence events shown (--limit)", err=True)
+        why = "--limit" if limit is not None and len(evidence) == limit else "the alert keeps the first evidence ids only"
+        click.echo(f"{len(evidence)} of {total} evidence events shown ({why})", err=True)
 
 
 def _alert_facts(document: dict[str, Any]) -> str:

@@ -116,6 +116,9 @@ def report_context(store: CaseStore, summary: ScanSummary | None, title: str) ->
     events_total, first, last = store.connection.execute(
         "SELECT COUNT(*), MIN(timestamp), MAX(timestamp) FROM events"
     ).fetchone()
+    events_with_hits = store.connection.execute(
+        "SELECT COUNT(DISTINCT evidence.value) FROM alerts, json_each(alerts.document, '$.evidence') AS evidence"
+    ).fetchone()[0]
     alerts = []
     for row, document in zip(rows, documents, strict=True):
         evidence = [event_row(event) for event in store.evidence(document, EVIDENCE_ROWS)]
@@ -126,6 +129,7 @@ def report_context(store: CaseStore, summary: ScanSummary | None, title: str) ->
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "summary": summary,
         "events_total": events_total,
+        "events_with_hits": events_with_hits,
         "data_span": [_epoch(first), _epoch(last)],
         "levels": LEVELS,
         "colours": LEVEL_COLOURS,
