@@ -126,7 +126,7 @@ def test_run_that_could_not_look_says_so(tmp_path):
 def test_table_output_is_sorted_by_severity():
     result = tocsin("scan", str(EXAMPLE), "--format", "table", env={"COLUMNS": "160"})
     rows = [line for line in result.stdout.splitlines() if line.startswith("│ ") and line[2:4].strip()]
-    levels = [row.split("│")[1].strip() for row in rows]
+    levels = [row.split("│")[2].strip() for row in rows]
     assert levels == ["critical", "high", "high", "high", "medium"]
 
 

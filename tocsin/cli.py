@@ -7,13 +7,16 @@ import importlib
 import json
 import os
 import sys
+import tempfile
 from contextlib import ExitStack
+from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from tocsin import __version__
+from tocsin.cli_help import finish as finish_help
 from tocsin.config import ConfigError, load_config, masked, to_toml
 
 if TYPE_CHECKING:
@@ -31,7 +34,9 @@ EXIT_USAGE = 2
 #: Subcommands defined in their own modules, imported only when used: (module, attribute, short help).
 #: ``tocsin --help`` and completion list them from here without importing anything heavy.
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "alerts": ("tocsin.cli_analyst", "alerts_command", "List the alerts of a case database, most severe first."),
     "audit": ("tocsin.cli_response", "audit_group", "The hash-chained audit log."),
+    "completion": ("tocsin.cli_help", "completion", "Print the shell completion script for bash, zsh or fish."),
     "es": ("tocsin.cli_elastic", "es", "Elasticsearch: prepare the cluster, hunt on it, read alerts back."),
     "evaluate": (
         "tocsin.cli_simulate",
@@ -39,13 +44,28 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "Scan simulated scenarios (from tocsin simulate) and score precision, recall and time to detect.",
     ),
     "incidents": ("tocsin.cli_response", "incidents", "List, inspect, approve, resume and close incidents."),
+    "man": (
+        "tocsin.cli_help",
+        "man",
+        "Print the tocsin(1) man page (troff), generated from the commands' own help.",
+    ),
     "playbooks": ("tocsin.cli_response", "playbooks", "List, validate and run playbooks."),
     "respond": (
         "tocsin.cli_response",
         "respond",
         "Plan (or with --execute, carry out) the response to alerts from JSON Lines files or - (stdin).",
     ),
+    "report": (
+        "tocsin.cli_analyst",
+        "report_command",
+        "Write a self-contained HTML report of a case database: summary, chart, alerts with evidence.",
+    ),
     "rules": ("tocsin.cli_rules", "rules", "Work with Sigma rules."),
+    "show": (
+        "tocsin.cli_analyst",
+        "show",
+        "Show an event or an alert with its evidence events; any unique id prefix will do.",
+    ),
     "simulate": (
         "tocsin.cli_simulate",
         "simulate",
@@ -55,7 +75,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "tocsin.cli_watch",
         "watch",
         "Follow log files, directories and globs (and/or capture on --interface); detect continuously; "
-        "alerts as JSON Lines on stdout, to -o FILE and to [webhook] url when set.",
+        "alerts on stdout (a line each on a terminal, else JSON Lines), to -o FILE (JSON Lines) and to "
+        "[webhook] url when set.",
     ),
 }
 
@@ -69,8 +90,15 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
             module, attribute, _ = LAZY_COMMANDS[cmd_name]
-            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+            command = getattr(importlib.import_module(module), attribute)
+            finish_help(command, (cmd_name,))
+            self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def load_all(self, ctx: click.Context) -> None:
+        """Import every lazy command (for what walks the whole tree: the man page)."""
+        for name in LAZY_COMMANDS:
+            self.get_command(ctx, name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
@@ -129,9 +157,9 @@ class LevelType(click.ParamType):
 
 
 def _stderr() -> Console:
-    from rich.console import Console
+    from tocsin.tabular import stderr_console
 
-    return Console(stderr=True, highlight=False)
+    return stderr_console()
 
 
 def _load_settings(config_file: Path | None) -> dict[str, Any]:
@@ -220,10 +248,12 @@ def _parse_options(
 
 
 def _open_output(stack: ExitStack, output: Path | None) -> IO[str]:
+    from tocsin.tabular import open_private
+
     if output is None:
         return sys.stdout
     try:
-        return stack.enter_context(open(output, "w", encoding="utf-8"))
+        return stack.enter_context(open_private(output))
     except OSError as exc:
         raise click.UsageError(f"cannot write {output}: {exc.strerror}") from None
 
@@ -248,8 +278,8 @@ def cli() -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["table", "jsonl", "json"]),
-    help="Alert output (default: table on a terminal, jsonl otherwise).",
+    type=click.Choice(["table", "jsonl", "json", "csv"]),
+    help="Alert output (default: table on a terminal, jsonl otherwise); csv is formula-safe for spreadsheets.",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write alerts to FILE.")
 @click.option("--min-level", type=LevelType(), help="Show only alerts at or above this level.")
@@ -280,6 +310,18 @@ def cli() -> None:
     flag_value="plan",
     help="Hand the alerts to response: --respond plans, --respond=execute acts.",
 )
+@click.option(
+    "--timeline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a chronological detections timeline for Timesketch (CSV if FILE ends in .csv, else JSONL).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report: summary, chart, every alert with its evidence.",
+)
+@click.option("--width", type=click.IntRange(40), help="Table width (default: the terminal's, full width in files).")
 @click.option("--to-es", is_flag=True, help="Also send events and alerts to Elasticsearch (see tocsin es).")
 @click.option(
     "--geoip",
@@ -301,6 +343,9 @@ def scan(
     yara_paths: tuple[Path, ...],
     reveal_secrets: bool,
     respond: str | None,
+    timeline: Path | None,
+    report_path: Path | None,
+    width: int | None,
     to_es: bool,
     geoip: Path | None,
     format_in: str | None,
@@ -311,7 +356,6 @@ def scan(
     config_file: Path | None,
 ) -> None:
     """Scan log files, directories, archives or - (stdin) with Sigma rules."""
-    from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from tocsin.cli_elastic import elastic_sink
@@ -319,8 +363,11 @@ def scan(
     from tocsin.detectors.stateful.geo import GeoIPUnavailable
     from tocsin.models import Level
     from tocsin.output import JsonLinesSink, JsonSink, TableSink, print_summary
+    from tocsin.report import write_scan_report
     from tocsin.scan import ScanRequest, run_scan
     from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
+    from tocsin.tabular import CsvAlertSink, table_console
+    from tocsin.timeline import write_timeline
 
     settings = _load_settings(config_file)
     _check_paths(paths)
@@ -339,6 +386,8 @@ def scan(
         geoip=geoip or (Path(settings["scan"]["geoip"]) if settings["scan"]["geoip"] else None),
     )
     with ExitStack() as stack:
+        if report_path and db is None:  # the report shows evidence: keep the events in a temporary case
+            request.db = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tocsin-report-"))) / "case.db"
         stream = _open_output(stack, output)
         if output_format is None:
             interactive = output is None and sys.stdout.isatty()
@@ -346,8 +395,10 @@ def scan(
                 "table" if interactive else ("json" if output and output.suffix == ".json" else "jsonl")
             )
         sink: AlertSink = (
-            TableSink(Console(file=stream, highlight=False))
+            TableSink(table_console(stream, width))
             if output_format == "table"
+            else CsvAlertSink(stream)
+            if output_format == "csv"
             else JsonSink(stream)
             if output_format == "json"
             else JsonLinesSink(stream)
@@ -381,11 +432,15 @@ def scan(
 
             CAPTURE_PROGRESS.set(capture_progress)
             try:
-                summary = run_scan(request, keep if respond else sink.write, advance, on_documents=shipper.write if shipper else None)
+                summary = run_scan(request, keep if respond or timeline else sink.write, advance, on_documents=shipper.write if shipper else None)
             except GeoIPUnavailable as exc:
-                console.print(f"tocsin: error: {exc}")
+                console.print(f"tocsin: error: {exc}", markup=False)
                 sys.exit(EXIT_USAGE)
         sink.close()
+        if timeline:
+            write_timeline(timeline, [alert.document() for alert in raised])
+        if report_path and request.db:
+            write_scan_report(report_path, request.db, summary)
     print_summary(console, summary, verbose)
     if respond:
         respond_to(raised, respond == "execute", db, config_file)
@@ -409,10 +464,10 @@ def scan(
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["jsonl", "table"]),
+    type=click.Choice(["jsonl", "table", "csv"]),
     default="jsonl",
     show_default=True,
-    help="Event output.",
+    help="Event output (csv: formula-safe for spreadsheets).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write events to FILE.")
 @click.option("--limit", type=int, help="Stop after this many events.")
@@ -423,6 +478,7 @@ def scan(
     type=LazyChoice(_event_categories),
     help="Only network events of this kind (repeatable).",
 )
+@click.option("--width", type=click.IntRange(40), help="Table width (default: the terminal's, full width in files).")
 @input_options
 def events(
     paths: tuple[str, ...],
@@ -430,6 +486,7 @@ def events(
     output: Path | None,
     limit: int | None,
     categories: tuple[str, ...],
+    width: int | None,
     format_in: str | None,
     year: int | None,
     timezone: str | None,
@@ -441,6 +498,7 @@ def events(
     """Print the normalized (ECS) events of inputs: what rules are written against."""
     from tocsin.scan import ReadSummary, read_events
     from tocsin.sources.pcap.events import event_category
+    from tocsin.tabular import EVENT_COLUMNS, event_row, write_csv
 
     settings = _load_settings(config_file)
     _check_paths(paths)
@@ -453,7 +511,10 @@ def events(
     with ExitStack() as stack:
         stream = _open_output(stack, output)
         if output_format == "table":
-            _events_table(stream, stream_of_events, limit)
+            _events_table(stream, stream_of_events, limit, width)
+        elif output_format == "csv":
+            documents = (event.to_document() for event in stream_of_events)
+            write_csv(stream, EVENT_COLUMNS, map(event_row, islice(documents, limit)))
         else:
             for count, event in enumerate(stream_of_events, start=1):
                 stream.write(json.dumps(event.to_document(), default=str, separators=(",", ":")) + "\n")
@@ -467,9 +528,10 @@ def events(
         console.print(f"  [yellow]skipped[/] {count:,}: {reason}")
 
 
-def _events_table(stream: IO[str], events_iter: Any, limit: int | None) -> None:
-    from rich.console import Console
+def _events_table(stream: IO[str], events_iter: Any, limit: int | None, width: int | None) -> None:
     from rich.table import Table
+
+    from tocsin.tabular import table_console
 
     table = Table(header_style="bold")
     for column in ("@timestamp", "event.action", "outcome", "user.name", "source.ip", "host.name", "message"):
@@ -488,31 +550,7 @@ def _events_table(stream: IO[str], events_iter: Any, limit: int | None) -> None:
         )
         if count >= (limit or 10_000):
             break
-    Console(file=stream, highlight=False).print(table)
-
-
-@cli.command()
-@click.argument("identifier")
-@click.option(
-    "--db",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Case database written by scan --db.",
-)
-def show(identifier: str, db: Path) -> None:
-    """Show an event or an alert (with its evidence events) from a case database."""
-    from tocsin.detectors.sigma.database import connect
-    from tocsin.store import CaseStore
-
-    connection = connect(str(db))
-    store = CaseStore(connection)
-    found = store.get(identifier)
-    if found is None:
-        raise click.UsageError(f"no event or alert with id {identifier} in {db}")
-    kind, document = found
-    if kind == "alert":
-        document = {"alert": document, "evidence": store.evidence(document)}
-    click.echo(json.dumps(document, indent=2, default=str))
+    table_console(stream, width).print(table)
 
 
 @cli.group()
@@ -540,13 +578,16 @@ def formats() -> None:
         click.echo(f"{name:18} {parser.description}")
 
 
+finish_help(cli)
+
+
 def main() -> None:
     """Entry point: no traceback reaches the user unless TOCSIN_DEBUG is set."""
     # Everything imported so far lives as long as the process: keep it out of the collector's
     # full passes, which otherwise cost 10-15% of a scan walking those objects again and again.
     gc.freeze()
     try:
-        cli.main(standalone_mode=False)
+        cli.main(standalone_mode=False, prog_name="tocsin", complete_var="_TOCSIN_COMPLETE")
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:

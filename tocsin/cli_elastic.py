@@ -25,6 +25,7 @@ from tocsin.elastic.shipping import ScanShipper, Shipper, alert_action
 from tocsin.elastic.templates import setup as setup_cluster
 from tocsin.models import Level
 from tocsin.output import JsonLinesSink, TableSink
+from tocsin.tabular import stderr_console
 
 LEVELS = click.Choice([level.name for level in Level], case_sensitive=False)
 CONFIG_OPTION = click.option(
@@ -48,7 +49,7 @@ def _client(settings: ElasticSettings) -> Elasticsearch:
 
 
 def _console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return stderr_console()
 
 
 @contextmanager
@@ -195,20 +196,20 @@ def rules() -> None:
 
 
 @rules.command("convert")
+@click.argument("rule_paths", nargs=-1, type=click.Path(exists=True, path_type=Path), metavar="[PATHS]...")
 @click.option(
     "--target",
     type=click.Choice(["kibana-ndjson", "kibana-saved-objects", "lucene", "esql", "eql", "duckdb"]),
     required=True,
     help="kibana-ndjson: Elastic Security detection rules; kibana-saved-objects: data view and dashboard.",
 )
-@click.option(
-    "--rules", "rule_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
-    help="Sigma rule file or directory (default: the built-in pack).",
-)
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE.")
 @CONFIG_OPTION
 def rules_convert(target: str, rule_paths: tuple[Path, ...], output: Any, config_file: Path | None) -> None:
-    """Convert rules for Elasticsearch/Kibana (pySigma's backends) or show tocsin's DuckDB predicates."""
+    """Convert rules for Elasticsearch/Kibana (pySigma's backends) or show tocsin's DuckDB predicates.
+
+    PATHS are rule files or folders, as for rules list/test/check (default: the built-in pack).
+    """
     config, _ = _settings(config_file)
     paths = list(rule_paths) or [builtin_rules_path()]
     placeholders = config["sigma"]["placeholders"]

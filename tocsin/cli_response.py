@@ -80,7 +80,7 @@ def session(
 
 def config_options(function: Any) -> Any:
     function = click.option(
-        "--db", type=click.Path(dir_okay=False, path_type=Path), help="Case database (default: response.db)."
+        "--db", type=click.Path(dir_okay=False, path_type=Path), help="Case database (default: [response] db, tocsin-cases.db)."
     )(function)
     return click.option("--config", "config_file", type=click.Path(path_type=Path), help="Configuration file.")(function)
 
@@ -195,7 +195,11 @@ def incidents() -> None:
 
 
 @incidents.command("list")
-@click.option("--status", help="Only incidents with this status (open, waiting-approval, failed, responded, closed).")
+@click.option(
+    "--status",
+    type=click.Choice(["open", "waiting-approval", "failed", "responded", "closed"]),
+    help="Only incidents with this status.",
+)
 @config_options
 def incidents_list(status: str | None, db: Path | None, config_file: Path | None) -> None:
     """One line per incident."""
@@ -279,7 +283,31 @@ def incidents_close(incident_id: str, rollback: bool, db: Path | None, config_fi
             current.engine.rollback(incident["id"])
         journal.update_incident(incident["id"], phase="post-incident")
         journal.set_status(incident["id"], "closed")
-        echo(f"{incident['id']} closed" + (" after rollback" if rollback else ""), err=True)
+        refreshed = current.engine.refresh_reports(incident["id"])
+        echo(f"{incident['id']} closed" + (" after rollback" if rollback else "")
+             + ("; report regenerated" if refreshed else ""), err=True)  # fmt: skip
+
+
+@incidents.command("skip")
+@click.argument("incident_id")
+@click.argument("step_id")
+@click.option("--reason", required=True, help="Why the step will not run (kept in the journal and the audit log).")
+@click.option("--no-run", is_flag=True, help="Only record the skip; run the rest later with resume.")
+@config_options
+def incidents_skip(
+    incident_id: str, step_id: str, reason: str, no_run: bool, db: Path | None, config_file: Path | None
+) -> None:
+    """Skip a step that cannot or should not run, with the reason, then run what can run.
+
+    \b
+    Examples:
+      tocsin incidents skip INC-3 lock-account --reason "account already disabled in the IdP"
+    """
+    with session(config_file, db, create=False) as current:
+        current.engine.skip(incident_id.upper(), step_id, reason)
+        echo(f"{incident_id.upper()} {step_id} skipped: {reason}", err=True)
+        if not no_run:
+            _resume(current, incident_id.upper())
 
 
 @click.group()
@@ -296,8 +324,11 @@ def playbooks_list(config_file: Path | None) -> None:
         enabled = catalog.plan.playbooks
         for playbook in sorted(catalog.playbooks.values(), key=lambda p: enabled.index(p.id) if p.id in enabled else 99):
             state = "enabled" if playbook.id in enabled else "not in plan"
-            trigger = playbook.trigger.model_dump(exclude_defaults=True)
-            echo(f"{playbook.id:32} {state:12} {len(playbook.steps)} steps  {playbook.title}  trigger {trigger}")
+            trigger = " ".join(
+                f"{name}={value.name if isinstance(value, Level) else ','.join(value)}"
+                for name, value in playbook.trigger.model_dump(exclude_defaults=True).items()
+            )
+            echo(f"{playbook.id:32} {state:12} {len(playbook.steps)} steps  {playbook.title}  trigger: {trigger}")
         echo("actions: " + ", ".join(sorted(ACTIONS)))
         echo(f"{len(catalog.playbooks)} playbook(s), {len(enabled)} enabled by plan {catalog.plan.name!r}", err=True)
 

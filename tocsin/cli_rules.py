@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tocsin.cli_elastic import rules
 from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
 from tocsin.ruletest.check import check_rules
-from tocsin.ruletest.listing import list_rules
+from tocsin.ruletest.listing import as_json, list_rules, navigator_layer
 from tocsin.ruletest.reports import junit_xml, sarif
 from tocsin.ruletest.runner import TestRun, context_paths, rule_infos, run_tests
+from tocsin.tabular import stderr_console, table_console
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 OUTPUT = click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE.")
@@ -22,7 +25,7 @@ __all__ = ["rules"]
 
 
 def _stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    return stderr_console()
 
 
 @rules.command("test")
@@ -110,11 +113,10 @@ def rules_check(
         colours = {"error": "red", "warning": "yellow", "note": "cyan"}
         for finding in report.findings:
             who = finding.title or finding.rule_id or ""
-            console.print(
-                f"[{colours[finding.severity]}]{finding.severity}[/] {finding.file}"
-                f"{f' ({who})' if who else ''}: [{finding.check}] {finding.message}",
-                markup=True,
-            )
+            console.print(Text.assemble(
+                (finding.severity, colours[finding.severity]),
+                f" {finding.file}{f' ({who})' if who else ''}: [{finding.check}] {finding.message}",
+            ))  # fmt: skip
     stderr = _stderr()
     for name, reason in sorted(report.skipped.items()):
         stderr.print(f"  [yellow]skipped validator[/] {name}: {reason}")
@@ -131,10 +133,26 @@ def rules_check(
 @rules.command("list")
 @PATHS
 @click.option("--building-blocks", is_flag=True, help="Also list rules that raise no alert of their own.")
-def rules_list(paths: tuple[Path, ...], building_blocks: bool) -> None:
-    """Table of rules with their ATT&CK tactics and techniques, then coverage counts."""
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "navigator"]),
+    default="table",
+    show_default=True,
+    help="json: every rule and the coverage counts; navigator: an ATT&CK Navigator layer of the coverage.",
+)
+@OUTPUT
+def rules_list(paths: tuple[Path, ...], building_blocks: bool, output_format: str, output: click.utils.LazyFile) -> None:
+    """Table of rules (Sigma, correlation, stateful and YARA) with their ATT&CK tactics and techniques,
+    then coverage counts. PATHS default to the built-in pack and its YARA rules."""
     listing = list_rules(list(paths) or [builtin_rules_path()], building_blocks)
-    console = Console(highlight=False)
+    if output_format != "table":
+        document = as_json(listing) if output_format == "json" else navigator_layer(listing)
+        output.write(json.dumps(document, indent=2) + "\n")
+        for error in listing.errors:
+            _stderr().print(Text(f"  not loaded: {error}"))
+        return
+    console = table_console(output)
     table = Table(title=f"{len(listing.rules)} rules")
     for column in ("Level", "Title", "Type", "Tactics", "Techniques", "File"):
         table.add_column(column)

@@ -127,6 +127,21 @@ def _alive(pid: int) -> bool:
 @click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
 )
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["auto", "human", "jsonl"]),
+    default="auto",
+    show_default=True,
+    help="Alerts on stdout: one line each for people, or JSON Lines (auto: human on a terminal).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "human", "json"]),
+    default="auto",
+    show_default=True,
+    help="Logs on stderr: readable lines or one JSON object per line (auto: human on a terminal).",
+)
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="Configuration file.")
 def watch(
     paths: tuple[str, ...],
@@ -150,17 +165,27 @@ def watch(
     show_status: bool,
     timezone: str | None,
     log_level: str,
+    output_format: str,
+    log_format: str,
     config_file: Path | None,
 ) -> None:
     """Follow log files, directories and globs (and/or capture on --interface); detect continuously;
-    alerts as JSON Lines on stdout, to -o FILE and to [webhook] url when set.
+    alerts on stdout (a line each on a terminal, else JSON Lines), to -o FILE (JSON Lines) and to [webhook] url when set.
 
     Offsets and correlation windows are kept in --state, so a restart neither repeats nor
     misses events. SIGTERM/SIGINT stop cleanly, SIGHUP reloads rules.
+
+    \b
+    Examples:
+      tocsin watch /var/log/auth.log --state /var/lib/tocsin
+      tocsin watch '/var/log/okta/*.jsonl' -o alerts.jsonl --respond
+      tocsin watch /var/log/auth.log --format jsonl --log-format json | jq .message
+      tocsin watch --status --state /var/lib/tocsin
     """
     from tocsin.cli import _load_settings
     from tocsin.output import JsonLinesSink
     from tocsin.sources import PARSERS, ParseOptions
+    from tocsin.watch.console import HumanAlertSink, HumanLogFormatter
     from tocsin.watch.service import JsonLogFormatter, WatchOptions, WatchService
 
     if show_status:
@@ -174,7 +199,8 @@ def watch(
         raise click.UsageError(f"unknown format {format_in!r}")
     settings = _load_settings(config_file)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLogFormatter())
+    human_logs = log_format == "human" or (log_format == "auto" and sys.stderr.isatty())
+    handler.setFormatter(HumanLogFormatter() if human_logs else JsonLogFormatter())
     logger = logging.getLogger("tocsin.watch")
     logger.handlers[:] = [handler]
     logger.setLevel(log_level.upper())
@@ -203,7 +229,8 @@ def watch(
         geoip=geoip or (Path(settings["scan"]["geoip"]) if settings["scan"]["geoip"] else None),
     )
     with ExitStack() as stack:
-        sinks = [JsonLinesSink(sys.stdout)]
+        human = output_format == "human" or (output_format == "auto" and sys.stdout.isatty())
+        sinks: list[Any] = [HumanAlertSink(sys.stdout, sys.stdout.isatty()) if human else JsonLinesSink(sys.stdout)]
         if output is not None:
             sinks.append(JsonLinesSink(stack.enter_context(open(output, "a", encoding="utf-8"))))
         hook = settings["webhook"]

@@ -13,6 +13,7 @@ from rich.table import Table
 from tocsin.models import Alert, Level
 from tocsin.pipeline import BlindRule
 from tocsin.scan import ScanSummary
+from tocsin.tabular import SHORT_ID
 
 _LEVEL_STYLES = {
     "critical": "bold white on red",
@@ -76,6 +77,7 @@ class TableSink:
         if not self.rows:
             return
         table = Table(title="Alerts", header_style="bold")
+        table.add_column("Id", no_wrap=True)  # a prefix `tocsin show` resolves (first of a shared row)
         table.add_column("Level", no_wrap=True)
         table.add_column("Rule")
         table.add_column("Entities", overflow="fold")
@@ -91,6 +93,7 @@ class TableSink:
             level = first.level.name
             starts = [a.window.start if a.window else a.timestamp for a in alerts]
             table.add_row(
+                first.id[:SHORT_ID] + (f" +{len(alerts) - 1}" if len(alerts) > 1 else ""),
                 f"[{_LEVEL_STYLES[level]}]{level}[/]",
                 first.rule.title,
                 _entities(first),
@@ -113,7 +116,8 @@ def _entities(alert: Alert) -> str:
         if value is not None:
             parts.append(f"{name}={value}")
     if alert.group_by:
-        parts += [f"{k}={v}" for k, v in alert.group_by.items() if f"{k}={v}" not in parts]
+        shown = {part.partition("=")[2] for part in parts}  # source.address=X beside source.ip=X says nothing new
+        parts += [f"{k}={v}" for k, v in alert.group_by.items() if str(v) not in shown]
     return " ".join(parts)
 
 

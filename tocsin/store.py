@@ -74,11 +74,41 @@ class CaseStore:
                 return kind, json.loads(row[0])
         return None
 
-    def evidence(self, alert: dict[str, Any]) -> list[dict[str, Any]]:
-        """The stored events an alert document names as evidence."""
+    def evidence(self, alert: dict[str, Any], limit: int | None = None) -> list[dict[str, Any]]:
+        """The stored events an alert document names as evidence, oldest first (at most ``limit``)."""
         ids = alert.get("evidence", [])
         rows = self.connection.execute(
-            "SELECT document FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY timestamp",
-            (json.dumps(ids),),
+            "SELECT document FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY timestamp"
+            " LIMIT ?",
+            (json.dumps(ids), -1 if limit is None else limit),
         )
         return [json.loads(row[0]) for row in rows]
+
+    def resolve(self, prefix: str) -> tuple[str, dict[str, Any]] | None:
+        """Like ``get``, also for a unique id prefix; AmbiguousId names the candidates."""
+        found = self.get(prefix)
+        if found is not None or not prefix:
+            return found
+        matches: list[tuple[str, str, str]] = []
+        for kind, table in (("event", "events"), ("alert", "alerts")):
+            rows = self.connection.execute(  # a range on the primary key: ids starting with the prefix
+                f"SELECT id, document FROM {table} WHERE id >= ? AND id < ? LIMIT 6", (prefix, prefix + "\U0010ffff")
+            )
+            matches += [(kind, row[0], row[1]) for row in rows]
+        if len(matches) > 1:
+            raise AmbiguousId(prefix, sorted(match[1] for match in matches))
+        return (matches[0][0], json.loads(matches[0][2])) if matches else None
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Every stored alert document, oldest first."""
+        rows = self.connection.execute("SELECT document FROM alerts ORDER BY timestamp, id")
+        return [json.loads(row[0]) for row in rows]
+
+
+class AmbiguousId(LookupError):
+    """An id prefix that names more than one stored event or alert."""
+
+    def __init__(self, prefix: str, candidates: list[str]) -> None:
+        shown = ", ".join(candidates[:5]) + (", …" if len(candidates) > 5 else "")
+        super().__init__(f"id prefix {prefix} is ambiguous: {shown}")
+        self.candidates = candidates

@@ -98,7 +98,7 @@ def test_convert_targets_print_queries(tmp_path):
     rule = tmp_path / "native.yml"
     rule.write_text(Path(builtin_rules_path() / "authentication" / "failed_authentication.yml").read_text()
                     .replace("event.outcome: failure", "TargetUserName: admin").replace("name: tocsin_failed_authentication\n", ""))
-    result = tocsin("rules", "convert", "--target", "lucene", "--rules", str(rule))
+    result = tocsin("rules", "convert", str(rule), "--target", "lucene")
     assert "original.TargetUserName:admin" in result.stdout and "event.category:authentication" in result.stdout
     duckdb = tocsin("rules", "convert", "--target", "duckdb")
     assert duckdb.returncode == 0 and "streaming engine" in duckdb.stdout and "ILIKE" in duckdb.stdout

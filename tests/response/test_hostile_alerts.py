@@ -69,27 +69,33 @@ def test_hostile_fields_stay_data(tocsin: Tocsin, smtp: SmtpServer) -> None:
     assert "cannot run: not an IP address: '1.2.3.4; nft flush ruleset" in plan.stdout
     assert "cannot run: not a valid local account name" in plan.stdout
 
-    done = tocsin.run("respond", "alerts.jsonl", "--execute", check=1)
+    done = tocsin.run("respond", "alerts.jsonl", "--execute")
     assert "Traceback" not in done.stderr
     record = json.loads(tocsin.run("incidents", "show", "INC-1", "--json").stdout)
     steps = {step["step_id"]: step for step in record["steps"]}
-    assert steps["block-source"]["status"] == "failed" and "not an IP address" in steps["block-source"]["error"]
-    assert steps["revoke-sessions"]["status"] == "failed" and "not a valid local account name" in steps["revoke-sessions"]["error"]
-    assert steps["force-password-reset"]["status"] == "failed"
+    # Steps the plan found impossible are skipped with the reason; the rest of the playbook went on.
+    assert steps["block-source"]["status"] == "skipped" and "not an IP address" in steps["block-source"]["plan"]
+    assert steps["revoke-sessions"]["status"] == "skipped"
+    assert "not a valid local account name" in steps["revoke-sessions"]["plan"]
+    assert steps["force-password-reset"]["status"] == "skipped"
+    assert steps["report"]["status"] == "done" and record["status"] == "responded"
     assert record["inputs"]["user"] == document["user"]["name"]  # kept verbatim, never rendered again
 
     ran = tocsin.run("playbooks", "run", "hostile-paths", "--alert-id", second["id"], "--alerts", "second.jsonl", "--execute", check=1)
     assert "Traceback" not in ran.stderr
     record = json.loads(tocsin.run("incidents", "show", "INC-2", "--json").stdout)
     steps = {step["step_id"]: step for step in record["steps"]}
-    assert "outside response.evidence_dirs" in steps["copy-evidence"]["error"]
-    assert "use lower-case letters, digits and dashes" in steps["templated-template"]["error"]
-    assert "not an e-mail address" in steps["templated-recipient"]["error"]
+    assert "outside response.evidence_dirs" in (steps["copy-evidence"]["error"] or steps["copy-evidence"]["plan"])
+    assert "use lower-case letters, digits and dashes" in (steps["templated-template"]["error"] or steps["templated-template"]["plan"])
+    assert "not an e-mail address" in (steps["templated-recipient"]["error"] or steps["templated-recipient"]["plan"])
     assert steps["note"]["status"] == "done"
     note = next(entry["text"] for entry in record["timeline"] if entry["kind"] == "note")
     assert note == document["message"]  # the Jinja in the alert is text in the timeline
 
-    assert smtp.mailbox.messages == []  # nothing was mailed anywhere an alert chose
+    # Only the plan's security team was mailed (the playbook went on past the impossible steps), and
+    # never an address an alert chose.
+    recipients = {address.strip() for message in smtp.mailbox.messages for address in message["To"].split(",")}
+    assert recipients <= {"security@example.org", "oncall@example.org"} and smtp.mailbox.messages
     assert not list(tocsin.cwd.glob("pwned*"))
     assert not (tocsin.cwd / "blocklist.txt").exists()
     assert not list((tocsin.cwd / "incidents").glob("INC-2/evidence/*passwd*"))

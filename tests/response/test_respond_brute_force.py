@@ -42,7 +42,7 @@ def test_plan_then_execute_blocks_and_notifies(
     assert not tocsin.db.exists() and namespace.probe(*ATTACKERS)[ATTACKERS[0]] == "open"
 
     done = tocsin.run("respond", "alerts.jsonl", "--execute")
-    assert "7 new incident(s)" in done.stderr and "failed" not in done.stderr, done.stderr
+    assert "8 new incident(s)" in done.stderr and "failed" not in done.stderr, done.stderr
 
     reach = namespace.probe(*ATTACKERS, *OTHERS, BYSTANDER)
     assert {address: reach[address] for address in ATTACKERS + OTHERS} == dict.fromkeys(ATTACKERS + OTHERS, "blocked")
@@ -50,19 +50,19 @@ def test_plan_then_execute_blocks_and_notifies(
     assert "timeout" in namespace.nft("list", "set", "inet", "tocsin", "blocked4")
 
     subjects = [message["Subject"] for message in smtp.mailbox.messages]
-    assert len(subjects) == 7  # one per attacking source, and one for the accounts brute-forced from many
+    assert len(subjects) == 8  # one per attacking source, one per account brute-forced from many (root, admin)
     for address in ATTACKERS:
         mail = next(m for m in smtp.mailbox.messages if address in m.get_payload())
         assert mail["To"] == "security@example.org" and "Brute Force From One Source" in mail["Subject"]
         assert "What was done so far" in mail.get_payload() and f"block {address}" in mail.get_payload()
-    assert len(http.posts) == 7 and all("text" in post["json"] for post in http.posts)
+    assert len(http.posts) == 8 and all("text" in post["json"] for post in http.posts)
 
     again = tocsin.run("respond", "alerts.jsonl", "--execute")
     assert "16 already handled" in again.stderr and "0 new incident(s)" in again.stderr
-    assert len(smtp.mailbox.messages) == 7
+    assert len(smtp.mailbox.messages) == 8
 
     listed = tocsin.run("incidents", "list")
-    assert listed.stdout.count("responded") == 7
+    assert listed.stdout.count("responded") == 8
     shown = tocsin.run("incidents", "show", "INC-1")
     assert "block-source" in shown.stdout and "done" in shown.stdout
     assert (tocsin.cwd / "incidents" / "INC-1" / "report.html").read_text().count("<svg") == 1

@@ -63,6 +63,8 @@ class Step(Strict):
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     when: str | None = None
     requires_approval: bool = False
+    #: A required step that cannot run holds the incident; any other is skipped with the reason.
+    required: bool = False
     timeout: int = 60
     retries: int = Field(default=0, ge=0, le=10)
     on_failure: Literal["stop", "continue", "rollback"] = "stop"

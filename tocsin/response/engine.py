@@ -15,7 +15,17 @@ from tocsin.playbooks.models import Playbook, Step
 from tocsin.playbooks.templates import RenderError, evaluate, render, render_value
 from tocsin.responders import ACTIONS
 from tocsin.responders.base import IncidentCase, ResponderError, StepContext
-from tocsin.response.journal import DONE, FAILED, PENDING, RUNNING, SKIPPED, WAITING, Journal, JournalError
+from tocsin.response.journal import (
+    DONE,
+    FAILED,
+    NEW_INCIDENT,
+    PENDING,
+    RUNNING,
+    SKIPPED,
+    WAITING,
+    Journal,
+    JournalError,
+)
 
 RETRY_DELAY_CAP = 5.0
 
@@ -79,7 +89,7 @@ class ResponseEngine:
             if chosen is None:
                 triage.unmatched.append(alert)
                 continue
-            key = chosen.id + "|" + "|".join(f"{name}={alert.entity(name)}" for name in chosen.dedup)
+            key = incident_key(chosen, alert)
             current = by_key.get(key)
             if current and alert.timestamp - current.alerts[-1].timestamp <= window:
                 current.alerts.append(alert)
@@ -108,10 +118,10 @@ class ResponseEngine:
         ]
         first = proposal.alerts[0]
         incident = {
-            "id": "(new)",
+            "id": NEW_INCIDENT,
             "level": proposal.level.name,
             "opened_at": _iso(opened),
-            "first_seen": first.document()["@timestamp"],
+            "first_seen": first_seen(first.document()),
             "duties": proposal.duties,
         }
         context = self._context(first.document(), [a.document() for a in proposal.alerts], incident, {})
@@ -142,12 +152,14 @@ class ResponseEngine:
                 return {**row, "status": SKIPPED, "plan": f"skipped: {step.when} is false"}
             row["params"] = render_value(step.with_, context)
             action = ACTIONS[step.action]
-            ctx = self._step_context("(new)", step.id, step.timeout, None)
+            ctx = self._step_context(NEW_INCIDENT, step.id, step.timeout, None)
             row["plan"] = action.plan(action.params.model_validate(row["params"]), ctx)
         except (RenderError, ResponderError) as exc:
             row["plan"] = f"cannot run: {exc}"
         except ValidationError as exc:
             row["plan"] = f"cannot run: {_validation(exc)}"
+        if row["plan"].startswith("cannot run: ") and not step.required:
+            return {**row, "status": SKIPPED, "plan": f"skipped: {row['plan']}"}
         return row
 
     def _context(
@@ -232,12 +244,38 @@ class ResponseEngine:
         return self._settle(incident["id"])
 
     def rollback(self, incident_id: str) -> str:
-        """Run the playbook's rollback steps (unblock, unlock…) not yet done."""
+        """Run the playbook's rollback steps (unblock, unlock) not yet done."""
         journal = self._journal()
         for step in journal.steps(incident_id, "rollback"):
             if step.status not in (DONE, SKIPPED):
                 self._execute(incident_id, step.step_id)
-        return self._settle(incident_id)
+        status = self._settle(incident_id)
+        self.refresh_reports(incident_id)
+        return status
+
+    def skip(self, incident_id: str, step_id: str, reason: str) -> None:
+        """A human decides a step will not run (with the reason); the rest of the playbook goes on."""
+        journal = self._journal()
+        step = journal.step(incident_id, step_id)
+        if step.status in (DONE, RUNNING):
+            raise JournalError(f"{incident_id} step {step_id} is {step.status}; only a step not yet run can be skipped")
+        journal.mark(step, SKIPPED, error=f"by {journal.actor}: {reason}")
+
+    def refresh_reports(self, incident_id: str) -> list[str]:
+        """Write the incident's reports again (after a state change), where the report step already ran."""
+        journal = self._journal()
+        refreshed = []
+        for step in journal.steps(incident_id):
+            if step.action == "report.incident" and step.status == DONE:
+                action = ACTIONS[step.action]
+                ctx = self._step_context(incident_id, step.step_id, step.timeout, journal.incident_record(incident_id))
+                try:
+                    action.run(action.params.model_validate(step.params), ctx)
+                except (ResponderError, RenderError, ValidationError) as exc:
+                    journal.add_timeline(incident_id, "report", f"report not regenerated: {exc}")
+                    continue
+                refreshed.append(step.step_id)
+        return refreshed
 
     def _execute(self, incident_id: str, step_id: str) -> str:
         journal = self._journal()
@@ -279,14 +317,32 @@ class ResponseEngine:
             else "open" if states & {PENDING, RUNNING}
             else "responded"
         )
-        if journal.incident(incident_id)["status"] != status:
+        if journal.incident(incident_id)["status"] not in (status, "closed"):
             journal.set_status(incident_id, status)
+            self.refresh_reports(incident_id)
         return status
 
     def _journal(self) -> Journal:
         if self.journal is None:
             raise JournalError("no case database to act on")
         return self.journal
+
+
+def incident_key(playbook: Playbook, alert: Alert) -> str:
+    """What makes alerts one incident: the playbook and the dedup values the alert has.
+
+    A missing value is never part of a key (``user.name=None`` would merge unrelated alerts);
+    without any dedup value the alert's group-by values decide, and failing those, the alert itself.
+    """
+    values = [f"{name}={value}" for name in playbook.dedup if (value := alert.entity(name)) is not None]
+    if not values:
+        values = [f"{name}={value}" for name, value in sorted((alert.group_by or {}).items()) if value is not None]
+    return playbook.id + "|" + "|".join(values or [f"alert={alert.id}"])
+
+
+def first_seen(alert: dict[str, Any]) -> str:
+    """When the activity behind an alert began: a correlation's window start, else its time."""
+    return (alert.get("window") or {}).get("start") or alert["@timestamp"]
 
 
 def _validation(exc: ValidationError) -> str:

@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS evidence (
 );
 """
 
+#: The incident id in plans made before the incident is opened; replaced by the real id when it is.
+NEW_INCIDENT = "(new)"
+
 #: Step states. ``running`` left behind by a crash is run again on resume (responders are idempotent).
 PENDING, RUNNING, DONE, FAILED, SKIPPED, WAITING = "pending", "running", "done", "failed", "skipped", "waiting"
 
@@ -138,7 +141,7 @@ class Journal:
         steps: list[dict[str, Any]],
     ) -> str:
         """Record a new incident, its first alert and all its steps, atomically; return its id."""
-        seen = alert["@timestamp"]
+        first, last = (alert.get("window") or {}).get("start") or alert["@timestamp"], alert["@timestamp"]
         db = self.connection
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -146,7 +149,7 @@ class Journal:
             incident_id = f"INC-{number}"
             db.execute(
                 "INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, 'open', 'detection', ?, ?, ?, NULL, ?, ?)",
-                (incident_id, number, dedup_key, playbook, title, level, now(), seen, seen, json.dumps(inputs), json.dumps(duties)),
+                (incident_id, number, dedup_key, playbook, title, level, now(), first, last, json.dumps(inputs), json.dumps(duties)),
             )
             db.execute("INSERT INTO incident_alerts VALUES (?, ?, ?)", (alert["id"], incident_id, json.dumps(alert)))
             for seq, step in enumerate(steps):
@@ -155,7 +158,8 @@ class Journal:
                     "requires_approval, timeout, retries, on_failure, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         incident_id, seq, step["id"], step["stage"], step["action"], step["description"],
-                        json.dumps(step["params"]), step["plan"], int(step["requires_approval"]), step["timeout"],
+                        json.dumps(step["params"]), step["plan"].replace(NEW_INCIDENT, incident_id),
+                        int(step["requires_approval"]), step["timeout"],
                         step["retries"], step["on_failure"], step["status"],
                     ),
                 )
@@ -172,7 +176,7 @@ class Journal:
             db.execute("INSERT INTO incident_alerts VALUES (?, ?, ?)", (alert["id"], incident_id, json.dumps(alert)))
             db.execute(
                 "UPDATE incidents SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?) WHERE id = ?",
-                (alert["@timestamp"], alert["@timestamp"], incident_id),
+                ((alert.get("window") or {}).get("start") or alert["@timestamp"], alert["@timestamp"], incident_id),
             )
             db.execute(
                 "INSERT INTO timeline VALUES (?, ?, 'alert', ?)", (incident_id, now(), f"alert {alert['id']} joined: {alert['message']}")
@@ -234,8 +238,8 @@ class Journal:
                     "UPDATE steps SET status = ?, result = ?, error = ?, finished_at = ? WHERE incident_id = ? AND step_id = ?",
                     (status, json.dumps(result) if result is not None else None, error, now(), step.incident_id, step.step_id),
                 )
-            if status in (DONE, FAILED):
-                text = f"{step.step_id}: {step.plan}" if status == DONE else f"{step.step_id} failed: {error}"
+            if status in (DONE, FAILED, SKIPPED):
+                text = f"{step.step_id}: {step.plan}" if status == DONE else f"{step.step_id} {status}: {error}"
                 db.execute("INSERT INTO timeline VALUES (?, ?, ?, ?)", (step.incident_id, now(), f"step-{status}", text))
 
     def approve(self, incident_id: str, step_id: str) -> StepRow:

@@ -9,10 +9,12 @@ pySigma's cache is skipped and the report says why.
 from __future__ import annotations
 
 import importlib
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 from urllib.error import URLError
@@ -22,13 +24,38 @@ from sigma.collection import SigmaCollection
 from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.plugins import InstalledSigmaPlugins
 
+from tocsin import yaml_errors
 from tocsin.detectors.sigma.ruleset import load_rules, rule_files
 from tocsin.detectors.stateful.spec import StatefulSpecError, is_stateful, parse_stateful
 
 #: Modules of pySigma that fetch reference data over the network.
 _DOWNLOADERS = ("sigma.validators.sigmahq.data.base", "sigma.data.mitre_attack", "sigma.data.mitre_d3fend")
 #: SigmaHQ's own repository layout conventions that do not apply to a rule pack elsewhere.
-LAYOUT_VALIDATORS = {"sigmahq_filename_convention", "sigmahq_filename_prefix", "sigmahq_correlation_filename_prefix"}
+#: File-naming checks of the SigmaHQ repository (names differ between pySigma releases); only with --sigmahq-layout.
+LAYOUT_VALIDATORS = {
+    "sigmahq_filename_convention", "sigmahq_filename_prefix", "sigmahq_correlation_filename_prefix",
+    "filename_length", "duplicate_filename",
+}  # fmt: skip
+_CONDITION_WORDS = {"and", "or", "not", "of", "all", "them", "1", "any"}
+_IDENTIFIER = re.compile(r"[\w*?]+")
+
+
+def undefined_identifiers(detection: Any) -> list[str]:
+    """Names (or ``name*`` patterns) a Sigma condition uses that no detection item defines."""
+    if not isinstance(detection, dict):
+        return []
+    defined = [str(key) for key in detection if key != "condition"]
+    conditions = detection.get("condition")
+    missing: list[str] = []
+    for condition in conditions if isinstance(conditions, list) else [conditions]:
+        if not isinstance(condition, str):
+            continue
+        for word in _IDENTIFIER.findall(condition.split("|")[0]):
+            if word.lower() in _CONDITION_WORDS or word.isdigit() or word in missing:
+                continue
+            if not any(fnmatchcase(name, word) for name in defined):
+                missing.append(word)
+    return missing
 
 
 @dataclass
@@ -120,13 +147,19 @@ def _parse(file: Path, report: CheckReport) -> tuple[list[Any], list[str]]:
         text = file.read_text(encoding="utf-8")
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        report.findings.append(Finding("yaml", "error", f"unreadable YAML: {' '.join(str(exc).split())}", str(file)))
+        report.findings.append(Finding("yaml", "error", f"unreadable YAML: {yaml_errors.describe(exc, file)}", str(file)))
         return [], []
     if not documents or not all(isinstance(doc, dict) for doc in documents):
         report.findings.append(Finding("schema", "error", "not a Sigma rule (no YAML mapping)", str(file)))
         return [], []
     if is_stateful(documents):
         return [], _stateful_ids(documents, file, report)
+    for document in documents:
+        for name in undefined_identifiers(document.get("detection")):
+            report.findings.append(Finding(
+                "condition", "error", f"condition names {name!r}, which the detection does not define",
+                str(file), str(document.get("id") or "") or None, document.get("title"),
+            ))  # fmt: skip
     try:
         collection = SigmaCollection.from_yaml(
             text, collect_errors=True, source=SigmaRuleLocation(file), collect_filters=True, resolve_references=False

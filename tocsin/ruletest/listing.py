@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yara
 
 from tocsin.detectors.sigma.ruleset import load_rules
+from tocsin.detectors.yara.compiler import EXTERNALS
+from tocsin.detectors.yara.compiler import rule_files as yara_rule_files
+from tocsin.detectors.yara.scanner import _level as yara_level
 
 TACTICS = (
     "reconnaissance", "resource-development", "initial-access", "execution", "persistence",
@@ -54,7 +60,9 @@ def attack_tags(tags: list[str]) -> tuple[list[str], list[str]]:
     return tactics, techniques
 
 
-def list_rules(paths: list[Path], include_building_blocks: bool = False) -> Listing:
+def list_rules(paths: list[Path], include_building_blocks: bool = False, yara_paths: list[Path] | None = None) -> Listing:
+    """Sigma, correlation and stateful rules under ``paths``, and YARA rules under ``yara_paths``
+    (default: the YARA files under ``paths``)."""
     ruleset = load_rules(paths)
     listing = Listing(errors=[f"{error.source}: {error.reason}" for error in ruleset.errors])
     entries = [(rule.info, rule.emits_alerts) for rule in ruleset.detections]
@@ -66,5 +74,60 @@ def list_rules(paths: list[Path], include_building_blocks: bool = False) -> List
         listing.rules.append(
             ListedRule(info.id, info.title, info.level.name, info.type, tactics, techniques, info.source or "", alerts)
         )
+    listing.rules += _yara_rules(yara_paths if yara_paths is not None else paths, listing.errors)
     listing.rules.sort(key=lambda rule: (rule.tactics[:1] or ["~"], rule.title))
     return listing
+
+
+def _yara_rules(paths: list[Path], errors: list[str]) -> list[ListedRule]:
+    """YARA rules listed as their alerts name them: the rule identifier, level from its meta."""
+    listed = []
+    for file in yara_rule_files(paths):
+        try:
+            compiled = yara.compile(filepath=str(file), externals=EXTERNALS)
+        except yara.Error as exc:
+            errors.append(f"{file}: {exc}")
+            continue
+        for rule in compiled:
+            meta = dict(rule.meta)
+            tactics, techniques = attack_tags([f"attack.{tag}" for tag in rule.tags] + str(meta.get("attack", "")).split())
+            listed.append(ListedRule(
+                str(meta.get("id") or f"{file.stem}.{rule.identifier}"), rule.identifier, yara_level(meta).name,
+                "yara", tactics, techniques, str(file), True,
+            ))  # fmt: skip
+    return listed
+
+
+def as_json(listing: Listing) -> dict[str, Any]:
+    """The listing for scripts: every rule, coverage counts and what could not be loaded."""
+    return {
+        "rules": [asdict(rule) for rule in listing.rules],
+        "coverage": {"tactics": dict(listing.tactic_coverage()), "techniques": dict(listing.technique_coverage())},
+        "errors": listing.errors,
+    }
+
+
+def navigator_layer(listing: Listing, name: str = "tocsin rules") -> dict[str, Any]:
+    """An ATT&CK Navigator layer (format 4.5): each covered technique scored by its alerting rules."""
+    titles: dict[str, list[str]] = {}
+    for rule in listing.rules:
+        if rule.alerts:
+            for technique in rule.techniques:
+                titles.setdefault(technique, []).append(rule.title)
+    top = max((len(rules) for rules in titles.values()), default=1)
+    return {
+        "name": name,
+        "versions": {"layer": "4.5", "navigator": "5.1.0", "attack": "16"},
+        "domain": "enterprise-attack",
+        "description": f"{sum(1 for r in listing.rules if r.alerts)} alerting rules covering {len(titles)} techniques",
+        "techniques": [
+            {"techniqueID": technique, "score": len(rules), "comment": "; ".join(sorted(set(rules))),
+             "enabled": True, "showSubtechniques": True}
+            for technique, rules in sorted(titles.items())
+        ],
+        "gradient": {"colors": ["#ffe766", "#ff6666"], "minValue": 1, "maxValue": top},
+        "legendItems": [],
+        "showTacticRowBackground": False,
+        "selectTechniquesAcrossTactics": True,
+        "selectSubtechniquesWithParent": False,
+    }

@@ -30,6 +30,7 @@ from sigma.processing.transformations import (
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import SigmaCIDRExpression, SigmaFieldReference
 
+from tocsin import yaml_errors
 from tocsin.detectors.sigma.backend import IPV4_SUFFIX, RAW_COLUMN, TocsinDuckDBBackend
 from tocsin.detectors.sigma.columnar import connect_columnar, probe_predicate, unique_columns
 from tocsin.detectors.sigma.correlation import (
@@ -239,7 +240,7 @@ def _parse_file(
         text = file.read_text(encoding="utf-8")
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        errors.append(RuleLoadError(str(file), f"unreadable YAML: {_one_line(exc)}"))
+        errors.append(RuleLoadError(str(file), f"unreadable YAML: {yaml_errors.describe(exc, file)}"))
         return []
     if not documents or not all(isinstance(doc, dict) for doc in documents):
         errors.append(RuleLoadError(str(file), "not a Sigma rule (no YAML mapping)"))
