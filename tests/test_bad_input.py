@@ -336,8 +336,9 @@ def test_a_100_mb_line_is_skipped_in_bounded_memory(corpus, tmp_path):
     assert summary.events == 10 + 61 == baseline.summary().events - 1  # line 11 is the long one
     assert result.brute_force()[0]["event_count"] == 18  # the lines after the long one were scanned
     growth_mb = (result.maxrss_kb - baseline.maxrss_kb) / 1024
+    # Growth beside the same scan without the long line, not an absolute figure: a forked child's
+    # peak RSS starts at the size of the test process it was forked from.
     assert growth_mb < 50, f"peak RSS grew by {growth_mb:.0f} MB for a {BIG_LINE_MB} MB line"
-    assert result.maxrss_kb < 400 * 1024
 
 
 def test_empty_file_is_reported_not_an_error(corpus):

@@ -207,7 +207,7 @@ def input_options(function: Any) -> Any:
         ),
         click.option(
             "--logsource",
-            metavar="product=…,service=…",
+            metavar="product=P,service=S",
             help="The Sigma log source of generic JSON/CSV inputs that do not name one (e.g. product=linux,service=sshd).",
         ),
         click.option("--config", "config_file", type=click.Path(path_type=Path), help="Configuration file."),
