@@ -35,7 +35,7 @@ def cluster(tmp_path_factory):
     first = tocsin("es", "setup", env=env)
     assert first.returncode == 0, first.stderr
     second = tocsin("es", "setup", env=env)
-    assert second.returncode == 0 and set(line.split()[0] for line in second.stdout.splitlines()) == {"unchanged"}
+    assert second.returncode == 0 and {line.split()[0] for line in second.stdout.splitlines()} <= {"unchanged", "skipped"}
     settings = ElasticSettings.from_config(load_config()[0])
     return make_client(settings), settings, env
 
@@ -46,8 +46,8 @@ def test_scan_ships_and_the_hunt_gives_the_local_alerts(cluster):
     scanned = tocsin("scan", sample, "--to-es", "--format", "jsonl", env=env)
     assert scanned.returncode == 0, scanned.stderr
     assert "dead-lettered 0, spooled 0" in scanned.stderr
-    client.indices.refresh(index="logs-tocsin.*")
-    events = client.count(index=EVENTS_PATTERN)["count"]
+    client.refresh("logs-tocsin.*")
+    events = client.count(EVENTS_PATTERN)
     assert events >= 2000
     paths = [builtin_rules_path()]
     result = hunt(client, load_rules(paths), paths, EPOCH, datetime.now(UTC))
@@ -55,7 +55,8 @@ def test_scan_ships_and_the_hunt_gives_the_local_alerts(cluster):
     hunted = {alert.id: alert.document() for alert in result.alerts}
     assert {alert_id: hunted.get(alert_id) for alert_id in local} == local
     read_back = read_alerts(client, EPOCH, Level.high, 1000)
-    assert set(local) <= {alert.id for alert in read_back}
+    high = {alert_id for alert_id, alert in local.items() if Level[alert["rule"]["level"]] >= Level.high}
+    assert high and high <= {alert.id for alert in read_back}
 
 
 def test_hunt_and_alerts_commands(cluster):
@@ -76,9 +77,9 @@ def test_replay_after_an_outage_delivers_each_document_once(cluster, tmp_path):
     shipper = Shipper(client, replace(settings, state_dir=tmp_path))
     shipper.replay()
     assert shipper.stats.shipped + shipper.stats.present == len(spooled) and not shipper.stats.dead_lettered
-    client.indices.refresh(index="logs-tocsin.*")
+    client.refresh("logs-tocsin.*")
     ids = [a["_id"] for a in spooled]
-    found = client.count(index="logs-tocsin.*", query={"ids": {"values": ids}})["count"]
+    found = client.count("logs-tocsin.*", {"ids": {"values": ids}})
     assert found == len(set(ids))
     again = Shipper(client, replace(settings, state_dir=tmp_path))
     again.replay()
