@@ -92,7 +92,8 @@ def hunt(
         connection = connect(str(Path(workdir) / "engine.db"))
         try:
             engine = SigmaEngine(ruleset, connection)
-            for page in cluster.search_pages(EVENTS_PATTERN, _time_filtered(query, since, until), page_size):
+            pages = cluster.search_pages(EVENTS_PATTERN, _time_filtered(query, since, until), page_size)
+            for page in in_reading_order(pages):
                 batch = [event_from_hit(hit) for hit in page]
                 result.events += len(batch)
                 result.alerts.extend(engine.process(batch))
@@ -111,6 +112,31 @@ def _time_filtered(query: str, since: datetime, until: datetime) -> dict[str, An
             ]
         }
     }
+
+
+def in_reading_order(pages: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    """Pages in the order a local scan reads the same events: by exact time, then file and
+    record. The engine breaks ties of equal times by arrival, so this order is what makes the
+    evidence lists equal; the cluster sorts by millisecond ``@timestamp`` only, so each run of
+    equal timestamps is held back until it is complete, then sorted."""
+    held: list[dict[str, Any]] = []
+    for page in pages:
+        if not page:
+            continue
+        last = page[-1]["sort"][0]
+        complete = [hit for hit in held + page if hit["sort"][0] != last]
+        held = [hit for hit in held + page if hit["sort"][0] == last]
+        if complete:
+            yield sorted(complete, key=_reading_key)
+    if held:
+        yield sorted(held, key=_reading_key)
+
+
+def _reading_key(hit: dict[str, Any]) -> tuple[Any, ...]:
+    source = hit["_source"]
+    log = source.get("log", {})
+    record = [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in str(log.get("offset", "")).split("#")]
+    return hit["sort"][0], source.get("tocsin", {}).get("epoch") or 0.0, log.get("file", {}).get("path", ""), record
 
 
 def event_from_hit(hit: dict[str, Any]) -> Event:

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -33,10 +34,21 @@ public final class Launcher {
     static final List<Class<? extends Plugin>> PLUGINS =
         List.of(Netty4Plugin.class, CommonAnalysisPlugin.class, PainlessPlugin.class);
 
+    /** INFO and above to standard output, which scripts/test-cluster sends to node.log. */
+    static final String LOGGING = String.join("\n",
+        "status = error",
+        "appender.console.type = Console",
+        "appender.console.name = console",
+        "appender.console.layout.type = PatternLayout",
+        "appender.console.layout.pattern = [%d{ISO8601}][%-5p][%c{1.}] %marker%m%n",
+        "rootLogger.level = info",
+        "rootLogger.appenderRef.console.ref = console",
+        "");
+
     /** Node is built this way by OpenSearch's own test framework (MockNode). */
     static final class ClasspathNode extends Node {
         ClasspathNode(Settings settings, Path config) {
-            super(InternalSettingsPreparer.prepareEnvironment(settings, java.util.Map.of(), config, () -> "tocsin-test"),
+            super(InternalSettingsPreparer.prepareEnvironment(settings, Map.of(), config, () -> "tocsin-test"),
                 PLUGINS, true);
         }
     }
@@ -71,8 +83,10 @@ public final class Launcher {
             settings.put(pair[0], pair[1]);
         }
         Settings built = settings.build();
+        Files.writeString(config.resolve("log4j2.properties"), LOGGING);
+        LogConfigurator.setNodeName("tocsin-test");
         LogConfigurator.registerErrorListener();
-        LogConfigurator.configureWithoutConfig(built);
+        LogConfigurator.configure(InternalSettingsPreparer.prepareEnvironment(built, Map.of(), config, () -> "tocsin-test"));
         Node node = new ClasspathNode(built, config);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
