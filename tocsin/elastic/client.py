@@ -127,10 +127,12 @@ def make_client(settings: ElasticSettings, **transport: Any) -> Cluster:
             "no Elasticsearch or OpenSearch cluster configured: set TOCSIN_ES_URL (or TOCSIN_ES_CLOUD_ID), "
             "or url in the [elasticsearch] section of the configuration file"
         )
-    # Cloud ids and API keys are Elasticsearch's alone.
-    product = "elasticsearch" if settings.cloud_id or settings.api_key else settings.product
+    elastic_only = settings.cloud_id or settings.api_key
+    product = "elasticsearch" if settings.product == "auto" and elastic_only else settings.product
     if product == "elasticsearch":
         return ElasticCluster(_elasticsearch(settings, transport))
+    if elastic_only:
+        raise ElasticError("OpenSearch has no cloud ids or API keys: set username and password instead")
     opensearch = _opensearch(settings)
     if product == "auto" and detect_product(opensearch) != "opensearch":
         return ElasticCluster(_elasticsearch(settings, transport))
@@ -173,8 +175,6 @@ def _elasticsearch(settings: ElasticSettings, transport: dict[str, Any]) -> Elas
 
 
 def _opensearch(settings: ElasticSettings) -> OpenSearch:
-    if settings.api_key:
-        raise ElasticError("OpenSearch has no API keys: set username and password (TOCSIN_ES_USERNAME/_PASSWORD)")
     options: dict[str, Any] = {
         "hosts": [settings.url],
         "timeout": settings.request_timeout,
