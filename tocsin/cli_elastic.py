@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from elastic_transport import TransportError
-from elasticsearch import ApiError, Elasticsearch
 from rich.console import Console
+from sigma.correlations import SigmaCorrelationRule
 
 from tocsin.config import ConfigError, load_config
 from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
 from tocsin.elastic.client import ElasticError, ElasticSettings, describe, make_client
+from tocsin.elastic.cluster import CLUSTER_ERRORS, Cluster
 from tocsin.elastic.convert import convert
 from tocsin.elastic.hunting import hunt, parse_since, read_alerts
 from tocsin.elastic.kibana import detection_rules, ndjson, saved_objects
@@ -36,12 +36,12 @@ CONFIG_OPTION = click.option(
 def _settings(config_file: Path | None) -> tuple[dict[str, Any], ElasticSettings]:
     try:
         config, _ = load_config(config_file)
-    except ConfigError as exc:
+        return config, ElasticSettings.from_config(config)
+    except (ConfigError, ElasticError) as exc:
         raise click.UsageError(str(exc)) from None
-    return config, ElasticSettings.from_config(config)
 
 
-def _client(settings: ElasticSettings) -> Elasticsearch:
+def _client(settings: ElasticSettings) -> Cluster:
     try:
         return make_client(settings)
     except ElasticError as exc:
@@ -57,7 +57,7 @@ def _cluster_errors(settings: ElasticSettings) -> Iterator[None]:
     """Cluster failures as one credential-free line and exit status 2."""
     try:
         yield
-    except (TransportError, ApiError) as exc:
+    except CLUSTER_ERRORS as exc:
         raise click.ClickException(describe(exc, settings)) from None
     except ElasticError as exc:
         raise click.ClickException(str(exc)) from None
@@ -66,7 +66,10 @@ def _cluster_errors(settings: ElasticSettings) -> Iterator[None]:
 @contextmanager
 def elastic_sink(config: dict[str, Any], console: Console) -> Iterator[ScanShipper]:
     """``scan --to-es``: replay the spool, ship each batch, then print what happened."""
-    settings = ElasticSettings.from_config(config)
+    try:
+        settings = ElasticSettings.from_config(config)
+    except ElasticError as exc:
+        raise click.UsageError(str(exc)) from None
     shipper = ScanShipper(Shipper(_client(settings), settings))
     with _cluster_errors(settings):
         shipper.start()
@@ -79,7 +82,7 @@ def elastic_sink(config: dict[str, Any], console: Console) -> Iterator[ScanShipp
 def _report(console: Console, shipper: Shipper) -> None:
     shipper.close()
     stats = shipper.stats
-    console.print(f"elasticsearch: {stats}")
+    console.print(f"{shipper.cluster.product}: {stats}")
     if shipper.offline_reason:
         console.print(f"  [yellow]cluster unavailable[/]: {shipper.offline_reason}")
     if stats.spooled:
@@ -90,21 +93,21 @@ def _report(console: Console, shipper: Shipper) -> None:
 
 @click.group()
 def es() -> None:
-    """Elasticsearch: prepare the cluster, hunt on it, read alerts back."""
+    """Elasticsearch or OpenSearch: prepare the cluster, hunt on it, read alerts back."""
 
 
 @es.command("setup")
 @CONFIG_OPTION
 def es_setup(config_file: Path | None) -> None:
-    """Create or update index templates, ILM policies and data streams (idempotent)."""
+    """Create or update index templates, ILM/ISM policies and data streams (idempotent)."""
     _, settings = _settings(config_file)
     client = _client(settings)
     with _cluster_errors(settings):
         changes = setup_cluster(client)
     for change in changes:
         click.echo(str(change))
-    changed = sum(1 for change in changes if change.action != "unchanged")
-    _console().print(f"{settings.where}: {changed} of {len(changes)} objects changed")
+    changed = sum(1 for change in changes if change.action in ("created", "updated"))
+    _console().print(f"{settings.where} ({client.product}): {changed} of {len(changes)} objects changed")
 
 
 @es.command("hunt")
@@ -190,6 +193,23 @@ def _print_alerts(alerts: list[Any], output_format: str) -> None:
     sink.close()
 
 
+def _opensearch_monitors(paths: list[Path], placeholders: dict[str, list[str]], output: Any, console: Console) -> list[str]:
+    """One Alerting monitor per single-event rule that raises alerts; correlations (and the building
+    blocks they count) stay with tocsin's engine (``es hunt``)."""
+    failures, monitors, correlations = [], 0, 0
+    for converted in convert(paths, "monitor_rule", language="opensearch", placeholders=placeholders):
+        if isinstance(converted.rule, SigmaCorrelationRule) or not converted.emits_alerts:
+            correlations += 1
+        elif converted.error:
+            failures.append(f"{converted.rule.title}: {converted.error}")
+        else:
+            for monitor in converted.query if isinstance(converted.query, list) else [converted.query]:
+                output.write(json.dumps(monitor, default=str) + "\n")
+                monitors += 1
+    console.print(f"{monitors} OpenSearch monitors; {correlations} correlations and building blocks are left to tocsin es hunt")
+    return failures
+
+
 @click.group()
 def rules() -> None:
     """Work with Sigma rules."""
@@ -199,14 +219,15 @@ def rules() -> None:
 @click.argument("rule_paths", nargs=-1, type=click.Path(exists=True, path_type=Path), metavar="[PATHS]...")
 @click.option(
     "--target",
-    type=click.Choice(["kibana-ndjson", "kibana-saved-objects", "lucene", "esql", "eql", "duckdb"]),
+    type=click.Choice(["kibana-ndjson", "kibana-saved-objects", "opensearch-monitor", "lucene", "esql", "eql", "duckdb"]),
     required=True,
-    help="kibana-ndjson: Elastic Security detection rules; kibana-saved-objects: data view and dashboard.",
+    help="kibana-ndjson: Elastic Security detection rules; kibana-saved-objects: data view and dashboard; "
+    "opensearch-monitor: OpenSearch Alerting monitors (JSON Lines).",
 )
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE.")
 @CONFIG_OPTION
 def rules_convert(target: str, rule_paths: tuple[Path, ...], output: Any, config_file: Path | None) -> None:
-    """Convert rules for Elasticsearch/Kibana (pySigma's backends) or show tocsin's DuckDB predicates.
+    """Convert rules for Elasticsearch/Kibana or OpenSearch (pySigma's backends), or show tocsin's DuckDB predicates.
 
     PATHS are rule files or folders, as for rules list/test/check (default: the built-in pack).
     """
@@ -222,6 +243,8 @@ def rules_convert(target: str, rule_paths: tuple[Path, ...], output: Any, config
         console.print(f"{len(objects)} detection rules")
     elif target == "kibana-saved-objects":
         output.write(ndjson(saved_objects()))
+    elif target == "opensearch-monitor":
+        failures = _opensearch_monitors(paths, placeholders, output, console)
     elif target == "duckdb":
         ruleset = load_rules(paths, placeholders)
         for rule in ruleset.detections:

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "elasticsearch": {
         "url": "",  # https://host:9200 (TOCSIN_ES_URL); or cloud_id (TOCSIN_ES_CLOUD_ID)
+        "product": "auto",  # auto (asks the cluster), elasticsearch or opensearch (TOCSIN_ES_PRODUCT)
         "cloud_id": "",
         "api_key": "",  # TOCSIN_ES_API_KEY; or username/password (TOCSIN_ES_USERNAME/_PASSWORD)
         "username": "",

@@ -102,3 +102,26 @@ def test_convert_targets_print_queries(tmp_path):
     assert "original.TargetUserName:admin" in result.stdout and "event.category:authentication" in result.stdout
     duckdb = tocsin("rules", "convert", "--target", "duckdb")
     assert duckdb.returncode == 0 and "streaming engine" in duckdb.stdout and "ILIKE" in duckdb.stdout
+
+
+
+def test_an_unknown_product_is_a_usage_error_and_auto_spools_when_nothing_answers(tmp_path):
+    env = {"TOCSIN_ES_URL": f"http://127.0.0.1:{refused_port()}", "TOCSIN_ELASTICSEARCH_STATE_DIR": str(tmp_path)}
+    wrong = tocsin("es", "replay", env={**env, "TOCSIN_ES_PRODUCT": "solr"})
+    assert wrong.returncode == 2 and "product must be one of auto, elasticsearch, opensearch" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    scanned = tocsin("scan", str(shared("authlogs/OpenSSH_2k.log")), "--to-es", "--format", "jsonl", env=env)
+    assert scanned.returncode == 0 and "cluster unavailable" in scanned.stderr and Spool(tmp_path / "spool").files()
+
+
+def test_rules_convert_to_opensearch_monitors():
+    result = tocsin("rules", "convert", "--target", "opensearch-monitor")
+    assert result.returncode == 0, result.stderr
+    monitors = jsonl(result.stdout)
+    names = {monitor["name"] for monitor in monitors}
+    assert "SIGMA - S3 Bucket Made Public" in names and "SIGMA - Failed Authentication" not in names  # a building block
+    for monitor in monitors:
+        search = monitor["inputs"][0]["search"]
+        assert search["indices"] == ["logs-tocsin.events-*"] and monitor["type"] == "monitor"
+        assert search["query"]["query"]["bool"]["must"][0]["query_string"]["query"]
+    assert f"{len(monitors)} OpenSearch monitors" in " ".join(result.stderr.split())

@@ -12,7 +12,7 @@ from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import builtin_rules_path
 from tocsin.elastic.convert import convert
-from tocsin.elastic.hunting import candidate_query, event_from_hit, parse_since
+from tocsin.elastic.hunting import candidate_query, event_from_hit, in_reading_order, parse_since
 from tocsin.elastic.shipping import event_action
 from tocsin.scan import ReadSummary, ScanRequest, load_ruleset, read_events, run_scan
 from tocsin.sources import ParseOptions
@@ -79,3 +79,16 @@ def test_since_accepts_durations_and_times():
     now = datetime(2026, 1, 2, tzinfo=UTC)
     assert parse_since("24h", now) == datetime(2026, 1, 1, tzinfo=UTC)
     assert parse_since("2026-01-01T00:00:00Z") == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_hits_of_equal_time_come_in_reading_order_across_pages():
+    def hit(millis: int, epoch: float, path: str, offset: str) -> dict:
+        return {"sort": [millis], "_source": {"tocsin": {"epoch": epoch}, "log": {"file": {"path": path}, "offset": offset}}}
+
+    ordered = [hit(1, 0.001, "/a", "2"), hit(1, 0.001, "/a", "9"), hit(1, 0.001, "/a", "10"), hit(1, 0.001, "/a", "10#1"),
+               hit(1, 0.001, "/b", "1"), hit(1, 0.0015, "/a", "3"), hit(2, 0.002, "/a", "11")]
+    shuffled = [ordered[i] for i in (4, 2, 0, 5, 3, 1, 6)]
+    pages = [shuffled[:2], shuffled[2:5], [], shuffled[5:]]
+    out = list(in_reading_order(pages))
+    assert [h for page in out for h in page] == ordered
+    assert all(page for page in out)

@@ -152,3 +152,15 @@ def test_an_unconfigured_cluster_is_a_clear_error(tmp_path):
 
     with pytest.raises(ElasticError, match="TOCSIN_ES_URL"):
         make_client(ElasticSettings(state_dir=tmp_path))
+
+
+def test_the_product_setting_picks_the_client(tmp_path):
+    from tocsin.elastic.client import ElasticError
+    from tocsin.elastic.cluster import ElasticCluster, OpenSearchCluster
+
+    down = f"http://127.0.0.1:{refused_port()}"
+    assert isinstance(make_client(ElasticSettings(url=down, product="opensearch")), OpenSearchCluster)
+    assert isinstance(make_client(ElasticSettings(url=down, product="elasticsearch")), ElasticCluster)
+    assert isinstance(make_client(ElasticSettings(url=down, api_key="k")), ElasticCluster)  # auto: API keys are Elastic's
+    with pytest.raises(ElasticError, match="OpenSearch has no cloud ids or API keys"):
+        make_client(ElasticSettings(url=down, product="opensearch", api_key="k"))

@@ -12,6 +12,8 @@ from tocsin.elastic.templates import (
     DYNAMIC_TEMPLATES,
     ILM_POLICIES,
     INDEX_TEMPLATES,
+    ISM_POLICIES,
+    component_templates,
     effective_mapping,
 )
 from tocsin.scan import ReadSummary, read_events
@@ -93,3 +95,20 @@ def test_alerts_mapping_and_template_wiring():
         assert template["composed_of"][-1].endswith("@custom")  # site additions win
     for policy in ILM_POLICIES.values():
         assert "rollover" in policy["phases"]["hot"]["actions"] and "delete" in policy["phases"]
+
+
+def test_opensearch_gets_the_same_mappings_with_flat_object_and_ism():
+    templates = component_templates("opensearch")
+    assert templates.keys() == COMPONENT_TEMPLATES.keys()
+    text = str(templates)
+    assert "flattened" not in text and "index.lifecycle" not in text
+    alerts = templates["tocsin-alerts@mappings"]["mappings"]["properties"]
+    assert alerts["group_by"] == {"type": "flat_object"} and alerts["evidence"] == {"type": "keyword", "ignore_above": 1024}
+    ecs = templates["tocsin-ecs@mappings"]["mappings"]["properties"]
+    assert ecs["original"] == {"type": "flat_object"} and ecs["source"] == COMPONENT_TEMPLATES["tocsin-ecs@mappings"][
+        "mappings"]["properties"]["source"]
+    assert component_templates("elasticsearch") is COMPONENT_TEMPLATES
+    for name, policy in ISM_POLICIES.items():
+        assert [state["name"] for state in policy["states"]] == ["hot", "warm", "delete"]
+        assert policy["ism_template"][0]["index_patterns"] == [f".ds-logs-{name.replace('-', '.')}-*"]
+        assert policy["description"] == "managed_by tocsin, version 1"

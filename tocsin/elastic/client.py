@@ -12,6 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from elasticsearch import Elasticsearch
+from opensearchpy import OpenSearch
+
+from tocsin.elastic.cluster import CLUSTER_ERRORS, Cluster, ElasticCluster, OpenSearchCluster
 
 #: The short environment names the documentation uses; they win over the config file and
 #: over the generic ``TOCSIN_ELASTICSEARCH_*`` names.
@@ -22,7 +25,9 @@ ENVIRONMENT = {
     "username": "TOCSIN_ES_USERNAME",
     "password": "TOCSIN_ES_PASSWORD",
     "ca_file": "TOCSIN_ES_CA_FILE",
+    "product": "TOCSIN_ES_PRODUCT",
 }
+PRODUCTS = ("auto", "elasticsearch", "opensearch")
 
 
 class ElasticError(Exception):
@@ -34,6 +39,7 @@ class ElasticSettings:
     """Where the cluster is and how to authenticate (``repr`` hides the secrets)."""
 
     url: str = ""
+    product: str = "auto"
     cloud_id: str = ""
     api_key: str = field(default="", repr=False)
     username: str = ""
@@ -56,6 +62,7 @@ class ElasticSettings:
                 section[key] = environ[variable]
         return cls(
             url=str(section.get("url") or ""),
+            product=_product(section.get("product") or "auto"),
             cloud_id=str(section.get("cloud_id") or ""),
             api_key=str(section.get("api_key") or ""),
             username=str(section.get("username") or ""),
@@ -99,18 +106,50 @@ class ElasticSettings:
         return text
 
 
+def _product(value: Any) -> str:
+    product = str(value).strip().lower()
+    if product not in PRODUCTS:
+        raise ElasticError(f"product must be one of {', '.join(PRODUCTS)}, not {value!r}")
+    return product
+
+
 def default_state_dir() -> Path:
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state) / "tocsin" / "elasticsearch"
 
 
-def make_client(settings: ElasticSettings, **transport: Any) -> Elasticsearch:
-    """The official client for ``settings``; ``transport`` passes node options through (tests)."""
+def make_client(settings: ElasticSettings, **transport: Any) -> Cluster:
+    """The cluster at ``settings`` with its product's client: ``product = auto`` asks the root
+    endpoint (OpenSearch names itself in ``version.distribution``). ``transport`` passes node
+    options through to the Elasticsearch client (tests)."""
     if not settings.configured:
         raise ElasticError(
-            "no Elasticsearch cluster configured: set TOCSIN_ES_URL (or TOCSIN_ES_CLOUD_ID), "
+            "no Elasticsearch or OpenSearch cluster configured: set TOCSIN_ES_URL (or TOCSIN_ES_CLOUD_ID), "
             "or url in the [elasticsearch] section of the configuration file"
         )
+    elastic_only = settings.cloud_id or settings.api_key
+    product = "elasticsearch" if settings.product == "auto" and elastic_only else settings.product
+    if product == "elasticsearch":
+        return ElasticCluster(_elasticsearch(settings, transport))
+    if elastic_only:
+        raise ElasticError("OpenSearch has no cloud ids or API keys: set username and password instead")
+    opensearch = _opensearch(settings)
+    if product == "auto" and detect_product(opensearch) != "opensearch":
+        return ElasticCluster(_elasticsearch(settings, transport))
+    return OpenSearchCluster(opensearch)
+
+
+def detect_product(client: OpenSearch) -> str:
+    """``opensearch``, ``elasticsearch``, or ``unknown`` when the root endpoint does not answer
+    (the cluster is down: what is shipped is spooled whichever client is used)."""
+    try:
+        info = client.info()
+    except CLUSTER_ERRORS:
+        return "unknown"
+    return "opensearch" if info.get("version", {}).get("distribution") == "opensearch" else "elasticsearch"
+
+
+def _elasticsearch(settings: ElasticSettings, transport: dict[str, Any]) -> Elasticsearch:
     options: dict[str, Any] = {
         "request_timeout": settings.request_timeout,
         "retry_on_timeout": True,
@@ -133,6 +172,25 @@ def make_client(settings: ElasticSettings, **transport: Any) -> Elasticsearch:
         return Elasticsearch(**options)
     except (ValueError, TypeError) as exc:
         raise ElasticError(f"cannot use the Elasticsearch settings: {settings.redact(str(exc))}") from None
+
+
+def _opensearch(settings: ElasticSettings) -> OpenSearch:
+    options: dict[str, Any] = {
+        "hosts": [settings.url],
+        "timeout": settings.request_timeout,
+        "retry_on_timeout": True,
+        "max_retries": 2,
+    }
+    if settings.username:
+        options["http_auth"] = (settings.username, settings.password)
+    if settings.url.startswith("https"):
+        options["verify_certs"] = settings.verify_certs
+        if settings.ca_file:
+            options["ca_certs"] = settings.ca_file
+    try:
+        return OpenSearch(**options)
+    except (ValueError, TypeError, *CLUSTER_ERRORS) as exc:
+        raise ElasticError(f"cannot use the OpenSearch settings: {settings.redact(str(exc))}") from None
 
 
 def describe(exc: BaseException, settings: ElasticSettings) -> str:

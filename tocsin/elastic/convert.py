@@ -1,4 +1,5 @@
-"""Sigma rules to Elasticsearch queries with pySigma's Elasticsearch backends.
+"""Sigma rules to Elasticsearch queries with pySigma's Elasticsearch backends, and to
+OpenSearch Alerting monitors with its OpenSearch backend.
 
 Lucene for single-event rules, ES|QL for correlations, EQL for
 ``temporal_ordered``. Field names: the built-in pack and tocsin's events use
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 
 import yaml
 from sigma.backends.elasticsearch import EqlBackend, ESQLBackend, LuceneBackend
+from sigma.backends.opensearch import OpensearchLuceneBackend
 from sigma.collection import SigmaCollection
 from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
@@ -81,6 +83,10 @@ def _attack_data_available() -> bool:
 
 
 class TocsinLucene(_OfflineThreatModel, LuceneBackend):
+    pass
+
+
+class TocsinOpenSearchLucene(_OfflineThreatModel, OpensearchLuceneBackend):
     pass
 
 
@@ -188,6 +194,8 @@ def _backend(language: str, pipeline: ProcessingPipeline) -> TextQueryBackend:
         return TocsinLucene(pipeline, index_names=[EVENTS_PATTERN])
     if language == "eql":
         return TocsinEQL(pipeline, index_names=[EVENTS_PATTERN])
+    if language == "opensearch":
+        return TocsinOpenSearchLucene(pipeline, index_names=[EVENTS_PATTERN])
     return TocsinESQL(pipeline)
 
 

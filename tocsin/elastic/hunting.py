@@ -2,7 +2,8 @@
 
 The cluster does the searching: every single-event rule becomes a Lucene query
 (pySigma's Elasticsearch backend, ECS pipeline), and their union is run over
-the time range with a point in time and ``search_after``. The events found are
+the time range with a point in time and ``search_after`` (Elasticsearch) or a scroll
+(OpenSearch). The events found are
 turned back into ``Event`` objects (same ids, same fields, exact times from
 ``tocsin.epoch``) and evaluated by the same ``SigmaEngine`` as a local scan, so
 the same rule gives the same alerts — same ids, windows, counts and evidence —
@@ -21,13 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import Elasticsearch
 from sigma.rule import SigmaRule
 
 from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import RuleSet
 from tocsin.elastic import ALERTS_PATTERN, EVENTS_PATTERN
+from tocsin.elastic.cluster import Cluster
 from tocsin.elastic.convert import convert
 from tocsin.event import Event, LogSource
 from tocsin.models import Alert, Level
@@ -74,7 +75,7 @@ def candidate_query(rule_paths: Iterable[Path], placeholders: dict[str, list[str
 
 
 def hunt(
-    client: Elasticsearch,
+    cluster: Cluster,
     ruleset: RuleSet,
     rule_paths: list[Path],
     since: datetime,
@@ -91,7 +92,8 @@ def hunt(
         connection = connect(str(Path(workdir) / "engine.db"))
         try:
             engine = SigmaEngine(ruleset, connection)
-            for page in search_pages(client, EVENTS_PATTERN, _time_filtered(query, since, until), page_size):
+            pages = cluster.search_pages(EVENTS_PATTERN, _time_filtered(query, since, until), page_size)
+            for page in in_reading_order(pages):
                 batch = [event_from_hit(hit) for hit in page]
                 result.events += len(batch)
                 result.alerts.extend(engine.process(batch))
@@ -112,31 +114,29 @@ def _time_filtered(query: str, since: datetime, until: datetime) -> dict[str, An
     }
 
 
-def search_pages(
-    client: Elasticsearch, index: str, query: dict[str, Any], page_size: int, newest_first: bool = False
-) -> Iterator[list[dict[str, Any]]]:
-    """Every hit of ``query``, a page at a time, over one point in time (consistent while writes go on)."""
-    pit = client.open_point_in_time(index=index, keep_alive="2m", ignore_unavailable=True)["id"]
-    order = "desc" if newest_first else "asc"
-    search_after: list[Any] | None = None
-    try:
-        while True:
-            response = client.search(
-                pit={"id": pit, "keep_alive": "2m"},
-                query=query,
-                size=page_size,
-                sort=[{"@timestamp": order}, {"_shard_doc": order}],
-                search_after=search_after,
-                track_total_hits=False,
-            )
-            pit = response.get("pit_id", pit)
-            hits = response["hits"]["hits"]
-            if not hits:
-                return
-            yield hits
-            search_after = hits[-1]["sort"]
-    finally:
-        client.close_point_in_time(id=pit)
+def in_reading_order(pages: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    """Pages in the order a local scan reads the same events: by exact time, then file and
+    record. The engine breaks ties of equal times by arrival, so this order is what makes the
+    evidence lists equal; the cluster sorts by millisecond ``@timestamp`` only, so each run of
+    equal timestamps is held back until it is complete, then sorted."""
+    held: list[dict[str, Any]] = []
+    for page in pages:
+        if not page:
+            continue
+        last = page[-1]["sort"][0]
+        complete = [hit for hit in held + page if hit["sort"][0] != last]
+        held = [hit for hit in held + page if hit["sort"][0] == last]
+        if complete:
+            yield sorted(complete, key=_reading_key)
+    if held:
+        yield sorted(held, key=_reading_key)
+
+
+def _reading_key(hit: dict[str, Any]) -> tuple[Any, ...]:
+    source = hit["_source"]
+    log = source.get("log", {})
+    record = [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in str(log.get("offset", "")).split("#")]
+    return hit["sort"][0], source.get("tocsin", {}).get("epoch") or 0.0, log.get("file", {}).get("path", ""), record
 
 
 def event_from_hit(hit: dict[str, Any]) -> Event:
@@ -177,7 +177,7 @@ def _flatten(document: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, 
 
 
 def read_alerts(
-    client: Elasticsearch, since: datetime, min_level: Level, limit: int, page_size: int = 500
+    cluster: Cluster, since: datetime, min_level: Level, limit: int, page_size: int = 500
 ) -> list[Alert]:
     """Alerts at or above ``min_level`` since ``since``, newest first, at most ``limit``."""
     levels = [level.name for level in Level if level >= min_level]
@@ -190,7 +190,7 @@ def read_alerts(
         }
     }
     alerts: list[Alert] = []
-    for page in search_pages(client, ALERTS_PATTERN, query, min(page_size, limit), newest_first=True):
+    for page in cluster.search_pages(ALERTS_PATTERN, query, min(page_size, limit), newest_first=True):
         alerts.extend(alert_from_document(hit["_source"]) for hit in page)
         if len(alerts) >= limit:
             return alerts[:limit]

@@ -26,12 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from elastic_transport import TransportError
-from elasticsearch import ApiError, Elasticsearch
-from elasticsearch.helpers import streaming_bulk
-
 from tocsin.elastic import ALERTS_STREAM, EVENTS_STREAM
 from tocsin.elastic.client import ElasticError, ElasticSettings, describe
+from tocsin.elastic.cluster import CLUSTER_ERRORS, Cluster
 from tocsin.event import Event
 from tocsin.models import Alert
 
@@ -137,9 +134,9 @@ class Shipper:
     """Delivers actions to the cluster; nothing handed to it is lost (see module doc)."""
 
     def __init__(
-        self, client: Elasticsearch, settings: ElasticSettings, sleep: Callable[[float], None] = time.sleep
+        self, cluster: Cluster, settings: ElasticSettings, sleep: Callable[[float], None] = time.sleep
     ) -> None:
-        self.client = client
+        self.cluster = cluster
         self.settings = settings
         self.sleep = sleep
         self.stats = ShipStats()
@@ -208,7 +205,7 @@ class Shipper:
                 else:
                     self._dead_letter(action, status, info.get("error"))
                 settled.add(info["_id"])
-        except (TransportError, ApiError) as exc:
+        except CLUSTER_ERRORS as exc:
             self.offline_reason = describe(exc, self.settings)
             return transient, [action for action in actions if action["_id"] not in settled]
         if self.offline_reason:
@@ -216,8 +213,7 @@ class Shipper:
         return transient, []
 
     def _stream(self, actions: list[Action]) -> Iterator[tuple[bool, dict[str, Any]]]:
-        return streaming_bulk(
-            self.client,
+        return self.cluster.streaming_bulk(
             actions,
             chunk_size=self.settings.chunk_size,
             max_chunk_bytes=self.settings.chunk_bytes,
@@ -258,8 +254,8 @@ class ScanShipper:
     def start(self, template: str = "logs-tocsin.events") -> None:
         """Replay the spool; refuse to write into a cluster ``es setup`` has not prepared."""
         try:
-            ready = self.shipper.client.indices.exists_index_template(name=template).body
-        except (TransportError, ApiError) as exc:
+            ready = self.shipper.cluster.has_index_template(template)
+        except CLUSTER_ERRORS as exc:
             self.shipper.offline_reason = describe(exc, self.shipper.settings)
             return
         if not ready:

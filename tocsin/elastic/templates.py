@@ -1,4 +1,9 @@
-"""ECS index templates, ILM policies and data streams, and the idempotent ``es setup``.
+"""ECS index templates, lifecycle policies and data streams, and the idempotent ``es setup``.
+
+The same mappings and data streams on Elasticsearch and OpenSearch; what differs: the
+lifecycle (an ILM policy named in the index settings on Elasticsearch, an ISM policy that
+attaches itself through ``ism_template`` on OpenSearch, skipped and said so when the ISM
+plugin is absent) and OpenSearch's ``flat_object`` where Elasticsearch has ``flattened``.
 
 Every object tocsin manages carries ``version`` (and ``_meta.managed_by``); setup
 writes an object only when it is missing or of another version, so running it
@@ -12,9 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from elasticsearch import Elasticsearch, NotFoundError
-
 from tocsin.elastic import ALERTS_PATTERN, ALERTS_STREAM, EVENTS_PATTERN, EVENTS_STREAM
+from tocsin.elastic.cluster import NOT_FOUND, Cluster
 
 #: Bump when any mapping, setting or policy below changes.
 VERSION = 1
@@ -167,7 +171,33 @@ def ilm_policy(delete_after: str) -> dict[str, Any]:
     }
 
 
+def ism_policy(delete_after: str, pattern: str) -> dict[str, Any]:
+    """The ILM policy above in ISM's terms, attached to the data stream's backing indices."""
+    return {
+        "description": f"managed_by tocsin, version {VERSION}",
+        "default_state": "hot",
+        "states": [
+            {
+                "name": "hot",
+                "actions": [{"rollover": {"min_primary_shard_size": "50gb", "min_index_age": "1d"}}],
+                "transitions": [{"state_name": "warm", "conditions": {"min_index_age": "7d"}}],
+            },
+            {
+                "name": "warm",
+                "actions": [{"force_merge": {"max_num_segments": 1}}],
+                "transitions": [{"state_name": "delete", "conditions": {"min_index_age": delete_after}}],
+            },
+            {"name": "delete", "actions": [{"delete": {}}], "transitions": []},
+        ],
+        "ism_template": [{"index_patterns": [f".ds-{pattern}"], "priority": PRIORITY}],
+    }
+
+
 ILM_POLICIES = {"tocsin-events": ilm_policy("90d"), "tocsin-alerts": ilm_policy("365d")}
+ISM_POLICIES = {
+    "tocsin-events": ism_policy("90d", EVENTS_PATTERN),
+    "tocsin-alerts": ism_policy("365d", ALERTS_PATTERN),
+}
 
 COMPONENT_TEMPLATES: dict[str, dict[str, Any]] = {
     "tocsin-ecs@mappings": {
@@ -211,71 +241,91 @@ def effective_mapping(index_template: str) -> dict[str, Any]:
     return properties
 
 
+def component_templates(product: str) -> dict[str, dict[str, Any]]:
+    """The component templates for ``product``: OpenSearch's lifecycle needs no index setting,
+    and its ``flattened`` is ``flat_object`` (which takes no parameters)."""
+    if product != "opensearch":
+        return COMPONENT_TEMPLATES
+    templates = _flat_objects(COMPONENT_TEMPLATES)
+    templates["tocsin-events@settings"] = templates["tocsin-alerts@settings"] = {"settings": {}}
+    return templates
+
+
+def _flat_objects(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get("type") == "flattened":
+            return {"type": "flat_object"}
+        return {key: _flat_objects(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_flat_objects(item) for item in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Change:
     """One object ``setup`` looked at, and what it did."""
 
     kind: str
     name: str
-    action: str  # created, updated, unchanged
+    action: str  # created, updated, unchanged, skipped
+    reason: str = ""
 
     def __str__(self) -> str:
-        return f"{self.action:9} {self.kind} {self.name}"
+        line = f"{self.action:9} {self.kind} {self.name}"
+        return f"{line}: {self.reason}" if self.reason else line
 
 
-def setup(client: Elasticsearch) -> list[Change]:
+def setup(cluster: Cluster) -> list[Change]:
     """Make the cluster hold every object above; an object already current is left alone."""
     changes: list[Change] = []
-    for name, policy in ILM_POLICIES.items():
+    unavailable = cluster.lifecycle_unavailable()
+    policies = ISM_POLICIES if cluster.product == "opensearch" else ILM_POLICIES
+    for name, policy in policies.items():
+        if unavailable:
+            changes.append(Change(cluster.lifecycle, name, "skipped", unavailable))
+            continue
         changes.append(_ensure(
-            "ILM policy", name,
-            lambda name=name: client.ilm.get_lifecycle(name=name)[name]["policy"].get("_meta", {}),
-            lambda name=name, policy=policy: client.ilm.put_lifecycle(name=name, policy=policy),
+            cluster.lifecycle, name,
+            lambda name=name: cluster.lifecycle_meta(name),
+            lambda name=name, policy=policy: cluster.put_lifecycle(name, policy),
         ))
-    for name, template in COMPONENT_TEMPLATES.items():
+    for name, template in component_templates(cluster.product).items():
         changes.append(_ensure(
             "component template", name,
-            lambda name=name: _component(client, name).get("_meta", {}),
-            lambda name=name, template=template: client.cluster.put_component_template(
-                name=name, template=template, version=VERSION, meta=META
+            lambda name=name: cluster.component_template(name).get("_meta", {}),
+            lambda name=name, template=template: cluster.put_component_template(
+                name, {"template": template, "version": VERSION, "_meta": META}
             ),
         ))
     for name in CUSTOM_TEMPLATES:
         changes.append(_ensure(
             "component template", name,
-            lambda name=name: META if _component(client, name) is not None else {},
-            lambda name=name: client.cluster.put_component_template(
-                name=name, template={}, meta={"description": "site additions; tocsin never overwrites it"}
+            lambda name=name: META if cluster.component_template(name) is not None else {},
+            lambda name=name: cluster.put_component_template(
+                name, {"template": {}, "_meta": {"description": "site additions; tocsin never overwrites it"}}
             ),
         ))
     for name, template in INDEX_TEMPLATES.items():
         changes.append(_ensure(
             "index template", name,
-            lambda name=name: client.indices.get_index_template(name=name)["index_templates"][0][
-                "index_template"
-            ].get("_meta", {}),
-            lambda name=name, template=template: client.indices.put_index_template(
-                name=name, **template, version=VERSION, meta=META
+            lambda name=name: cluster.index_template(name).get("_meta", {}),
+            lambda name=name, template=template: cluster.put_index_template(
+                name, {**template, "version": VERSION, "_meta": META}
             ),
         ))
     for name in DATA_STREAMS:
         changes.append(_ensure(
             "data stream", name,
-            lambda name=name: META if client.indices.get_data_stream(name=name)["data_streams"] else {},
-            lambda name=name: client.indices.create_data_stream(name=name),
+            lambda name=name: META if cluster.has_data_stream(name) else {},
+            lambda name=name: cluster.create_data_stream(name),
         ))
     return changes
-
-
-def _component(client: Elasticsearch, name: str) -> dict[str, Any]:
-    found = client.cluster.get_component_template(name=name)["component_templates"][0]
-    return found["component_template"]
 
 
 def _ensure(kind: str, name: str, current_meta: Callable[[], dict[str, Any]], write: Callable[[], Any]) -> Change:
     try:
         meta = current_meta()
-    except NotFoundError:
+    except NOT_FOUND:
         write()
         return Change(kind, name, "created")
     if meta.get("version") == VERSION:
