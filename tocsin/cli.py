@@ -37,7 +37,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "alerts": ("tocsin.cli_analyst", "alerts_command", "List the alerts of a case database, most severe first."),
     "audit": ("tocsin.cli_response", "audit_group", "The hash-chained audit log."),
     "completion": ("tocsin.cli_help", "completion", "Print the shell completion script for bash, zsh or fish."),
-    "es": ("tocsin.cli_elastic", "es", "Elasticsearch: prepare the cluster, hunt on it, read alerts back."),
+    "es": ("tocsin.cli_elastic", "es", "Elasticsearch or OpenSearch: prepare the cluster, hunt on it, read alerts back."),
     "evaluate": (
         "tocsin.cli_simulate",
         "evaluate",
