@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -33,6 +32,8 @@ from tocsin.sources import PARSERS, ParseOptions
 from tocsin.sources.pcap.events import EVENT_CATEGORIES, event_category
 from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
 from tocsin.store import CaseStore
+from tocsin.terminal import SafeConsole, styled
+from tocsin.terminal import console as safe_console
 
 EXIT_ALERTS = 1
 EXIT_USAGE = 2
@@ -50,8 +51,8 @@ class LevelType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-def _stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+def _stderr() -> SafeConsole:
+    return safe_console(stderr=True)
 
 
 def _load_settings(config_file: Path | None) -> dict[str, Any]:
@@ -239,7 +240,7 @@ def scan(
                 "table" if interactive else ("json" if output and output.suffix == ".json" else "jsonl")
             )
         sink: AlertSink = (
-            TableSink(Console(file=stream, highlight=False))
+            TableSink(safe_console(file=stream))
             if output_format == "table"
             else JsonSink(stream)
             if output_format == "json"
@@ -351,9 +352,9 @@ def events(
     console = _stderr()
     console.print(f"{read.events:,} events from {len(read.inputs)} input(s)")
     for problem in read.failed_inputs:
-        console.print(f"  [yellow]not read[/]: {problem}")
+        console.print(styled("  [yellow]not read[/]: {}", problem))
     for reason, count in read.skipped.most_common():
-        console.print(f"  [yellow]skipped[/] {count:,}: {reason}")
+        console.print(styled("  [yellow]skipped[/] {:,}: {}", count, reason))
 
 
 def _events_table(stream: IO[str], events_iter: Any, limit: int | None) -> None:
@@ -374,7 +375,7 @@ def _events_table(stream: IO[str], events_iter: Any, limit: int | None) -> None:
         )
         if count >= (limit or 10_000):
             break
-    Console(file=stream, highlight=False).print(table)
+    safe_console(file=stream).print(table)
 
 
 @cli.command()

@@ -13,7 +13,6 @@ from typing import Any
 import click
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
-from rich.console import Console
 
 from tocsin.config import ConfigError, load_config
 from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
@@ -25,6 +24,8 @@ from tocsin.elastic.shipping import ScanShipper, Shipper, alert_action
 from tocsin.elastic.templates import setup as setup_cluster
 from tocsin.models import Level
 from tocsin.output import JsonLinesSink, TableSink
+from tocsin.terminal import SafeConsole, styled
+from tocsin.terminal import console as safe_console
 
 LEVELS = click.Choice([level.name for level in Level], case_sensitive=False)
 CONFIG_OPTION = click.option(
@@ -47,8 +48,8 @@ def _client(settings: ElasticSettings) -> Elasticsearch:
         raise click.UsageError(str(exc)) from None
 
 
-def _console() -> Console:
-    return Console(stderr=True, highlight=False)
+def _console() -> SafeConsole:
+    return safe_console(stderr=True)
 
 
 @contextmanager
@@ -63,7 +64,7 @@ def _cluster_errors(settings: ElasticSettings) -> Iterator[None]:
 
 
 @contextmanager
-def elastic_sink(config: dict[str, Any], console: Console) -> Iterator[ScanShipper]:
+def elastic_sink(config: dict[str, Any], console: SafeConsole) -> Iterator[ScanShipper]:
     """``scan --to-es``: replay the spool, ship each batch, then print what happened."""
     settings = ElasticSettings.from_config(config)
     shipper = ScanShipper(Shipper(_client(settings), settings))
@@ -75,16 +76,16 @@ def elastic_sink(config: dict[str, Any], console: Console) -> Iterator[ScanShipp
         _report(console, shipper.shipper)
 
 
-def _report(console: Console, shipper: Shipper) -> None:
+def _report(console: SafeConsole, shipper: Shipper) -> None:
     shipper.close()
     stats = shipper.stats
     console.print(f"elasticsearch: {stats}")
     if shipper.offline_reason:
-        console.print(f"  [yellow]cluster unavailable[/]: {shipper.offline_reason}")
+        console.print(styled("  [yellow]cluster unavailable[/]: {}", shipper.offline_reason))
     if stats.spooled:
         console.print(f"  spooled to {shipper.spool.directory}: sent on the next run that ships")
     if stats.dead_lettered:
-        console.print(f"  [yellow]rejected documents[/] written to {shipper.dead_letter_path}")
+        console.print(styled("  [yellow]rejected documents[/] written to {}", shipper.dead_letter_path))
 
 
 @click.group()
@@ -143,7 +144,7 @@ def es_hunt(
         f"from {start.isoformat(timespec='seconds')}: {len(result.alerts)} alerts"
     )
     for problem in result.not_hunted:
-        console.print(f"  [yellow]not hunted[/]: {problem}")
+        console.print(styled("  [yellow]not hunted[/]: {}", problem))
     if result.alerts and not no_write:
         shipper = Shipper(client, settings)
         shipper.send([alert_action(alert) for alert in result.alerts])
@@ -182,7 +183,7 @@ def es_replay(config_file: Path | None) -> None:
 
 def _print_alerts(alerts: list[Any], output_format: str) -> None:
     sink = (
-        TableSink(Console(highlight=False)) if output_format == "table" else JsonLinesSink(click.get_text_stream("stdout"))
+        TableSink(safe_console()) if output_format == "table" else JsonLinesSink(click.get_text_stream("stdout"))
     )
     for alert in alerts:
         sink.write(alert)
@@ -238,4 +239,4 @@ def rules_convert(target: str, rule_paths: tuple[Path, ...], output: Any, config
             body = "\n".join(q if isinstance(q, str) else json.dumps(q) for q in queries)
             output.write(f"# {converted.rule.title} [{converted.rule.id}]\n{body}\n\n")
     for failure in failures:
-        console.print(f"  [yellow]not converted[/]: {failure}")
+        console.print(styled("  [yellow]not converted[/]: {}", failure))

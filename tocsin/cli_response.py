@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -24,17 +23,12 @@ from tocsin.responders import ACTIONS
 from tocsin.response import audit
 from tocsin.response.engine import ResponseEngine, RunSummary, Triage
 from tocsin.response.journal import Journal, JournalError
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def safe(value: Any) -> str:
-    """Text for the terminal: control characters (escape sequences) shown, never sent."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", str(value))
+from tocsin.terminal import visible
 
 
 def echo(text: str = "", err: bool = False) -> None:
-    click.echo(safe(text), err=err)
+    """A line for the terminal: control characters (escape sequences) shown, never sent."""
+    click.echo(visible(text), err=err)
 
 
 @dataclass

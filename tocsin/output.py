@@ -8,9 +8,11 @@ from typing import IO, Protocol
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tocsin.models import Alert, Level
 from tocsin.scan import ScanSummary
+from tocsin.terminal import styled
 
 _LEVEL_STYLES = {
     "critical": "bold white on red",
@@ -89,7 +91,7 @@ class TableSink:
             level = first.level.name
             starts = [a.window.start if a.window else a.timestamp for a in alerts]
             table.add_row(
-                f"[{_LEVEL_STYLES[level]}]{level}[/]",
+                Text(level, style=_LEVEL_STYLES[level]),
                 first.rule.title,
                 _entities(first),
                 str(sum(a.event_count for a in alerts)),
@@ -120,42 +122,54 @@ def print_summary(console: Console, summary: ScanSummary, verbose: bool = False)
     read = summary.read
     formats = Counter(stats.format for stats in read.inputs if stats.format and not stats.error)
     console.print(
-        f"[bold]Read[/] {len(read.inputs)} input(s), {read.events:,} events "
-        f"({', '.join(f'{n} {fmt}' for fmt, n in sorted(formats.items())) or 'no recognised input'}) "
-        f"in {summary.elapsed:.1f} s"
+        styled(
+            "[bold]Read[/] {:,} input(s), {:,} events ({}) in {:.1f} s",
+            len(read.inputs),
+            read.events,
+            ", ".join(f"{n} {fmt}" for fmt, n in sorted(formats.items())) or "no recognised input",
+            summary.elapsed,
+        )
     )
     for problem in read.failed_inputs:
-        console.print(f"  [yellow]not read[/]: {problem}")
+        console.print(styled("  [yellow]not read[/]: {}", problem))
     skipped = read.skipped
     if skipped:
-        console.print(f"  [yellow]skipped[/] {sum(skipped.values()):,} record(s):")
+        console.print(styled("  [yellow]skipped[/] {:,} record(s):", sum(skipped.values())))
         for reason, count in skipped.most_common():
             console.print(f"    {count:>8,}  {reason}")
     warnings: Counter[str] = Counter()
     for stats in read.inputs:
         warnings.update(stats.warnings)
     for reason, count in warnings.most_common():
-        console.print(f"  [yellow]warning[/] {count:,} record(s): {reason}")
+        console.print(styled("  [yellow]warning[/] {:,} record(s): {}", count, reason))
     console.print(
-        f"[bold]Rules[/] {summary.rules_loaded} loaded from {summary.rule_files} file(s), "
-        f"{len(summary.rule_errors)} rejected"
+        styled(
+            "[bold]Rules[/] {} loaded from {} file(s), {} rejected",
+            summary.rules_loaded,
+            summary.rule_files,
+            len(summary.rule_errors),
+        )
     )
     shown = summary.rule_errors if verbose else summary.rule_errors[:10]
     for error in shown:
         title = f" ({error.title})" if error.title else ""
-        console.print(f"  [yellow]rejected[/] {error.source}{title}: {error.reason}")
+        console.print(styled("  [yellow]rejected[/] {}{}: {}", error.source, title, error.reason))
     if len(shown) < len(summary.rule_errors):
         console.print(f"  … {len(summary.rule_errors) - len(shown)} more (use --verbose to list all)")
     if summary.yara_files:
         console.print(
-            f"[bold]YARA[/] {summary.yara_files - len(summary.yara_errors)} of {summary.yara_files} rule file(s) compiled"
+            styled(
+                "[bold]YARA[/] {} of {} rule file(s) compiled",
+                summary.yara_files - len(summary.yara_errors),
+                summary.yara_files,
+            )
         )
         for yara_error in summary.yara_errors if verbose else summary.yara_errors[:10]:
-            console.print(f"  [yellow]rejected[/] {yara_error.source}: {yara_error.reason}")
+            console.print(styled("  [yellow]rejected[/] {}: {}", yara_error.source, yara_error.reason))
     for what, count in summary.content_scan.items():
         console.print(f"  {what}: {count:,}")
     for reason, count in summary.diagnostics.items():
-        console.print(f"  [yellow]detection[/] {reason}: {count}")
+        console.print(styled("  [yellow]detection[/] {}: {}", reason, count))
     if summary.alerts:
         levels = ", ".join(
             f"{summary.alerts_by_level[level.name]} {level.name}"
@@ -163,9 +177,9 @@ def print_summary(console: Console, summary: ScanSummary, verbose: bool = False)
             if summary.alerts_by_level[level.name]
         )
         hidden = f" ({summary.alerts_hidden} below --min-level not shown)" if summary.alerts_hidden else ""
-        console.print(f"[bold]Alerts[/] {summary.alerts}: {levels}{hidden}")
+        console.print(styled("[bold]Alerts[/] {}: {}{}", summary.alerts, levels, hidden))
     elif summary.looked:
-        console.print("[bold green]No alerts[/]: every rule ran over every event and nothing matched.")
+        console.print(styled("[bold green]No alerts[/]: every rule ran over every event and nothing matched."))
     if not summary.looked:
         why = "no events were read" if summary.read.events == 0 else "no rule could be loaded"
-        console.print(f"[bold red]Nothing was checked[/]: {why}. This is not a clean result.")
+        console.print(styled("[bold red]Nothing was checked[/]: {}. This is not a clean result.", why))

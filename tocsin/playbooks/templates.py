@@ -18,6 +18,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Templates escaped as HTML/XML: by the type before ".j2" too, so "report.html.j2" is escaped.
+MARKUP_SUFFIXES = ("html", "htm", "xml", "svg", "html.j2", "htm.j2", "xml.j2", "svg.j2")
 
 
 class RenderError(ValueError):
@@ -87,7 +89,7 @@ def _files(folders: tuple[str, ...]) -> SandboxedEnvironment:
     return SandboxedEnvironment(
         loader=FileSystemLoader(list(folders)),
         undefined=ChainableUndefined,
-        autoescape=select_autoescape(["html"]),
+        autoescape=select_autoescape(MARKUP_SUFFIXES, default=False),
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
