@@ -10,7 +10,9 @@ Accepted shapes, detected from the first bytes:
   (``evtx_dump -o json`` writes ``Record N`` before each one).
 
 Memory is bounded by the record size limit: a record larger than that is
-skipped and counted, never accumulated.
+skipped and counted, never accumulated. Nesting is bounded too: a record nested
+deeper than ``MAX_JSON_DEPTH`` is skipped and counted, so neither the decoder nor
+any walk over the value can exhaust the stack.
 """
 
 from __future__ import annotations
@@ -28,8 +30,28 @@ _WRAPPED_ARRAY = re.compile(rb'\A\s*\{\s*"(?:Records|records|value|events)"\s*:\
 _DECODER = json.JSONDecoder()
 _NEXT_OBJECT_LINE = re.compile(r"\n\s*\{")
 _CHUNK = 1 << 16
+#: No log record nests deeper; deeper values are skipped (and counted) as hostile.
+MAX_JSON_DEPTH = 64
+TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
 
 Record = tuple[str, str, Any]
+
+
+def too_deep(raw: str, value: Any) -> bool:
+    """Whether ``value`` (decoded from ``raw``) nests deeper than ``MAX_JSON_DEPTH``; walked without
+    recursion, and only when ``raw`` holds enough brackets to nest that deep."""
+    if raw.count("[") + raw.count("{") <= MAX_JSON_DEPTH:
+        return False
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def iter_json_records(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[Record]:
@@ -50,7 +72,7 @@ def _first_line_is_object(head: bytes) -> bool:
         return False
     try:
         return isinstance(json.loads(line), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -65,6 +87,12 @@ def iter_json_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Ite
             value = loads(text)
         except ValueError:
             stats.skip("malformed JSON")
+            continue
+        except RecursionError:
+            stats.skip(TOO_DEEP)
+            continue
+        if too_deep(text, value):
+            stats.skip(TOO_DEEP)
             continue
         yield str(number), text, value
 
@@ -100,6 +128,10 @@ def _iter_buffered(stream: IO[bytes], stats: InputStats, max_bytes: int, array: 
             continue
         try:
             value, end = _DECODER.raw_decode(buffer, position)
+        except RecursionError:
+            stats.skip(TOO_DEEP)
+            buffer, position = _resync(buffer, position + 1, reader)
+            continue
         except ValueError:
             if len(buffer) - position > max_bytes:
                 stats.skip(f"record longer than {max_bytes} bytes or malformed JSON")
@@ -117,7 +149,10 @@ def _iter_buffered(stream: IO[bytes], stats: InputStats, max_bytes: int, array: 
             position = following.start() + 1
             continue
         index += 1
-        yield f"#{index}", buffer[position:end], value
+        if too_deep(buffer[position:end], value):
+            stats.skip(TOO_DEEP)
+        else:
+            yield f"#{index}", buffer[position:end], value
         position = end
         if position > _CHUNK:
             buffer, position = buffer[position:], 0
@@ -179,6 +214,6 @@ def first_json_record(head: bytes) -> Any:
         return None
     try:
         value, _ = _DECODER.raw_decode(text, start)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

@@ -26,8 +26,9 @@ _MAGIC_OPENERS = (
     (b"\xfd7zXZ\x00", lzma.LZMAFile),
 )
 _ZIP_MAGIC = b"PK\x03\x04"
-#: How much of an input format detection looks at.
+#: How much of an input format detection looks at (after any blank lines at its start).
 HEAD_BYTES = 65536
+_BLANK = b" \t\r\n"
 #: Errors a truncated or corrupt compressed stream raises mid-read.
 STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
 #: Names skipped when walking a directory: our own outputs and obvious non-logs.
@@ -94,16 +95,23 @@ def _zip_members(path: Path, name: str, mtime: float) -> Iterator[InputSource]:
 
 
 class _Replay(io.RawIOBase):
-    """A stream that replays an already-read head, then continues with the rest."""
+    """A stream that replays ``blank_lines`` empty lines and an already-read head, then continues
+    with the rest."""
 
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+    def __init__(self, head: bytes, rest: IO[bytes], blank_lines: int = 0) -> None:
         self._head = memoryview(head)
         self._rest = rest
+        self._blank_lines = blank_lines
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        if self._blank_lines:
+            size = min(len(buffer), self._blank_lines)
+            buffer[:size] = b"\n" * size
+            self._blank_lines -= size
+            return size
         if self._head:
             size = min(len(buffer), len(self._head))
             buffer[:size] = self._head[:size]
@@ -115,10 +123,18 @@ class _Replay(io.RawIOBase):
 
 
 def _stdin_source() -> InputSource:
-    head = sys.stdin.buffer.read(HEAD_BYTES)
+    """Standard input, its head read ahead for detection; blank lines at its start are counted, not
+    kept, so detection sees the first content however many blank lines come before it."""
+    stdin = sys.stdin.buffer
+    blank_lines = 0
+    head = stdin.read(HEAD_BYTES)
+    while head and not head.strip(_BLANK):
+        blank_lines += head.count(b"\n")
+        tail = head[head.rfind(b"\n") + 1 :]
+        head = (tail if len(tail) < HEAD_BYTES else b"") + stdin.read(HEAD_BYTES)
 
     def opener() -> IO[bytes]:
-        return _decompressing(io.BufferedReader(_Replay(head, sys.stdin.buffer)))
+        return _decompressing(io.BufferedReader(_Replay(head, stdin, blank_lines)))
 
     return InputSource(name="<stdin>", open=opener, mtime=None, head=head)
 
@@ -198,7 +214,7 @@ def decode_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterat
                 stats.skip(f"record longer than {max_bytes} bytes")
                 continue
             assert isinstance(line, bytes)
-            if not line:
+            if not line or line.isspace():
                 continue
             if b"\x00" in line:
                 stats.skip("binary data (NUL bytes)")
@@ -214,7 +230,8 @@ def decode_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterat
 
 
 def read_head(source: InputSource) -> bytes:
-    """The first decompressed bytes of a source, for format detection."""
+    """The first decompressed bytes of a source from its first line that is not blank, for format
+    detection: however many blank lines come first, an input with content is never taken for empty."""
     if source.head is not None:
         stream = _decompressing(io.BufferedReader(io.BytesIO(source.head)))
     else:
@@ -224,6 +241,8 @@ def read_head(source: InputSource) -> bytes:
         try:
             while len(head) < HEAD_BYTES and (chunk := stream.read(4096)):
                 head += chunk
+                content = len(head) - len(head.lstrip(_BLANK))  # where the first non-blank byte is
+                del head[: head.rfind(b"\n", 0, content) + 1]  # the blank lines before it
         except STREAM_ERRORS:
             pass  # a truncated stream still has a readable beginning
     return bytes(head[:HEAD_BYTES])
