@@ -229,9 +229,9 @@ def decode_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterat
         stats.skip(f"truncated or corrupt compressed data ({type(exc).__name__})")
 
 
-def read_head(source: InputSource) -> bytes:
-    """The first decompressed bytes of a source from its first line that is not blank, for format
-    detection: however many blank lines come first, an input with content is never taken for empty."""
+def read_head(source: InputSource, after_blank_lines: bool = False) -> bytes:
+    """The first decompressed bytes of a source, for format detection; with ``after_blank_lines``,
+    from its first line that is not blank, however many blank lines come before it."""
     if source.head is not None:
         stream = _decompressing(io.BufferedReader(io.BytesIO(source.head)))
     else:
@@ -241,8 +241,9 @@ def read_head(source: InputSource) -> bytes:
         try:
             while len(head) < HEAD_BYTES and (chunk := stream.read(4096)):
                 head += chunk
-                content = len(head) - len(head.lstrip(_BLANK))  # where the first non-blank byte is
-                del head[: head.rfind(b"\n", 0, content) + 1]  # the blank lines before it
+                if after_blank_lines:
+                    content = len(head) - len(head.lstrip(_BLANK))  # where the first non-blank byte is
+                    del head[: head.rfind(b"\n", 0, content) + 1]  # the blank lines before it
         except STREAM_ERRORS:
             pass  # a truncated stream still has a readable beginning
     return bytes(head[:HEAD_BYTES])
