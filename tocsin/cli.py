@@ -427,10 +427,13 @@ for response_command in RESPONSE_COMMANDS + SIMULATION_COMMANDS:
 
 
 def main() -> None:
-    """Entry point: no traceback reaches the user unless TOCSIN_DEBUG is set."""
+    """Entry point: no traceback reaches the user unless TOCSIN_DEBUG is set; files are created 0600/0700."""
     # Everything imported so far lives as long as the process: keep it out of the collector's
     # full passes, which otherwise cost 10-15% of a scan walking those objects again and again.
     gc.freeze()
+    # Whatever tocsin creates (alert files, case databases, watch state, incident folders, keys) holds
+    # log content and secrets: readable by its owner only, whichever code path creates it.
+    os.umask(0o077)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
