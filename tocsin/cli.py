@@ -9,6 +9,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -117,6 +118,11 @@ def _parse_options(
     field_map: tuple[str, ...],
     reveal_secrets: bool = False,
 ) -> ParseOptions:
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise click.BadParameter(f"{timezone!r}: unknown time zone", param_hint="--timezone") from None
     return ParseOptions(
         year=year,
         timezone=timezone or settings["scan"]["timezone"],
