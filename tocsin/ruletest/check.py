@@ -22,6 +22,7 @@ from sigma.collection import SigmaCollection
 from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.plugins import InstalledSigmaPlugins
 
+from tocsin import yamlsafe
 from tocsin.detectors.sigma.ruleset import load_rules, rule_files
 from tocsin.detectors.stateful.spec import StatefulSpecError, is_stateful, parse_stateful
 
@@ -118,7 +119,7 @@ def _parse(file: Path, report: CheckReport) -> tuple[list[Any], list[str]]:
     """The Sigma rules of a file, and the ids of its stateful rules (checked against their detector)."""
     try:
         text = file.read_text(encoding="utf-8")
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        documents = [doc for doc in yamlsafe.load_all(text) if doc is not None]
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         report.findings.append(Finding("yaml", "error", f"unreadable YAML: {' '.join(str(exc).split())}", str(file)))
         return [], []

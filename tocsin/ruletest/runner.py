@@ -30,6 +30,7 @@ from pathlib import Path
 
 import yaml
 
+from tocsin import yamlsafe
 from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import RuleSet, builtin_rules_path, load_rules, rule_files
@@ -142,7 +143,7 @@ def _pointed_info_files(rule: Path, problems: list[SuiteProblem]) -> list[Path]:
         return []
     found = []
     try:
-        documents = list(yaml.safe_load_all(text))
+        documents = list(yamlsafe.load_all(text))
     except yaml.YAMLError:
         return []
     for document in documents:
@@ -172,7 +173,7 @@ def resolve_relative(pointer: str, start: Path) -> Path | None:
 def read_info(info: Path, problems: list[SuiteProblem]) -> list[TestCase]:
     """The cases an ``info.yml`` describes."""
     try:
-        data = yaml.safe_load(info.read_text(encoding="utf-8"))
+        data = yamlsafe.load(info.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         problems.append(SuiteProblem(str(info), f"unreadable: {' '.join(str(exc).split())}"))
         return []
@@ -268,7 +269,7 @@ def _names(files: Iterable[Path]) -> dict[str, str]:
     names: dict[str, str] = {}
     for file in files:
         try:
-            documents = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
+            documents = list(yamlsafe.load_all(file.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
         for document in documents:

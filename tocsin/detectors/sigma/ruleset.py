@@ -32,6 +32,7 @@ from sigma.processing.transformations import (
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import SigmaFieldReference, SigmaRegularExpression
 
+from tocsin import yamlsafe
 from tocsin.detectors.sigma.backend import RAW_COLUMN, TocsinSqliteBackend, invalid_regexes
 from tocsin.detectors.sigma.correlation import (
     CorrelationRule,
@@ -235,7 +236,7 @@ def _parse_file(
 ) -> list[SigmaRule | SigmaCorrelationRule | SigmaFilter]:
     try:
         text = file.read_text(encoding="utf-8")
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        documents = [doc for doc in yamlsafe.load_all(text) if doc is not None]
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         errors.append(RuleLoadError(str(file), f"unreadable YAML: {_one_line(exc)}"))
         return []
