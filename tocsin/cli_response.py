@@ -345,7 +345,8 @@ def audit_group() -> None:
 def audit_verify(db: Path | None, config_file: Path | None) -> None:
     """Recompute the audit chain; exit 1 when any entry was changed, removed or inserted."""
     with session(config_file, db, create=False) as current:
-        result = audit.verify(_journal(current).connection)
+        journal = _journal(current)
+        result = audit.verify(journal.connection, journal.path)
     for problem in result.problems:
         echo(f"tampered: {problem}")
     echo(f"audit log: {result.entries} entries, " + ("chain intact" if result.ok else f"{len(result.problems)} problem(s)"), err=True)
