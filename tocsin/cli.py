@@ -74,10 +74,17 @@ def _field_map(pairs: tuple[str, ...]) -> dict[str, str]:
     return mapping
 
 
-def _check_paths(paths: tuple[str, ...]) -> None:
+def _check_paths(paths: tuple[str, ...], **outputs: Path | None) -> None:
+    """Every input exists, and no output (``-o``, ``--db``) is one of them: it would be truncated
+    before it is read."""
     missing = [path for path in paths if path != "-" and not Path(path).exists()]
     if missing:
         raise click.UsageError(f"no such file or directory: {', '.join(missing)}")
+    for option, output in outputs.items():
+        if output is not None and output.exists():
+            for path in paths:
+                if path != "-" and os.path.samefile(output, path):
+                    raise click.UsageError(f"--{option} {output} is also an input: refusing to overwrite it")
 
 
 def input_options(function: Any) -> Any:
@@ -223,7 +230,7 @@ def scan(
 ) -> None:
     """Scan log files, directories, archives or - (stdin) with Sigma rules."""
     settings = _load_settings(config_file)
-    _check_paths(paths)
+    _check_paths(paths, output=output, db=db)
     console = _stderr()
     request = ScanRequest(
         paths=list(paths),
@@ -290,10 +297,11 @@ def scan(
     if respond:
         respond_to(raised, respond == "execute", db, config_file)
     explicit_failures = [
-        s for s in summary.read.inputs if s.error and s.name in {str(Path(p).absolute()) for p in paths}
-    ]
+        f"{s.name}: {s.error}" for s in summary.read.inputs
+        if s.error and s.name in {str(Path(p).absolute()) for p in paths}
+    ] + summary.read.unreadable  # fmt: skip
     if explicit_failures:
-        console.print(f"tocsin: error: cannot read {explicit_failures[0].name}: {explicit_failures[0].error}")
+        console.print(f"tocsin: error: cannot read {explicit_failures[0]}")
         sys.exit(EXIT_USAGE)
     if strict and (summary.read.skipped or summary.read.failed_inputs):
         console.print("tocsin: error: records or inputs were skipped (--strict)")
@@ -339,7 +347,7 @@ def events(
 ) -> None:
     """Print the normalized (ECS) events of inputs: what rules are written against."""
     settings = _load_settings(config_file)
-    _check_paths(paths)
+    _check_paths(paths, output=output)
     read = ReadSummary()
     stream_of_events = read_events(
         list(paths), format_in, _parse_options(settings, year, timezone, field_map, reveal_secrets), read
@@ -361,6 +369,8 @@ def events(
         console.print(styled("  [yellow]not read[/]: {}", problem))
     for reason, count in read.skipped.most_common():
         console.print(styled("  [yellow]skipped[/] {:,}: {}", count, reason))
+    if read.unreadable:
+        sys.exit(EXIT_USAGE)
 
 
 def _events_table(stream: IO[str], events_iter: Any, limit: int | None) -> None:

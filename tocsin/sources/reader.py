@@ -11,6 +11,7 @@ import gzip
 import io
 import lzma
 import os
+import stat
 import sys
 import zipfile
 import zlib
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from tocsin.sources.base import InputSource, InputStats, UnreadableInput
+from tocsin.sources.base import InputSource, InputStats, SkippedInput, UnreadableInput
 
 _MAGIC_OPENERS = (
     (b"\x1f\x8b", lambda raw: gzip.GzipFile(fileobj=raw)),
@@ -122,10 +123,11 @@ class _Replay(io.RawIOBase):
         return len(data)
 
 
-def _stdin_source() -> InputSource:
-    """Standard input, its head read ahead for detection; blank lines at its start are counted, not
-    kept, so detection sees the first content however many blank lines come before it."""
-    stdin = sys.stdin.buffer
+def _stream_source(stream: IO[bytes], name: str) -> InputSource:
+    """A stream read once (standard input, a FIFO, a device, ``<(command)``), its head read ahead for
+    detection; blank lines at its start are counted, not kept, so detection sees the first content
+    however many blank lines come before it."""
+    stdin = stream
     blank_lines = 0
     head = stdin.read(HEAD_BYTES)
     while head and not head.strip(_BLANK):
@@ -136,7 +138,15 @@ def _stdin_source() -> InputSource:
     def opener() -> IO[bytes]:
         return _decompressing(io.BufferedReader(_Replay(head, stdin, blank_lines)))
 
-    return InputSource(name="<stdin>", open=opener, mtime=None, head=head)
+    return InputSource(name=name, open=opener, mtime=None, head=head)
+
+
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                  (stat.S_ISSOCK, "a socket"))  # fmt: skip
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _SPECIAL_KINDS if test(mode)), "not a regular file")
 
 
 def resolve_inputs(paths: list[str]) -> Iterator[InputSource | UnreadableInput]:
@@ -148,14 +158,24 @@ def resolve_inputs(paths: list[str]) -> Iterator[InputSource | UnreadableInput]:
     """
     for given in paths:
         if given == "-":
-            yield _stdin_source()
+            yield _stream_source(sys.stdin.buffer, "<stdin>")
             continue
         path = Path(given)
-        if not path.exists():
-            yield UnreadableInput(f"{given}: no such file or directory")
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            yield UnreadableInput(f"{given}: {exc.strerror or exc}")
             continue
-        files = [path] if path.is_file() else _walk(path)
-        for file in files:
+        if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):  # named on purpose: read as a stream
+            try:
+                yield _stream_source(open(path, "rb"), str(path.absolute()))  # noqa: SIM115 - read later
+            except OSError as exc:
+                yield UnreadableInput(f"{given}: {exc.strerror or exc}")
+            continue
+        for file in [path] if stat.S_ISREG(mode) else _walk(path):
+            if isinstance(file, UnreadableInput):
+                yield file
+                continue
             try:
                 yield from _file_source(file, str(file.absolute()))
             except UnreadableInput as exc:
@@ -164,15 +184,30 @@ def resolve_inputs(paths: list[str]) -> Iterator[InputSource | UnreadableInput]:
                 yield UnreadableInput(f"{file}: {exc.strerror or exc}")
 
 
-def _walk(root: Path) -> list[Path]:
-    found: list[Path] = []
-    for directory, subdirs, files in os.walk(root):
+def _walk(root: Path) -> Iterator[Path | UnreadableInput]:
+    """Regular files under ``root``; folders that cannot be listed are reported, and special files
+    (FIFOs, devices, sockets), which could block or never end, are skipped with their kind."""
+    problems: list[OSError] = []
+    for directory, subdirs, files in os.walk(root, onerror=problems.append):
+        while problems:
+            error = problems.pop()
+            yield UnreadableInput(f"{error.filename}: {error.strerror or error}")
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         for file in sorted(files):
             if file.startswith(".") or Path(file).suffix.lower() in _SKIPPED_SUFFIXES:
                 continue
-            found.append(Path(directory) / file)
-    return found
+            path = Path(directory) / file
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:
+                yield UnreadableInput(f"{path}: {exc.strerror or exc}")
+                continue
+            if stat.S_ISREG(mode):
+                yield path
+            else:
+                yield SkippedInput(f"{path}: {_kind(mode)}, skipped (name it to read it as a stream)")
+    for error in problems:
+        yield UnreadableInput(f"{error.filename}: {error.strerror or error}")
 
 
 OVERSIZED = object()
@@ -244,6 +279,8 @@ def read_head(source: InputSource, after_blank_lines: bool = False) -> bytes:
                 if after_blank_lines:
                     content = len(head) - len(head.lstrip(_BLANK))  # where the first non-blank byte is
                     del head[: head.rfind(b"\n", 0, content) + 1]  # the blank lines before it
-        except STREAM_ERRORS:
-            pass  # a truncated stream still has a readable beginning
+        except STREAM_ERRORS as exc:
+            if not head.strip(_BLANK):  # nothing readable before the damage: not "empty"
+                raise OSError(f"truncated or corrupt compressed data ({type(exc).__name__})") from exc
+            # a truncated stream still has a readable beginning
     return bytes(head[:HEAD_BYTES])
