@@ -22,7 +22,7 @@ from typing import Any
 from tocsin.event import Event, LogSource, lookup_path
 from tocsin.sources.base import InputSource, InputStats, ParseOptions, Parser, Sample, compact, register
 from tocsin.sources.jsonbase import JsonParser, Normalized
-from tocsin.sources.reader import decode_lines
+from tocsin.sources.reader import HEAD_BYTES, decode_lines
 from tocsin.sources.timeparse import parse_time
 
 TIMESTAMP_KEYS = ("@timestamp", "timestamp", "time", "ts", "date", "eventTime")
@@ -157,6 +157,9 @@ class CsvParser(Parser):
     @classmethod
     def sniff(cls, sample: Sample) -> int:
         lines = [line for line in sample.text.splitlines()[:2] if line.strip()]
+        if len(lines) == 1 and len(sample.head) >= HEAD_BYTES:  # a header row longer than the sample
+            cut = max(lines[0].rfind(delimiter) for delimiter in _DELIMITERS)
+            return 30 if cut > 0 and header_delimiter(lines[0][:cut]) else 0
         if len(lines) < 2:
             return 0
         delimiter = header_delimiter(lines[0])

@@ -19,15 +19,25 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import IO, Any
 
 from tocsin.sources.base import InputStats
-from tocsin.sources.reader import STREAM_ERRORS, decode_lines
+from tocsin.sources.reader import STREAM_ERRORS, decode_lines, stream_error_reason
 
 _WRAPPED_ARRAY = re.compile(rb'\A\s*\{\s*"(?:Records|records|value|events)"\s*:\s*\[')
-_DECODER = json.JSONDecoder()
+
+
+def _finite(text: str) -> float | str:
+    """A JSON number as a float, or as its text when it overflows (``1e999``): output stays valid JSON."""
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+# NaN, Infinity and -Infinity (not JSON, but Python's decoder accepts them) stay text too.
+_DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=str)
 _NEXT_OBJECT_LINE = re.compile(r"\n\s*\{")
 _CHUNK = 1 << 16
 #: No log record nests deeper; deeper values are skipped (and counted) as hostile.
@@ -71,14 +81,14 @@ def _first_line_is_object(head: bytes) -> bool:
     if not line.startswith(b"{"):
         return False
     try:
-        return isinstance(json.loads(line), dict)
+        return isinstance(_DECODER.decode(line.decode("utf-8", "replace")), dict)
     except (ValueError, RecursionError):
         return False
 
 
 def iter_json_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[Record]:
     """Yield ``(line number, raw_text, value)`` for each line of a JSON Lines stream."""
-    loads = json.loads
+    loads = _DECODER.decode
     for number, line in decode_lines(stream, stats, max_bytes):
         text = line.strip()
         if not text:
@@ -192,7 +202,7 @@ class _TextChunks:
         try:
             data = self._stream.read(_CHUNK)
         except STREAM_ERRORS as exc:
-            self._stats.skip(f"truncated or corrupt compressed data ({type(exc).__name__})")
+            self._stats.skip(stream_error_reason(exc))
             data = b""
         if not data:
             self._done = True

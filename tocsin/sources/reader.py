@@ -15,7 +15,7 @@ import stat
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -32,6 +32,42 @@ HEAD_BYTES = 65536
 _BLANK = b" \t\r\n"
 #: Errors a truncated or corrupt compressed stream raises mid-read.
 STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
+#: Decompressed bytes allowed per compressed byte read (logs compress 5-30:1; bombs 1000:1 and more),
+#: beyond a first ``_BOMB_ALLOWANCE`` bytes.
+MAX_COMPRESSION_RATIO = 100
+_BOMB_ALLOWANCE = 4 << 20
+
+
+class DecompressionLimit(OSError):
+    """A compressed input expanding beyond ``MAX_COMPRESSION_RATIO``: the rest of it is not read."""
+
+
+def stream_error_reason(exc: BaseException) -> str:
+    """The skip reason of an error met while reading a (compressed) stream."""
+    if isinstance(exc, DecompressionLimit):
+        return str(exc)
+    return f"truncated or corrupt compressed data ({type(exc).__name__})"
+
+
+class _Counting(io.RawIOBase):
+    """A compressed stream that counts the bytes the decompressor takes from it."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self.consumed += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 #: Names skipped when walking a directory: our own outputs and obvious non-logs.
 _SKIPPED_SUFFIXES = {".db", ".db-wal", ".db-shm", ".sqlite", ".pyc", ".png", ".jpg", ".pdf"}
 
@@ -44,14 +80,21 @@ class _Decompressed(io.RawIOBase):
     the lines already decompressed into a buffer.
     """
 
-    def __init__(self, decompressor: IO[bytes]) -> None:
+    def __init__(self, decompressor: IO[bytes], consumed: Callable[[], int]) -> None:
         self._decompressor = decompressor
+        self._consumed = consumed
+        self._produced = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
         data = self._decompressor.read1(len(buffer))  # type: ignore[attr-defined]
+        self._produced += len(data)
+        if self._produced > MAX_COMPRESSION_RATIO * self._consumed() + _BOMB_ALLOWANCE:
+            raise DecompressionLimit(
+                f"compressed data expanding more than {MAX_COMPRESSION_RATIO}:1 (a decompression bomb?), rest not read"
+            )
         buffer[: len(data)] = data
         return len(data)
 
@@ -64,7 +107,8 @@ def _decompressing(raw: IO[bytes]) -> IO[bytes]:
     head = raw.peek(8)[:8] if isinstance(raw, io.BufferedReader) else b""
     for magic, opener in _MAGIC_OPENERS:
         if head.startswith(magic):
-            return io.BufferedReader(_Decompressed(opener(raw)))
+            counting = _Counting(raw)
+            return io.BufferedReader(_Decompressed(opener(counting), lambda read=counting: read.consumed))
     return raw
 
 
@@ -89,8 +133,9 @@ def _zip_members(path: Path, name: str, mtime: float) -> Iterator[InputSource]:
         raise UnreadableInput(f"{name}: corrupt zip archive ({exc})") from exc
     for info in members:
 
-        def opener(member: str = info.filename) -> IO[bytes]:
-            return _decompressing(io.BufferedReader(zipfile.ZipFile(path).open(member)))  # type: ignore[arg-type]
+        def opener(member: zipfile.ZipInfo = info) -> IO[bytes]:
+            extracted = zipfile.ZipFile(path).open(member)  # noqa: SIM115 - closed with the stream
+            return _decompressing(io.BufferedReader(_Decompressed(extracted, lambda: member.compress_size)))
 
         yield InputSource(name=f"{name}!{info.filename}", open=opener, mtime=mtime)
 
@@ -261,7 +306,7 @@ def decode_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterat
                 text = line.decode("latin-1")
             yield number, text
     except STREAM_ERRORS as exc:
-        stats.skip(f"truncated or corrupt compressed data ({type(exc).__name__})")
+        stats.skip(stream_error_reason(exc))
 
 
 def read_head(source: InputSource, after_blank_lines: bool = False) -> bytes:
@@ -281,6 +326,6 @@ def read_head(source: InputSource, after_blank_lines: bool = False) -> bytes:
                     del head[: head.rfind(b"\n", 0, content) + 1]  # the blank lines before it
         except STREAM_ERRORS as exc:
             if not head.strip(_BLANK):  # nothing readable before the damage: not "empty"
-                raise OSError(f"truncated or corrupt compressed data ({type(exc).__name__})") from exc
+                raise OSError(stream_error_reason(exc)) from exc
             # a truncated stream still has a readable beginning
     return bytes(head[:HEAD_BYTES])
