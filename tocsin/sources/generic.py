@@ -131,7 +131,10 @@ _HEADER_CELL = re.compile(r"[A-Za-z_@#][\w@#.\-/() ]{0,63}")
 
 
 def _cells(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delimiter), [])
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # e.g. a bare CR inside the line: no cells
+        return []
 
 
 def header_delimiter(line: str) -> str | None:

@@ -189,13 +189,13 @@ def _resolved_collection(
         if isinstance(rule, SigmaCorrelationRule):
             try:
                 rule.resolve_rule_references(collection)
-            except SigmaError as exc:
+            except MALFORMED_RULE_ERRORS as exc:
                 errors.append(RuleLoadError(_source(rule), _one_line(exc), rule.title))
                 continue
         for rule_filter in filters:
             try:
                 rule = rule_filter.apply_on_rule(rule)
-            except SigmaError as exc:
+            except MALFORMED_RULE_ERRORS as exc:
                 errors.append(
                     RuleLoadError(_source(rule_filter), f"filter: {_one_line(exc)}", rule_filter.title)
                 )
@@ -231,6 +231,11 @@ def _resolve_stateful(
     return True
 
 
+#: What pySigma raises on malformed rules: its own errors, and plain exceptions from its parsers (a
+#: correlation without a condition, a reference to nothing...). The rule is rejected, not the scan.
+MALFORMED_RULE_ERRORS = (SigmaError, AttributeError, KeyError, NameError, TypeError, ValueError)
+
+
 def _parse_file(
     file: Path, errors: list[RuleLoadError], stateful: list[StatefulRule]
 ) -> list[SigmaRule | SigmaCorrelationRule | SigmaFilter]:
@@ -261,7 +266,7 @@ def _parse_file(
             resolve_references=False,
             collect_filters=True,
         )
-    except SigmaError as exc:
+    except MALFORMED_RULE_ERRORS as exc:
         errors.append(RuleLoadError(str(file), _one_line(exc)))
         return []
     good = []
