@@ -27,7 +27,7 @@ from tocsin.sources.detect import detect_format
 from tocsin.terminal import console
 
 CORPUS = Path(__file__).parent / "corpus"
-SEEDS = {path.name: path.read_bytes() for path in sorted(CORPUS.iterdir())}
+SEEDS = {path.name: path.read_bytes() for path in sorted(CORPUS.iterdir()) if path.name != "README.md"}
 SEED_FORMATS = {
     "auth0.jsonl": "auth0", "capture.pcap": "pcap", "cloudtrail.jsonl": "cloudtrail", "duo.jsonl": "duo",
     "entra.jsonl": "entra", "generic.csv": "csv", "generic.json": "json", "github.jsonl": "github",
