@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -143,9 +144,17 @@ def _open_output(stack: ExitStack, output: Path | None) -> IO[str]:
     if output is None:
         return sys.stdout
     try:
-        return stack.enter_context(open(output, "w", encoding="utf-8"))
+        stream = open(output, "w", encoding="utf-8")  # noqa: SIM115 - closed by the stack
     except OSError as exc:
         raise click.UsageError(f"cannot write {output}: {exc.strerror}") from None
+    stack.callback(_close_quietly, stream)
+    return stream
+
+
+def _close_quietly(stream: IO[str]) -> None:
+    """Close an output whose sink has flushed it and reported any write failure (a full disk)."""
+    with contextlib.suppress(OSError):
+        stream.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -294,6 +303,9 @@ def scan(
                 sys.exit(EXIT_USAGE)
         sink.close()
     print_summary(console, summary, verbose)
+    if sink.failure:
+        console.print(styled("tocsin: error: cannot write the alerts to {}: {}", output or "stdout", sink.failure))
+        sys.exit(EXIT_USAGE)
     if respond:
         respond_to(raised, respond == "execute", db, config_file)
     explicit_failures = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from typing import IO, Protocol
@@ -24,7 +25,11 @@ _LEVEL_STYLES = {
 
 
 class AlertSink(Protocol):
-    """Where alerts go: ``write`` as they are raised, ``close`` at the end of the run."""
+    """Where alerts go: ``write`` as they are raised, ``close`` at the end of the run. A write that
+    fails (disk full) is kept in ``failure`` instead of stopping the scan: the run still ends with its
+    summary, then says what could not be written."""
+
+    failure: str | None
 
     def write(self, alert: Alert) -> None: ...
 
@@ -32,17 +37,33 @@ class AlertSink(Protocol):
 
 
 class JsonLinesSink:
-    """One JSON document per line, written as soon as each alert is raised."""
+    """One JSON document per line, written as soon as each alert is raised; after a failed write the
+    file is cut back to its last complete line and nothing more is written."""
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
+        self.failure: str | None = None
+        self._written = 0
 
     def write(self, alert: Alert) -> None:
-        self.stream.write(json.dumps(alert.document(), separators=(",", ":")) + "\n")
-        self.stream.flush()
+        if self.failure:
+            return
+        line = json.dumps(alert.document(), separators=(",", ":")) + "\n"
+        try:
+            self.stream.write(line)
+            self.stream.flush()
+            self._written += len(line.encode("utf-8"))
+        except OSError as exc:
+            self.failure = f"{exc.strerror or exc} after {self._written:,} bytes of alerts"
+            with contextlib.suppress(OSError, ValueError):
+                self.stream.truncate(self._written)  # no half-written last line
 
     def close(self) -> None:
-        self.stream.flush()
+        if not self.failure:
+            try:
+                self.stream.flush()
+            except OSError as exc:
+                self.failure = exc.strerror or str(exc)
 
 
 class JsonSink:
@@ -51,13 +72,18 @@ class JsonSink:
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
         self.alerts: list[Alert] = []
+        self.failure: str | None = None
 
     def write(self, alert: Alert) -> None:
         self.alerts.append(alert)
 
     def close(self) -> None:
-        json.dump([alert.document() for alert in sort_alerts(self.alerts)], self.stream, indent=2)
-        self.stream.write("\n")
+        try:
+            json.dump([alert.document() for alert in sort_alerts(self.alerts)], self.stream, indent=2)
+            self.stream.write("\n")
+            self.stream.flush()
+        except OSError as exc:
+            self.failure = exc.strerror or str(exc)
 
 
 class TableSink:
@@ -67,6 +93,7 @@ class TableSink:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.rows: dict[tuple[str, str, str], list[Alert]] = {}
+        self.failure: str | None = None
 
     def write(self, alert: Alert) -> None:
         key = (alert.rule.id, _entities(alert), alert.id if alert.rule.type == "correlation" else "")
@@ -98,7 +125,10 @@ class TableSink:
                 min(starts).strftime("%Y-%m-%d %H:%M:%S"),
                 max(a.timestamp for a in alerts).strftime("%Y-%m-%d %H:%M:%S"),
             )
-        self.console.print(table)
+        try:
+            self.console.print(table)
+        except OSError as exc:
+            self.failure = exc.strerror or str(exc)
 
 
 def sort_alerts(alerts: list[Alert]) -> list[Alert]:
