@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import json
 import os
+import sqlite3
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -149,6 +151,11 @@ def _open_output(stack: ExitStack, output: Path | None) -> IO[str]:
         raise click.UsageError(f"cannot write {output}: {exc.strerror}") from None
     stack.callback(_close_quietly, stream)
     return stream
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` is a full disk (a file write, or SQLite writing the case or engine database)."""
+    return getattr(exc, "errno", None) == errno.ENOSPC or "database or disk is full" in str(exc)
 
 
 def _close_quietly(stream: IO[str]) -> None:
@@ -300,6 +307,11 @@ def scan(
                 summary = run_scan(request, keep if respond else sink.write, advance, on_documents=shipper.write if shipper else None)
             except GeoIPUnavailable as exc:
                 console.print(f"tocsin: error: {exc}")
+                sys.exit(EXIT_USAGE)
+            except (sqlite3.OperationalError, OSError) as exc:
+                if not _disk_full(exc):
+                    raise
+                console.print(styled("tocsin: error: disk full ({}): the scan stopped before its end", exc))
                 sys.exit(EXIT_USAGE)
         sink.close()
     print_summary(console, summary, verbose)
