@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,12 @@ def shared(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"sample data {relative} not found under {SHARED}")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fingerprint_key(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """In-process tests fingerprint secrets with a key of their own, not the runner's ~/.config one."""
+    os.environ.setdefault("TOCSIN_FINGERPRINT_KEY_FILE", str(tmp_path_factory.mktemp("key") / "fingerprint.key"))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gc
 import importlib
 import json
 import os
+import sqlite3
 import sys
 import tempfile
 from contextlib import ExitStack
 from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
@@ -20,12 +24,11 @@ from tocsin.cli_help import finish as finish_help
 from tocsin.config import ConfigError, load_config, masked, to_toml
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from tocsin.event import Event
     from tocsin.models import Alert, Level
     from tocsin.output import AlertSink
     from tocsin.sources import ParseOptions
+    from tocsin.terminal import SafeConsole
 
 EXIT_ALERTS = 1
 EXIT_USAGE = 2
@@ -156,8 +159,8 @@ class LevelType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-def _stderr() -> Console:
-    from tocsin.tabular import stderr_console
+def _stderr() -> SafeConsole:
+    from tocsin.terminal import stderr_console
 
     return stderr_console()
 
@@ -180,10 +183,17 @@ def _field_map(pairs: tuple[str, ...]) -> dict[str, str]:
     return mapping
 
 
-def _check_paths(paths: tuple[str, ...]) -> None:
+def _check_paths(paths: tuple[str, ...], **outputs: Path | None) -> None:
+    """Every input exists, and no output (``-o``, ``--db``) is one of them: it would be truncated
+    before it is read."""
     missing = [path for path in paths if path != "-" and not Path(path).exists()]
     if missing:
         raise click.UsageError(f"no such file or directory: {', '.join(missing)}")
+    for option, output in outputs.items():
+        if output is not None and output.exists():
+            for path in paths:
+                if path != "-" and os.path.samefile(output, path):
+                    raise click.UsageError(f"--{option} {output} is also an input: refusing to overwrite it")
 
 
 def input_options(function: Any) -> Any:
@@ -237,6 +247,11 @@ def _parse_options(
         forced = forced_logsource(logsource) if logsource else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--logsource") from None
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise click.BadParameter(f"{timezone!r}: unknown time zone", param_hint="--timezone") from None
     return ParseOptions(
         year=year,
         timezone=timezone or settings["scan"]["timezone"],
@@ -253,9 +268,22 @@ def _open_output(stack: ExitStack, output: Path | None) -> IO[str]:
     if output is None:
         return sys.stdout
     try:
-        return stack.enter_context(open_private(output))
+        stream = open_private(output)
     except OSError as exc:
         raise click.UsageError(f"cannot write {output}: {exc.strerror}") from None
+    stack.callback(_close_quietly, stream)
+    return stream
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` is a full disk (a file write, or SQLite writing the case or engine database)."""
+    return getattr(exc, "errno", None) == errno.ENOSPC or "database or disk is full" in str(exc)
+
+
+def _close_quietly(stream: IO[str]) -> None:
+    """Close an output whose sink has flushed it and reported any write failure (a full disk)."""
+    with contextlib.suppress(OSError):
+        stream.close()
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -362,15 +390,15 @@ def scan(
     from tocsin.cli_response import respond_to
     from tocsin.detectors.stateful.geo import GeoIPUnavailable
     from tocsin.models import Level
-    from tocsin.output import JsonLinesSink, JsonSink, TableSink, print_summary
+    from tocsin.output import CsvAlertSink, JsonLinesSink, JsonSink, TableSink, print_summary
     from tocsin.report import write_scan_report
     from tocsin.scan import ScanRequest, run_scan
     from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
-    from tocsin.tabular import CsvAlertSink, table_console
+    from tocsin.terminal import styled, table_console
     from tocsin.timeline import write_timeline
 
     settings = _load_settings(config_file)
-    _check_paths(paths)
+    _check_paths(paths, output=output, db=db)
     console = _stderr()
     request = ScanRequest(
         paths=list(paths),
@@ -436,19 +464,28 @@ def scan(
             except GeoIPUnavailable as exc:
                 console.print(f"tocsin: error: {exc}", markup=False)
                 sys.exit(EXIT_USAGE)
+            except (sqlite3.OperationalError, OSError) as exc:
+                if not _disk_full(exc):
+                    raise
+                console.print(styled("tocsin: error: disk full ({}): the scan stopped before its end", exc))
+                sys.exit(EXIT_USAGE)
         sink.close()
         if timeline:
             write_timeline(timeline, [alert.document() for alert in raised])
         if report_path and request.db:
             write_scan_report(report_path, request.db, summary)
     print_summary(console, summary, verbose)
+    if sink.failure:
+        console.print(styled("tocsin: error: cannot write the alerts to {}: {}", output or "stdout", sink.failure))
+        sys.exit(EXIT_USAGE)
     if respond:
         respond_to(raised, respond == "execute", db, config_file)
     explicit_failures = [
-        s for s in summary.read.inputs if s.error and s.name in {str(Path(p).absolute()) for p in paths}
-    ]
+        f"{s.name}: {s.error}" for s in summary.read.inputs
+        if s.error and s.name in {str(Path(p).absolute()) for p in paths}
+    ] + summary.read.unreadable  # fmt: skip
     if explicit_failures:
-        console.print(f"tocsin: error: cannot read {explicit_failures[0].name}: {explicit_failures[0].error}")
+        console.print(f"tocsin: error: cannot read {explicit_failures[0]}")
         sys.exit(EXIT_USAGE)
     if strict and (failures := summary.strict_failures()):
         console.print(f"tocsin: error: {'; '.join(failures)} (--strict)")
@@ -499,9 +536,10 @@ def events(
     from tocsin.scan import ReadSummary, read_events
     from tocsin.sources.pcap.events import event_category
     from tocsin.tabular import EVENT_COLUMNS, event_row, write_csv
+    from tocsin.terminal import styled
 
     settings = _load_settings(config_file)
-    _check_paths(paths)
+    _check_paths(paths, output=output)
     read = ReadSummary()
     stream_of_events = read_events(
         list(paths), format_in, _parse_options(settings, year, timezone, field_map, reveal_secrets, logsource), read
@@ -523,15 +561,17 @@ def events(
     console = _stderr()
     console.print(f"{read.events:,} events from {len(read.inputs)} input(s)")
     for problem in read.failed_inputs:
-        console.print(f"  [yellow]not read[/]: {problem}")
+        console.print(styled("  [yellow]not read[/]: {}", problem))
     for reason, count in read.skipped.most_common():
-        console.print(f"  [yellow]skipped[/] {count:,}: {reason}")
+        console.print(styled("  [yellow]skipped[/] {:,}: {}", count, reason))
+    if read.unreadable:
+        sys.exit(EXIT_USAGE)
 
 
 def _events_table(stream: IO[str], events_iter: Any, limit: int | None, width: int | None) -> None:
     from rich.table import Table
 
-    from tocsin.tabular import table_console
+    from tocsin.terminal import table_console
 
     table = Table(header_style="bold")
     for column in ("@timestamp", "event.action", "outcome", "user.name", "source.ip", "host.name", "message"):
@@ -582,10 +622,13 @@ finish_help(cli)
 
 
 def main() -> None:
-    """Entry point: no traceback reaches the user unless TOCSIN_DEBUG is set."""
+    """Entry point: no traceback reaches the user unless TOCSIN_DEBUG is set; files are created 0600/0700."""
     # Everything imported so far lives as long as the process: keep it out of the collector's
     # full passes, which otherwise cost 10-15% of a scan walking those objects again and again.
     gc.freeze()
+    # Whatever tocsin creates (alert files, case databases, watch state, incident folders, keys) holds
+    # log content and secrets: readable by its owner only, whichever code path creates it.
+    os.umask(0o077)
     try:
         cli.main(standalone_mode=False, prog_name="tocsin", complete_var="_TOCSIN_COMPLETE")
     except click.exceptions.Exit as exc:

@@ -24,9 +24,9 @@ from tocsin.tabular import (
     event_row,
     evidence_table,
     open_private,
-    table_console,
     write_csv,
 )
+from tocsin.terminal import table_console
 
 LEVEL_NAMES = [level.name for level in Level]
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from sigma.correlations import SigmaCorrelationRule
 
 from tocsin.config import ConfigError, load_config
@@ -25,7 +25,7 @@ from tocsin.elastic.shipping import ScanShipper, Shipper, alert_action
 from tocsin.elastic.templates import setup as setup_cluster
 from tocsin.models import Level
 from tocsin.output import JsonLinesSink, TableSink
-from tocsin.tabular import stderr_console
+from tocsin.terminal import SafeConsole, stderr_console, styled, table_console
 
 LEVELS = click.Choice([level.name for level in Level], case_sensitive=False)
 CONFIG_OPTION = click.option(
@@ -48,7 +48,7 @@ def _client(settings: ElasticSettings) -> Cluster:
         raise click.UsageError(str(exc)) from None
 
 
-def _console() -> Console:
+def _console() -> SafeConsole:
     return stderr_console()
 
 
@@ -64,7 +64,7 @@ def _cluster_errors(settings: ElasticSettings) -> Iterator[None]:
 
 
 @contextmanager
-def elastic_sink(config: dict[str, Any], console: Console) -> Iterator[ScanShipper]:
+def elastic_sink(config: dict[str, Any], console: SafeConsole) -> Iterator[ScanShipper]:
     """``scan --to-es``: replay the spool, ship each batch, then print what happened."""
     try:
         settings = ElasticSettings.from_config(config)
@@ -79,16 +79,16 @@ def elastic_sink(config: dict[str, Any], console: Console) -> Iterator[ScanShipp
         _report(console, shipper.shipper)
 
 
-def _report(console: Console, shipper: Shipper) -> None:
+def _report(console: SafeConsole, shipper: Shipper) -> None:
     shipper.close()
     stats = shipper.stats
     console.print(f"{shipper.cluster.product}: {stats}")
     if shipper.offline_reason:
-        console.print(f"  [yellow]cluster unavailable[/]: {shipper.offline_reason}")
+        console.print(styled("  [yellow]cluster unavailable[/]: {}", shipper.offline_reason))
     if stats.spooled:
         console.print(f"  spooled to {shipper.spool.directory}: sent on the next run that ships")
     if stats.dead_lettered:
-        console.print(f"  [yellow]rejected documents[/] written to {shipper.dead_letter_path}")
+        console.print(styled("  [yellow]rejected documents[/] written to {}", shipper.dead_letter_path))
 
 
 @click.group()
@@ -147,7 +147,7 @@ def es_hunt(
         f"from {start.isoformat(timespec='seconds')}: {len(result.alerts)} alerts"
     )
     for problem in result.not_hunted:
-        console.print(f"  [yellow]not hunted[/]: {problem}")
+        console.print(styled("  [yellow]not hunted[/]: {}", problem))
     if result.alerts and not no_write:
         shipper = Shipper(client, settings)
         shipper.send([alert_action(alert) for alert in result.alerts])
@@ -186,14 +186,14 @@ def es_replay(config_file: Path | None) -> None:
 
 def _print_alerts(alerts: list[Any], output_format: str) -> None:
     sink = (
-        TableSink(Console(highlight=False)) if output_format == "table" else JsonLinesSink(click.get_text_stream("stdout"))
+        TableSink(table_console(sys.stdout)) if output_format == "table" else JsonLinesSink(click.get_text_stream("stdout"))
     )
     for alert in alerts:
         sink.write(alert)
     sink.close()
 
 
-def _opensearch_monitors(paths: list[Path], placeholders: dict[str, list[str]], output: Any, console: Console) -> list[str]:
+def _opensearch_monitors(paths: list[Path], placeholders: dict[str, list[str]], output: Any, console: SafeConsole) -> list[str]:
     """One Alerting monitor per single-event rule that raises alerts; correlations (and the building
     blocks they count) stay with tocsin's engine (``es hunt``)."""
     failures, monitors, correlations = [], 0, 0
@@ -262,4 +262,4 @@ def rules_convert(target: str, rule_paths: tuple[Path, ...], output: Any, config
             body = "\n".join(q if isinstance(q, str) else json.dumps(q) for q in queries)
             output.write(f"# {converted.rule.title} [{converted.rule.id}]\n{body}\n\n")
     for failure in failures:
-        console.print(f"  [yellow]not converted[/]: {failure}")
+        console.print(styled("  [yellow]not converted[/]: {}", failure))

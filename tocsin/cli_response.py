@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -24,17 +23,12 @@ from tocsin.responders import ACTIONS
 from tocsin.response import audit
 from tocsin.response.engine import ResponseEngine, RunSummary, Triage
 from tocsin.response.journal import Journal, JournalError
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def safe(value: Any) -> str:
-    """Text for the terminal: control characters (escape sequences) shown, never sent."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", str(value))
+from tocsin.terminal import visible
 
 
 def echo(text: str = "", err: bool = False) -> None:
-    click.echo(safe(text), err=err)
+    """A line for the terminal: control characters (escape sequences) shown, never sent."""
+    click.echo(visible(text), err=err)
 
 
 @dataclass
@@ -382,7 +376,8 @@ def audit_group() -> None:
 def audit_verify(db: Path | None, config_file: Path | None) -> None:
     """Recompute the audit chain; exit 1 when any entry was changed, removed or inserted."""
     with session(config_file, db, create=False) as current:
-        result = audit.verify(_journal(current).connection)
+        journal = _journal(current)
+        result = audit.verify(journal.connection, journal.path)
     for problem in result.problems:
         echo(f"tampered: {problem}")
     echo(f"audit log: {result.entries} entries, " + ("chain intact" if result.ok else f"{len(result.problems)} problem(s)"), err=True)

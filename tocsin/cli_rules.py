@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from tocsin.cli_elastic import rules
 from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
@@ -16,7 +14,7 @@ from tocsin.ruletest.check import check_rules
 from tocsin.ruletest.listing import as_json, list_rules, navigator_layer
 from tocsin.ruletest.reports import junit_xml, sarif
 from tocsin.ruletest.runner import TestRun, context_paths, rule_infos, run_tests
-from tocsin.tabular import stderr_console, table_console
+from tocsin.terminal import SafeConsole, stderr_console, styled, table_console
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 OUTPUT = click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE.")
@@ -24,7 +22,7 @@ OUTPUT = click.option("-o", "--output", type=click.File("w", encoding="utf-8"), 
 __all__ = ["rules"]
 
 
-def _stderr() -> Console:
+def _stderr() -> SafeConsole:
     return stderr_console()
 
 
@@ -42,20 +40,20 @@ def rules_test(
     PATHS are rule files or folders (default: the built-in pack). Exit 1 on any failure.
     """
     run = run_tests(list(paths), builtin=not no_builtin_rules)
-    console = Console(file=output, highlight=False) if output_format == "text" else None
-    if console is not None:
+    text = table_console(output) if output_format == "text" else None
+    if text is not None:
         for result in run.results:
             mark = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
-            console.print(f"{mark} {result.title or result.case.rule} — {result.case.name}: {result.reason}")
+            text.print(styled(mark + " {} — {}: {}", result.title or result.case.rule, result.case.name, result.reason))
         for problem in run.problems:
-            console.print(f"[red]ERROR[/] {problem.source}: {problem.reason}")
+            text.print(styled("[red]ERROR[/] {}: {}", problem.source, problem.reason))
     else:
         output.write(junit_xml(run))
     missing: list[tuple[str, str]] = []
     if require_tests:
         missing = untested_files(list(paths), run)
         for file, reason in missing:
-            _stderr().print(f"[red]UNTESTED[/] {file}: {reason}")
+            _stderr().print(styled("[red]UNTESTED[/] {}: {}", file, reason))
     passed = sum(1 for result in run.results if result.passed)
     _stderr().print(
         f"{passed} of {len(run.results)} cases passed"
@@ -63,7 +61,7 @@ def rules_test(
         + (f", {len(missing)} rule files without a positive and a negative case" if missing else "")
     )
     if not run.results and not run.problems:
-        _stderr().print("[yellow]no test cases found[/]")
+        _stderr().print(styled("[yellow]no test cases found[/]"))
     if not run.passed or missing:
         raise SystemExit(1)
 
@@ -109,17 +107,19 @@ def rules_check(
     if output_format == "sarif":
         output.write(sarif(report, Path.cwd()))
     else:
-        console = Console(file=output, highlight=False, width=200)
+        text = table_console(output, width=200)
         colours = {"error": "red", "warning": "yellow", "note": "cyan"}
         for finding in report.findings:
             who = finding.title or finding.rule_id or ""
-            console.print(Text.assemble(
-                (finding.severity, colours[finding.severity]),
-                f" {finding.file}{f' ({who})' if who else ''}: [{finding.check}] {finding.message}",
-            ))  # fmt: skip
+            text.print(
+                styled(
+                    f"[{colours[finding.severity]}]{{}}[/] {{}}{{}}: {{}} {{}}",
+                    finding.severity, finding.file, f" ({who})" if who else "", f"[{finding.check}]", finding.message,
+                )
+            )
     stderr = _stderr()
     for name, reason in sorted(report.skipped.items()):
-        stderr.print(f"  [yellow]skipped validator[/] {name}: {reason}")
+        stderr.print(styled("  [yellow]skipped validator[/] {}: {}", name, reason))
     counts = {severity: sum(1 for f in report.findings if f.severity == severity) for severity in ("error", "warning", "note")}
     stderr.print(
         f"{report.rules} rules in {report.files} files, {len(report.validators)} validators run, "
@@ -150,9 +150,9 @@ def rules_list(paths: tuple[Path, ...], building_blocks: bool, output_format: st
         document = as_json(listing) if output_format == "json" else navigator_layer(listing)
         output.write(json.dumps(document, indent=2) + "\n")
         for error in listing.errors:
-            _stderr().print(Text(f"  not loaded: {error}"))
+            _stderr().print(styled("  [yellow]not loaded[/]: {}", error))
         return
-    console = table_console(output)
+    listing_console = table_console(output)
     table = Table(title=f"{len(listing.rules)} rules")
     for column in ("Level", "Title", "Type", "Tactics", "Techniques", "File"):
         table.add_column(column)
@@ -161,7 +161,7 @@ def rules_list(paths: tuple[Path, ...], building_blocks: bool, output_format: st
             rule.level + ("" if rule.alerts else " (block)"), rule.title, rule.kind,
             ", ".join(rule.tactics), ", ".join(rule.techniques), _short(rule.source),
         )  # fmt: skip
-    console.print(table)
+    listing_console.print(table)
     coverage_table = Table(title="ATT&CK coverage (alerting rules)")
     coverage_table.add_column("Tactic")
     coverage_table.add_column("Rules", justify="right")
@@ -170,9 +170,9 @@ def rules_list(paths: tuple[Path, ...], building_blocks: bool, output_format: st
     for tactic, count in sorted(listing.tactic_coverage().items(), key=lambda item: (-item[1], item[0])):
         used = sorted({t for rule in listing.rules if tactic in rule.tactics for t in rule.techniques})
         coverage_table.add_row(tactic, str(count), ", ".join(f"{t} ({techniques[t]})" for t in used))
-    console.print(coverage_table)
+    listing_console.print(coverage_table)
     for error in listing.errors:
-        _stderr().print(f"  [yellow]not loaded[/]: {error}")
+        _stderr().print(styled("  [yellow]not loaded[/]: {}", error))
 
 
 def _short(source: str) -> str:

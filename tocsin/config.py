@@ -17,6 +17,7 @@ import stat
 import tomllib
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: Every setting and its default. Other modules add their sections here.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -100,6 +101,17 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 
 SECRET_KEY = re.compile(r"pass(word)?|secret|token|api_?key|credential", re.IGNORECASE)
 
+#: Integer settings that may be 0; every other integer setting must be at least 1.
+_ZERO_ALLOWED = {"max_retries", "dedup_window", "lateness", "default_ttl"}
+#: Settings with a fixed set of values.
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("scan", "min_level"): ("informational", "low", "medium", "high", "critical"),
+    ("response", "identity_backend"): ("local", "scim"),
+    ("smtp", "security"): ("starttls", "tls", "none"),
+    ("webhook", "format"): ("json", "slack", "teams"),
+    ("firewall", "backend"): ("nftables", "file"),
+}
+
 
 class ConfigError(Exception):
     """A configuration file or value that cannot be used."""
@@ -124,8 +136,53 @@ def load_config(
             break
         if explicit:
             raise ConfigError(f"{candidate}: no such configuration file")
-    _apply_environment(config, os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    _apply_environment(config, environ)
+    for section, values in config.items():
+        if section not in DEFAULTS or not isinstance(values, dict):
+            raise ConfigError(f"{source}: unknown section [{section}] (known: {', '.join(DEFAULTS)})")
+        for key, value in values.items():
+            if key not in DEFAULTS[section]:
+                raise ConfigError(f"{source}: unknown setting [{section}] {key} (known: {', '.join(DEFAULTS[section])})")
+            problem = _check(section, key, value)
+            if problem:
+                variable = f"TOCSIN_{section}_{key}".upper()
+                where = variable if variable in environ else str(source)
+                raise ConfigError(f"{where}: [{section}] {key} = {value!r}: {problem}")
     return config, source
+
+
+def _check(section: str, key: str, value: Any) -> str | None:
+    """Why ``value`` cannot be ``[section] key``, or None: the type of its default, and its range."""
+    default = DEFAULTS[section][key]
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "expected true or false"
+    if isinstance(default, int):
+        if not isinstance(value, int) or isinstance(value, bool):
+            return "expected an integer"
+        least = 0 if key in _ZERO_ALLOWED else 1
+        return None if value >= least else f"expected an integer of at least {least}"
+    if isinstance(default, float):
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            return "expected a number of at least 0"
+        return None
+    if isinstance(default, list):
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return "expected a list of strings, e.g. [\"a\", \"b\"]"
+        return None
+    if isinstance(default, dict):
+        return None if isinstance(value, dict) else "expected a table"
+    if not isinstance(value, str):
+        return "expected a string"
+    choices = _CHOICES.get((section, key))
+    if choices and value.lower() not in choices:
+        return f"expected one of {', '.join(choices)}"
+    if (section, key) == ("scan", "timezone"):
+        try:
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError):
+            return "unknown time zone (use an IANA name such as Europe/Paris, or UTC)"
+    return None
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -172,6 +229,11 @@ def _coerce(raw: str, default: Any, name: str) -> Any:
             return int(raw)
         except ValueError:
             raise ConfigError(f"{name}={raw!r}: expected an integer") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r}: expected a number") from None
     if isinstance(default, list):
         return [item.strip() for item in raw.split(",") if item.strip()]
     return raw

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from typing import IO, Protocol
 
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from tocsin.models import Alert, Level
 from tocsin.pipeline import BlindRule
 from tocsin.scan import ScanSummary
-from tocsin.tabular import SHORT_ID
-
-_LEVEL_STYLES = {
-    "critical": "bold white on red",
-    "high": "bold red",
-    "medium": "yellow",
-    "low": "cyan",
-    "informational": "dim",
-}
+from tocsin.tabular import ALERT_COLUMNS, LEVEL_STYLES, SHORT_ID, alert_row, entities, write_csv
+from tocsin.terminal import SafeConsole, styled
 
 
 class AlertSink(Protocol):
-    """Where alerts go: ``write`` as they are raised, ``close`` at the end of the run."""
+    """Where alerts go: ``write`` as they are raised, ``close`` at the end of the run. A write that
+    fails (disk full) is kept in ``failure`` instead of stopping the scan: the run still ends with its
+    summary, then says what could not be written."""
+
+    failure: str | None
 
     def write(self, alert: Alert) -> None: ...
 
@@ -33,17 +30,33 @@ class AlertSink(Protocol):
 
 
 class JsonLinesSink:
-    """One JSON document per line, written as soon as each alert is raised."""
+    """One JSON document per line, written as soon as each alert is raised; after a failed write the
+    file is cut back to its last complete line and nothing more is written."""
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
+        self.failure: str | None = None
+        self._written = 0
 
     def write(self, alert: Alert) -> None:
-        self.stream.write(json.dumps(alert.document(), separators=(",", ":")) + "\n")
-        self.stream.flush()
+        if self.failure:
+            return
+        line = json.dumps(alert.document(), separators=(",", ":")) + "\n"
+        try:
+            self.stream.write(line)
+            self.stream.flush()
+            self._written += len(line.encode("utf-8"))
+        except OSError as exc:
+            self.failure = f"{exc.strerror or exc} after {self._written:,} bytes of alerts"
+            with contextlib.suppress(OSError, ValueError):
+                self.stream.truncate(self._written)  # no half-written last line
 
     def close(self) -> None:
-        self.stream.flush()
+        if not self.failure:
+            try:
+                self.stream.flush()
+            except OSError as exc:
+                self.failure = exc.strerror or str(exc)
 
 
 class JsonSink:
@@ -52,25 +65,50 @@ class JsonSink:
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
         self.alerts: list[Alert] = []
+        self.failure: str | None = None
 
     def write(self, alert: Alert) -> None:
         self.alerts.append(alert)
 
     def close(self) -> None:
-        json.dump([alert.document() for alert in sort_alerts(self.alerts)], self.stream, indent=2)
-        self.stream.write("\n")
+        try:
+            json.dump([alert.document() for alert in sort_alerts(self.alerts)], self.stream, indent=2)
+            self.stream.write("\n")
+            self.stream.flush()
+        except OSError as exc:
+            self.failure = exc.strerror or str(exc)
+
+
+class CsvAlertSink:
+    """Alerts as formula-safe CSV rows, most severe first (scan --format csv)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.alerts: list[Alert] = []
+        self.failure: str | None = None
+
+    def write(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+    def close(self) -> None:
+        try:
+            write_csv(self.stream, ALERT_COLUMNS, (alert_row(alert.document()) for alert in sort_alerts(self.alerts)))
+            self.stream.flush()
+        except OSError as exc:
+            self.failure = exc.strerror or str(exc)
 
 
 class TableSink:
     """A severity-sorted table: one row per correlation alert; single-event alerts of one rule
     about the same entities share a row, with their count."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: SafeConsole) -> None:
         self.console = console
         self.rows: dict[tuple[str, str, str], list[Alert]] = {}
+        self.failure: str | None = None
 
     def write(self, alert: Alert) -> None:
-        key = (alert.rule.id, _entities(alert), alert.id if alert.rule.type == "correlation" else "")
+        key = (alert.rule.id, entities(alert.entity, alert.group_by), alert.id if alert.rule.type == "correlation" else "")
         self.rows.setdefault(key, []).append(alert)
 
     def close(self) -> None:
@@ -94,14 +132,17 @@ class TableSink:
             starts = [a.window.start if a.window else a.timestamp for a in alerts]
             table.add_row(
                 first.id[:SHORT_ID] + (f" +{len(alerts) - 1}" if len(alerts) > 1 else ""),
-                f"[{_LEVEL_STYLES[level]}]{level}[/]",
+                Text(level, style=LEVEL_STYLES[level]),
                 first.rule.title,
-                _entities(first),
+                entities(first.entity, first.group_by),
                 str(sum(a.event_count for a in alerts)),
                 min(starts).strftime("%Y-%m-%d %H:%M:%S"),
                 max(a.timestamp for a in alerts).strftime("%Y-%m-%d %H:%M:%S"),
             )
-        self.console.print(table)
+        try:
+            self.console.print(table)
+        except OSError as exc:
+            self.failure = exc.strerror or str(exc)
 
 
 def sort_alerts(alerts: list[Alert]) -> list[Alert]:
@@ -109,37 +150,31 @@ def sort_alerts(alerts: list[Alert]) -> list[Alert]:
     return sorted(alerts, key=lambda alert: (-alert.level, alert.timestamp))
 
 
-def _entities(alert: Alert) -> str:
-    parts = []
-    for name in ("user.name", "source.ip", "host.name"):
-        value = alert.entity(name)
-        if value is not None:
-            parts.append(f"{name}={value}")
-    if alert.group_by:
-        shown = {part.partition("=")[2] for part in parts}  # source.address=X beside source.ip=X says nothing new
-        parts += [f"{k}={v}" for k, v in alert.group_by.items() if str(v) not in shown]
-    return " ".join(parts)
-
-
-def _print_coverage(console: Console, summary: ScanSummary, verbose: bool) -> None:
+def _print_coverage(console: SafeConsole, summary: ScanSummary, verbose: bool) -> None:
     """The rules that saw no event of their log source, by log source: the user's named, the
     built-in pack's (which covers every vendor, so most scans leave some idle) counted."""
     user = summary.blind_user_rules
     if user:
         console.print(
-            f"  [yellow]{len(user)} rule(s) saw no events of their log source[/]: "
-            + escape(_by_logsource(user, limit=None if verbose else 8))
-            + " (the events lack it? --logsource product=…,service=… sets it)"
+            styled(
+                "  [yellow]{} rule(s) saw no events of their log source[/]: {}"
+                " (the events lack it? --logsource product=…,service=… sets it)",
+                len(user),
+                _by_logsource(user, limit=None if verbose else 8),
+            )
         )
         for rule in user if verbose else user[:10]:
-            console.print(f"    {escape(rule.title)} ({escape(rule.logsource)})")
+            console.print(f"    {rule.title} ({rule.logsource})")
         if not verbose and len(user) > 10:
             console.print(f"    … {len(user) - 10} more (use --verbose to list all)")
     builtin = [rule for rule in summary.coverage.blind if rule not in user]
     if builtin and (verbose or summary.read.events):
         console.print(
-            f"  [dim]built-in pack: {len(builtin)} rule(s) idle, no events of their log source: "
-            f"{escape(_by_logsource(builtin, limit=None if verbose else 6))}[/]"
+            styled(
+                "  [dim]built-in pack: {} rule(s) idle, no events of their log source: {}[/]",
+                len(builtin),
+                _by_logsource(builtin, limit=None if verbose else 6),
+            )
         )
 
 
@@ -149,48 +184,60 @@ def _by_logsource(rules: list[BlindRule], limit: int | None = None) -> str:
     return shown + (f", … {len(counts) - limit} more" if limit is not None and len(counts) > limit else "")
 
 
-def print_summary(console: Console, summary: ScanSummary, verbose: bool = False) -> None:
+def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = False) -> None:
     """The end-of-run summary (to stderr): inputs, skips, rules, alerts by level."""
     read = summary.read
     formats = Counter(stats.format for stats in read.inputs if stats.format and not stats.error)
     console.print(
-        f"[bold]Read[/] {len(read.inputs)} input(s), {read.events:,} events "
-        f"({', '.join(f'{n} {fmt}' for fmt, n in sorted(formats.items())) or 'no recognised input'}) "
-        f"in {summary.elapsed:.1f} s"
+        styled(
+            "[bold]Read[/] {:,} input(s), {:,} events ({}) in {:.1f} s",
+            len(read.inputs),
+            read.events,
+            ", ".join(f"{n} {fmt}" for fmt, n in sorted(formats.items())) or "no recognised input",
+            summary.elapsed,
+        )
     )
     for problem in read.failed_inputs:
-        console.print(f"  [yellow]not read[/]: {problem}")
+        console.print(styled("  [yellow]not read[/]: {}", problem))
     skipped = read.skipped
     if skipped:
-        console.print(f"  [yellow]skipped[/] {sum(skipped.values()):,} record(s):")
+        console.print(styled("  [yellow]skipped[/] {:,} record(s):", sum(skipped.values())))
         for reason, count in skipped.most_common():
             console.print(f"    {count:>8,}  {reason}")
     warnings: Counter[str] = Counter()
     for stats in read.inputs:
         warnings.update(stats.warnings)
     for reason, count in warnings.most_common():
-        console.print(f"  [yellow]warning[/] {count:,} record(s): {reason}")
+        console.print(styled("  [yellow]warning[/] {:,} record(s): {}", count, reason))
     console.print(
-        f"[bold]Rules[/] {summary.rules_loaded} loaded from {summary.rule_files} file(s), "
-        f"{len(summary.rule_errors)} rejected"
+        styled(
+            "[bold]Rules[/] {} loaded from {} file(s), {} rejected",
+            summary.rules_loaded,
+            summary.rule_files,
+            len(summary.rule_errors),
+        )
     )
     shown = summary.rule_errors if verbose else summary.rule_errors[:10]
     for error in shown:
         title = f" ({error.title})" if error.title else ""
-        console.print(f"  [yellow]rejected[/] {error.source}{title}: {error.reason}")
+        console.print(styled("  [yellow]rejected[/] {}{}: {}", error.source, title, error.reason))
     if len(shown) < len(summary.rule_errors):
         console.print(f"  … {len(summary.rule_errors) - len(shown)} more (use --verbose to list all)")
     _print_coverage(console, summary, verbose)
     if summary.yara_files:
         console.print(
-            f"[bold]YARA[/] {summary.yara_files - len(summary.yara_errors)} of {summary.yara_files} rule file(s) compiled"
+            styled(
+                "[bold]YARA[/] {} of {} rule file(s) compiled",
+                summary.yara_files - len(summary.yara_errors),
+                summary.yara_files,
+            )
         )
         for yara_error in summary.yara_errors if verbose else summary.yara_errors[:10]:
-            console.print(f"  [yellow]rejected[/] {yara_error.source}: {yara_error.reason}")
+            console.print(styled("  [yellow]rejected[/] {}: {}", yara_error.source, yara_error.reason))
     for what, count in summary.content_scan.items():
         console.print(f"  {what}: {count:,}")
     for reason, count in summary.diagnostics.items():
-        console.print(f"  [yellow]detection[/] {reason}: {count}")
+        console.print(styled("  [yellow]detection[/] {}: {}", reason, count))
     if summary.alerts:
         levels = ", ".join(
             f"{summary.alerts_by_level[level.name]} {level.name}"
@@ -198,14 +245,16 @@ def print_summary(console: Console, summary: ScanSummary, verbose: bool = False)
             if summary.alerts_by_level[level.name]
         )
         hidden = f" ({summary.alerts_hidden} below --min-level not shown)" if summary.alerts_hidden else ""
-        console.print(f"[bold]Alerts[/] {summary.alerts}: {levels}{hidden}")
+        console.print(styled("[bold]Alerts[/] {}: {}{}", summary.alerts, levels, hidden))
     elif summary.looked and not summary.coverage.blind:
-        console.print("[bold green]No alerts[/]: every rule ran over every event and nothing matched.")
+        console.print(styled("[bold green]No alerts[/]: every rule ran over every event and nothing matched."))
     elif summary.looked:
-        seeing = summary.rules_loaded - len(summary.coverage.blind)
         console.print(
-            f"[bold green]No alerts[/] from the {seeing} rule(s) that saw events of their log source; "
-            f"{len(summary.coverage.blind)} saw none (above)."
+            styled(
+                "[bold green]No alerts[/] from the {} rule(s) that saw events of their log source; {} saw none (above).",
+                summary.rules_loaded - len(summary.coverage.blind),
+                len(summary.coverage.blind),
+            )
         )
     if not summary.looked:
         why = (
@@ -215,4 +264,4 @@ def print_summary(console: Console, summary: ScanSummary, verbose: bool = False)
             if summary.rules_loaded == 0
             else "no rule saw an event of its log source"
         )
-        console.print(f"[bold red]Nothing was checked[/]: {why}. This is not a clean result.")
+        console.print(styled("[bold red]Nothing was checked[/]: {}. This is not a clean result.", why))

@@ -19,7 +19,7 @@ from tocsin.event import Event
 from tocsin.models import Alert, Level
 from tocsin.pipeline import BlindRule, Coverage, DetectionPipeline
 from tocsin.sources import InputSource, InputStats, ParseOptions, UnreadableInput
-from tocsin.sources.base import BatchParser, Parser
+from tocsin.sources.base import BatchParser, Parser, SkippedInput
 from tocsin.sources.detect import detect_format
 from tocsin.sources.reader import resolve_inputs
 from tocsin.store import CaseStore
@@ -31,6 +31,8 @@ class ReadSummary:
 
     inputs: list[InputStats] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    #: Folder entries deliberately not read (FIFOs, devices, sockets), with their kind.
+    passed_over: list[str] = field(default_factory=list)
 
     @property
     def events(self) -> int:
@@ -46,7 +48,7 @@ class ReadSummary:
     @property
     def failed_inputs(self) -> list[str]:
         """Inputs that produced nothing because they could not be read or recognised."""
-        return self.unreadable + [f"{s.name}: {s.error}" for s in self.inputs if s.error]
+        return self.unreadable + self.passed_over + [f"{s.name}: {s.error}" for s in self.inputs if s.error]
 
 
 @dataclass
@@ -178,7 +180,7 @@ def _parsed_inputs(
     """
     for item in resolve_inputs(paths):
         if isinstance(item, UnreadableInput):
-            summary.unreadable.append(str(item))
+            (summary.passed_over if isinstance(item, SkippedInput) else summary.unreadable).append(str(item))
             continue
         stats = InputStats(item.name)
         summary.inputs.append(stats)

@@ -13,6 +13,7 @@ from typing import Any
 
 from tocsin.event import Event
 from tocsin.models import Alert
+from tocsin.secrets import redact
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -33,7 +34,7 @@ class CaseStore:
         connection.executescript(_SCHEMA)
 
     def add_events(self, events: Iterable[Event]) -> None:
-        """Store events; storing the same event twice keeps one copy."""
+        """Store events, tokens and passwords in them redacted; storing the same event twice keeps one copy."""
         self.connection.executemany(
             "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
             (
@@ -42,7 +43,7 @@ class CaseStore:
                     event.timestamp,
                     event.input,
                     event.format,
-                    json.dumps(event.to_document(), default=str, separators=(",", ":")),
+                    redact(json.dumps(event.to_document(), default=str, separators=(",", ":"))),
                 )
                 for event in events
             ),

@@ -8,22 +8,16 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-
-from tocsin.models import Alert
 
 #: Characters that make a spreadsheet cell a formula (OWASP "CSV injection"), tab and CR included.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: Hex digits of an alert id shown in tables; ``tocsin show`` accepts any unique prefix.
 SHORT_ID = 10
-#: Width of tables written to files or pipes: wide enough that no row is folded.
-FILE_WIDTH = 4096
 
 LEVEL_STYLES = {
     "critical": "bold white on red",
@@ -66,18 +60,6 @@ def open_private(path: os.PathLike[str] | str) -> IO[str]:
     return os.fdopen(descriptor, "w", encoding="utf-8", newline="")
 
 
-def table_console(stream: IO[str], width: int | None = None) -> Console:
-    """A console for tables: the terminal's width, ``width``, or full width for files and pipes."""
-    if width is None and not (hasattr(stream, "isatty") and stream.isatty()):
-        width = FILE_WIDTH
-    return Console(file=stream, highlight=False, width=width)
-
-
-def stderr_console() -> Console:
-    """Messages on stderr: wrapped to a terminal, never hard-wrapped in files and CI logs."""
-    return Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
-
-
 def _get(document: dict[str, Any], dotted: str) -> Any:
     value: Any = document
     for part in dotted.split("."):
@@ -92,15 +74,12 @@ def _span(document: dict[str, Any]) -> tuple[str, str]:
     return window.get("start", document.get("@timestamp", "")), window.get("end", document.get("@timestamp", ""))
 
 
-def entities(document: dict[str, Any]) -> str:
-    """``user.name=… source.ip=… host.name=…`` plus group-by values not already named."""
-    parts = [
-        f"{name}={value}"
-        for name in ("user.name", "source.ip", "host.name")
-        if (value := _get(document, name)) is not None
-    ]
+def entities(value_of: Callable[[str], Any], group_by: dict[str, Any] | None) -> str:
+    """``user.name=… source.ip=… host.name=…`` (``value_of`` reads them) plus group-by values not
+    already named: ``source.address=X`` beside ``source.ip=X`` says nothing new."""
+    parts = [f"{name}={value}" for name in ("user.name", "source.ip", "host.name") if (value := value_of(name)) is not None]
     shown = {part.partition("=")[2] for part in parts}
-    parts += [f"{k}={v}" for k, v in (document.get("group_by") or {}).items() if str(v) not in shown]
+    parts += [f"{k}={v}" for k, v in (group_by or {}).items() if str(v) not in shown]
     return " ".join(parts)
 
 
@@ -119,7 +98,7 @@ def alert_row(document: dict[str, Any]) -> dict[str, Any]:
         "user": _get(document, "user.name"),
         "source": _get(document, "source.ip") or _get(document, "source.address"),
         "host": _get(document, "host.name"),
-        "entities": entities(document),
+        "entities": entities(lambda name: _get(document, name), document.get("group_by")),
         "tags": " ".join(rule.get("tags") or []),
         "message": document.get("message"),
     }
@@ -173,19 +152,3 @@ def evidence_table(documents: Iterable[dict[str, Any]], title: str | None = None
 
 def _short_time(value: Any) -> str:
     return str(value or "").replace("T", " ").removesuffix("Z")[:19]
-
-
-class CsvAlertSink:
-    """Alerts as formula-safe CSV rows, most severe first (scan --format csv)."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream = stream
-        self.alerts: list[Alert] = []
-
-    def write(self, alert: Alert) -> None:
-        self.alerts.append(alert)
-
-    def close(self) -> None:
-        ordered = sorted(self.alerts, key=lambda alert: (-alert.level, alert.timestamp))
-        write_csv(self.stream, ALERT_COLUMNS, (alert_row(alert.document()) for alert in ordered))
-        self.stream.flush()

@@ -35,8 +35,8 @@ def test_ftp_login_failure_then_success(tmp_path):
     assert success["user.name"] == "alice"
     assert success["source.ip"] == CLIENT and success["destination.port"] == 21
     assert success["event.category"] == "authentication" and success["event.type"] == "start"
-    assert success["credential.masked"] == "s3****rd"
-    assert success["credential.hash"].startswith("sha256:")
+    assert success["credential.masked"] == "s****d"
+    assert success["credential.hash"].startswith("hmac-sha256:")
     everything = json.dumps([e.to_document() for e in events])
     assert "s3cretpassword" not in everything and "wrongpass1" not in everything
     assert any(e.original.get("command") == "PASS" for e in dataset(events, "ftp"))
@@ -69,7 +69,7 @@ def test_http_basic_auth_outcomes_and_transaction_fields(tmp_path):
     assert http[1].fields["http.response.mime_type"] == "text/html"
     auths = auth_events(events)
     assert [(e.fields["user.name"], e.fields["event.outcome"]) for e in auths] == [("carol", "failure"), ("carol", "success")]
-    assert auths[0].fields["credential.masked"] == "pa****rd"
+    assert auths[0].fields["credential.masked"] == "****"
 
 
 def test_smtp_auth_login_and_plain(tmp_path):
@@ -86,8 +86,8 @@ def test_smtp_auth_login_and_plain(tmp_path):
     events, _ = events_of(write(tmp_path / "smtp.pcap", login.packets + plain.packets))
     auths = auth_events(events)
     assert [(e.fields["user.name"], e.fields["event.outcome"], e.fields["credential.masked"]) for e in auths] == [
-        ("dave@example.com", "success", "ma****rd"),
-        ("erin", "failure", "ba****rd"),
+        ("dave@example.com", "success", "m****d"),
+        ("erin", "failure", "****"),
     ]
 
 
@@ -114,7 +114,7 @@ def test_socks5_username_password(tmp_path):
     ).close()  # fmt: skip
     events, _ = events_of(write(tmp_path / "socks.pcap", session.packets))
     auth = auth_events(events)[0].fields
-    assert (auth["user.name"], auth["event.outcome"], auth["credential.masked"]) == ("heid", "success", "so****23")
+    assert (auth["user.name"], auth["event.outcome"], auth["credential.masked"]) == ("heid", "success", "****")
     connect = dataset(events, "socks")[0].fields
     assert connect["socks.destination.address"] == "example.org" and connect["socks.destination.port"] == 80
 
@@ -215,7 +215,7 @@ def test_cleartext_alert_names_user_and_masks_password(tmp_path):
     alerts, _ = scan(write(tmp_path / "pop.pcap", session.packets))
     (alert,) = [a for a in alerts if a.rule.title == "Cleartext Credentials On The Wire"]
     assert alert.user == {"name": "judy"}
-    assert alert.details["credential"]["masked"] == "ve****et"
+    assert alert.details["credential"]["masked"] == "****"
     assert "verysecret" not in json.dumps(alert.document())
 
 

@@ -35,7 +35,7 @@ def test_cleartext_credential_alert_names_the_user_with_the_password_masked(capt
     assert all(a.user == {"name": user} for a in found)
     for alert in found:
         credential = alert.details["credential"]
-        assert "****" in credential["masked"] and credential["hash"].startswith("sha256:")
+        assert "****" in credential["masked"] and credential["hash"].startswith("hmac-sha256:")
         assert credential["masked"] in alert.message
         assert "value" not in credential
 

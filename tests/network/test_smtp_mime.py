@@ -60,7 +60,7 @@ def test_attachment_and_body_are_scanned_decoded_and_named(tmp_path):
     assert target["kind"] == "smtp attachment" and target["file"] == {"name": "id_rsa"}
     assert target["flow_id"].startswith("1:") and key.source["ip"] == CLIENT
     assert '"id_rsa"' in key.message
-    assert key.details["yara"]["matches"][0]["data"] == "--****--"
+    assert key.details["yara"]["matches"][0]["data"] == "-****-"
     (token,) = yara_alerts(alerts, "tocsin_github_token")
     assert token.details["target"]["kind"] == "smtp body" and "file" not in token.details["target"]
     assert key.id != token.id

@@ -30,6 +30,7 @@ from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import AddFieldnamePrefixTransformation, SetStateTransformation
 from sigma.rule import SigmaRule, SigmaRuleTag
 
+from tocsin import yamlsafe
 from tocsin.detectors.sigma.ruleset import processing_pipeline, rule_files
 from tocsin.detectors.stateful.spec import is_stateful
 from tocsin.elastic import EVENTS_PATTERN
@@ -139,7 +140,7 @@ def load_collection(paths: Iterable[Path]) -> tuple[SigmaCollection, list[str]]:
     for file in rule_files(paths):
         try:
             text = file.read_text(encoding="utf-8")
-            if is_stateful(list(yaml.safe_load_all(text))):
+            if is_stateful(list(yamlsafe.load_all(text))):
                 continue  # stateful rules run only in tocsin's own engine
             parsed = SigmaCollection.from_yaml(
                 text,

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from tocsin import yamlsafe
 from tocsin.playbooks.models import Playbook, ResponsePlan, Step
 from tocsin.playbooks.templates import check_syntax
 from tocsin.responders import ACTIONS
@@ -38,7 +39,7 @@ class Catalog:
 
 def _read(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yamlsafe.load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise PlaybookError(f"{path}: {exc}") from None
 

@@ -2,7 +2,11 @@
 
 Templates come only from playbook files and template folders; alert fields are
 only ever *values* in the context. A rendered string is never rendered again,
-so ``{{ 7*7 }}`` in a user name stays those nine characters.
+so ``{{ 7*7 }}`` in a user name stays those nine characters. Every value a file
+template prints is escaped for the file's type: HTML by autoescape, and in
+text (``.txt.j2``: e-mail) and Markdown (``.md.j2``) a value is one line — its
+newlines and control characters shown, never a forged heading or header — and
+Markdown's own characters are backslash-escaped.
 """
 
 from __future__ import annotations
@@ -13,11 +17,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, select_autoescape
+from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, pass_context, select_autoescape
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+from tocsin.terminal import visible
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Templates escaped as HTML/XML: by the type before ".j2" too, so "report.html.j2" is escaped.
+MARKUP_SUFFIXES = ("html", "htm", "xml", "svg", "html.j2", "htm.j2", "xml.j2", "svg.j2")
 
 
 class RenderError(ValueError):
@@ -82,12 +92,29 @@ def render_file(name: str, suffix: str, context: dict[str, Any], folders: Sequen
         raise RenderError(f"template {name}{suffix}: {exc}") from None
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#])")
+_MARKDOWN_LINE_START = re.compile(r"^([-+=>]|\d+[.)])")
+
+
+@pass_context
+def _one_line_values(context: Context, value: Any) -> Any:
+    """Each value printed by a text or Markdown template: one line, Markdown characters escaped."""
+    name = context.name or ""
+    if isinstance(value, Markup) or not name.endswith((".txt.j2", ".md.j2")):
+        return value
+    text = visible(value, lines=False)
+    if name.endswith(".md.j2"):
+        text = _MARKDOWN_LINE_START.sub(r"\\\1", _MARKDOWN_SPECIAL.sub(r"\\\1", text))
+    return text
+
+
 @cache
 def _files(folders: tuple[str, ...]) -> SandboxedEnvironment:
     return SandboxedEnvironment(
         loader=FileSystemLoader(list(folders)),
         undefined=ChainableUndefined,
-        autoescape=select_autoescape(["html"]),
+        autoescape=select_autoescape(MARKUP_SUFFIXES, default=False),
+        finalize=_one_line_values,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +26,8 @@ class Params(BaseModel):
 class IncidentCase(Protocol):
     """What case and report actions may do to the incident (the journal implements it)."""
 
+    path: Path  # the case database
+
     def add_timeline(self, incident_id: str, kind: str, text: str) -> None: ...
 
     def update_incident(self, incident_id: str, **fields: Any) -> None: ...
@@ -31,6 +35,10 @@ class IncidentCase(Protocol):
     def add_evidence(self, incident_id: str, name: str, sha256: str, size: int, path: str) -> None: ...
 
     def incident_record(self, incident_id: str) -> dict[str, Any]: ...
+
+
+#: In an incident output folder: the case database whose incidents it holds.
+CASE_MARKER = ".case-database"
 
 
 @dataclass
@@ -51,7 +59,39 @@ class StepContext:
 
     @property
     def incident_dir(self) -> Path:
-        return Path(self.settings["response"]["output_dir"]) / self.incident_id
+        """``output_dir/INC-n``. Incident numbers are per case database: when ``output_dir`` belongs to
+        another database (its ``.case-database`` file names it), this one's incidents go to
+        ``output_dir/DBNAME-HASH/INC-n``, so two databases never overwrite each other's evidence."""
+        output_dir = Path(self.settings["response"]["output_dir"])
+        database = self.case.path if self.case is not None else None  # None: planning only
+        if database is None:
+            return output_dir / self.incident_id
+        me = str(Path(database).resolve())
+        try:
+            owner = (output_dir / CASE_MARKER).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            owner = me  # claimed by the first write (claim_incident_dir)
+        if owner == me:
+            return output_dir / self.incident_id
+        tag = hashlib.sha256(me.encode()).hexdigest()[:8]
+        return output_dir / f"{Path(database).stem}-{tag}" / self.incident_id
+
+    def claim_incident_dir(self) -> Path:
+        """The incident folder, created; an unclaimed ``output_dir`` becomes this case database's."""
+        output_dir = Path(self.settings["response"]["output_dir"])
+        database = self.case.path if self.case is not None else None  # None: planning only
+        if database is not None:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                descriptor = os.open(output_dir / CASE_MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+                    stream.write(str(Path(database).resolve()) + "\n")
+        folder = self.incident_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     @property
     def template_dirs(self) -> list[Path]:
@@ -115,9 +155,12 @@ def register(name: str, summary: str, undo: str | None = None) -> Callable[[type
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
 
-def email_addresses(text: str) -> list[str]:
-    """Comma-separated addresses, each checked strictly (no display names, no header tricks)."""
-    addresses = [part.strip() for part in text.split(",") if part.strip()]
+def email_addresses(recipients: str | list[str]) -> list[str]:
+    """Addresses, each checked strictly (no display names, no header tricks): a list holds one address
+    per item, never split, so a value from an alert cannot add a recipient with a comma; a string
+    (a configured list joined with commas) is split on commas."""
+    parts = recipients if isinstance(recipients, list) else recipients.split(",")
+    addresses = [part.strip() for part in parts if part.strip()]
     if not addresses:
         raise ResponderError("no recipient address")
     bad = [address for address in addresses if not _ADDRESS.match(address) or len(address) > 254]

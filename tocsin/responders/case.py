@@ -63,7 +63,7 @@ class AttachEvidence(Responder):
 
     def execute(self, params: EvidenceParams, ctx: StepContext) -> dict[str, Any]:
         sources = [_allowed(path, ctx) for path in params.paths]
-        folder = ctx.incident_dir / "evidence"
+        folder = ctx.claim_incident_dir() / "evidence"
         folder.mkdir(parents=True, exist_ok=True)
         manifest: dict[str, dict[str, Any]] = {}
         if params.alerts:

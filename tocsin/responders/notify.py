@@ -14,7 +14,7 @@ from tocsin.responders.http import redacted, request_json
 
 
 class EmailParams(Params):
-    to: str
+    to: str | list[str]  # a list (one address per item) for addresses taken from alerts
     template: str
 
 
@@ -114,10 +114,16 @@ class Webhook(Responder):
         return url
 
 
+def _slack(text: str) -> str:
+    """Text for Slack's mrkdwn: its control characters ``& < >`` escaped, so no value becomes a link,
+    a mention (``<!channel>``) or markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _payload(kind: Literal["json", "slack", "teams"] | str, params: WebhookParams, incident: str) -> dict[str, Any]:
     line = f"[{incident}] {params.title}"
     if kind == "slack":
-        return {"text": f"*{line}*\n{params.text}"}
+        return {"text": f"*{_slack(line)}*\n{_slack(params.text)}"}
     if kind == "teams":
         return {
             "@type": "MessageCard",

@@ -35,12 +35,13 @@ class IncidentReport(Responder):
                 outputs[f"drafts/{duty['template']}.md"] = (duty["template"], ".md.j2")
             outputs[f"drafts/{STATUS_UPDATE}.md"] = (STATUS_UPDATE, ".md.j2")
         written = []
+        incident_dir = ctx.claim_incident_dir()
         for relative, (name, suffix) in outputs.items():
             try:
                 text = render_file(name, suffix, context, ctx.template_dirs)
             except RenderError as exc:
                 raise ResponderError(str(exc)) from None
-            target = ctx.incident_dir / relative
+            target = incident_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
             written.append(relative)

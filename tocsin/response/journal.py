@@ -112,6 +112,7 @@ class Journal:
             self.connection.execute("ROLLBACK")
             raise
         self.connection.execute("COMMIT")
+        audit.write_anchor(self.connection, self.path)
 
     # incidents ---------------------------------------------------------------------------------
 
@@ -169,6 +170,7 @@ class Journal:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        audit.write_anchor(db, self.path)
         return incident_id
 
     def attach_alert(self, incident_id: str, alert: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from sigma.collection import SigmaCollection
 from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.plugins import InstalledSigmaPlugins
 
-from tocsin import yaml_errors
+from tocsin import yamlsafe
 from tocsin.detectors.sigma.ruleset import load_rules, rule_files
 from tocsin.detectors.stateful.spec import StatefulSpecError, is_stateful, parse_stateful
 
@@ -145,9 +145,9 @@ def _parse(file: Path, report: CheckReport) -> tuple[list[Any], list[str]]:
     """The Sigma rules of a file, and the ids of its stateful rules (checked against their detector)."""
     try:
         text = file.read_text(encoding="utf-8")
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        documents = [doc for doc in yamlsafe.load_all(text) if doc is not None]
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        report.findings.append(Finding("yaml", "error", f"unreadable YAML: {yaml_errors.describe(exc, file)}", str(file)))
+        report.findings.append(Finding("yaml", "error", f"unreadable YAML: {yamlsafe.describe(exc, file)}", str(file)))
         return [], []
     if not documents or not all(isinstance(doc, dict) for doc in documents):
         report.findings.append(Finding("schema", "error", "not a Sigma rule (no YAML mapping)", str(file)))

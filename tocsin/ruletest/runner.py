@@ -30,6 +30,7 @@ from pathlib import Path
 
 import yaml
 
+from tocsin import yamlsafe
 from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.ruleset import RuleSet, builtin_rules_path, load_rules, rule_files
 from tocsin.models import RuleInfo
@@ -141,7 +142,7 @@ def _pointed_info_files(rule: Path, problems: list[SuiteProblem]) -> list[Path]:
         return []
     found = []
     try:
-        documents = list(yaml.safe_load_all(text))
+        documents = list(yamlsafe.load_all(text))
     except yaml.YAMLError:
         return []
     for document in documents:
@@ -171,7 +172,7 @@ def resolve_relative(pointer: str, start: Path) -> Path | None:
 def read_info(info: Path, problems: list[SuiteProblem]) -> list[TestCase]:
     """The cases an ``info.yml`` describes."""
     try:
-        data = yaml.safe_load(info.read_text(encoding="utf-8"))
+        data = yamlsafe.load(info.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         problems.append(SuiteProblem(str(info), f"unreadable: {' '.join(str(exc).split())}"))
         return []
@@ -267,7 +268,7 @@ def _names(files: Iterable[Path]) -> dict[str, str]:
     names: dict[str, str] = {}
     for file in files:
         try:
-            documents = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
+            documents = list(yamlsafe.load_all(file.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
         for document in documents:

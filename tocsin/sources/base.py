@@ -134,6 +134,10 @@ class UnreadableInput(Exception):
     """An input that cannot be read at all (missing, unrecognised, not a log)."""
 
 
+class SkippedInput(UnreadableInput):
+    """An entry of a folder deliberately not read (a FIFO, a device, a socket): reported, not a failure."""
+
+
 def compact(fields: dict[str, Any]) -> dict[str, Any]:
     """Drop the entries whose value is None or empty: ECS documents omit unknown fields."""
     return {key: value for key, value in fields.items() if value is not None and value != ""}

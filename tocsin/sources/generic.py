@@ -14,14 +14,11 @@ with its own parser always wins.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Iterator
 from contextlib import suppress
 from itertools import islice
 from typing import Any
-
-import orjson
 
 from tocsin.batch import EventBatch, EventList, JsonRecords
 from tocsin.event import Event, LogSource, lookup_path
@@ -36,9 +33,9 @@ from tocsin.sources.base import (
     register,
 )
 from tocsin.sources.jsonbase import JsonParser, Normalized
-from tocsin.sources.jsonstream import is_json_lines, iter_json_records
+from tocsin.sources.jsonstream import TOO_DEEP, TooDeep, is_json_lines, iter_json_records, loads
 from tocsin.sources.logsource import HINT_FIELDS, infer_logsource
-from tocsin.sources.reader import decode_lines
+from tocsin.sources.reader import HEAD_BYTES, decode_lines
 from tocsin.sources.timeparse import parse_time
 
 TIMESTAMP_KEYS = ("@timestamp", "timestamp", "time", "ts", "date", "eventTime")
@@ -162,16 +159,13 @@ class GenericJsonParser(JsonParser, BatchParser):
             if not text:
                 continue
             try:
-                record = orjson.loads(text)
-            except orjson.JSONDecodeError:
-                try:
-                    record = json.loads(text)  # NaN, integers beyond 64 bits
-                except RecursionError:
-                    stats.skip("JSON nested too deeply")
-                    continue
-                except ValueError:
-                    stats.skip("malformed JSON")
-                    continue
+                record = loads(text)
+            except TooDeep:
+                stats.skip(TOO_DEEP)
+                continue
+            except ValueError:
+                stats.skip("malformed JSON")
+                continue
             stats.records += 1
             if not isinstance(record, dict):
                 stats.skip("JSON value is not an object")
@@ -241,7 +235,10 @@ _HEADER_CELL = re.compile(r"[A-Za-z_@#][\w@#.\-/() ]{0,63}")
 
 
 def _cells(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delimiter), [])
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # e.g. a bare CR inside the line: no cells
+        return []
 
 
 def header_delimiter(line: str) -> str | None:
@@ -267,6 +264,9 @@ class CsvParser(Parser):
     @classmethod
     def sniff(cls, sample: Sample) -> int:
         lines = [line for line in sample.text.splitlines()[:2] if line.strip()]
+        if len(lines) == 1 and len(sample.head) >= HEAD_BYTES:  # a header row longer than the sample
+            cut = max(lines[0].rfind(delimiter) for delimiter in _DELIMITERS)
+            return 30 if cut > 0 and header_delimiter(lines[0][:cut]) else 0
         if len(lines) < 2:
             return 0
         delimiter = header_delimiter(lines[0])

@@ -10,26 +10,80 @@ Accepted shapes, detected from the first bytes:
   (``evtx_dump -o json`` writes ``Record N`` before each one).
 
 Memory is bounded by the record size limit: a record larger than that is
-skipped and counted, never accumulated.
+skipped and counted, never accumulated. Nesting is bounded too: a record nested
+deeper than ``MAX_JSON_DEPTH`` is skipped and counted, so neither the decoder nor
+any walk over the value can exhaust the stack.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import IO, Any
 
+import orjson
+
 from tocsin.sources.base import InputStats
-from tocsin.sources.reader import STREAM_ERRORS, decode_lines
+from tocsin.sources.reader import STREAM_ERRORS, decode_lines, stream_error_reason
 
 _WRAPPED_ARRAY = re.compile(rb'\A\s*\{\s*"(?:Records|records|value|events)"\s*:\s*\[')
-_DECODER = json.JSONDecoder()
+
+
+def _finite(text: str) -> float | str:
+    """A JSON number as a float, or as its text when it overflows (``1e999``): output stays valid JSON."""
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+# NaN, Infinity and -Infinity (not JSON, but Python's decoder accepts them) stay text too.
+_DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=str)
 _NEXT_OBJECT_LINE = re.compile(r"\n\s*\{")
 _CHUNK = 1 << 16
+#: No log record nests deeper; deeper values are skipped (and counted) as hostile.
+MAX_JSON_DEPTH = 64
+TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
 
 Record = tuple[str, str, Any]
+
+
+def too_deep(raw: str, value: Any) -> bool:
+    """Whether ``value`` (decoded from ``raw``) nests deeper than ``MAX_JSON_DEPTH``; walked without
+    recursion, and only when ``raw`` holds enough brackets to nest that deep."""
+    if raw.count("[") + raw.count("{") <= MAX_JSON_DEPTH:
+        return False
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+class TooDeep(ValueError):
+    """A JSON value nested deeper than ``MAX_JSON_DEPTH``."""
+
+
+def loads(text: str) -> Any:
+    """One JSON value: decoded by orjson when it can, else by Python's decoder (integers beyond 64 bits;
+    numbers that overflow, NaN and Infinity kept as text); raises ``TooDeep`` beyond ``MAX_JSON_DEPTH``
+    and ``ValueError`` when malformed."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            value = _DECODER.decode(text)
+        except RecursionError:
+            raise TooDeep(TOO_DEEP) from None
+    if too_deep(text, value):
+        raise TooDeep(TOO_DEEP)
+    return value
 
 
 def iter_json_records(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[Record]:
@@ -57,20 +111,22 @@ def _first_line_is_object(head: bytes) -> bool:
     if not line.startswith(b"{"):
         return False
     try:
-        return isinstance(json.loads(line), dict)
-    except ValueError:
+        return isinstance(_DECODER.decode(line.decode("utf-8", "replace")), dict)
+    except (ValueError, RecursionError):
         return False
 
 
 def iter_json_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[Record]:
     """Yield ``(line number, raw_text, value)`` for each line of a JSON Lines stream."""
-    loads = json.loads
     for number, line in decode_lines(stream, stats, max_bytes):
         text = line.strip()
         if not text:
             continue
         try:
             value = loads(text)
+        except TooDeep:
+            stats.skip(TOO_DEEP)
+            continue
         except ValueError:
             stats.skip("malformed JSON")
             continue
@@ -108,6 +164,10 @@ def _iter_buffered(stream: IO[bytes], stats: InputStats, max_bytes: int, array: 
             continue
         try:
             value, end = _DECODER.raw_decode(buffer, position)
+        except RecursionError:
+            stats.skip(TOO_DEEP)
+            buffer, position = _resync(buffer, position + 1, reader)
+            continue
         except ValueError:
             if len(buffer) - position > max_bytes:
                 stats.skip(f"record longer than {max_bytes} bytes or malformed JSON")
@@ -125,7 +185,10 @@ def _iter_buffered(stream: IO[bytes], stats: InputStats, max_bytes: int, array: 
             position = following.start() + 1
             continue
         index += 1
-        yield f"#{index}", buffer[position:end], value
+        if too_deep(buffer[position:end], value):
+            stats.skip(TOO_DEEP)
+        else:
+            yield f"#{index}", buffer[position:end], value
         position = end
         if position > _CHUNK:
             buffer, position = buffer[position:], 0
@@ -165,7 +228,7 @@ class _TextChunks:
         try:
             data = self._stream.read(_CHUNK)
         except STREAM_ERRORS as exc:
-            self._stats.skip(f"truncated or corrupt compressed data ({type(exc).__name__})")
+            self._stats.skip(stream_error_reason(exc))
             data = b""
         if not data:
             self._done = True
@@ -187,6 +250,6 @@ def first_json_record(head: bytes) -> Any:
         return None
     try:
         value, _ = _DECODER.raw_decode(text, start)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

@@ -11,14 +11,15 @@ import gzip
 import io
 import lzma
 import os
+import stat
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from tocsin.sources.base import InputSource, InputStats, UnreadableInput
+from tocsin.sources.base import InputSource, InputStats, SkippedInput, UnreadableInput
 
 _MAGIC_OPENERS = (
     (b"\x1f\x8b", lambda raw: gzip.GzipFile(fileobj=raw)),
@@ -26,12 +27,49 @@ _MAGIC_OPENERS = (
     (b"\xfd7zXZ\x00", lzma.LZMAFile),
 )
 _ZIP_MAGIC = b"PK\x03\x04"
-#: How much of an input format detection looks at.
+#: How much of an input format detection looks at (after any blank lines at its start).
 HEAD_BYTES = 65536
 #: Bytes read at a time by ``decode_lines``.
 _BLOCK = 1 << 20
+_BLANK = b" \t\r\n"
 #: Errors a truncated or corrupt compressed stream raises mid-read.
 STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
+#: Decompressed bytes allowed per compressed byte read (logs compress 5-30:1; bombs 1000:1 and more),
+#: beyond a first ``_BOMB_ALLOWANCE`` bytes.
+MAX_COMPRESSION_RATIO = 100
+_BOMB_ALLOWANCE = 4 << 20
+
+
+class DecompressionLimit(OSError):
+    """A compressed input expanding beyond ``MAX_COMPRESSION_RATIO``: the rest of it is not read."""
+
+
+def stream_error_reason(exc: BaseException) -> str:
+    """The skip reason of an error met while reading a (compressed) stream."""
+    if isinstance(exc, DecompressionLimit):
+        return str(exc)
+    return f"truncated or corrupt compressed data ({type(exc).__name__})"
+
+
+class _Counting(io.RawIOBase):
+    """A compressed stream that counts the bytes the decompressor takes from it."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self.consumed += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 #: Names skipped when walking a directory: our own outputs and obvious non-logs.
 _SKIPPED_SUFFIXES = {".db", ".db-wal", ".db-shm", ".sqlite", ".pyc", ".png", ".jpg", ".pdf"}
 
@@ -44,14 +82,21 @@ class _Decompressed(io.RawIOBase):
     the lines already decompressed into a buffer.
     """
 
-    def __init__(self, decompressor: IO[bytes]) -> None:
+    def __init__(self, decompressor: IO[bytes], consumed: Callable[[], int]) -> None:
         self._decompressor = decompressor
+        self._consumed = consumed
+        self._produced = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
         data = self._decompressor.read1(len(buffer))  # type: ignore[attr-defined]
+        self._produced += len(data)
+        if self._produced > MAX_COMPRESSION_RATIO * self._consumed() + _BOMB_ALLOWANCE:
+            raise DecompressionLimit(
+                f"compressed data expanding more than {MAX_COMPRESSION_RATIO}:1 (a decompression bomb?), rest not read"
+            )
         buffer[: len(data)] = data
         return len(data)
 
@@ -64,7 +109,8 @@ def _decompressing(raw: IO[bytes]) -> IO[bytes]:
     head = raw.peek(8)[:8] if isinstance(raw, io.BufferedReader) else b""
     for magic, opener in _MAGIC_OPENERS:
         if head.startswith(magic):
-            return io.BufferedReader(_Decompressed(opener(raw)))
+            counting = _Counting(raw)
+            return io.BufferedReader(_Decompressed(opener(counting), lambda read=counting: read.consumed))
     return raw
 
 
@@ -89,23 +135,31 @@ def _zip_members(path: Path, name: str, mtime: float) -> Iterator[InputSource]:
         raise UnreadableInput(f"{name}: corrupt zip archive ({exc})") from exc
     for info in members:
 
-        def opener(member: str = info.filename) -> IO[bytes]:
-            return _decompressing(io.BufferedReader(zipfile.ZipFile(path).open(member)))  # type: ignore[arg-type]
+        def opener(member: zipfile.ZipInfo = info) -> IO[bytes]:
+            extracted = zipfile.ZipFile(path).open(member)  # noqa: SIM115 - closed with the stream
+            return _decompressing(io.BufferedReader(_Decompressed(extracted, lambda: member.compress_size)))
 
         yield InputSource(name=f"{name}!{info.filename}", open=opener, mtime=mtime)
 
 
 class _Replay(io.RawIOBase):
-    """A stream that replays an already-read head, then continues with the rest."""
+    """A stream that replays ``blank_lines`` empty lines and an already-read head, then continues
+    with the rest."""
 
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+    def __init__(self, head: bytes, rest: IO[bytes], blank_lines: int = 0) -> None:
         self._head = memoryview(head)
         self._rest = rest
+        self._blank_lines = blank_lines
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        if self._blank_lines:
+            size = min(len(buffer), self._blank_lines)
+            buffer[:size] = b"\n" * size
+            self._blank_lines -= size
+            return size
         if self._head:
             size = min(len(buffer), len(self._head))
             buffer[:size] = self._head[:size]
@@ -116,13 +170,30 @@ class _Replay(io.RawIOBase):
         return len(data)
 
 
-def _stdin_source() -> InputSource:
-    head = sys.stdin.buffer.read(HEAD_BYTES)
+def _stream_source(stream: IO[bytes], name: str) -> InputSource:
+    """A stream read once (standard input, a FIFO, a device, ``<(command)``), its head read ahead for
+    detection; blank lines at its start are counted, not kept, so detection sees the first content
+    however many blank lines come before it."""
+    stdin = stream
+    blank_lines = 0
+    head = stdin.read(HEAD_BYTES)
+    while head and not head.strip(_BLANK):
+        blank_lines += head.count(b"\n")
+        tail = head[head.rfind(b"\n") + 1 :]
+        head = (tail if len(tail) < HEAD_BYTES else b"") + stdin.read(HEAD_BYTES)
 
     def opener() -> IO[bytes]:
-        return _decompressing(io.BufferedReader(_Replay(head, sys.stdin.buffer)))
+        return _decompressing(io.BufferedReader(_Replay(head, stdin, blank_lines)))
 
-    return InputSource(name="<stdin>", open=opener, mtime=None, head=head)
+    return InputSource(name=name, open=opener, mtime=None, head=head)
+
+
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                  (stat.S_ISSOCK, "a socket"))  # fmt: skip
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _SPECIAL_KINDS if test(mode)), "not a regular file")
 
 
 def resolve_inputs(paths: list[str]) -> Iterator[InputSource | UnreadableInput]:
@@ -134,14 +205,24 @@ def resolve_inputs(paths: list[str]) -> Iterator[InputSource | UnreadableInput]:
     """
     for given in paths:
         if given == "-":
-            yield _stdin_source()
+            yield _stream_source(sys.stdin.buffer, "<stdin>")
             continue
         path = Path(given)
-        if not path.exists():
-            yield UnreadableInput(f"{given}: no such file or directory")
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            yield UnreadableInput(f"{given}: {exc.strerror or exc}")
             continue
-        files = [path] if path.is_file() else _walk(path)
-        for file in files:
+        if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):  # named on purpose: read as a stream
+            try:
+                yield _stream_source(open(path, "rb"), str(path.absolute()))  # noqa: SIM115 - read later
+            except OSError as exc:
+                yield UnreadableInput(f"{given}: {exc.strerror or exc}")
+            continue
+        for file in [path] if stat.S_ISREG(mode) else _walk(path):
+            if isinstance(file, UnreadableInput):
+                yield file
+                continue
             try:
                 yield from _file_source(file, str(file.absolute()))
             except UnreadableInput as exc:
@@ -150,15 +231,30 @@ def resolve_inputs(paths: list[str]) -> Iterator[InputSource | UnreadableInput]:
                 yield UnreadableInput(f"{file}: {exc.strerror or exc}")
 
 
-def _walk(root: Path) -> list[Path]:
-    found: list[Path] = []
-    for directory, subdirs, files in os.walk(root):
+def _walk(root: Path) -> Iterator[Path | UnreadableInput]:
+    """Regular files under ``root``; folders that cannot be listed are reported, and special files
+    (FIFOs, devices, sockets), which could block or never end, are skipped with their kind."""
+    problems: list[OSError] = []
+    for directory, subdirs, files in os.walk(root, onerror=problems.append):
+        while problems:
+            error = problems.pop()
+            yield UnreadableInput(f"{error.filename}: {error.strerror or error}")
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         for file in sorted(files):
             if file.startswith(".") or Path(file).suffix.lower() in _SKIPPED_SUFFIXES:
                 continue
-            found.append(Path(directory) / file)
-    return found
+            path = Path(directory) / file
+            try:
+                mode = path.stat().st_mode
+            except OSError as exc:
+                yield UnreadableInput(f"{path}: {exc.strerror or exc}")
+                continue
+            if stat.S_ISREG(mode):
+                yield path
+            else:
+                yield SkippedInput(f"{path}: {_kind(mode)}, skipped (name it to read it as a stream)")
+    for error in problems:
+        yield UnreadableInput(f"{error.filename}: {error.strerror or error}")
 
 
 def decode_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[tuple[int, str]]:
@@ -196,7 +292,7 @@ def decode_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterat
                 if len(pending) > max_bytes:
                     oversized, pending = True, b""
     except STREAM_ERRORS as exc:
-        stats.skip(f"truncated or corrupt compressed data ({type(exc).__name__})")
+        stats.skip(stream_error_reason(exc))
         return
     if oversized or pending:
         number += 1
@@ -209,7 +305,7 @@ def decode_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterat
 def _decoded(line: bytes, stats: InputStats) -> str | None:
     """A line without its line end, as text; None (counted when it is binary) for nothing to read."""
     line = line.rstrip(b"\r\n")
-    if not line:
+    if not line or line.isspace():
         return None
     if b"\x00" in line:
         stats.skip("binary data (NUL bytes)")
@@ -221,8 +317,9 @@ def _decoded(line: bytes, stats: InputStats) -> str | None:
         return line.decode("latin-1")
 
 
-def read_head(source: InputSource) -> bytes:
-    """The first decompressed bytes of a source, for format detection."""
+def read_head(source: InputSource, after_blank_lines: bool = False) -> bytes:
+    """The first decompressed bytes of a source, for format detection; with ``after_blank_lines``,
+    from its first line that is not blank, however many blank lines come before it."""
     if source.head is not None:
         stream = _decompressing(io.BufferedReader(io.BytesIO(source.head)))
     else:
@@ -232,6 +329,11 @@ def read_head(source: InputSource) -> bytes:
         try:
             while len(head) < HEAD_BYTES and (chunk := stream.read(4096)):
                 head += chunk
-        except STREAM_ERRORS:
-            pass  # a truncated stream still has a readable beginning
+                if after_blank_lines:
+                    content = len(head) - len(head.lstrip(_BLANK))  # where the first non-blank byte is
+                    del head[: head.rfind(b"\n", 0, content) + 1]  # the blank lines before it
+        except STREAM_ERRORS as exc:
+            if not head.strip(_BLANK):  # nothing readable before the damage: not "empty"
+                raise OSError(stream_error_reason(exc)) from exc
+            # a truncated stream still has a readable beginning
     return bytes(head[:HEAD_BYTES])

@@ -321,7 +321,7 @@ class EvtxParser(Parser):
             raw = record["data"]
             try:
                 flat = flatten_record(json.loads(raw))
-            except (ValueError, TypeError, AttributeError):
+            except (ValueError, TypeError, AttributeError, RecursionError):
                 flat = None
             if flat is None:
                 stats.skip("evtx record of unexpected shape")

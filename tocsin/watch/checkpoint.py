@@ -31,6 +31,7 @@ from typing import Any
 from tocsin.detectors.sigma.database import connect
 from tocsin.event import Event
 from tocsin.models import Alert
+from tocsin.secrets import redact
 from tocsin.watch.follower import Checkpoint
 
 _SCHEMA = """
@@ -95,7 +96,7 @@ class StateStore:
     # -- events ------------------------------------------------------------------------
 
     def record_events(self, events: Iterable[Event]) -> None:
-        """Inside the batch transaction: one compact row per event."""
+        """Inside the batch transaction: one compact row per event, tokens and passwords redacted."""
         self.connection.executemany(
             "INSERT INTO watch_events (id, timestamp, input, offset, dataset, raw) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -106,7 +107,7 @@ class StateStore:
                     event.input,
                     event.offset,
                     event.fields.get("event.dataset"),
-                    event.raw,
+                    redact(event.raw),
                 )
                 for event in events
             ),

@@ -252,7 +252,7 @@ class WatchService:
 
     def _parse(self, chunk: Chunk) -> list[Event]:
         followed = chunk.followed
-        parser = self._parser(followed)
+        parser = self._parser(followed, chunk.data)
         if parser is None:
             return []
         stats = self.stats.setdefault(followed.key, InputStats(followed.path, followed.format))
@@ -270,9 +270,10 @@ class WatchService:
             event._id = digest.hexdigest()
         return events
 
-    def _parser(self, followed: Followed) -> Parser | None:
+    def _parser(self, followed: Followed, data: bytes) -> Parser | None:
         if followed.format is None:
             head = followed.head(64 * 1024)
+            head = head if head.strip() else data  # blank lines first: detect from the lines read now
             try:
                 cls = detect_format(
                     InputSource(followed.path, lambda: io.BytesIO(head)), self.options.format_in

@@ -30,7 +30,7 @@ from sigma.processing.transformations import (
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import SigmaCIDRExpression, SigmaFieldReference
 
-from tocsin import yaml_errors
+from tocsin import yamlsafe
 from tocsin.detectors.sigma.backend import IPV4_SUFFIX, RAW_COLUMN, TocsinDuckDBBackend
 from tocsin.detectors.sigma.columnar import connect_columnar, probe_predicate, unique_columns
 from tocsin.detectors.sigma.correlation import (
@@ -191,13 +191,13 @@ def _resolved_collection(
         if isinstance(rule, SigmaCorrelationRule):
             try:
                 rule.resolve_rule_references(collection)
-            except SigmaError as exc:
+            except MALFORMED_RULE_ERRORS as exc:
                 errors.append(RuleLoadError(_source(rule), _one_line(exc), rule.title))
                 continue
         for rule_filter in filters:
             try:
                 rule = rule_filter.apply_on_rule(rule)
-            except SigmaError as exc:
+            except MALFORMED_RULE_ERRORS as exc:
                 errors.append(
                     RuleLoadError(_source(rule_filter), f"filter: {_one_line(exc)}", rule_filter.title)
                 )
@@ -233,14 +233,19 @@ def _resolve_stateful(
     return True
 
 
+#: What pySigma raises on malformed rules: its own errors, and plain exceptions from its parsers (a
+#: correlation without a condition, a reference to nothing...). The rule is rejected, not the scan.
+MALFORMED_RULE_ERRORS = (SigmaError, AttributeError, KeyError, NameError, TypeError, ValueError)
+
+
 def _parse_file(
     file: Path, errors: list[RuleLoadError], stateful: list[StatefulRule]
 ) -> list[SigmaRule | SigmaCorrelationRule | SigmaFilter]:
     try:
         text = file.read_text(encoding="utf-8")
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        documents = [doc for doc in yamlsafe.load_all(text) if doc is not None]
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        errors.append(RuleLoadError(str(file), f"unreadable YAML: {yaml_errors.describe(exc, file)}"))
+        errors.append(RuleLoadError(str(file), f"unreadable YAML: {yamlsafe.describe(exc, file)}"))
         return []
     if not documents or not all(isinstance(doc, dict) for doc in documents):
         errors.append(RuleLoadError(str(file), "not a Sigma rule (no YAML mapping)"))
@@ -263,7 +268,7 @@ def _parse_file(
             resolve_references=False,
             collect_filters=True,
         )
-    except SigmaError as exc:
+    except MALFORMED_RULE_ERRORS as exc:
         errors.append(RuleLoadError(str(file), _one_line(exc)))
         return []
     good = []

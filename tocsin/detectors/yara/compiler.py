@@ -1,10 +1,16 @@
-"""Compiling YARA rule files once: per-file errors reported, compiled rules cached by content hash."""
+"""Compiling YARA rule files once: per-file errors reported, compiled rules cached by content hash.
+
+``include`` statements are resolved by tocsin, not by libyara: only files in the including file's
+folder or below are read (``include "/etc/shadow"`` is refused with its reason), and the content of
+every included file is part of the cache key, so editing one recompiles.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -15,6 +21,9 @@ import yara
 RULE_SUFFIXES = {".yar", ".yara"}
 #: External variables signature-base (and LOKI/THOR-style rules) expect; set per scanned target.
 EXTERNALS = {"filename": "", "filepath": "", "extension": "", "filetype": "", "owner": ""}
+_INCLUDE = re.compile(rb'^[ \t]*include[ \t]+"([^"\n]+)"', re.MULTILINE)
+#: Nested includes followed at most this deep.
+_MAX_INCLUDE_DEPTH = 8
 
 
 @dataclass
@@ -70,28 +79,70 @@ def compile_rules(paths: Iterable[Path], use_cache: bool = True) -> CompiledYara
     files = rule_files(paths)
     if not files:
         return CompiledYara(None, 0)
-    contents = {file: file.read_bytes() for file in files}
-    key = _cache_key(contents)
+    errors: list[YaraLoadError] = []
+    contents: dict[Path, bytes] = {}
+    for file in files:
+        try:
+            contents.update(_with_includes(file, file.resolve().parent, 0))
+        except (OSError, ValueError) as exc:
+            errors.append(YaraLoadError(str(file), str(exc)))
+    key = _cache_key(contents, errors)
     cache = cache_dir()
     if use_cache and (cached := _load_cached(cache, key)) is not None:
         return cached
-    namespaces = _namespaces(files)
-    errors: list[YaraLoadError] = []
+    refused = {error.source for error in errors}
+    namespaces = _namespaces([file for file in files if str(file) not in refused])
+    rules = None
     try:
-        rules = yara.compile(filepaths=namespaces, externals=EXTERNALS)
+        rules = _compile(namespaces) if namespaces else None
     except yara.Error:
         good: dict[str, str] = {}
         for namespace, file in namespaces.items():
             try:
-                yara.compile(filepath=file, externals=EXTERNALS)
+                _compile({namespace: file})
                 good[namespace] = file
             except yara.Error as exc:
                 errors.append(YaraLoadError(file, str(exc).removeprefix(f"{file}")))
-        rules = yara.compile(filepaths=good, externals=EXTERNALS) if good else None
+        rules = _compile(good) if good else None
     result = CompiledYara(rules, len(files), errors)
     if use_cache:
         _store(cache, key, result)
     return result
+
+
+def _compile(namespaces: dict[str, str]) -> yara.Rules:
+    return yara.compile(filepaths=namespaces, externals=EXTERNALS, include_callback=_include)
+
+
+def _include(requested: str, including: str | None, namespace: str) -> str | None:
+    """libyara's include callback: the file's text when it lies in the including file's folder."""
+    if not including:
+        return None
+    try:
+        return _resolve_include(requested.encode(), Path(including).resolve().parent).read_text(encoding="utf-8")
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None  # libyara reports the include as failed, naming it
+
+
+def _resolve_include(requested: bytes, folder: Path) -> Path:
+    target = (folder / os.fsdecode(requested)).resolve()
+    if not target.is_relative_to(folder):
+        raise ValueError(f"include {os.fsdecode(requested)!r} refused: outside the rule folder {folder}")
+    return target
+
+
+def _with_includes(file: Path, folder: Path, depth: int) -> dict[Path, bytes]:
+    """``file`` and every file it includes (checked to lie under ``folder``), with their contents."""
+    if depth > _MAX_INCLUDE_DEPTH:
+        raise ValueError(f"includes nested deeper than {_MAX_INCLUDE_DEPTH} levels")
+    data = file.read_bytes()
+    found = {file: data}
+    for match in _INCLUDE.finditer(data):
+        included = _resolve_include(match[1], file.resolve().parent)
+        if not included.resolve().is_relative_to(folder):
+            raise ValueError(f"include {os.fsdecode(match[1])!r} refused: outside the rule folder {folder}")
+        found.update(_with_includes(included, folder, depth + 1))
+    return found
 
 
 def _namespaces(files: list[Path]) -> dict[str, str]:
@@ -105,11 +156,14 @@ def _namespaces(files: list[Path]) -> dict[str, str]:
     return namespaces
 
 
-def _cache_key(contents: dict[Path, bytes]) -> str:
+def _cache_key(contents: dict[Path, bytes], errors: list[YaraLoadError]) -> str:
+    """Of every rule file and every file they include, and of the files refused before compiling."""
     digest = hashlib.sha256(f"{yara.__version__}\0{sorted(EXTERNALS)}".encode())
     for file, data in contents.items():
         digest.update(f"\0{file}\0".encode())
         digest.update(hashlib.sha256(data).digest())
+    for error in errors:
+        digest.update(f"\0refused\0{error.source}\0{error.reason}".encode())
     return digest.hexdigest()[:32]
 
 

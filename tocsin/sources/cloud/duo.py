@@ -118,6 +118,6 @@ def _description(value: Any) -> dict[str, Any]:
         return value
     try:
         parsed = json.loads(value) if isinstance(value, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return parsed if isinstance(parsed, dict) else {}

@@ -1,0 +1,44 @@
+"""Finding 9: a YAML "billion laughs" rule or playbook is refused with its reason, in bounded time and
+memory, and the other rules still run."""
+
+from __future__ import annotations
+
+import time
+
+from tests.hostile.conftest import Tocsin
+
+
+def laughs(levels: int, head: list[str], tail: list[str]) -> str:
+    lines = [*head, "    l0: &l0 [lol1, lol2, lol3, lol4, lol5, lol6, lol7, lol8, lol9]"]
+    lines += [f"    l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    return "\n".join([*lines, *tail]) + "\n"
+
+
+RULE_HEAD = ["title: Laughs", "id: 5b0a3e2c-6a2e-4d0b-9a51-3f5b7c0d9e11", "status: test", "level: low",
+             "logsource: {product: linux, service: sshd}", "detection:"]  # fmt: skip
+
+
+def test_billion_laughs_rule_is_rejected_and_the_scan_goes_on(tocsin: Tocsin) -> None:
+    rules = tocsin.cwd / "rules"
+    rules.mkdir()
+    (rules / "laughs.yml").write_text(laughs(9, RULE_HEAD, ["    selection: {message|contains: *l8}", "    condition: selection"]))
+    (tocsin.cwd / "auth.log").write_text("".join(
+        f"Dec 10 10:{i:02d}:01 web01 sshd[{i}]: Failed password for root from 203.0.113.9 port {4000 + i} ssh2\n"
+        for i in range(12)
+    ))  # fmt: skip
+    started = time.monotonic()
+    result = tocsin.run("scan", "auth.log", "--rules", "rules", "--format", "jsonl")
+    assert "laughs.yml: unreadable YAML: YAML document expands to more than 100,000" in result.stderr
+    assert "Brute Force From One Source" in result.stdout
+    converted = tocsin.run("rules", "convert", "--target", "lucene", "rules")
+    assert len(converted.stdout) < 1000
+    assert time.monotonic() - started < 60
+
+
+def test_billion_laughs_playbook_is_invalid(tocsin: Tocsin) -> None:
+    playbook = laughs(9, ["id: laughs", "title: Laughs", "trigger: {tags: [attack.t1110]}", "inputs:"],
+                      ["steps: [{id: note, action: case.timeline, with: {text: hi}}]"])  # fmt: skip
+    (tocsin.cwd / "laughs.yml").write_text(playbook)
+    result = tocsin.run("playbooks", "validate", "laughs.yml", check=None)
+    assert "expands to more than 100,000" in result.stdout + result.stderr
+    assert "0 valid, 1 invalid" in result.stderr
