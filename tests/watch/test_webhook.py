@@ -121,8 +121,8 @@ def test_alerts_written_before_a_sigkill_are_all_posted_by_the_next_run(tmp_path
     child.wait(10)
     server = HookServer(port)
     try:
-        sink = WebhookSink(url, tmp_path, retry_first=0.1)
-        wait_for(lambda: len(server.posts) == 300, what="every alert of the killed run")
+        sink = WebhookSink(url, tmp_path, retry_first=0.1, retry_max=1)
+        wait_for(lambda: len(server.posts) == 300, timeout=60, what="every alert of the killed run")
         sink.close()
         assert [post["json"]["id"] for post in server.posts] == [f"alert-{n:03d}" for n in range(300)]
     finally:
@@ -148,7 +148,8 @@ def test_spool_limit_drops_and_counts(tmp_path: Path) -> None:
         sink.write(alert(number))
     sink.close(wait=1)
     assert sink.counters["dropped"] > 0
-    assert (tmp_path / SPOOL).stat().st_size <= 600
+    # the limit bounds what waits on disk, whether the thread has moved it to the replay file or not
+    assert sum(path.stat().st_size for path in (tmp_path / SPOOL, tmp_path / REPLAY) if path.exists()) <= 600
 
 
 def test_watch_posts_its_alerts_to_the_configured_webhook(

@@ -71,8 +71,7 @@ class WebhookSink:
         """Spool the alert (durably); the thread posts it."""
         line = json.dumps(alert.document(), separators=(",", ":"))
         with self.lock:
-            size = self.spool.stat().st_size if self.spool.exists() else 0
-            if size + len(line) + 1 > self.spool_limit:
+            if self._spooled_bytes() + len(line) + 1 > self.spool_limit:
                 self.counters["dropped"] += 1
                 log.error("webhook spool full, alert dropped", extra={"fields": {"alert": alert.id}})
                 return
@@ -82,6 +81,10 @@ class WebhookSink:
                 os.fsync(stream.fileno())
             self.counters["spooled"] += 1
         self.written.set()
+
+    def _spooled_bytes(self) -> int:
+        """Bytes waiting on disk: the spool and the replay file the thread is posting from."""
+        return sum(path.stat().st_size for path in (self.spool, self.replay) if path.exists())
 
     def close(self, wait: float = 5.0) -> None:
         """Stop the thread (after at most ``wait`` s); what is not posted stays spooled for the next run."""
