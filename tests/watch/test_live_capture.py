@@ -6,6 +6,7 @@ must commit the same events a capture read from disk gives, and raise the brute-
 
 from __future__ import annotations
 
+import ctypes.util
 import json
 import os
 import shutil
@@ -56,6 +57,8 @@ def namespace() -> Iterator[str]:
         pytest.skip("live capture needs root (raw sockets, network namespaces)")
     if shutil.which("ip") is None:
         pytest.skip("iproute2 (ip) is not installed")
+    if ctypes.util.find_library("pcap") is None:  # scapy compiles the BPF filter with libpcap
+        pytest.skip("libpcap is not installed (Debian: libpcap0.8)")
     name = f"tocsin-watch-{os.getpid()}"
     made = _ip("netns", "add", name)
     if made.returncode != 0:
