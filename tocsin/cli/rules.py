@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from tocsin.cli_elastic import rules
+from tocsin.cli.es import rules
 from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
 from tocsin.ruletest.check import check_rules
 from tocsin.ruletest.listing import as_json, list_rules, navigator_layer

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from tocsin import __version__
-from tocsin.cli_help import finish as finish_help
+from tocsin.cli.help import finish as finish_help
 from tocsin.config import ConfigError, load_config, masked, to_toml
 
 if TYPE_CHECKING:
@@ -37,45 +37,45 @@ EXIT_USAGE = 2
 #: Subcommands defined in their own modules, imported only when used: (module, attribute, short help).
 #: ``tocsin --help`` and completion list them from here without importing anything heavy.
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
-    "alerts": ("tocsin.cli_analyst", "alerts_command", "List the alerts of a case database, most severe first."),
-    "audit": ("tocsin.cli_response", "audit_group", "The hash-chained audit log."),
-    "completion": ("tocsin.cli_help", "completion", "Print the shell completion script for bash, zsh or fish."),
-    "es": ("tocsin.cli_elastic", "es", "Elasticsearch or OpenSearch: prepare the cluster, hunt on it, read alerts back."),
+    "alerts": ("tocsin.cli.analyst", "alerts_command", "List the alerts of a case database, most severe first."),
+    "audit": ("tocsin.cli.respond", "audit_group", "The hash-chained audit log."),
+    "completion": ("tocsin.cli.help", "completion", "Print the shell completion script for bash, zsh or fish."),
+    "es": ("tocsin.cli.es", "es", "Elasticsearch or OpenSearch: prepare the cluster, hunt on it, read alerts back."),
     "evaluate": (
-        "tocsin.cli_simulate",
+        "tocsin.cli.simulate",
         "evaluate",
         "Scan simulated scenarios (from tocsin simulate) and score precision, recall and time to detect.",
     ),
-    "incidents": ("tocsin.cli_response", "incidents", "List, inspect, approve, resume and close incidents."),
+    "incidents": ("tocsin.cli.respond", "incidents", "List, inspect, approve, resume and close incidents."),
     "man": (
-        "tocsin.cli_help",
+        "tocsin.cli.help",
         "man",
         "Print the tocsin(1) man page (troff), generated from the commands' own help.",
     ),
-    "playbooks": ("tocsin.cli_response", "playbooks", "List, validate and run playbooks."),
+    "playbooks": ("tocsin.cli.respond", "playbooks", "List, validate and run playbooks."),
     "respond": (
-        "tocsin.cli_response",
+        "tocsin.cli.respond",
         "respond",
         "Plan (or with --execute, carry out) the response to alerts from JSON Lines files or - (stdin).",
     ),
     "report": (
-        "tocsin.cli_analyst",
+        "tocsin.cli.analyst",
         "report_command",
         "Write a self-contained HTML report of a case database: summary, chart, alerts with evidence.",
     ),
-    "rules": ("tocsin.cli_rules", "rules", "Work with Sigma rules."),
+    "rules": ("tocsin.cli.rules", "rules", "Work with Sigma rules."),
     "show": (
-        "tocsin.cli_analyst",
+        "tocsin.cli.analyst",
         "show",
         "Show an event or an alert with its evidence events; any unique id prefix will do.",
     ),
     "simulate": (
-        "tocsin.cli_simulate",
+        "tocsin.cli.simulate",
         "simulate",
         "Generate realistic, labelled logs and captures of attack SCENARIO (or all) with their ground truth.",
     ),
     "watch": (
-        "tocsin.cli_watch",
+        "tocsin.cli.watch",
         "watch",
         "Follow log files, directories and globs (and/or capture on --interface); detect continuously; "
         "alerts on stdout (a line each on a terminal, else JSON Lines), to -o FILE (JSON Lines) and to "
@@ -386,8 +386,8 @@ def scan(
     """Scan log files, directories, archives or - (stdin) with Sigma rules."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from tocsin.cli_elastic import elastic_sink
-    from tocsin.cli_response import respond_to
+    from tocsin.cli.es import elastic_sink
+    from tocsin.cli.respond import respond_to
     from tocsin.detectors.stateful.geo import GeoIPUnavailable
     from tocsin.models import Level
     from tocsin.output import CsvAlertSink, JsonLinesSink, JsonSink, TableSink, print_summary

@@ -248,7 +248,7 @@ def watch(
             sinks.append(webhook)
         ship = None
         if to_es:
-            from tocsin.cli_elastic import elastic_sink
+            from tocsin.cli.es import elastic_sink
 
             ship = stack.enter_context(elastic_sink(settings, safe_console(stderr=True))).write
 
@@ -277,7 +277,7 @@ def _hand_over(
     alerts: list[Alert], execute: bool, db: Path | None, config_file: Path | None, logger: logging.Logger
 ) -> None:
     """The same triage and deduplication as ``tocsin respond``; playbooks are read afresh each time."""
-    from tocsin.cli_response import session
+    from tocsin.cli.respond import session
 
     with session(config_file, db, create=execute) as current:
         engine = current.engine
