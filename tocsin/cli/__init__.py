@@ -1,4 +1,9 @@
-"""The ``tocsin`` command line."""
+"""The ``tocsin`` command line: the root group and ``main``.
+
+Each command lives in a module of this package (scan, events, analyst, rules, respond, es, watch,
+simulate, config, help), imported only when it is run; the options several share, and
+``pass_settings``, are in ``options``.
+"""
 
 from __future__ import annotations
 

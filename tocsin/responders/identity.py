@@ -129,7 +129,7 @@ class ScimAccounts:
 
     def __init__(self, settings: ScimSettings, timeout: float) -> None:
         if not settings.url:
-            raise ResponderError("no SCIM endpoint: set scim.url (token in scim.token or TOCSIN_SCIM_TOKEN)")
+            raise ResponderError("no SCIM endpoint: set scim.url (token in scim.token or TOCSIN_SCIM__TOKEN)")
         self.settings, self.timeout = settings, min(timeout, settings.timeout)
 
     def check(self, user: str) -> str:

@@ -111,7 +111,7 @@ class Webhook(Responder):
     def _url(params: WebhookParams, ctx: StepContext) -> str:
         url = params.url or ctx.settings.webhook.url
         if not url:
-            raise ResponderError("no webhook URL: set webhook.url (or TOCSIN_WEBHOOK_URL)")
+            raise ResponderError("no webhook URL: set webhook.url (or TOCSIN_WEBHOOK__URL)")
         return url
 
 
