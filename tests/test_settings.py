@@ -49,6 +49,8 @@ def test_a_misspelt_variable_is_a_usage_error_naming_it(tmp_path):
     assert (
         result.returncode == 2 and "TOCSIN_SCAN__MIN_LEVL: unknown setting [scan] min_levl" in result.stderr
     )
+    section = tocsin("config", "show", cwd=tmp_path, env=_env(tmp_path, {"TOCSIN_SCNA__MIN_LEVEL": "high"}))
+    assert section.returncode == 2 and "TOCSIN_SCNA__MIN_LEVEL: unknown section [scna]" in section.stderr
 
 
 def test_section_double_underscore_key_sets_a_setting_and_scan_obeys_it(tmp_path):

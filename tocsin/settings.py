@@ -251,15 +251,18 @@ class Environment(PydanticBaseSettingsSource):
         return found
 
     def _refuse_unknown_keys(self) -> None:
+        """A ``TOCSIN_<SECTION>__<KEY>`` variable naming no setting is a misspelling, not a no-op."""
         for name in os.environ:
-            section, sep, key = name.removeprefix("TOCSIN_").partition("__")
-            if not name.startswith("TOCSIN_") or not sep or section.lower() not in Settings.model_fields:
+            section, sep, key = name.removeprefix("TOCSIN_").lower().partition("__")
+            if not name.startswith("TOCSIN_") or not sep:
                 continue
-            known = section_fields(section.lower())
-            if key.lower() not in known:
+            if section not in Settings.model_fields:
                 raise ConfigError(
-                    f"{name}: unknown setting [{section.lower()}] {key.lower()} (known: {', '.join(known)})"
+                    f"{name}: unknown section [{section}] (known: {', '.join(Settings.model_fields)})"
                 )
+            known = section_fields(section)
+            if key not in known:
+                raise ConfigError(f"{name}: unknown setting [{section}] {key} (known: {', '.join(known)})")
 
 
 def _from_text(raw: str, field: FieldInfo, name: str) -> Any:
