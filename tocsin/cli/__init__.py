@@ -23,11 +23,23 @@ EXIT_USAGE = 2
 #: Subcommands defined in their own modules, imported only when used: (module, attribute, short help).
 #: ``tocsin --help`` and completion list them from here without importing anything heavy.
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
-    "alerts": ("tocsin.cli.analyst", "alerts_command", "List the alerts of a case database, most severe first."),
+    "alerts": (
+        "tocsin.cli.analyst",
+        "alerts_command",
+        "List the alerts of a case database, most severe first.",
+    ),
     "audit": ("tocsin.cli.respond", "audit_group", "The hash-chained audit log."),
     "config": ("tocsin.cli.config", "config", "Inspect the configuration."),
-    "completion": ("tocsin.cli.help", "completion", "Print the shell completion script for bash, zsh or fish."),
-    "es": ("tocsin.cli.es", "es", "Elasticsearch or OpenSearch: prepare the cluster, hunt on it, read alerts back."),
+    "completion": (
+        "tocsin.cli.help",
+        "completion",
+        "Print the shell completion script for bash, zsh or fish.",
+    ),
+    "es": (
+        "tocsin.cli.es",
+        "es",
+        "Elasticsearch or OpenSearch: prepare the cluster, hunt on it, read alerts back.",
+    ),
     "evaluate": (
         "tocsin.cli.simulate",
         "evaluate",
@@ -57,7 +69,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "Write a self-contained HTML report of a case database: summary, chart, alerts with evidence.",
     ),
     "rules": ("tocsin.cli.rules", "rules", "Work with Sigma rules."),
-    "scan": ("tocsin.cli.scan", "scan", "Scan log files, directories, archives or - (stdin) with Sigma rules."),
+    "scan": (
+        "tocsin.cli.scan",
+        "scan",
+        "Scan log files, directories, archives or - (stdin) with Sigma rules.",
+    ),
     "show": (
         "tocsin.cli.analyst",
         "show",

@@ -28,7 +28,10 @@ def _event_categories() -> Any:
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @output_options(
-    "events", ["jsonl", "table", "csv"], help="Event output (csv: formula-safe for spreadsheets).", default="jsonl"
+    "events",
+    ["jsonl", "table", "csv"],
+    help="Event output (csv: formula-safe for spreadsheets).",
+    default="jsonl",
 )
 @click.option("--limit", type=int, help="Stop after this many events.")
 @click.option(
@@ -114,5 +117,3 @@ def _events_table(stream: IO[str], events_iter: Any, limit: int | None, width: i
         if count >= (limit or 10_000):
             break
     table_console(stream, width).print(table)
-
-

@@ -210,5 +210,3 @@ def scan(
         summary.alerts_by_level[level.name] for level in Level if level >= fail_on
     ):
         raise click.exceptions.Exit(EXIT_ALERTS)
-
-
