@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from tests.test_cli import EXAMPLE, tocsin
 from tocsin.cli import cli
-from tocsin.cli_help import walk
+from tocsin.cli.help import walk
 
 
 def test_every_command_help_has_examples_and_nothing_is_cut():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import replace
 from typing import Any, ClassVar
 
 from elastic_transport import ApiResponseMeta, BaseNode, ConnectionError, HttpHeaders
@@ -76,4 +75,4 @@ def scripted_node(script: list[Any] | None = None, after: Any = "accept",
 
 
 def client_for(settings: ElasticSettings, node: type[ScriptedNode]) -> Any:
-    return make_client(replace(settings, product="elasticsearch"), node_class=node, max_retries=0)
+    return make_client(settings.model_copy(update={"product": "elasticsearch"}), node_class=node, max_retries=0)

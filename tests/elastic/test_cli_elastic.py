@@ -108,7 +108,8 @@ def test_convert_targets_print_queries(tmp_path):
 def test_an_unknown_product_is_a_usage_error_and_auto_spools_when_nothing_answers(tmp_path):
     env = {"TOCSIN_ES_URL": f"http://127.0.0.1:{refused_port()}", "TOCSIN_ELASTICSEARCH_STATE_DIR": str(tmp_path)}
     wrong = tocsin("es", "replay", env={**env, "TOCSIN_ES_PRODUCT": "solr"})
-    assert wrong.returncode == 2 and "product must be one of auto, elasticsearch, opensearch" in wrong.stderr
+    assert wrong.returncode == 2 and "TOCSIN_ES_PRODUCT" in wrong.stderr
+    assert "[elasticsearch] product = 'solr': expected one of auto, elasticsearch or opensearch" in wrong.stderr
     assert "Traceback" not in wrong.stderr
     scanned = tocsin("scan", str(shared("authlogs/OpenSSH_2k.log")), "--to-es", "--format", "jsonl", env=env)
     assert scanned.returncode == 0 and "cluster unavailable" in scanned.stderr and Spool(tmp_path / "spool").files()

@@ -16,7 +16,6 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,13 +24,13 @@ import pytest
 from tests.conftest import shared
 from tests.elastic.test_shipping import refused_port
 from tests.test_cli import jsonl, tocsin
-from tocsin.config import load_config
 from tocsin.elastic import ALERTS_PATTERN, EVENTS_PATTERN
 from tocsin.elastic.client import ElasticSettings, make_client
 from tocsin.elastic.hunting import read_alerts
 from tocsin.elastic.shipping import Shipper, Spool
 from tocsin.models import Level
 from tocsin.scan import ReadSummary, read_events
+from tocsin.settings import load_settings
 from tocsin.sources import ParseOptions
 
 pytestmark = [
@@ -59,7 +58,7 @@ def cluster(tmp_path_factory):
     assert len(second.stdout.splitlines()) == len(first.stdout.splitlines()) == 12
     assert {line.split()[0] for line in second.stdout.splitlines()} <= {"unchanged", "skipped"}
     assert "0 of 12 objects changed" in second.stderr
-    settings = ElasticSettings.from_config(load_config()[0])
+    settings = ElasticSettings.from_config(load_settings())
     return make_client(settings), settings, env
 
 
@@ -172,12 +171,12 @@ def test_replay_after_an_outage_delivers_each_document_once(cluster, tmp_path):
     scanned = tocsin("scan", str(shared("authlogs/Linux_2k.log")), "--to-es", "--format", "jsonl", env=down)
     assert scanned.returncode == 0 and "cluster unavailable" in scanned.stderr
     spooled = [a for path in Spool(tmp_path / "spool").files() for a in Spool.read(path)]
-    shipper = Shipper(client, replace(settings, state_dir=tmp_path))
+    shipper = Shipper(client, settings.model_copy(update={"state_dir": tmp_path}))
     shipper.replay()
     assert shipper.stats.shipped + shipper.stats.present == len(spooled) and not shipper.stats.dead_lettered
     ids = {a["_id"] for a in spooled}
     assert count_ids(client, "logs-tocsin.*", ids) == len(ids) == len(spooled)
-    again = Shipper(client, replace(settings, state_dir=tmp_path))
+    again = Shipper(client, settings.model_copy(update={"state_dir": tmp_path}))
     again.replay()
     assert again.stats.shipped == 0 and not Spool(tmp_path / "spool").files()
 

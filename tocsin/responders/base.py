@@ -12,6 +12,8 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from tocsin.settings import Settings
+
 
 class ResponderError(Exception):
     """A step that could not be carried out; the message is shown to the user as it is."""
@@ -47,7 +49,7 @@ class StepContext:
 
     incident_id: str
     step_id: str
-    settings: dict[str, Any]
+    settings: Settings
     case: IncidentCase
     timeout: int = 60
     template_context: dict[str, Any] = field(default_factory=dict)
@@ -62,7 +64,7 @@ class StepContext:
         """``output_dir/INC-n``. Incident numbers are per case database: when ``output_dir`` belongs to
         another database (its ``.case-database`` file names it), this one's incidents go to
         ``output_dir/DBNAME-HASH/INC-n``, so two databases never overwrite each other's evidence."""
-        output_dir = Path(self.settings["response"]["output_dir"])
+        output_dir = Path(self.settings.response.output_dir)
         database = self.case.path if self.case is not None else None  # None: planning only
         if database is None:
             return output_dir / self.incident_id
@@ -78,7 +80,7 @@ class StepContext:
 
     def claim_incident_dir(self) -> Path:
         """The incident folder, created; an unclaimed ``output_dir`` becomes this case database's."""
-        output_dir = Path(self.settings["response"]["output_dir"])
+        output_dir = Path(self.settings.response.output_dir)
         database = self.case.path if self.case is not None else None  # None: planning only
         if database is not None:
             output_dir.mkdir(parents=True, exist_ok=True)
@@ -95,7 +97,7 @@ class StepContext:
 
     @property
     def template_dirs(self) -> list[Path]:
-        return [Path(folder) for folder in self.settings["response"]["template_dirs"]]
+        return [Path(folder) for folder in self.settings.response.template_dirs]
 
 
 class Responder:

@@ -85,7 +85,7 @@ class AttachEvidence(Responder):
 
 
 def _allowed(text: str, ctx: StepContext) -> Path:
-    roots = [Path(folder).resolve() for folder in ctx.settings["response"]["evidence_dirs"]]
+    roots = [Path(folder).resolve() for folder in ctx.settings.response.evidence_dirs]
     path = Path(text).resolve()
     if not any(path.is_relative_to(root) for root in roots):
         raise ResponderError(f"evidence path {text!r} is outside response.evidence_dirs")

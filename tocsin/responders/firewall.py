@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tocsin.responders.base import Params, Responder, ResponderError, StepContext, register
+from tocsin.settings import FirewallSettings
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -28,41 +29,41 @@ class BlockIp(Responder):
     params = BlockParams
 
     def plan(self, params: BlockParams, ctx: StepContext) -> str:
-        address, ttl = _address(params.ip, ctx.settings["firewall"]), _ttl(params, ctx)
-        return f"block {address} for {ttl} s with {_backend(ctx.settings['firewall']).describe()}"
+        address, ttl = _address(params.ip, ctx.settings.firewall), _ttl(params, ctx)
+        return f"block {address} for {ttl} s with {_backend(ctx.settings.firewall).describe()}"
 
     def execute(self, params: BlockParams, ctx: StepContext) -> dict[str, Any]:
-        address = _address(params.ip, ctx.settings["firewall"])
-        _backend(ctx.settings["firewall"]).block(address, _ttl(params, ctx), ctx.timeout)
+        address = _address(params.ip, ctx.settings.firewall)
+        _backend(ctx.settings.firewall).block(address, _ttl(params, ctx), ctx.timeout)
         return {"blocked": str(address), "ttl": _ttl(params, ctx)}
 
     def rollback(self, params: BlockParams, ctx: StepContext) -> dict[str, Any]:
-        address = _address(params.ip, ctx.settings["firewall"])
-        _backend(ctx.settings["firewall"]).unblock(address, ctx.timeout)
+        address = _address(params.ip, ctx.settings.firewall)
+        _backend(ctx.settings.firewall).unblock(address, ctx.timeout)
         return {"unblocked": str(address)}
 
 
 def _ttl(params: BlockParams, ctx: StepContext) -> int:
-    return int(params.ttl or ctx.settings["firewall"]["default_ttl"])
+    return params.ttl or ctx.settings.firewall.default_ttl
 
 
-def _address(text: str, settings: dict[str, Any]) -> IpAddress:
+def _address(text: str, settings: FirewallSettings) -> IpAddress:
     try:
         address = ipaddress.ip_address(text.strip())
     except ValueError:
         raise ResponderError(f"not an IP address: {text!r}") from None
-    for network in settings["never_block"]:
+    for network in settings.never_block:
         if address in ipaddress.ip_network(network):
             raise ResponderError(f"{address} is in firewall.never_block ({network})")
     return address
 
 
-def _backend(settings: dict[str, Any]) -> Nftables | BlocklistFile:
-    if settings["backend"] == "nftables":
-        return Nftables(settings["table"], settings["netns"])
-    if settings["backend"] == "file":
-        return BlocklistFile(Path(settings["blocklist_file"]))
-    raise ResponderError(f"firewall.backend = {settings['backend']!r}: choose nftables or file")
+def _backend(settings: FirewallSettings) -> Nftables | BlocklistFile:
+    if settings.backend == "nftables":
+        return Nftables(settings.table, settings.netns)
+    if settings.backend == "file":
+        return BlocklistFile(Path(settings.blocklist_file))
+    raise ResponderError(f"firewall.backend = {settings.backend!r}: choose nftables or file")
 
 
 class Nftables:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from tocsin.responders.base import Params, Responder, ResponderError, StepContext, register
 from tocsin.responders.http import request_json
+from tocsin.settings import ScimSettings
 
 _LOCAL_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _SCIM_NAME = re.compile(r"^[A-Za-z0-9._@+-]{1,254}$")
@@ -70,11 +71,11 @@ class RequireMfaReenrolment(_AccountAction):
 
 
 def _backend(params: AccountParams, ctx: StepContext) -> LocalAccounts | ScimAccounts:
-    name = params.backend or ctx.settings["response"]["identity_backend"]
+    name = params.backend or ctx.settings.response.identity_backend
     if name == "local":
-        return LocalAccounts(ctx.settings["response"]["protected_accounts"], ctx.timeout)
+        return LocalAccounts(ctx.settings.response.protected_accounts, ctx.timeout)
     if name == "scim":
-        return ScimAccounts(ctx.settings["scim"], ctx.timeout)
+        return ScimAccounts(ctx.settings.scim, ctx.timeout)
     raise ResponderError(f"identity backend {name!r}: choose local or scim")
 
 
@@ -126,10 +127,10 @@ class LocalAccounts:
 class ScimAccounts:
     name = "scim"
 
-    def __init__(self, settings: dict[str, Any], timeout: float) -> None:
-        if not settings["url"]:
-            raise ResponderError("no SCIM endpoint: set scim.url (token in scim.token or TOCSIN_SCIM_TOKEN)")
-        self.settings, self.timeout = settings, min(timeout, int(settings["timeout"]))
+    def __init__(self, settings: ScimSettings, timeout: float) -> None:
+        if not settings.url:
+            raise ResponderError("no SCIM endpoint: set scim.url (token in scim.token or TOCSIN_SCIM__TOKEN)")
+        self.settings, self.timeout = settings, min(timeout, settings.timeout)
 
     def check(self, user: str) -> str:
         if not _SCIM_NAME.match(user):
@@ -168,10 +169,10 @@ class ScimAccounts:
     def _call(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         return request_json(
             method,
-            self.settings["url"].rstrip("/") + path,
+            self.settings.url.rstrip("/") + path,
             body,
-            token=self.settings["token"],
-            ca_file=self.settings["ca_file"],
+            token=self.settings.token.get_secret_value(),
+            ca_file=self.settings.ca_file,
             timeout=self.timeout,
             content_type="application/scim+json",
         )

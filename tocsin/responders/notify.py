@@ -11,6 +11,7 @@ from typing import Any, Literal
 from tocsin.playbooks.templates import RenderError, render_file
 from tocsin.responders.base import Params, Responder, ResponderError, StepContext, email_addresses, register
 from tocsin.responders.http import redacted, request_json
+from tocsin.settings import SmtpSettings
 
 
 class EmailParams(Params):
@@ -23,20 +24,20 @@ class Email(Responder):
     params = EmailParams
 
     def plan(self, params: EmailParams, ctx: StepContext) -> str:
-        smtp = ctx.settings["smtp"]
-        return f"e-mail {', '.join(email_addresses(params.to))} using template {params.template!r} via {smtp['host']}:{smtp['port']}"
+        smtp = ctx.settings.smtp
+        return f"e-mail {', '.join(email_addresses(params.to))} using template {params.template!r} via {smtp.host}:{smtp.port}"
 
     def execute(self, params: EmailParams, ctx: StepContext) -> dict[str, Any]:
         recipients = email_addresses(params.to)
         message = self._message(params, ctx, recipients)
-        smtp = ctx.settings["smtp"]
+        smtp = ctx.settings.smtp
         try:
             with _connect(smtp, ctx.timeout) as client:
-                if smtp["username"]:
-                    client.login(smtp["username"], smtp["password"])
+                if smtp.username:
+                    client.login(smtp.username, smtp.password.get_secret_value())
                 refused = client.send_message(message)
         except (smtplib.SMTPException, OSError) as exc:
-            raise ResponderError(f"SMTP {smtp['host']}:{smtp['port']}: {exc}") from None
+            raise ResponderError(f"SMTP {smtp.host}:{smtp.port}: {exc}") from None
         if refused:
             raise ResponderError(f"SMTP refused: {', '.join(refused)}")
         return {"message_id": message["Message-ID"], "to": recipients}
@@ -51,7 +52,7 @@ class Email(Responder):
             raise ResponderError(f"template {params.template}: the first line must be 'Subject: …'")
         message = EmailMessage()
         message["Subject"] = " ".join(first.removeprefix("Subject:").split())
-        message["From"] = ctx.settings["smtp"]["sender"]
+        message["From"] = ctx.settings.smtp.sender
         message["To"] = ", ".join(recipients)
         message["Date"] = formatdate(localtime=False)
         # The same id on every attempt: a receiver that sees the mail twice can tell it is one message.
@@ -60,9 +61,9 @@ class Email(Responder):
         return message
 
 
-def _connect(smtp: dict[str, Any], timeout: float) -> smtplib.SMTP:
-    context = ssl.create_default_context(cafile=smtp["ca_file"] or None)
-    host, port, security = smtp["host"], int(smtp["port"]), smtp["security"]
+def _connect(smtp: SmtpSettings, timeout: float) -> smtplib.SMTP:
+    context = ssl.create_default_context(cafile=smtp.ca_file or None)
+    host, port, security = smtp.host, smtp.port, smtp.security
     if security == "tls":
         return smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
     client = smtplib.SMTP(host, port, timeout=timeout)
@@ -91,26 +92,26 @@ class Webhook(Responder):
     params = WebhookParams
 
     def plan(self, params: WebhookParams, ctx: StepContext) -> str:
-        return f"POST {params.title!r} to {redacted(self._url(params, ctx))} ({ctx.settings['webhook']['format']})"
+        return f"POST {params.title!r} to {redacted(self._url(params, ctx))} ({ctx.settings.webhook.format})"
 
     def execute(self, params: WebhookParams, ctx: StepContext) -> dict[str, Any]:
-        hook = ctx.settings["webhook"]
+        hook = ctx.settings.webhook
         status, _ = request_json(
             "POST",
             self._url(params, ctx),
-            _payload(hook["format"], params, ctx.incident_id),
-            token=hook["token"],
-            ca_file=hook["ca_file"],
-            timeout=min(ctx.timeout, int(hook["timeout"])),
+            _payload(hook.format, params, ctx.incident_id),
+            token=hook.token.get_secret_value(),
+            ca_file=hook.ca_file,
+            timeout=min(ctx.timeout, hook.timeout),
             headers={"Idempotency-Key": ctx.idempotency_key},
         )
         return {"status": status}
 
     @staticmethod
     def _url(params: WebhookParams, ctx: StepContext) -> str:
-        url = params.url or ctx.settings["webhook"]["url"]
+        url = params.url or ctx.settings.webhook.url
         if not url:
-            raise ResponderError("no webhook URL: set webhook.url (or TOCSIN_WEBHOOK_URL)")
+            raise ResponderError("no webhook URL: set webhook.url (or TOCSIN_WEBHOOK__URL)")
         return url
 
 

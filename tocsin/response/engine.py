@@ -26,6 +26,7 @@ from tocsin.response.journal import (
     Journal,
     JournalError,
 )
+from tocsin.settings import Settings
 
 RETRY_DELAY_CAP = 5.0
 
@@ -64,7 +65,7 @@ class RunSummary:
 class ResponseEngine:
     """Matches alerts to playbooks (the plan's order), deduplicates into incidents and runs steps."""
 
-    def __init__(self, catalog: Catalog, settings: dict[str, Any], journal: Journal | None = None) -> None:
+    def __init__(self, catalog: Catalog, settings: Settings, journal: Journal | None = None) -> None:
         self.catalog, self.settings, self.journal = catalog, settings, journal
 
     # planning ----------------------------------------------------------------------------------
@@ -78,7 +79,7 @@ class ResponseEngine:
         Nothing is written.
         """
         triage = Triage()
-        window = timedelta(seconds=int(self.settings["response"]["dedup_window"]))
+        window = timedelta(seconds=self.settings.response.dedup_window)
         by_key: dict[str, Proposal] = {}
         for alert in sorted(alerts, key=lambda a: a.timestamp):
             known = self.journal.incident_for_alert(alert.id) if self.journal else None
@@ -175,8 +176,8 @@ class ResponseEngine:
             "severity": plan.severities[incident["level"]].model_dump(),
             "phases": [phase.model_dump() for phase in plan.phases],
             "settings": {
-                "user_email_domain": self.settings["response"]["user_email_domain"],
-                "webhook_configured": bool(self.settings["webhook"]["url"]),
+                "user_email_domain": self.settings.response.user_email_domain,
+                "webhook_configured": bool(self.settings.webhook.url),
             },
         }
 

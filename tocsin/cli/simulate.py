@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
+from tocsin.cli.options import rules_option
 from tocsin.evaluation import evaluate_directory
 from tocsin.evaluation.report import document, print_tables
 from tocsin.simulate import DEFAULT_START, SCENARIOS, Settings, generate
@@ -61,13 +61,7 @@ def simulate(scenario: str, seed: int, out: Path, scale: float, start: str, days
 @click.option(
     "--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
-@click.option(
-    "--rules",
-    "rule_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Sigma rule file or directory, in addition to the built-in pack (repeatable).",
-)
+@rules_option
 @click.option(
     "--min-precision", type=click.FloatRange(0, 1), help="Exit 1 if a scenario's precision is lower."
 )
@@ -97,7 +91,7 @@ def evaluate(
     ]
     if below:
         console.print(f"below the aim: {', '.join(below)}")
-        sys.exit(EXIT_BELOW_AIM)
+        raise click.exceptions.Exit(EXIT_BELOW_AIM)
 
 
 COMMANDS = (simulate, evaluate)

@@ -13,7 +13,19 @@ from typing import Any
 
 import click
 
+from tocsin.cli.options import (
+    LevelType,
+    format_in_option,
+    geoip_option,
+    pass_settings,
+    respond_option,
+    rules_options,
+    timezone_option,
+    to_es_option,
+    yara_option,
+)
 from tocsin.models import Alert, Level
+from tocsin.settings import Settings
 from tocsin.terminal import console as safe_console
 
 DEFAULT_STATE = Path("/var/lib/tocsin") if os.geteuid() == 0 else Path.home() / ".local/state/tocsin/watch"
@@ -43,7 +55,7 @@ def _print_status(state: Path, health: Path | None) -> None:
         note = f"  [not followed: {source['not_followed']}]" if source.get("not_followed") else ""
         click.echo(f"  {source['path']}: {source['format'] or '-'}, lag {source['lag_bytes']:,} bytes{note}")
     if not alive or age > 30:
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 def _alive(pid: int) -> bool:
@@ -66,48 +78,25 @@ def _alive(pid: int) -> bool:
     show_default=True,
     help="State directory: offsets, correlation windows, case database, status.",
 )
-@click.option(
-    "--rules",
-    "rule_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Extra Sigma rules (repeatable).",
-)
-@click.option("--no-builtin-rules", is_flag=True, help="Do not load the built-in rule pack.")
-@click.option(
-    "--yara",
-    "yara_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="YARA rule file or directory, run over capture payloads and appended data (repeatable).",
-)
-@click.option(
-    "--geoip",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="MaxMind City database: locate logins the sources do not (needs tocsin[geoip]).",
-)
-@click.option("--format-in", help="Input format of every followed file (default: detected per file).")
+@rules_options
+@yara_option
+@geoip_option
+@format_in_option
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also append alerts (JSON Lines) to FILE.",
 )
-@click.option("--min-level", type=str, help="Deliver only alerts at or above this level.")
-@click.option(
-    "--respond",
-    type=click.Choice(["plan", "execute"]),
-    is_flag=False,
-    flag_value="plan",
-    help="Hand alerts to response: --respond plans, --respond=execute acts.",
-)
+@click.option("--min-level", type=LevelType(), help="Deliver only alerts at or above this level.")
+@respond_option
 @click.option(
     "--db", type=click.Path(dir_okay=False, path_type=Path), help="Response journal (default: [response] db)."
 )
 @click.option("--interface", help="Also capture live on this network interface (scapy; root).")
 @click.option("--bpf", help="BPF filter of the live capture, e.g. 'port 21 or port 53'.")
 @click.option("--no-webhook", is_flag=True, help="Do not post alerts to [webhook] url even when it is set.")
-@click.option("--to-es", is_flag=True, help="Also send events and alerts to Elasticsearch.")
+@to_es_option
 @click.option("--batch-size", type=int, help="Events per micro-batch, at most (default: [watch] batch_size).")
 @click.option(
     "--batch-delay",
@@ -123,7 +112,7 @@ def _alive(pid: int) -> bool:
     is_flag=True,
     help="Print the status of the watch using --state and exit (1 if not running).",
 )
-@click.option("--timezone", help="Time zone of syslog timestamps without one (default: UTC).")
+@timezone_option
 @click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
 )
@@ -142,7 +131,7 @@ def _alive(pid: int) -> bool:
     show_default=True,
     help="Logs on stderr: readable lines or one JSON object per line (auto: human on a terminal).",
 )
-@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Configuration file.")
+@pass_settings
 def watch(
     paths: tuple[str, ...],
     state_dir: Path,
@@ -152,7 +141,7 @@ def watch(
     geoip: Path | None,
     format_in: str | None,
     output: Path | None,
-    min_level: str | None,
+    min_level: Level | None,
     respond: str | None,
     db: Path | None,
     interface: str | None,
@@ -167,7 +156,7 @@ def watch(
     log_level: str,
     output_format: str,
     log_format: str,
-    config_file: Path | None,
+    settings: Settings,
 ) -> None:
     """Follow log files, directories and globs (and/or capture on --interface); detect continuously;
     alerts on stdout (a line each on a terminal, else JSON Lines), to -o FILE (JSON Lines) and to [webhook] url when set.
@@ -182,9 +171,8 @@ def watch(
       tocsin watch /var/log/auth.log --format jsonl --log-format json | jq .message
       tocsin watch --status --state /var/lib/tocsin
     """
-    from tocsin.cli import _load_settings
     from tocsin.output import JsonLinesSink
-    from tocsin.sources import PARSERS, ParseOptions
+    from tocsin.sources import ParseOptions
     from tocsin.watch.console import HumanAlertSink, HumanLogFormatter
     from tocsin.watch.service import JsonLogFormatter, WatchOptions, WatchService
 
@@ -195,9 +183,6 @@ def watch(
         raise click.UsageError("give at least one file, directory or glob to watch, or --interface")
     if bpf and not interface:
         raise click.UsageError("--bpf filters a live capture: give --interface too")
-    if format_in and format_in not in PARSERS:
-        raise click.UsageError(f"unknown format {format_in!r}")
-    settings = _load_settings(config_file)
     handler = logging.StreamHandler(sys.stderr)
     human_logs = log_format == "human" or (log_format == "auto" and sys.stderr.isatty())
     handler.setFormatter(HumanLogFormatter() if human_logs else JsonLogFormatter())
@@ -205,42 +190,42 @@ def watch(
     logger.handlers[:] = [handler]
     logger.setLevel(log_level.upper())
     logger.propagate = False
-    section = settings["watch"]
+    section = settings.watch
     options = WatchOptions(
         paths=list(paths),
         state_dir=state_dir,
-        rule_paths=[Path(p) for p in settings["scan"]["rules"]] + list(rule_paths),
-        builtin_rules=settings["scan"]["builtin_rules"] and not no_builtin_rules,
-        placeholders=settings["sigma"]["placeholders"],
+        rule_paths=[Path(p) for p in settings.scan.rules] + list(rule_paths),
+        builtin_rules=settings.scan.builtin_rules and not no_builtin_rules,
+        placeholders=settings.sigma.placeholders,
         format_in=format_in,
         parse=ParseOptions(
-            timezone=timezone or settings["scan"]["timezone"],
-            max_record_bytes=int(settings["scan"]["max_record_bytes"]),
+            timezone=timezone or settings.scan.timezone,
+            max_record_bytes=settings.scan.max_record_bytes,
         ),
-        min_level=Level.parse(min_level or settings["scan"]["min_level"]),
-        batch_size=batch_size or int(section["batch_size"]),
-        batch_delay=batch_delay if batch_delay is not None else float(section["batch_delay"]),
-        lateness=float(section["lateness"]),
-        retention=float(section["retention_days"]) * 86400,
+        min_level=min_level or Level.parse(settings.scan.min_level),
+        batch_size=batch_size or section.batch_size,
+        batch_delay=batch_delay if batch_delay is not None else section.batch_delay,
+        lateness=section.lateness,
+        retention=section.retention_days * 86400,
         health_path=health,
         interface=interface,
         bpf=bpf,
         yara_paths=list(yara_paths),
-        geoip=geoip or (Path(settings["scan"]["geoip"]) if settings["scan"]["geoip"] else None),
+        geoip=geoip or (Path(settings.scan.geoip) if settings.scan.geoip else None),
     )
     with ExitStack() as stack:
         human = output_format == "human" or (output_format == "auto" and sys.stdout.isatty())
         sinks: list[Any] = [HumanAlertSink(sys.stdout, sys.stdout.isatty()) if human else JsonLinesSink(sys.stdout)]
         if output is not None:
             sinks.append(JsonLinesSink(stack.enter_context(open(output, "a", encoding="utf-8"))))
-        hook = settings["webhook"]
-        if hook["url"] and not no_webhook:
+        hook = settings.webhook
+        if hook.url and not no_webhook:
             from tocsin.watch.webhook import WebhookSink
 
             try:
                 webhook = WebhookSink(
-                    hook["url"], state_dir, kind=hook["format"], token=hook["token"],
-                    ca_file=hook["ca_file"], timeout=float(hook["timeout"]),
+                    hook.url, state_dir, kind=hook.format, token=hook.token.get_secret_value(),
+                    ca_file=hook.ca_file, timeout=hook.timeout,
                 )  # fmt: skip
             except ValueError as exc:
                 raise click.UsageError(str(exc)) from None
@@ -248,7 +233,7 @@ def watch(
             sinks.append(webhook)
         ship = None
         if to_es:
-            from tocsin.cli_elastic import elastic_sink
+            from tocsin.cli.es import elastic_sink
 
             ship = stack.enter_context(elastic_sink(settings, safe_console(stderr=True))).write
 
@@ -257,7 +242,7 @@ def watch(
                 for alert in alerts:
                     sink.write(alert)
             if respond:
-                _hand_over(alerts, respond == "execute", db, config_file, logger)
+                _hand_over(alerts, respond == "execute", db, settings, logger)
 
         from tocsin.detectors.stateful.geo import GeoIPUnavailable
         from tocsin.watch.capture import CaptureError
@@ -270,16 +255,16 @@ def watch(
             code = service.run()
         except CaptureError as exc:
             raise click.ClickException(str(exc)) from None
-        sys.exit(code)
+        raise click.exceptions.Exit(code)
 
 
 def _hand_over(
-    alerts: list[Alert], execute: bool, db: Path | None, config_file: Path | None, logger: logging.Logger
+    alerts: list[Alert], execute: bool, db: Path | None, settings: Settings, logger: logging.Logger
 ) -> None:
     """The same triage and deduplication as ``tocsin respond``; playbooks are read afresh each time."""
-    from tocsin.cli_response import session
+    from tocsin.cli.respond import session
 
-    with session(config_file, db, create=execute) as current:
+    with session(settings, db, create=execute) as current:
         engine = current.engine
         triage = engine.triage(alerts)
         run = engine.respond(triage) if execute else None

@@ -23,7 +23,7 @@ EXAMPLES: dict[str, list[str]] = {
     "audit": ["tocsin audit verify --db tocsin-cases.db"],
     "audit verify": ["tocsin audit verify", "tocsin audit verify --db case.db"],
     "config": ["tocsin config show"],
-    "config show": ["tocsin config show", "TOCSIN_SCAN_MIN_LEVEL=high tocsin config show --config tocsin.toml"],
+    "config show": ["tocsin config show", "TOCSIN_SCAN__MIN_LEVEL=high tocsin config show --config tocsin.toml"],
     "es": ["tocsin es setup", "tocsin es hunt --since 24h"],
     "es alerts": ["tocsin es alerts --since 1h --min-level high"],
     "es hunt": ["tocsin es hunt --since 24h", "tocsin es hunt --since 7d --rules my-rules/"],

@@ -4,26 +4,34 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
+from sigma.correlations import SigmaCorrelationRule
 
-from tocsin.cli_elastic import rules
+from tocsin.cli.options import pass_settings
 from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
+from tocsin.elastic.convert import convert
+from tocsin.elastic.kibana import detection_rules, ndjson, saved_objects
 from tocsin.ruletest.check import check_rules
 from tocsin.ruletest.listing import as_json, list_rules, navigator_layer
 from tocsin.ruletest.reports import junit_xml, sarif
 from tocsin.ruletest.runner import TestRun, context_paths, rule_infos, run_tests
+from tocsin.settings import Settings
 from tocsin.terminal import SafeConsole, stderr_console, styled, table_console
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 OUTPUT = click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE.")
 
-__all__ = ["rules"]
-
 
 def _stderr() -> SafeConsole:
     return stderr_console()
+
+
+@click.group()
+def rules() -> None:
+    """Work with Sigma rules."""
 
 
 @rules.command("test")
@@ -63,7 +71,7 @@ def rules_test(
     if not run.results and not run.problems:
         _stderr().print(styled("[yellow]no test cases found[/]"))
     if not run.passed or missing:
-        raise SystemExit(1)
+        raise click.exceptions.Exit(1)
 
 
 def untested_files(paths: list[Path], run: TestRun) -> list[tuple[str, str]]:
@@ -127,7 +135,7 @@ def rules_check(
     )
     order = ["note", "warning", "error"]
     if fail_on != "never" and any(counts[s] for s in order[order.index(fail_on):]):
-        raise SystemExit(1)
+        raise click.exceptions.Exit(1)
 
 
 @rules.command("list")
@@ -183,3 +191,68 @@ def _short(source: str) -> str:
     except ValueError:
         return source
 
+
+def _opensearch_monitors(paths: list[Path], placeholders: dict[str, list[str]], output: Any, console: SafeConsole) -> list[str]:
+    """One Alerting monitor per single-event rule that raises alerts; correlations (and the building
+    blocks they count) stay with tocsin's engine (``es hunt``)."""
+    failures, monitors, correlations = [], 0, 0
+    for converted in convert(paths, "monitor_rule", language="opensearch", placeholders=placeholders):
+        if isinstance(converted.rule, SigmaCorrelationRule) or not converted.emits_alerts:
+            correlations += 1
+        elif converted.error:
+            failures.append(f"{converted.rule.title}: {converted.error}")
+        else:
+            for monitor in converted.query if isinstance(converted.query, list) else [converted.query]:
+                output.write(json.dumps(monitor, default=str) + "\n")
+                monitors += 1
+    console.print(f"{monitors} OpenSearch monitors; {correlations} correlations and building blocks are left to tocsin es hunt")
+    return failures
+
+
+@rules.command("convert")
+@click.argument("rule_paths", nargs=-1, type=click.Path(exists=True, path_type=Path), metavar="[PATHS]...")
+@click.option(
+    "--target",
+    type=click.Choice(["kibana-ndjson", "kibana-saved-objects", "opensearch-monitor", "lucene", "esql", "eql", "duckdb"]),
+    required=True,
+    help="kibana-ndjson: Elastic Security detection rules; kibana-saved-objects: data view and dashboard; "
+    "opensearch-monitor: OpenSearch Alerting monitors (JSON Lines).",
+)
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE.")
+@pass_settings
+def rules_convert(target: str, rule_paths: tuple[Path, ...], output: Any, settings: Settings) -> None:
+    """Convert rules for Elasticsearch/Kibana or OpenSearch (pySigma's backends), or show tocsin's DuckDB predicates.
+
+    PATHS are rule files or folders, as for rules list/test/check (default: the built-in pack).
+    """
+    paths = list(rule_paths) or [builtin_rules_path()]
+    placeholders = settings.sigma.placeholders
+    console = _stderr()
+    failures: list[str] = []
+    if target == "kibana-ndjson":
+        objects, failed = detection_rules(paths, placeholders)
+        output.write(ndjson(objects))
+        failures = [f"{item.rule.title}: {item.error}" for item in failed]
+        console.print(f"{len(objects)} detection rules")
+    elif target == "kibana-saved-objects":
+        output.write(ndjson(saved_objects()))
+    elif target == "opensearch-monitor":
+        failures = _opensearch_monitors(paths, placeholders, output, console)
+    elif target == "duckdb":
+        ruleset = load_rules(paths, placeholders)
+        for rule in ruleset.detections:
+            output.write(f"# {rule.info.title} [{rule.info.id}]\n{rule.predicate}\n\n")
+        for correlation in ruleset.correlations:
+            output.write(f"# {correlation.info.title} [{correlation.info.id}]\n"
+                         f"# {correlation.kind} correlation: evaluated by tocsin's streaming engine\n\n")
+        failures = [f"{error.source}: {error.reason}" for error in ruleset.errors]
+    else:
+        for converted in convert(paths, "default", language=target, placeholders=placeholders):
+            if converted.error:
+                failures.append(f"{converted.rule.title}: {converted.error}")
+                continue
+            queries = converted.query if isinstance(converted.query, list) else [converted.query]
+            body = "\n".join(q if isinstance(q, str) else json.dumps(q) for q in queries)
+            output.write(f"# {converted.rule.title} [{converted.rule.id}]\n{body}\n\n")
+    for failure in failures:
+        console.print(styled("  [yellow]not converted[/]: {}", failure))

@@ -16,13 +16,14 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from tocsin.config import ConfigError, load_config
+from tocsin.cli.options import bundle, pass_settings
 from tocsin.models import Alert, Level
 from tocsin.playbooks.loader import Catalog, PlaybookError, load_catalog, load_playbook, playbook_files
 from tocsin.responders import ACTIONS
 from tocsin.response import audit
 from tocsin.response.engine import ResponseEngine, RunSummary, Triage
 from tocsin.response.journal import Journal, JournalError
+from tocsin.settings import Settings
 from tocsin.terminal import visible
 
 
@@ -33,7 +34,7 @@ def echo(text: str = "", err: bool = False) -> None:
 
 @dataclass
 class Session:
-    settings: dict[str, Any]
+    settings: Settings
     catalog: Catalog
     journal: Journal | None
 
@@ -48,18 +49,17 @@ def _actor() -> str:
 
 @contextmanager
 def session(
-    config_file: Path | None, db: Path | None, create: bool = True, open_journal: bool = True
+    settings: Settings, db: Path | None, create: bool = True, open_journal: bool = True
 ) -> Iterator[Session]:
-    """Settings, plan and playbooks, and the journal (created when ``create``, else only if it exists)."""
+    """Plan and playbooks, and the journal (created when ``create``, else only if it exists)."""
+    response = settings.response
     try:
-        settings, _ = load_config(config_file)
-        response = settings["response"]
-        catalog = load_catalog(Path(response["plan"]) if response["plan"] else None, [Path(p) for p in response["playbooks"]])
-    except (ConfigError, PlaybookError) as exc:
+        catalog = load_catalog(Path(response.plan) if response.plan else None, [Path(p) for p in response.playbooks])
+    except PlaybookError as exc:
         raise click.UsageError(str(exc)) from None
     for problem in catalog.problems:
         echo(f"warning: {problem}", err=True)
-    path = db or Path(response["db"])
+    path = db or Path(response.db)
     journal = None
     try:
         if open_journal and (create or path.exists()):
@@ -72,11 +72,13 @@ def session(
             journal.close()
 
 
-def config_options(function: Any) -> Any:
-    function = click.option(
+#: ``--db`` and ``--config``: the case database and the settings of a response command.
+journal_options = bundle(
+    click.option(
         "--db", type=click.Path(dir_okay=False, path_type=Path), help="Case database (default: [response] db, tocsin-cases.db)."
-    )(function)
-    return click.option("--config", "config_file", type=click.Path(path_type=Path), help="Configuration file.")(function)
+    ),
+    pass_settings,
+)
 
 
 def read_alerts(paths: tuple[str, ...]) -> tuple[list[Alert], list[str]]:
@@ -153,23 +155,23 @@ def print_summary(triage: Triage, run: RunSummary | None, problems: list[str]) -
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--execute", is_flag=True, help="Act: open incidents and run their steps (default: plan only).")
-@config_options
-def respond(paths: tuple[str, ...], execute: bool, db: Path | None, config_file: Path | None) -> None:
+@journal_options
+def respond(paths: tuple[str, ...], execute: bool, db: Path | None, settings: Settings) -> None:
     """Plan (or with --execute, carry out) the response to alerts from JSON Lines files or - (stdin)."""
     alerts, problems = read_alerts(paths)
-    respond_to(alerts, execute, db, config_file, problems)
+    respond_to(alerts, execute, db, settings, problems)
 
 
 def respond_to(
     alerts: list[Alert],
     execute: bool,
     db: Path | None,
-    config_file: Path | None,
+    settings: Settings,
     problems: list[str] | None = None,
     playbook_id: str | None = None,
 ) -> None:
     """The response to parsed alerts (``respond``, ``scan --respond``, ``playbooks run``); exit 1 if a step failed."""
-    with session(config_file, db, create=execute) as current:
+    with session(settings, db, create=execute) as current:
         forced = None
         if playbook_id is not None:
             forced = current.catalog.playbooks.get(playbook_id)
@@ -180,7 +182,7 @@ def respond_to(
         run = current.engine.respond(triage) if execute else None
         print_summary(triage, run, problems or [])
         if run and run.steps.get("failed"):
-            sys.exit(1)
+            raise click.exceptions.Exit(1)
 
 
 @click.group()
@@ -194,10 +196,10 @@ def incidents() -> None:
     type=click.Choice(["open", "waiting-approval", "failed", "responded", "closed"]),
     help="Only incidents with this status.",
 )
-@config_options
-def incidents_list(status: str | None, db: Path | None, config_file: Path | None) -> None:
+@journal_options
+def incidents_list(status: str | None, db: Path | None, settings: Settings) -> None:
     """One line per incident."""
-    with session(config_file, db, create=False) as current:
+    with session(settings, db, create=False) as current:
         rows = current.journal.incidents(status) if current.journal else []
         for row in rows:
             echo(f"{row['id']:8} {row['status']:17} {row['level']:9} {row['playbook']:30} {row['first_seen']}  {row['title']}")
@@ -208,10 +210,10 @@ def incidents_list(status: str | None, db: Path | None, config_file: Path | None
 @incidents.command("show")
 @click.argument("incident_id")
 @click.option("--json", "as_json", is_flag=True, help="The full record as JSON.")
-@config_options
-def incidents_show(incident_id: str, as_json: bool, db: Path | None, config_file: Path | None) -> None:
+@journal_options
+def incidents_show(incident_id: str, as_json: bool, db: Path | None, settings: Settings) -> None:
     """An incident: alerts, steps with their state, deadlines, timeline and evidence."""
-    with session(config_file, db, create=False) as current:
+    with session(settings, db, create=False) as current:
         record = _journal(current).incident_record(incident_id.upper())
     if as_json:
         click.echo(json.dumps(record, indent=2, default=str))
@@ -235,10 +237,10 @@ def incidents_show(incident_id: str, as_json: bool, db: Path | None, config_file
 @click.argument("incident_id")
 @click.argument("step_id")
 @click.option("--no-run", is_flag=True, help="Only record the approval; run it later with resume.")
-@config_options
-def incidents_approve(incident_id: str, step_id: str, no_run: bool, db: Path | None, config_file: Path | None) -> None:
+@journal_options
+def incidents_approve(incident_id: str, step_id: str, no_run: bool, db: Path | None, settings: Settings) -> None:
     """Approve a step that waits for a human, then run what can run."""
-    with session(config_file, db, create=False) as current:
+    with session(settings, db, create=False) as current:
         journal = _journal(current)
         step = journal.approve(incident_id.upper(), step_id)
         echo(f"{step.incident_id} {step.step_id} approved by {step.approved_by}", err=True)
@@ -248,10 +250,10 @@ def incidents_approve(incident_id: str, step_id: str, no_run: bool, db: Path | N
 
 @incidents.command("resume")
 @click.argument("incident_id")
-@config_options
-def incidents_resume(incident_id: str, db: Path | None, config_file: Path | None) -> None:
+@journal_options
+def incidents_resume(incident_id: str, db: Path | None, settings: Settings) -> None:
     """Run the steps not yet done (after a crash, a failure or an approval); done steps are not repeated."""
-    with session(config_file, db, create=False) as current:
+    with session(settings, db, create=False) as current:
         _resume(current, incident_id.upper())
 
 
@@ -261,16 +263,16 @@ def _resume(current: Session, incident_id: str) -> None:
     steps = ", ".join(f"{count} {state}" for state, count in sorted(run.steps.items())) or "nothing left to run"
     echo(f"{incident_id}: {status}; steps this run: {steps}", err=True)
     if status == "failed":
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 @incidents.command("close")
 @click.argument("incident_id")
 @click.option("--rollback", is_flag=True, help="First run the playbook's rollback steps (unblock, unlock).")
-@config_options
-def incidents_close(incident_id: str, rollback: bool, db: Path | None, config_file: Path | None) -> None:
+@journal_options
+def incidents_close(incident_id: str, rollback: bool, db: Path | None, settings: Settings) -> None:
     """Close an incident (post-incident phase); with --rollback, undo its containment first."""
-    with session(config_file, db, create=False) as current:
+    with session(settings, db, create=False) as current:
         journal = _journal(current)
         incident = journal.incident(incident_id)
         if rollback:
@@ -287,9 +289,9 @@ def incidents_close(incident_id: str, rollback: bool, db: Path | None, config_fi
 @click.argument("step_id")
 @click.option("--reason", required=True, help="Why the step will not run (kept in the journal and the audit log).")
 @click.option("--no-run", is_flag=True, help="Only record the skip; run the rest later with resume.")
-@config_options
+@journal_options
 def incidents_skip(
-    incident_id: str, step_id: str, reason: str, no_run: bool, db: Path | None, config_file: Path | None
+    incident_id: str, step_id: str, reason: str, no_run: bool, db: Path | None, settings: Settings
 ) -> None:
     """Skip a step that cannot or should not run, with the reason, then run what can run.
 
@@ -297,7 +299,7 @@ def incidents_skip(
     Examples:
       tocsin incidents skip INC-3 lock-account --reason "account already disabled in the IdP"
     """
-    with session(config_file, db, create=False) as current:
+    with session(settings, db, create=False) as current:
         current.engine.skip(incident_id.upper(), step_id, reason)
         echo(f"{incident_id.upper()} {step_id} skipped: {reason}", err=True)
         if not no_run:
@@ -310,10 +312,10 @@ def playbooks() -> None:
 
 
 @playbooks.command("list")
-@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Configuration file.")
-def playbooks_list(config_file: Path | None) -> None:
+@pass_settings
+def playbooks_list(settings: Settings) -> None:
     """The playbooks, in the plan's order, with their triggers; then the actions they can use."""
-    with session(config_file, None, open_journal=False) as current:
+    with session(settings, None, open_journal=False) as current:
         catalog = current.catalog
         enabled = catalog.plan.playbooks
         for playbook in sorted(catalog.playbooks.values(), key=lambda p: enabled.index(p.id) if p.id in enabled else 99):
@@ -346,7 +348,7 @@ def playbooks_validate(paths: tuple[Path, ...]) -> None:
             echo(f"ok      {path}: {playbook.id} ({len(playbook.steps)} steps)")
     echo(f"{len(files)} file(s): {len(files) - bad} valid, {bad} invalid", err=True)
     if bad:
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 @playbooks.command("run")
@@ -354,16 +356,16 @@ def playbooks_validate(paths: tuple[Path, ...]) -> None:
 @click.option("--alert-id", required=True, help="The alert to respond to.")
 @click.option("--alerts", "alerts_file", required=True, type=click.Path(exists=True, dir_okay=False), help="JSON Lines file holding it.")
 @click.option("--execute", is_flag=True, help="Act (default: plan only).")
-@config_options
+@journal_options
 def playbooks_run(
-    playbook_id: str, alert_id: str, alerts_file: str, execute: bool, db: Path | None, config_file: Path | None
+    playbook_id: str, alert_id: str, alerts_file: str, execute: bool, db: Path | None, settings: Settings
 ) -> None:
     """Run one playbook for one alert, whatever the plan's routing says."""
     alerts, problems = read_alerts((alerts_file,))
     chosen = [alert for alert in alerts if alert.id == alert_id]
     if not chosen:
         raise click.UsageError(f"no alert {alert_id} in {alerts_file}")
-    respond_to(chosen, execute, db, config_file, problems, playbook_id)
+    respond_to(chosen, execute, db, settings, problems, playbook_id)
 
 
 @click.group("audit")
@@ -372,17 +374,17 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-@config_options
-def audit_verify(db: Path | None, config_file: Path | None) -> None:
+@journal_options
+def audit_verify(db: Path | None, settings: Settings) -> None:
     """Recompute the audit chain; exit 1 when any entry was changed, removed or inserted."""
-    with session(config_file, db, create=False) as current:
+    with session(settings, db, create=False) as current:
         journal = _journal(current)
         result = audit.verify(journal.connection, journal.path)
     for problem in result.problems:
         echo(f"tampered: {problem}")
     echo(f"audit log: {result.entries} entries, " + ("chain intact" if result.ok else f"{len(result.problems)} problem(s)"), err=True)
     if not result.ok:
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 def _journal(current: Session) -> Journal:

@@ -9,10 +9,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 
+from tocsin.cli.inputs import open_output
+from tocsin.cli.options import output_options, width_option
 from tocsin.models import Level
 from tocsin.report import write_scan_report
 from tocsin.store import AmbiguousId, CaseStore
@@ -23,7 +25,6 @@ from tocsin.tabular import (
     alerts_table,
     event_row,
     evidence_table,
-    open_private,
     write_csv,
 )
 from tocsin.terminal import table_console
@@ -35,9 +36,6 @@ db_option = click.option(
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Case database written by scan --db.",
-)
-width_option = click.option(
-    "--width", type=click.IntRange(40), help="Table width (default: the terminal's, full width in files)."
 )
 
 
@@ -64,15 +62,6 @@ def parse_time(value: str, option: str) -> datetime:
 
 def _time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _open(stack: ExitStack, output: Path | None) -> IO[str]:
-    if output is None:
-        return sys.stdout
-    try:
-        return stack.enter_context(open_private(output))
-    except OSError as exc:
-        raise click.UsageError(f"cannot write {output}: {exc.strerror}") from None
 
 
 def filter_alerts(
@@ -118,15 +107,8 @@ def _has_entity(entities: str, wanted: str) -> bool:
 @click.option("--entity", help="An entity: NAME=VALUE (user.name=root) or just a value (any entity).")
 @click.option("--since", help="Alerts still active at or after this time (ISO 8601, UTC if no zone).")
 @click.option("--until", help="Alerts that started at or before this time.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "jsonl", "csv"]),
-    help="Output (default: table on a terminal, jsonl otherwise).",
-)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@output_options("alerts", ["table", "jsonl", "csv"], help="Output (default: table on a terminal, jsonl otherwise).")
 @click.option("--limit", type=click.IntRange(1), help="At most this many alerts.")
-@width_option
 def alerts_command(
     db: Path,
     levels: tuple[str, ...],
@@ -156,7 +138,7 @@ def alerts_command(
     chosen.sort(key=lambda doc: (-Level[doc["rule"]["level"]], alert_row(doc)["first_seen"]))
     chosen = chosen[:limit] if limit else chosen
     with ExitStack() as stack:
-        stream = _open(stack, output)
+        stream = open_output(stack, output)
         output_format = output_format or ("table" if output is None and sys.stdout.isatty() else "jsonl")
         if output_format == "table":
             table_console(stream, width).print(alerts_table(chosen, title=f"Alerts in {db.name}"))

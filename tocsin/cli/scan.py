@@ -1,0 +1,212 @@
+"""``tocsin scan``: detect in files, directories, archives or stdin, once."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from tocsin.cli import EXIT_USAGE
+from tocsin.cli.inputs import check_paths, disk_full, open_output, parsing
+from tocsin.cli.options import (
+    LevelType,
+    geoip_option,
+    output_options,
+    parse_options,
+    pass_settings,
+    respond_option,
+    reveal_secrets_option,
+    rules_options,
+    to_es_option,
+    yara_option,
+)
+
+if TYPE_CHECKING:
+    from tocsin.models import Alert, Level
+    from tocsin.output import AlertSink
+    from tocsin.settings import Settings
+
+EXIT_ALERTS = 1
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@rules_options
+@output_options(
+    "alerts",
+    ["table", "jsonl", "json", "csv"],
+    help="Alert output (default: table on a terminal, jsonl otherwise); csv is formula-safe for spreadsheets.",
+)
+@click.option("--min-level", type=LevelType(), help="Show only alerts at or above this level.")
+@click.option("--fail-on", type=LevelType(), help="Exit 1 when an alert at or above this level fires.")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep every event and alert in this SQLite case database.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 2 if a record or input was skipped, a rule rejected, a rule of yours saw no event of its "
+    "log source, or nothing was checked.",
+)
+@yara_option
+@click.option("-v", "--verbose", is_flag=True, help="List every rejected rule in the summary.")
+@respond_option
+@click.option(
+    "--timeline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a chronological detections timeline for Timesketch (CSV if FILE ends in .csv, else JSONL).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report: summary, chart, every alert with its evidence.",
+)
+@to_es_option
+@geoip_option
+@parse_options
+@reveal_secrets_option
+@pass_settings
+def scan(
+    paths: tuple[str, ...],
+    rule_paths: tuple[Path, ...],
+    no_builtin_rules: bool,
+    output_format: str | None,
+    output: Path | None,
+    width: int | None,
+    min_level: Level | None,
+    fail_on: Level | None,
+    db: Path | None,
+    strict: bool,
+    verbose: bool,
+    yara_paths: tuple[Path, ...],
+    reveal_secrets: bool,
+    respond: str | None,
+    timeline: Path | None,
+    report_path: Path | None,
+    to_es: bool,
+    geoip: Path | None,
+    format_in: str | None,
+    year: int | None,
+    timezone: str | None,
+    field_map: tuple[str, ...],
+    logsource: str | None,
+    settings: Settings,
+) -> None:
+    """Scan log files, directories, archives or - (stdin) with Sigma rules."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from tocsin.cli.es import elastic_sink
+    from tocsin.cli.respond import respond_to
+    from tocsin.detectors.stateful.geo import GeoIPUnavailable
+    from tocsin.models import Level
+    from tocsin.output import CsvAlertSink, JsonLinesSink, JsonSink, TableSink, print_summary
+    from tocsin.report import write_scan_report
+    from tocsin.scan import ScanRequest, run_scan
+    from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
+    from tocsin.terminal import stderr_console, styled, table_console
+    from tocsin.timeline import write_timeline
+
+    check_paths(paths, output=output, db=db)
+    console = stderr_console()
+    request = ScanRequest(
+        paths=list(paths),
+        rule_paths=[Path(p) for p in settings.scan.rules] + list(rule_paths),
+        builtin_rules=settings.scan.builtin_rules and not no_builtin_rules,
+        format_in=format_in,
+        parse=parsing(settings, year, timezone, field_map, reveal_secrets, logsource),
+        db=db,
+        min_level=min_level or Level.parse(settings.scan.min_level),
+        batch_size=settings.scan.batch_size,
+        placeholders=settings.sigma.placeholders,
+        yara_paths=list(yara_paths),
+        geoip=geoip or (Path(settings.scan.geoip) if settings.scan.geoip else None),
+    )
+    with ExitStack() as stack:
+        if report_path and db is None:  # the report shows evidence: keep the events in a temporary case
+            request.db = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tocsin-report-"))) / "case.db"
+        stream = open_output(stack, output)
+        if output_format is None:
+            interactive = output is None and sys.stdout.isatty()
+            output_format = (
+                "table" if interactive else ("json" if output and output.suffix == ".json" else "jsonl")
+            )
+        sink: AlertSink = (
+            TableSink(table_console(stream, width))
+            if output_format == "table"
+            else CsvAlertSink(stream)
+            if output_format == "csv"
+            else JsonSink(stream)
+            if output_format == "json"
+            else JsonLinesSink(stream)
+        )
+        progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
+        with progress:
+            task = progress.add_task("scanning", total=None)
+            counted = 0
+
+            def advance(batch: int) -> None:
+                nonlocal counted
+                counted += batch
+                progress.update(task, description=f"scanning: {counted:,} events")
+
+            shipper = stack.enter_context(elastic_sink(settings, console)) if to_es else None
+            raised: list[Alert] = []
+
+            def keep(alert: Alert) -> None:
+                sink.write(alert)
+                raised.append(alert)
+
+            def capture_progress(packets: int, size: int) -> None:
+                progress.update(task, description=f"scanning: {counted:,} events, {packets:,} packets, {size / 1e6:,.1f} MB")
+
+            CAPTURE_PROGRESS.set(capture_progress)
+            try:
+                summary = run_scan(request, keep if respond or timeline else sink.write, advance, on_documents=shipper.write if shipper else None)
+            except GeoIPUnavailable as exc:
+                console.print(f"tocsin: error: {exc}", markup=False)
+                raise click.exceptions.Exit(EXIT_USAGE) from None
+            except (sqlite3.OperationalError, OSError) as exc:
+                if not disk_full(exc):
+                    raise
+                console.print(styled("tocsin: error: disk full ({}): the scan stopped before its end", exc))
+                raise click.exceptions.Exit(EXIT_USAGE) from None
+        sink.close()
+        if timeline:
+            write_timeline(timeline, [alert.document() for alert in raised])
+        if report_path and request.db:
+            write_scan_report(report_path, request.db, summary)
+    print_summary(console, summary, verbose)
+    if sink.failure:
+        console.print(styled("tocsin: error: cannot write the alerts to {}: {}", output or "stdout", sink.failure))
+        raise click.exceptions.Exit(EXIT_USAGE)
+    if respond:
+        respond_to(raised, respond == "execute", db, settings)
+    explicit_failures = [
+        f"{s.name}: {s.error}" for s in summary.read.inputs
+        if s.error and s.name in {str(Path(p).absolute()) for p in paths}
+    ] + summary.read.unreadable  # fmt: skip
+    if explicit_failures:
+        console.print(f"tocsin: error: cannot read {explicit_failures[0]}")
+        raise click.exceptions.Exit(EXIT_USAGE)
+    if strict and (failures := summary.strict_failures()):
+        console.print(f"tocsin: error: {'; '.join(failures)} (--strict)")
+        raise click.exceptions.Exit(EXIT_USAGE)
+    if fail_on is not None and any(
+        summary.alerts_by_level[level.name] for level in Level if level >= fail_on
+    ):
+        raise click.exceptions.Exit(EXIT_ALERTS)
