@@ -186,6 +186,7 @@ def watch(
     from tocsin.output import JsonLinesSink
     from tocsin.sources import PARSERS, ParseOptions
     from tocsin.watch.console import HumanAlertSink, HumanLogFormatter
+    from tocsin.watch.delivery import AlertFile, Fanout
     from tocsin.watch.service import JsonLogFormatter, WatchOptions, WatchService
 
     if show_status:
@@ -232,7 +233,9 @@ def watch(
         human = output_format == "human" or (output_format == "auto" and sys.stdout.isatty())
         sinks: list[Any] = [HumanAlertSink(sys.stdout, sys.stdout.isatty()) if human else JsonLinesSink(sys.stdout)]
         if output is not None:
-            sinks.append(JsonLinesSink(stack.enter_context(open(output, "a", encoding="utf-8"))))
+            alert_file = AlertFile(output)
+            stack.callback(alert_file.close)
+            sinks.append(alert_file)
         hook = settings["webhook"]
         if hook["url"] and not no_webhook:
             from tocsin.watch.webhook import WebhookSink
@@ -252,12 +255,10 @@ def watch(
 
             ship = stack.enter_context(elastic_sink(settings, safe_console(stderr=True))).write
 
-        def deliver(alerts: list[Alert]) -> None:
-            for sink in sinks:
-                for alert in alerts:
-                    sink.write(alert)
-            if respond:
-                _hand_over(alerts, respond == "execute", db, config_file, logger)
+        def hand_over(alerts: list[Alert]) -> None:
+            _hand_over(alerts, respond == "execute", db, config_file, logger)
+
+        deliver = Fanout(sinks, hand_over if respond else None)
 
         from tocsin.detectors.stateful.geo import GeoIPUnavailable
         from tocsin.watch.capture import CaptureError

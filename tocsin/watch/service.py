@@ -18,6 +18,11 @@ alerts are pruned by age, so the database stays bounded too.
 Signals: SIGTERM/SIGINT commit the pending batch, deliver and exit 0; SIGHUP
 reloads the rules (windows are kept: the candidate table is persistent and
 carried over to the new rule set) — playbooks are read afresh at each hand-over.
+
+A full disk (the state database, the alerts file, the webhook spool) pauses the loop (see
+``pause``): a failed commit is rolled back and the files are read again from their committed
+offsets, with detection rebuilt from the database as a restart would; a failed delivery is
+retried, each sink skipping the alerts it already wrote (see ``delivery``).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from tocsin.sources.detect import detect_format
 from tocsin.store import CaseStore
 from tocsin.watch.checkpoint import StateStore
 from tocsin.watch.follower import Chunk, Followed, Follower
+from tocsin.watch.pause import DiskFullPause, is_disk_full
 
 if TYPE_CHECKING:
     from tocsin.watch.capture import LiveCapture
@@ -107,7 +113,7 @@ class WatchService:
         self.geoip = GeoIP(options.geoip) if options.geoip else None
         self.content = ContentScan.load(options.yara_paths, options.builtin_rules)
         self.pipeline = self._pipeline(self.ruleset)
-        self.follower = Follower(options.paths, self.state.checkpoints(), options.parse.max_record_bytes)
+        self.follower = self._follower()
         self.capture: LiveCapture | None = None
         if options.interface:
             from tocsin.watch.capture import LiveCapture
@@ -119,7 +125,12 @@ class WatchService:
         self.reload_requested = False
         self.parsers: dict[str, Parser] = {}
         self.stats: dict[str, InputStats] = {}
-        self.watermark = float(self.state.get_meta("watermark", "0") or 0)
+        self.watermark = self._committed_watermark()
+        self.pause = DiskFullPause(log)
+        #: The pipeline's in-memory state is ahead of the database (a commit was rolled back).
+        self.stale_pipeline = False
+        #: Alerts delivered whose outbox rows are not marked yet (the marking hit a full disk).
+        self.unmarked: list[str] = []
         self.counters = {"events": 0, "alerts": 0, "batches": 0, "delivered": 0}
         self.last_alert: dict[str, Any] | None = None
         self.started = time.time()
@@ -146,6 +157,10 @@ class WatchService:
         except Exception as exc:
             log.error("rule reload failed, keeping the current rules", extra={"fields": {"error": str(exc)}})
             return
+        self._replace_pipeline(ruleset)
+
+    def _replace_pipeline(self, ruleset: RuleSet) -> None:
+        """A new pipeline over the persistent windows, the in-memory batch tables dropped."""
         for (name,) in self.connection.execute(
             "SELECT name FROM batch.sqlite_master WHERE type = 'table'"
         ).fetchall():
@@ -186,7 +201,7 @@ class WatchService:
             try:
                 while True:
                     if self.reload_requested:
-                        self._commit()
+                        self._flush()
                         self.reload_requested = False
                         self.reload()
                     read = self.step()
@@ -194,8 +209,11 @@ class WatchService:
                         if self.capture is not None:
                             self.pending.extend(self.capture.stop())
                             self._mark_dirty(time.monotonic())
-                        self._commit()
-                        self._deliver()
+                        self._flush()
+                        if self.pause.paused:
+                            log.warning(
+                                "stopped on a full disk: what was not committed is read again at the next start"
+                            )
                         break
                     if not read:
                         time.sleep(self.options.poll_interval)
@@ -211,7 +229,11 @@ class WatchService:
         return 0
 
     def step(self) -> int:
-        """One iteration: discover, read, parse, commit when the batch is due, deliver. Bytes read."""
+        """One iteration: discover, read, parse, commit when the batch is due, deliver. Bytes read.
+        Paused on a full disk, nothing is read until the next retry is due."""
+        if not self.pause.due():
+            self._write_status()
+            return 0
         now = time.monotonic()
         if now - self._last_discover >= self.options.discover_interval:
             self._last_discover = now
@@ -238,9 +260,8 @@ class WatchService:
             len(self.pending) >= self.options.batch_size
             or time.monotonic() - self.dirty_since >= self.options.batch_delay
         )
-        if due:
-            self._commit()
-            self._deliver()
+        if due or self.pause.paused:
+            self._flush()
         self._write_status()
         return size
 
@@ -301,10 +322,51 @@ class WatchService:
 
     # -- committing ----------------------------------------------------------------------------
 
+    def _flush(self) -> None:
+        """Commit the pending batch and deliver; on a full disk, pause instead (see module doc)."""
+        try:
+            self._commit()
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            self._rewind()
+            self.pause.failed(exc, "state database")
+            return
+        try:
+            self._deliver()
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            self.pause.failed(exc, "alerts")
+            return
+        self.pause.succeeded()
+
+    def _rewind(self) -> None:
+        """After a rolled-back commit, back to the last committed state, as a restart would: the
+        files are read again from their committed offsets and detection is rebuilt from the database.
+        Events of a live capture not committed yet are lost (packets cannot be read again)."""
+        self.pending, self.dirty_since = [], None
+        self.follower.close()
+        self.follower = self._follower()
+        self._last_discover = 0.0
+        self.watermark = self._committed_watermark()
+        self.content.take_alerts()  # those of files are found again as they are read again
+        self.stale_pipeline = True  # rebuilt before the next commit: building it writes to the database
+
+    def _follower(self) -> Follower:
+        """A follower starting at the committed offsets."""
+        return Follower(self.options.paths, self.state.checkpoints(), self.options.parse.max_record_bytes)
+
+    def _committed_watermark(self) -> float:
+        return float(self.state.get_meta("watermark", "0") or 0)
+
     def _commit(self) -> None:
         """One transaction: events, candidates, alerts and offsets (see module doc)."""
         if self.dirty_since is None and not self.pending:
             return
+        if self.stale_pipeline:
+            self._replace_pipeline(self.ruleset)
+            self.stale_pipeline = False
         events, execute = self.pending, self.connection.execute
         execute("BEGIN IMMEDIATE")
         try:
@@ -337,7 +399,8 @@ class WatchService:
             )
             execute("COMMIT")
         except BaseException:
-            execute("ROLLBACK")
+            if self.connection.in_transaction:  # SQLite may have rolled back already (a full disk)
+                execute("ROLLBACK")
             raise
         self.follower.dropped.clear()
         self.pending, self.dirty_since = [], None
@@ -376,6 +439,9 @@ class WatchService:
     # -- delivering ------------------------------------------------------------------------------
 
     def _deliver(self) -> None:
+        if self.unmarked:
+            self.state.mark_delivered(self.unmarked)
+            self.unmarked = []
         while pending := self.state.pending():
             alerts = [_alert(document) for _, document in pending]
             visible = [alert for alert in alerts if alert.level >= self.options.min_level]
@@ -394,8 +460,10 @@ class WatchService:
                             "fields": {"id": alert.id, "rule": alert.rule.title, "summary": alert.message}
                         },
                     )
-            self.state.mark_delivered([identifier for identifier, _ in pending])
             self.counters["delivered"] += len(visible)
+            self.unmarked = [identifier for identifier, _ in pending]
+            self.state.mark_delivered(self.unmarked)
+            self.unmarked = []
 
     # -- operations ------------------------------------------------------------------------------
 
@@ -439,6 +507,7 @@ class WatchService:
             "started": self.started,
             "updated": time.time(),
             "state": "stopping" if self.stopping else "running",
+            "paused_disk_full": self.pause.paused,
             "rules": self.ruleset.loaded,
             "events_per_second": round(self._events_per_second, 1),
             **self.counters,
@@ -460,7 +529,13 @@ class WatchService:
             *([self.options.health_path] if self.options.health_path else []),
         }:
             temporary = path.with_name(path.name + ".tmp")
-            temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
+            try:
+                temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
+            except OSError as exc:
+                if not is_disk_full(exc):
+                    raise
+                temporary.unlink(missing_ok=True)  # the last complete status stays; the pause is reported
+                continue
             os.replace(temporary, path)
 
 

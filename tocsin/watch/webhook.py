@@ -15,6 +15,7 @@ The URL is never logged or written to disk: webhook paths often carry secrets.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -76,10 +77,15 @@ class WebhookSink:
                 self.counters["dropped"] += 1
                 log.error("webhook spool full, alert dropped", extra={"fields": {"alert": alert.id}})
                 return
-            with open(self.spool, "a", encoding="utf-8") as stream:
-                stream.write(line + "\n")
-                stream.flush()
-                os.fsync(stream.fileno())
+            try:
+                with open(self.spool, "a", encoding="utf-8") as stream:
+                    stream.write(line + "\n")
+                    stream.flush()
+                    os.fsync(stream.fileno())
+            except OSError:  # a full disk: no half-written line; the watch pauses and writes it again
+                with contextlib.suppress(OSError):
+                    os.truncate(self.spool, size)
+                raise
             self.counters["spooled"] += 1
         self.written.set()
 
@@ -96,7 +102,12 @@ class WebhookSink:
         while not self.stopping.is_set():
             if pause and self.stopping.wait(pause):
                 break
-            if self._replay():
+            try:
+                replayed = self._replay()
+            except OSError as exc:  # a full disk under the position file: posted again later (same id)
+                log.warning("webhook spool not readable or writable", extra={"fields": {"error": str(exc)}})
+                replayed = False
+            if replayed:
                 pause = 0.0
                 self.written.wait(0.5)
                 self.written.clear()
