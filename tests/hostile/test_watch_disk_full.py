@@ -1,0 +1,114 @@
+"""Finding 12, watch part: a full disk under the watch state (its case database) or its alerts file
+pauses ``tocsin watch``, said once; when space is back it resumes from the last committed offset,
+with no alert lost or duplicated and no half-written line."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.hostile.conftest import fill
+from tests.watch.helpers import Watcher, syslog_stamp, wait_for
+
+PAUSED = "disk full: paused, nothing is lost; retrying until there is room again"
+RESUMED = "disk has room again: resumed from the last committed offset"
+BRUTE_FORCE = "Brute Force From One Source"
+#: The sources of the attacks written while the disk is full.
+DURING = ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"]
+
+_sequence = itertools.count(1)
+
+
+def failures(ip: str, count: int = 12) -> list[str]:
+    """Enough failed logins from ``ip`` for one brute-force alert."""
+    return [
+        f"{syslog_stamp()} web01 sshd[{5000 + n}]: Failed password for root from {ip} port {40000 + n} ssh2"
+        for n in itertools.islice(_sequence, count)
+    ]
+
+
+def noise(count: int) -> list[str]:
+    return [
+        f"{syslog_stamp()} web01 CRON[{9000 + n}]: (root) CMD (run-parts /etc/cron.hourly #{n} {'x' * 200})"
+        for n in itertools.islice(_sequence, count)
+    ]
+
+
+def logs_of(watcher: Watcher) -> list[dict[str, Any]]:
+    """The watch's JSON log (its stderr), one document per line."""
+    return [json.loads(line) for line in watcher.stderr.read_text().splitlines() if line.startswith("{")]
+
+
+def messages(watcher: Watcher, message: str) -> list[dict[str, Any]]:
+    return [entry for entry in logs_of(watcher) if entry["message"] == message]
+
+
+def brute_forced(watcher: Watcher) -> Counter[str]:
+    """Brute-force alerts delivered to the alerts file, by source; every line must be whole JSON."""
+    return Counter(
+        a["group_by"]["source.address"] for a in watcher.delivered() if a["rule"]["title"] == BRUTE_FORCE
+    )
+
+
+@pytest.mark.parametrize("on_the_full_disk", ["state", "alerts"])
+def test_watch_pauses_on_a_full_disk_and_resumes_exactly(
+    tmp_path: Path, small_disk: Callable[[str], Path], on_the_full_disk: str
+) -> None:
+    disk = small_disk("disk")
+    watcher = Watcher(tmp_path)
+    if on_the_full_disk == "state":
+        watcher.state = disk / "state"
+    else:
+        watcher.alerts = disk / "alerts.jsonl"
+    live = watcher.logs / "auth.log"
+    written: list[str] = []
+
+    def append(lines: list[str]) -> None:
+        with open(live, "a", encoding="utf-8") as stream:
+            stream.write("".join(line + "\n" for line in lines))
+        written.extend(lines)
+
+    def all_committed() -> bool:
+        return len(watcher.committed_raw()) == len(written)
+
+    watcher.start()
+    append(noise(5) + failures("203.0.113.1"))
+    wait_for(lambda: brute_forced(watcher) == {"203.0.113.1": 1}, what="the first alert")
+
+    filler = fill(disk)
+    # Four alerts and 2,000 lines: more than the slack left in the last pages of the files on the disk.
+    append([line for ip in DURING for line in failures(ip)] + noise(2000))
+    wait_for(lambda: messages(watcher, PAUSED), what="the pause to be reported")
+    assert watcher.process is not None and watcher.process.poll() is None, "the watch must not exit"
+    paused = messages(watcher, PAUSED)[0]
+    assert paused["level"] == "warning"
+    assert "No space left on device" in paused["error"] or "database or disk is full" in paused["error"]
+    assert paused["writing"] == ("state database" if on_the_full_disk == "state" else "alerts")
+    wait_for(lambda: messages(watcher, "disk still full"), what="a retry after the backoff")
+    # Meanwhile: alerts wait (one may have fitted in the file's last page), no line is half-written.
+    assert watcher.alerts.read_bytes().endswith(b"\n") and sum(brute_forced(watcher).values()) < 1 + len(
+        DURING
+    )
+
+    filler.unlink()
+    wait_for(lambda: messages(watcher, RESUMED), what="the resumption to be reported")
+    wait_for(all_committed, what="every line committed")
+    append(failures("203.0.113.3"))
+    wait_for(all_committed, what="the last lines committed")
+    wait_for(lambda: len(brute_forced(watcher)) == 6, what="the alerts after the pause")
+    assert watcher.stop() == 0
+
+    assert len(messages(watcher, PAUSED)) == 1 and len(messages(watcher, RESUMED)) == 1  # said once
+    assert messages(watcher, RESUMED)[0]["retries"] >= 1
+    assert Counter(watcher.committed_raw()) == Counter(written)  # every line committed exactly once
+    assert brute_forced(watcher) == Counter(["203.0.113.1", *DURING, "203.0.113.3"])
+    delivered = watcher.delivered()
+    assert len({alert["id"] for alert in delivered}) == len(delivered)
+    assert watcher.alerts.read_text().endswith("\n")
+    assert "Traceback" not in watcher.stderr.read_text()
