@@ -1,9 +1,11 @@
 """Finding 12, watch part: a full disk under the watch state (its case database) or its alerts file
 pauses ``tocsin watch``, said once; when space is back it resumes from the last committed offset,
-with no alert lost or duplicated and no half-written line."""
+with no alert lost or duplicated and no half-written line. The webhook spool, on a full disk, keeps
+whole lines and raises, so the watch writes the alert again later."""
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 from collections import Counter
@@ -14,7 +16,9 @@ from typing import Any
 import pytest
 
 from tests.hostile.conftest import fill
-from tests.watch.helpers import Watcher, syslog_stamp, wait_for
+from tests.watch.helpers import HookServer, Watcher, syslog_stamp, wait_for
+from tests.watch.test_webhook import alert
+from tocsin.watch.webhook import WebhookSink
 
 PAUSED = "disk full: paused, nothing is lost; retrying until there is room again"
 RESUMED = "disk has room again: resumed from the last committed offset"
@@ -112,3 +116,25 @@ def test_watch_pauses_on_a_full_disk_and_resumes_exactly(
     assert len({alert["id"] for alert in delivered}) == len(delivered)
     assert watcher.alerts.read_text().endswith("\n")
     assert "Traceback" not in watcher.stderr.read_text()
+
+
+def test_webhook_spool_on_a_full_disk_keeps_whole_lines_and_posts_each_alert_once(
+    small_disk: Callable[[str], Path],
+) -> None:
+    disk = small_disk("disk")
+    filler = fill(disk)
+    server = HookServer()
+    sink = WebhookSink(f"http://127.0.0.1:{server.port}/hook", disk, retry_first=0.1)
+    try:
+        with pytest.raises(OSError) as full:
+            sink.write(alert(0))
+        assert full.value.errno == errno.ENOSPC
+        assert all(path.read_bytes() == b"" for path in disk.glob("webhook.*"))  # nothing half-written
+        filler.unlink()
+        for number in range(3):  # the watch writes the alert again once there is room
+            sink.write(alert(number))
+        wait_for(lambda: len(server.posts) == 3, what="the three alerts posted")
+    finally:
+        sink.close()
+        server.stop()
+    assert [post["json"]["id"] for post in server.posts] == ["alert-000", "alert-001", "alert-002"]

@@ -37,6 +37,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,17 +158,18 @@ class WatchService:
         except Exception as exc:
             log.error("rule reload failed, keeping the current rules", extra={"fields": {"error": str(exc)}})
             return
-        self._replace_pipeline(ruleset)
+        self.ruleset = ruleset
+        self.stale_pipeline = True  # rebuilt before the next commit, where a full disk pauses the watch
 
-    def _replace_pipeline(self, ruleset: RuleSet) -> None:
-        """A new pipeline over the persistent windows, the in-memory batch tables dropped."""
+    def _rebuild_pipeline(self) -> None:
+        """A new pipeline of the current rules over the persistent windows, the batch tables dropped."""
         for (name,) in self.connection.execute(
             "SELECT name FROM batch.sqlite_master WHERE type = 'table'"
         ).fetchall():
             self.connection.execute(f'DROP TABLE batch."{name}"')
-        self.ruleset = ruleset
         self.pipeline.close()
-        self.pipeline = self._pipeline(ruleset)
+        self.pipeline = self._pipeline(self.ruleset)
+        self.stale_pipeline = False
 
     def _pipeline(self, ruleset: RuleSet) -> DetectionPipeline:
         """The same detection as a scan's, over the persistent windows of the state database."""
@@ -196,7 +198,7 @@ class WatchService:
                 }
             },
         )
-        self._deliver()  # alerts committed by a previous run but not delivered before it stopped
+        self._flush()  # alerts committed by a previous run but not delivered before it stopped
         with self.content.listening():  # capture payloads reach YARA while the loop runs
             try:
                 while True:
@@ -250,9 +252,9 @@ class WatchService:
         if self.follower.dropped:
             self._mark_dirty(now)
         if self.capture is not None:
-            before = self.capture.number
+            number = self.capture.number
             events = self.capture.read()
-            size += self.capture.number - before
+            size += self.capture.number - number
             if events:
                 self.pending.extend(events)
                 self._mark_dirty(now)
@@ -278,7 +280,7 @@ class WatchService:
             return []
         stats = self.stats.setdefault(followed.key, InputStats(followed.path, followed.format))
         if self.content.scan_files:  # the user's YARA rules see appended data, as a scan sees files
-            self.content.scan_file(InputSource(followed.path, lambda data=chunk.data: io.BytesIO(data)))
+            self.content.scan_file(InputSource(followed.path, partial(io.BytesIO, chunk.data)))
         events = list(parser.parse_lines(chunk.data, followed.path, stats, mtime=time.time()))
         starts = [0, *accumulate(len(line) + 1 for line in chunk.data.split(b"\n"))]
         for event in events:
@@ -325,7 +327,7 @@ class WatchService:
     def _flush(self) -> None:
         """Commit the pending batch and deliver; on a full disk, pause instead (see module doc)."""
         try:
-            self._commit()
+            committed = self._commit()
         except Exception as exc:
             if not is_disk_full(exc):
                 raise
@@ -333,13 +335,14 @@ class WatchService:
             self.pause.failed(exc, "state database")
             return
         try:
-            self._deliver()
+            delivered = self._deliver()
         except Exception as exc:
             if not is_disk_full(exc):
                 raise
             self.pause.failed(exc, "alerts")
             return
-        self.pause.succeeded()
+        if committed or delivered:  # something was written: there is room again
+            self.pause.succeeded()
 
     def _rewind(self) -> None:
         """After a rolled-back commit, back to the last committed state, as a restart would: the
@@ -360,13 +363,13 @@ class WatchService:
     def _committed_watermark(self) -> float:
         return float(self.state.get_meta("watermark", "0") or 0)
 
-    def _commit(self) -> None:
-        """One transaction: events, candidates, alerts and offsets (see module doc)."""
+    def _commit(self) -> bool:
+        """One transaction: events, candidates, alerts and offsets (see module doc). Whether there
+        was anything to commit."""
         if self.dirty_since is None and not self.pending:
-            return
+            return False
         if self.stale_pipeline:
-            self._replace_pipeline(self.ruleset)
-            self.stale_pipeline = False
+            self._rebuild_pipeline()
         events, execute = self.pending, self.connection.execute
         execute("BEGIN IMMEDIATE")
         try:
@@ -411,6 +414,7 @@ class WatchService:
             self.ship(events, new)
         if events:
             log.debug("batch committed", extra={"fields": {"events": len(events), "alerts": len(new)}})
+        return True
 
     def _candidate_ids(self) -> set[str]:
         """Ids of the events this batch kept as correlation candidates (before ``correlate``)."""
@@ -438,7 +442,9 @@ class WatchService:
 
     # -- delivering ------------------------------------------------------------------------------
 
-    def _deliver(self) -> None:
+    def _deliver(self) -> bool:
+        """Hand the outbox's alerts over, oldest first, and mark them delivered. Whether there were any."""
+        marked = bool(self.unmarked)
         if self.unmarked:
             self.state.mark_delivered(self.unmarked)
             self.unmarked = []
@@ -464,6 +470,8 @@ class WatchService:
             self.unmarked = [identifier for identifier, _ in pending]
             self.state.mark_delivered(self.unmarked)
             self.unmarked = []
+            marked = True
+        return marked
 
     # -- operations ------------------------------------------------------------------------------
 
