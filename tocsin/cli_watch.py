@@ -34,6 +34,8 @@ def _print_status(state: Path, health: Path | None) -> None:
         f"{document.get('events', 0):,} events, {document.get('events_per_second', 0)} events/s, "
         f"{document.get('alerts', 0)} alerts"
     )
+    if document.get("paused_disk_full"):
+        click.echo("paused: disk full, retrying (nothing is lost)")
     last = document.get("last_alert")
     if last:
         click.echo(

@@ -8,6 +8,8 @@ from __future__ import annotations
 import errno
 import itertools
 import json
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +49,12 @@ def noise(count: int) -> list[str]:
 def logs_of(watcher: Watcher) -> list[dict[str, Any]]:
     """The watch's JSON log (its stderr), one document per line."""
     return [json.loads(line) for line in watcher.stderr.read_text().splitlines() if line.startswith("{")]
+
+
+def status(watcher: Watcher) -> str:
+    """What ``tocsin watch --status`` prints."""
+    command = [sys.executable, "-m", "tocsin", "watch", "--status", "--state", str(watcher.state)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60).stdout
 
 
 def messages(watcher: Watcher, message: str) -> list[dict[str, Any]]:
@@ -95,6 +103,8 @@ def test_watch_pauses_on_a_full_disk_and_resumes_exactly(
     assert "No space left on device" in paused["error"] or "database or disk is full" in paused["error"]
     assert paused["writing"] == ("state database" if on_the_full_disk == "state" else "alerts")
     wait_for(lambda: messages(watcher, "disk still full"), what="a retry after the backoff")
+    if on_the_full_disk == "alerts":  # the status (beside the state) says so too
+        wait_for(lambda: "paused: disk full" in status(watcher), what="the status to show the pause")
     # Meanwhile: alerts wait (one may have fitted in the file's last page), no line is half-written.
     assert watcher.alerts.read_bytes().endswith(b"\n") and sum(brute_forced(watcher).values()) < 1 + len(
         DURING
