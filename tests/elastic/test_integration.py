@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import time
@@ -198,6 +199,8 @@ def test_a_mapping_conflict_is_dead_lettered_and_the_rest_lands(cluster, tmp_pat
     letters = dead_letters(tmp_path / "state")
     assert [letter["document"]["user"]["invalid"] for letter in letters] == ["maybe", "sometimes"]
     assert all(letter["status"] == 400 and "mapper_parsing_exception" in letter["reason"] for letter in letters)
+    for private in (tmp_path / "state", tmp_path / "state" / "dead-letter.jsonl"):  # rejected documents: logs
+        assert stat.S_IMODE(private.stat().st_mode) & 0o077 == 0, private
     timed, _ = local_events(records, options=ParseOptions(field_map=dict(m.split("=") for m in mapping[1::2])))
     landed = timed - {letter["id"] for letter in letters}
     assert len(timed) == 5 and count_ids(client, EVENTS_PATTERN, timed) == len(landed) == 3

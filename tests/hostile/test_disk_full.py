@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.hostile.conftest import Tocsin
+from tests.hostile.conftest import Tocsin, fill
 from tests.hostile.test_input_shape import sshd_failures
 
 
@@ -22,16 +22,10 @@ def test_output_on_a_full_disk(tocsin: Tocsin, output_format: str) -> None:
     assert "internal error" not in result.stderr
 
 
-def test_case_database_on_a_full_disk(tocsin: Tocsin) -> None:
-    small = tocsin.cwd / "small"
-    small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(small)], capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs (needs root): {mounted.stderr.strip()}")
-    try:
-        (tocsin.cwd / "auth.log").write_text(sshd_failures(50) * 40)
-        result = tocsin.run("scan", "auth.log", "--db", str(small / "case.db"), check=2)
-        assert "tocsin: error: disk full (database or disk is full)" in result.stderr
-        assert "internal error" not in result.stderr
-    finally:
-        subprocess.run(["umount", str(small)], check=False)
+def test_case_database_on_a_full_disk(tocsin: Tocsin, small_disk: Callable[[str], Path]) -> None:
+    small = small_disk("small")
+    fill(small)
+    (tocsin.cwd / "auth.log").write_text(sshd_failures(50) * 40)
+    result = tocsin.run("scan", "auth.log", "--db", str(small / "case.db"), check=2)
+    assert "tocsin: error: disk full (database or disk is full)" in result.stderr
+    assert "internal error" not in result.stderr

@@ -46,6 +46,8 @@ def _print_status(state: Path, health: Path | None) -> None:
         f"{document.get('events', 0):,} events, {document.get('events_per_second', 0)} events/s, "
         f"{document.get('alerts', 0)} alerts"
     )
+    if document.get("paused_disk_full"):
+        click.echo("paused: disk full, retrying (nothing is lost)")
     last = document.get("last_alert")
     if last:
         click.echo(
@@ -174,6 +176,7 @@ def watch(
     from tocsin.output import JsonLinesSink
     from tocsin.sources import ParseOptions
     from tocsin.watch.console import HumanAlertSink, HumanLogFormatter
+    from tocsin.watch.delivery import AlertFile, Fanout
     from tocsin.watch.service import JsonLogFormatter, WatchOptions, WatchService
 
     if show_status:
@@ -217,7 +220,9 @@ def watch(
         human = output_format == "human" or (output_format == "auto" and sys.stdout.isatty())
         sinks: list[Any] = [HumanAlertSink(sys.stdout, sys.stdout.isatty()) if human else JsonLinesSink(sys.stdout)]
         if output is not None:
-            sinks.append(JsonLinesSink(stack.enter_context(open(output, "a", encoding="utf-8"))))
+            alert_file = AlertFile(output)
+            stack.callback(alert_file.close)
+            sinks.append(alert_file)
         hook = settings.webhook
         if hook.url and not no_webhook:
             from tocsin.watch.webhook import WebhookSink
@@ -237,12 +242,10 @@ def watch(
 
             ship = stack.enter_context(elastic_sink(settings, safe_console(stderr=True))).write
 
-        def deliver(alerts: list[Alert]) -> None:
-            for sink in sinks:
-                for alert in alerts:
-                    sink.write(alert)
-            if respond:
-                _hand_over(alerts, respond == "execute", db, settings, logger)
+        def hand_over(alerts: list[Alert]) -> None:
+            _hand_over(alerts, respond == "execute", db, settings, logger)
+
+        deliver = Fanout(sinks, hand_over if respond else None)
 
         from tocsin.detectors.stateful.geo import GeoIPUnavailable
         from tocsin.watch.capture import CaptureError

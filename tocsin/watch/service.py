@@ -18,6 +18,11 @@ alerts are pruned by age, so the database stays bounded too.
 Signals: SIGTERM/SIGINT commit the pending batch, deliver and exit 0; SIGHUP
 reloads the rules (windows are kept: the candidate table is persistent and
 carried over to the new rule set) — playbooks are read afresh at each hand-over.
+
+A full disk (the state database, the alerts file, the webhook spool) pauses the loop (see
+``pause``): a failed commit is rolled back and the files are read again from their committed
+offsets, with detection rebuilt from the database as a restart would; a failed delivery is
+retried, each sink skipping the alerts it already wrote (see ``delivery``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +54,7 @@ from tocsin.sources.detect import detect_format
 from tocsin.store import CaseStore
 from tocsin.watch.checkpoint import StateStore
 from tocsin.watch.follower import Chunk, Followed, Follower
+from tocsin.watch.pause import DiskFullPause, is_disk_full
 
 if TYPE_CHECKING:
     from tocsin.watch.capture import LiveCapture
@@ -107,7 +114,7 @@ class WatchService:
         self.geoip = GeoIP(options.geoip) if options.geoip else None
         self.content = ContentScan.load(options.yara_paths, options.builtin_rules)
         self.pipeline = self._pipeline(self.ruleset)
-        self.follower = Follower(options.paths, self.state.checkpoints(), options.parse.max_record_bytes)
+        self.follower = self._follower()
         self.capture: LiveCapture | None = None
         if options.interface:
             from tocsin.watch.capture import LiveCapture
@@ -119,7 +126,12 @@ class WatchService:
         self.reload_requested = False
         self.parsers: dict[str, Parser] = {}
         self.stats: dict[str, InputStats] = {}
-        self.watermark = float(self.state.get_meta("watermark", "0") or 0)
+        self.watermark = self._committed_watermark()
+        self.pause = DiskFullPause(log)
+        #: The pipeline's in-memory state is ahead of the database (a commit was rolled back).
+        self.stale_pipeline = False
+        #: Alerts delivered whose outbox rows are not marked yet (the marking hit a full disk).
+        self.unmarked: list[str] = []
         self.counters = {"events": 0, "alerts": 0, "batches": 0, "delivered": 0}
         self.last_alert: dict[str, Any] | None = None
         self.started = time.time()
@@ -146,13 +158,18 @@ class WatchService:
         except Exception as exc:
             log.error("rule reload failed, keeping the current rules", extra={"fields": {"error": str(exc)}})
             return
+        self.ruleset = ruleset
+        self.stale_pipeline = True  # rebuilt before the next commit, where a full disk pauses the watch
+
+    def _rebuild_pipeline(self) -> None:
+        """A new pipeline of the current rules over the persistent windows, the batch tables dropped."""
         for (name,) in self.connection.execute(
             "SELECT name FROM batch.sqlite_master WHERE type = 'table'"
         ).fetchall():
             self.connection.execute(f'DROP TABLE batch."{name}"')
-        self.ruleset = ruleset
         self.pipeline.close()
-        self.pipeline = self._pipeline(ruleset)
+        self.pipeline = self._pipeline(self.ruleset)
+        self.stale_pipeline = False
 
     def _pipeline(self, ruleset: RuleSet) -> DetectionPipeline:
         """The same detection as a scan's, over the persistent windows of the state database."""
@@ -181,12 +198,12 @@ class WatchService:
                 }
             },
         )
-        self._deliver()  # alerts committed by a previous run but not delivered before it stopped
+        self._flush()  # alerts committed by a previous run but not delivered before it stopped
         with self.content.listening():  # capture payloads reach YARA while the loop runs
             try:
                 while True:
                     if self.reload_requested:
-                        self._commit()
+                        self._flush()
                         self.reload_requested = False
                         self.reload()
                     read = self.step()
@@ -194,8 +211,11 @@ class WatchService:
                         if self.capture is not None:
                             self.pending.extend(self.capture.stop())
                             self._mark_dirty(time.monotonic())
-                        self._commit()
-                        self._deliver()
+                        self._flush()
+                        if self.pause.paused:
+                            log.warning(
+                                "stopped on a full disk: what was not committed is read again at the next start"
+                            )
                         break
                     if not read:
                         time.sleep(self.options.poll_interval)
@@ -211,7 +231,11 @@ class WatchService:
         return 0
 
     def step(self) -> int:
-        """One iteration: discover, read, parse, commit when the batch is due, deliver. Bytes read."""
+        """One iteration: discover, read, parse, commit when the batch is due, deliver. Bytes read.
+        Paused on a full disk, nothing is read until the next retry is due."""
+        if not self.pause.due():
+            self._write_status()
+            return 0
         now = time.monotonic()
         if now - self._last_discover >= self.options.discover_interval:
             self._last_discover = now
@@ -228,9 +252,9 @@ class WatchService:
         if self.follower.dropped:
             self._mark_dirty(now)
         if self.capture is not None:
-            before = self.capture.number
+            number = self.capture.number
             events = self.capture.read()
-            size += self.capture.number - before
+            size += self.capture.number - number
             if events:
                 self.pending.extend(events)
                 self._mark_dirty(now)
@@ -238,9 +262,8 @@ class WatchService:
             len(self.pending) >= self.options.batch_size
             or time.monotonic() - self.dirty_since >= self.options.batch_delay
         )
-        if due:
-            self._commit()
-            self._deliver()
+        if due or self.pause.paused:
+            self._flush()
         self._write_status()
         return size
 
@@ -257,7 +280,7 @@ class WatchService:
             return []
         stats = self.stats.setdefault(followed.key, InputStats(followed.path, followed.format))
         if self.content.scan_files:  # the user's YARA rules see appended data, as a scan sees files
-            self.content.scan_file(InputSource(followed.path, lambda data=chunk.data: io.BytesIO(data)))
+            self.content.scan_file(InputSource(followed.path, partial(io.BytesIO, chunk.data)))
         events = list(parser.parse_lines(chunk.data, followed.path, stats, mtime=time.time()))
         starts = [0, *accumulate(len(line) + 1 for line in chunk.data.split(b"\n"))]
         for event in events:
@@ -301,10 +324,52 @@ class WatchService:
 
     # -- committing ----------------------------------------------------------------------------
 
-    def _commit(self) -> None:
-        """One transaction: events, candidates, alerts and offsets (see module doc)."""
-        if self.dirty_since is None and not self.pending:
+    def _flush(self) -> None:
+        """Commit the pending batch and deliver; on a full disk, pause instead (see module doc)."""
+        try:
+            committed = self._commit()
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            self._rewind()
+            self.pause.failed(exc, "state database")
             return
+        try:
+            delivered = self._deliver()
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            self.pause.failed(exc, "alerts")
+            return
+        if committed or delivered:  # something was written: there is room again
+            self.pause.succeeded()
+
+    def _rewind(self) -> None:
+        """After a rolled-back commit, back to the last committed state, as a restart would: the
+        files are read again from their committed offsets and detection is rebuilt from the database.
+        Events of a live capture not committed yet are lost (packets cannot be read again)."""
+        self.pending, self.dirty_since = [], None
+        self.follower.close()
+        self.follower = self._follower()
+        self._last_discover = 0.0
+        self.watermark = self._committed_watermark()
+        self.content.take_alerts()  # those of files are found again as they are read again
+        self.stale_pipeline = True  # rebuilt before the next commit: building it writes to the database
+
+    def _follower(self) -> Follower:
+        """A follower starting at the committed offsets."""
+        return Follower(self.options.paths, self.state.checkpoints(), self.options.parse.max_record_bytes)
+
+    def _committed_watermark(self) -> float:
+        return float(self.state.get_meta("watermark", "0") or 0)
+
+    def _commit(self) -> bool:
+        """One transaction: events, candidates, alerts and offsets (see module doc). Whether there
+        was anything to commit."""
+        if self.dirty_since is None and not self.pending:
+            return False
+        if self.stale_pipeline:
+            self._rebuild_pipeline()
         events, execute = self.pending, self.connection.execute
         execute("BEGIN IMMEDIATE")
         try:
@@ -337,7 +402,8 @@ class WatchService:
             )
             execute("COMMIT")
         except BaseException:
-            execute("ROLLBACK")
+            if self.connection.in_transaction:  # SQLite may have rolled back already (a full disk)
+                execute("ROLLBACK")
             raise
         self.follower.dropped.clear()
         self.pending, self.dirty_since = [], None
@@ -348,6 +414,7 @@ class WatchService:
             self.ship(events, new)
         if events:
             log.debug("batch committed", extra={"fields": {"events": len(events), "alerts": len(new)}})
+        return True
 
     def _candidate_ids(self) -> set[str]:
         """Ids of the events this batch kept as correlation candidates (before ``correlate``)."""
@@ -375,7 +442,12 @@ class WatchService:
 
     # -- delivering ------------------------------------------------------------------------------
 
-    def _deliver(self) -> None:
+    def _deliver(self) -> bool:
+        """Hand the outbox's alerts over, oldest first, and mark them delivered. Whether there were any."""
+        marked = bool(self.unmarked)
+        if self.unmarked:
+            self.state.mark_delivered(self.unmarked)
+            self.unmarked = []
         while pending := self.state.pending():
             alerts = [_alert(document) for _, document in pending]
             visible = [alert for alert in alerts if alert.level >= self.options.min_level]
@@ -394,8 +466,12 @@ class WatchService:
                             "fields": {"id": alert.id, "rule": alert.rule.title, "summary": alert.message}
                         },
                     )
-            self.state.mark_delivered([identifier for identifier, _ in pending])
             self.counters["delivered"] += len(visible)
+            self.unmarked = [identifier for identifier, _ in pending]
+            self.state.mark_delivered(self.unmarked)
+            self.unmarked = []
+            marked = True
+        return marked
 
     # -- operations ------------------------------------------------------------------------------
 
@@ -439,6 +515,7 @@ class WatchService:
             "started": self.started,
             "updated": time.time(),
             "state": "stopping" if self.stopping else "running",
+            "paused_disk_full": self.pause.paused,
             "rules": self.ruleset.loaded,
             "events_per_second": round(self._events_per_second, 1),
             **self.counters,
@@ -460,7 +537,13 @@ class WatchService:
             *([self.options.health_path] if self.options.health_path else []),
         }:
             temporary = path.with_name(path.name + ".tmp")
-            temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
+            try:
+                temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
+            except OSError as exc:
+                if not is_disk_full(exc):
+                    raise
+                temporary.unlink(missing_ok=True)  # the last complete status stays; the pause is reported
+                continue
             os.replace(temporary, path)
 
 

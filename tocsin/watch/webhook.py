@@ -15,6 +15,7 @@ The URL is never logged or written to disk: webhook paths often carry secrets.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -71,20 +72,26 @@ class WebhookSink:
         """Spool the alert (durably); the thread posts it."""
         line = json.dumps(alert.document(), separators=(",", ":"))
         with self.lock:
-            if self._spooled_bytes() + len(line) + 1 > self.spool_limit:
+            size = self.spool.stat().st_size if self.spool.exists() else 0
+            if size + self._replay_bytes() + len(line) + 1 > self.spool_limit:
                 self.counters["dropped"] += 1
                 log.error("webhook spool full, alert dropped", extra={"fields": {"alert": alert.id}})
                 return
-            with open(self.spool, "a", encoding="utf-8") as stream:
-                stream.write(line + "\n")
-                stream.flush()
-                os.fsync(stream.fileno())
+            try:
+                with open(self.spool, "a", encoding="utf-8") as stream:
+                    stream.write(line + "\n")
+                    stream.flush()
+                    os.fsync(stream.fileno())
+            except OSError:  # a full disk: no half-written line; the watch pauses and writes it again
+                with contextlib.suppress(OSError):
+                    os.truncate(self.spool, size)
+                raise
             self.counters["spooled"] += 1
         self.written.set()
 
-    def _spooled_bytes(self) -> int:
-        """Bytes waiting on disk: the spool and the replay file the thread is posting from."""
-        return sum(path.stat().st_size for path in (self.spool, self.replay) if path.exists())
+    def _replay_bytes(self) -> int:
+        """Bytes of the replay file the thread is posting from: they wait on disk too."""
+        return self.replay.stat().st_size if self.replay.exists() else 0
 
     def close(self, wait: float = 5.0) -> None:
         """Stop the thread (after at most ``wait`` s); what is not posted stays spooled for the next run."""
@@ -99,7 +106,12 @@ class WebhookSink:
         while not self.stopping.is_set():
             if pause and self.stopping.wait(pause):
                 break
-            if self._replay():
+            try:
+                replayed = self._replay()
+            except OSError as exc:  # a full disk under the position file: posted again later (same id)
+                log.warning("webhook spool not readable or writable", extra={"fields": {"error": str(exc)}})
+                replayed = False
+            if replayed:
                 pause = 0.0
                 self.written.wait(0.5)
                 self.written.clear()

@@ -118,7 +118,7 @@ class SigmaEngine:
                 result.alert_events.append(event)
             if rule.flag is not None:
                 flags[index].add(rule.flag)
-        if flags:
+        if flags and self.ruleset.correlations:  # none when every correlation was refused at load
             self._keep_for_correlation(batch, flags)
         return result
 

@@ -46,6 +46,9 @@ from tocsin.models import Level, RuleInfo
 RULE_SUFFIXES = {".yml", ".yaml"}
 #: A rule reading more fields than this is refused (it would cost every batch a column per field).
 MAX_RULE_FIELDS = 1000
+#: The correlation candidate table holds a column per field any correlation groups by or counts:
+#: a correlation that would take it past this many is refused (SQLite allows 2,000 columns).
+MAX_CORRELATION_FIELDS = 1000
 
 
 @dataclass
@@ -166,14 +169,26 @@ def load_rules(paths: Iterable[Path], placeholders: dict[str, list[str]] | None 
     _assign_flags(correlations, by_rule)
     compiled_correlations: dict[int, CorrelationRule] = {}
     for rule in correlations:
-        compiled = _compile_correlation(
+        correlation = _compile_correlation(
             rule, len(compiled_correlations), by_rule, compiled_correlations, ruleset.errors
         )
-        if compiled:
-            compiled_correlations[id(rule)] = compiled
-            ruleset.correlation_fields |= compiled.candidate_fields
-            if compiled.emits_alerts:
-                ruleset.correlations.append(compiled)
+        if correlation is None:
+            continue
+        fields = ruleset.correlation_fields | correlation.candidate_fields
+        if len(fields) > MAX_CORRELATION_FIELDS:
+            ruleset.errors.append(
+                RuleLoadError(
+                    _source(rule),
+                    f"groups by or counts {len(correlation.candidate_fields)} fields: with the other correlations, "
+                    f"more than the limit of {MAX_CORRELATION_FIELDS}",
+                    rule.title,
+                )
+            )
+            continue
+        compiled_correlations[id(rule)] = correlation
+        ruleset.correlation_fields = fields
+        if correlation.emits_alerts:
+            ruleset.correlations.append(correlation)
     return ruleset
 
 
