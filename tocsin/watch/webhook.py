@@ -2,7 +2,7 @@
 
 ``write`` appends the alert to a spool file in the state directory and fsyncs it, so once
 the watch marks an alert delivered it is on disk and survives even a SIGKILL; a background
-thread posts the spool oldest first (with ``tocsin.responders.http.request_json``: TLS
+thread posts the spool oldest first (with ``tocsin.respond.actions.http.request_json``: TLS
 verified, bearer token, the alert id as ``Idempotency-Key``). To post, the thread renames
 the spool to a replay file (new alerts start a new spool) and records in a position file how
 far it got after each POST, so a restart resumes after the last alert posted. When the
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from tocsin.models import Alert
-from tocsin.responders.base import ResponderError
-from tocsin.responders.http import redacted, request_json
+from tocsin.respond.actions.base import ResponderError
+from tocsin.respond.actions.http import redacted, request_json
 
 log = logging.getLogger("tocsin.watch")
 

@@ -8,9 +8,16 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any, Literal
 
-from tocsin.playbooks.templates import RenderError, render_file
-from tocsin.responders.base import Params, Responder, ResponderError, StepContext, email_addresses, register
-from tocsin.responders.http import redacted, request_json
+from tocsin.respond.actions.base import (
+    Params,
+    Responder,
+    ResponderError,
+    StepContext,
+    email_addresses,
+    register,
+)
+from tocsin.respond.actions.http import redacted, request_json
+from tocsin.respond.playbooks.templates import RenderError, render_file
 
 
 class EmailParams(Params):

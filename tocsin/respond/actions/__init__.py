@@ -3,7 +3,7 @@
 Importing this package registers every action in ``ACTIONS``.
 """
 
-from tocsin.responders import case, firewall, identity, notify, report
-from tocsin.responders.base import ACTIONS
+from tocsin.respond.actions import case, firewall, identity, notify, report
+from tocsin.respond.actions.base import ACTIONS
 
 __all__ = ["ACTIONS", "case", "firewall", "identity", "notify", "report"]

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from tocsin.responders.base import Params, Responder, ResponderError, StepContext, register
-from tocsin.responders.http import request_json
+from tocsin.respond.actions.base import Params, Responder, ResponderError, StepContext, register
+from tocsin.respond.actions.http import request_json
 
 _LOCAL_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _SCIM_NAME = re.compile(r"^[A-Za-z0-9._@+-]{1,254}$")

@@ -8,8 +8,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from tocsin.playbooks.templates import RenderError, render_file
-from tocsin.responders.base import Params, Responder, ResponderError, StepContext, register
+from tocsin.respond.actions.base import Params, Responder, ResponderError, StepContext, register
+from tocsin.respond.playbooks.templates import RenderError, render_file
 
 STATUS_UPDATE = "status-update"
 

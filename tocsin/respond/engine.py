@@ -10,12 +10,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from tocsin.models import Alert, Level
-from tocsin.playbooks.loader import Catalog
-from tocsin.playbooks.models import Playbook, Step
-from tocsin.playbooks.templates import RenderError, evaluate, render, render_value
-from tocsin.responders import ACTIONS
-from tocsin.responders.base import IncidentCase, ResponderError, StepContext
-from tocsin.response.journal import (
+from tocsin.respond.actions import ACTIONS
+from tocsin.respond.actions.base import IncidentCase, ResponderError, StepContext
+from tocsin.respond.journal import (
     DONE,
     FAILED,
     NEW_INCIDENT,
@@ -26,6 +23,9 @@ from tocsin.response.journal import (
     Journal,
     JournalError,
 )
+from tocsin.respond.playbooks.loader import Catalog
+from tocsin.respond.playbooks.models import Playbook, Step
+from tocsin.respond.playbooks.templates import RenderError, evaluate, render, render_value
 
 RETRY_DELAY_CAP = 5.0
 

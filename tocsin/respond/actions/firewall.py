@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tocsin.responders.base import Params, Responder, ResponderError, StepContext, register
+from tocsin.respond.actions.base import Params, Responder, ResponderError, StepContext, register
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

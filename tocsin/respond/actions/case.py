@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Literal
 
-from tocsin.responders.base import Params, Responder, ResponderError, StepContext, register
+from tocsin.respond.actions.base import Params, Responder, ResponderError, StepContext, register
 
 
 class UpdateParams(Params):

@@ -11,12 +11,12 @@ import yaml
 from pydantic import ValidationError
 
 from tocsin import yamlsafe
-from tocsin.playbooks.models import Playbook, ResponsePlan, Step
-from tocsin.playbooks.templates import check_syntax
-from tocsin.responders import ACTIONS
+from tocsin.respond.actions import ACTIONS
+from tocsin.respond.playbooks.models import Playbook, ResponsePlan, Step
+from tocsin.respond.playbooks.templates import check_syntax
 
 BUILTIN = Path(__file__).parent
-BUILTIN_PLAN = BUILTIN / "plan.yml"
+BUILTIN_PLAN = BUILTIN.parent / "plan.yml"
 BUILTIN_PLAYBOOKS = BUILTIN / "library"
 
 

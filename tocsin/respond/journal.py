@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tocsin.response import audit
+from tocsin.respond import audit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
