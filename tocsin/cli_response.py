@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from tocsin.config import ConfigError, load_config
 from tocsin.models import Alert, Level
 from tocsin.respond import audit
-from tocsin.respond.actions import ACTIONS
+from tocsin.respond.actions.registry import ACTIONS
 from tocsin.respond.engine import ResponseEngine, RunSummary, Triage
 from tocsin.respond.journal import Journal, JournalError
 from tocsin.respond.playbooks.loader import (

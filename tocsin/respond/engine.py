@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from tocsin.models import Alert, Level
-from tocsin.respond.actions import ACTIONS
 from tocsin.respond.actions.base import IncidentCase, ResponderError, StepContext
+from tocsin.respond.actions.registry import ACTIONS
 from tocsin.respond.journal import (
     DONE,
     FAILED,

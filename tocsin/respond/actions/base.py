@@ -1,11 +1,10 @@
-"""What every responder shares: the step context, the error type and the action registry."""
+"""What every responder shares: the step context, the error type and the ``Action`` the registry binds."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -118,12 +117,10 @@ class Responder:
 
 @dataclass(frozen=True)
 class Action:
-    """A playbook action name bound to a responder method (``execute`` or ``rollback``)."""
+    """What a playbook action name runs: a responder's ``execute``, or with ``undo`` its ``rollback``."""
 
-    name: str
     responder: type[Responder]
-    method: str
-    summary: str
+    undo: bool = False
 
     @property
     def params(self) -> type[Params]:
@@ -131,25 +128,11 @@ class Action:
 
     def plan(self, params: Params, ctx: StepContext) -> str:
         text = self.responder().plan(params, ctx)
-        return f"undo: {text}" if self.method == "rollback" else text
+        return f"undo: {text}" if self.undo else text
 
     def run(self, params: Params, ctx: StepContext) -> dict[str, Any]:
-        return getattr(self.responder(), self.method)(params, ctx)
-
-
-ACTIONS: dict[str, Action] = {}
-
-
-def register(name: str, summary: str, undo: str | None = None) -> Callable[[type[Responder]], type[Responder]]:
-    """Register a responder under an action name, and its ``rollback`` under ``undo`` when given."""
-
-    def decorate(responder: type[Responder]) -> type[Responder]:
-        ACTIONS[name] = Action(name, responder, "execute", summary)
-        if undo:
-            ACTIONS[undo] = Action(undo, responder, "rollback", f"undo {name}")
-        return responder
-
-    return decorate
+        responder = self.responder()
+        return responder.rollback(params, ctx) if self.undo else responder.execute(params, ctx)
 
 
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from tocsin.respond.actions.base import Params, Responder, ResponderError, StepContext, register
+from tocsin.respond.actions.base import Params, Responder, ResponderError, StepContext
 from tocsin.respond.actions.http import request_json
 
 _LOCAL_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -49,22 +49,18 @@ class _AccountAction(Responder):
         return {"user": params.user, "backend": backend.name, "done": self.reverse}
 
 
-@register("identity.disable_account", "lock the account", undo="identity.enable_account")
 class DisableAccount(_AccountAction):
     verb, reverse = "disable", "enable"
 
 
-@register("identity.revoke_sessions", "end the account's sessions")
 class RevokeSessions(_AccountAction):
     verb = "revoke_sessions"
 
 
-@register("identity.force_password_reset", "make the current password unusable until reset")
 class ForcePasswordReset(_AccountAction):
     verb = "force_password_reset"
 
 
-@register("identity.require_mfa_reenrolment", "revoke the enrolled second factor")
 class RequireMfaReenrolment(_AccountAction):
     verb = "require_mfa_reenrolment"
 

@@ -14,7 +14,6 @@ from tocsin.respond.actions.base import (
     ResponderError,
     StepContext,
     email_addresses,
-    register,
 )
 from tocsin.respond.actions.http import redacted, request_json
 from tocsin.respond.playbooks.templates import RenderError, render_file
@@ -25,7 +24,6 @@ class EmailParams(Params):
     template: str
 
 
-@register("notify.email", "send an e-mail rendered from a template (first line: Subject: …)")
 class Email(Responder):
     params = EmailParams
 
@@ -93,7 +91,6 @@ class WebhookParams(Params):
     url: str = ""  # default: webhook.url from the configuration
 
 
-@register("notify.webhook", "POST a JSON message (plain, Slack or Teams payload)")
 class Webhook(Responder):
     params = WebhookParams
 

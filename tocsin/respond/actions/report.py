@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from tocsin.respond.actions.base import Params, Responder, ResponderError, StepContext, register
+from tocsin.respond.actions.base import Params, Responder, ResponderError, StepContext
 from tocsin.respond.playbooks.templates import RenderError, render_file
 
 STATUS_UPDATE = "status-update"
@@ -18,7 +18,6 @@ class ReportParams(Params):
     drafts: bool = True  # also draft the affected-user, regulator and public notices
 
 
-@register("report.incident", "write the incident report and draft the communications for review")
 class IncidentReport(Responder):
     params = ReportParams
 

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from tocsin import yamlsafe
-from tocsin.respond.actions import ACTIONS
+from tocsin.respond.actions.registry import ACTIONS
 from tocsin.respond.playbooks.models import Playbook, ResponsePlan, Step
 from tocsin.respond.playbooks.templates import check_syntax
 
@@ -85,11 +85,11 @@ def load_playbook(path: Path) -> Playbook:
 def _check_step(step: Step) -> list[str]:
     action = ACTIONS.get(step.action)
     if action is None:
-        return [f"step {step.id}: unknown action {step.action!r} (see tocsin playbooks actions)"]
+        return [f"step {step.id}: unknown action {step.action!r} (tocsin playbooks list names them)"]
     fields = action.params.model_fields
-    problems = [f"step {step.id}: {action.name} has no parameter {key!r}" for key in step.with_ if key not in fields]
+    problems = [f"step {step.id}: {step.action} has no parameter {key!r}" for key in step.with_ if key not in fields]
     problems += [
-        f"step {step.id}: {action.name} needs parameter {name!r}"
+        f"step {step.id}: {step.action} needs parameter {name!r}"
         for name, info in fields.items()
         if info.is_required() and name not in step.with_
     ]
