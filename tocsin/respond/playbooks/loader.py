@@ -12,11 +12,11 @@ from pydantic import ValidationError
 
 from tocsin import yamlsafe
 from tocsin.respond.actions.registry import ACTIONS
-from tocsin.respond.playbooks.models import Playbook, ResponsePlan, Step
+from tocsin.respond.plan import BUILTIN_PLAN, ResponsePlan
+from tocsin.respond.playbooks.models import Playbook, Step
 from tocsin.respond.playbooks.templates import check_syntax
 
 BUILTIN = Path(__file__).parent
-BUILTIN_PLAN = BUILTIN.parent / "plan.yml"
 BUILTIN_PLAYBOOKS = BUILTIN / "library"
 
 
