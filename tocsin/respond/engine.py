@@ -26,6 +26,7 @@ from tocsin.respond.journal import (
 from tocsin.respond.playbooks.loader import Catalog
 from tocsin.respond.playbooks.models import Playbook, Step
 from tocsin.respond.playbooks.templates import RenderError, evaluate, render, render_value
+from tocsin.retry import backoff
 
 RETRY_DELAY_CAP = 5.0
 
@@ -303,7 +304,7 @@ class ResponseEngine:
                 journal.mark(step, DONE, result=result)
                 return DONE
             if attempt < step.retries:
-                time.sleep(min(2.0**attempt, RETRY_DELAY_CAP))
+                time.sleep(backoff(attempt + 1, first=1.0, cap=RETRY_DELAY_CAP))
         journal.mark(step, FAILED, error=error)
         return FAILED
 

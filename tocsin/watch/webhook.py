@@ -25,6 +25,7 @@ from typing import Any
 from tocsin.models import Alert
 from tocsin.respond.actions.base import ResponderError
 from tocsin.respond.actions.http import redacted, request_json
+from tocsin.retry import backoff
 
 log = logging.getLogger("tocsin.watch")
 
@@ -92,16 +93,16 @@ class WebhookSink:
     # -- the thread --------------------------------------------------------------------------
 
     def _run(self) -> None:
-        pause = 0.0
+        failures = 0
         while not self.stopping.is_set():
-            if pause and self.stopping.wait(pause):
+            if failures and self.stopping.wait(backoff(failures, self.retry_first, self.retry_max)):
                 break
             if self._replay():
-                pause = 0.0
+                failures = 0
                 self.written.wait(0.5)
                 self.written.clear()
             else:
-                pause = min(self.retry_max, max(self.retry_first, pause * 2))
+                failures += 1
 
     def _replay(self) -> bool:
         """Post the spooled alerts, oldest first; False when the endpoint failed (the rest waits)."""
