@@ -22,8 +22,9 @@ from tocsin.respond.journal import (
     WAITING,
     Journal,
     JournalError,
+    iso,
 )
-from tocsin.respond.playbooks.loader import Catalog
+from tocsin.respond.playbooks.loader import Catalog, validation_problems
 from tocsin.respond.playbooks.models import Playbook, Step
 from tocsin.respond.playbooks.templates import RenderError, evaluate, render, render_value
 from tocsin.retry import backoff
@@ -95,7 +96,7 @@ class ResponseEngine:
             if current and alert.timestamp - current.alerts[-1].timestamp <= window:
                 current.alerts.append(alert)
                 continue
-            since = _iso(alert.timestamp - window)
+            since = iso(alert.timestamp - window)
             joins = self.journal.open_incident_for(key, since) if self.journal else None
             proposal = Proposal(chosen, key, [alert], joins)
             by_key[key] = proposal
@@ -112,7 +113,7 @@ class ResponseEngine:
                 "notify": duty.notify,
                 "deadline_text": duty.deadline_text,
                 "template": duty.template,
-                "due": _iso(opened + timedelta(seconds=duty.within)) if duty.within else None,
+                "due": iso(opened + timedelta(seconds=duty.within)) if duty.within else None,
             }
             for duty in self.catalog.plan.breach_notification
             if duty.applies_when == "always" or proposal.playbook.personal_data
@@ -121,7 +122,7 @@ class ResponseEngine:
         incident = {
             "id": NEW_INCIDENT,
             "level": proposal.level.name,
-            "opened_at": _iso(opened),
+            "opened_at": iso(opened),
             "first_seen": first_seen(first.document()),
             "duties": proposal.duties,
         }
@@ -136,7 +137,7 @@ class ResponseEngine:
             proposal.steps += [self._render_step(step, stage, context) for step in steps]
 
     def _render_step(self, step: Step, stage: str, context: dict[str, Any]) -> dict[str, Any]:
-        row = {
+        row: dict[str, Any] = {
             "id": step.id,
             "stage": stage,
             "action": step.action,
@@ -158,7 +159,7 @@ class ResponseEngine:
         except (RenderError, ResponderError) as exc:
             row["plan"] = f"cannot run: {exc}"
         except ValidationError as exc:
-            row["plan"] = f"cannot run: {_validation(exc)}"
+            row["plan"] = f"cannot run: {validation_problems(exc)}"
         if row["plan"].startswith("cannot run: ") and not step.required:
             return {**row, "status": SKIPPED, "plan": f"skipped: {row['plan']}"}
         return row
@@ -288,7 +289,7 @@ class ResponseEngine:
         try:
             params = action.params.model_validate(step.params)
         except ValidationError as exc:
-            journal.mark(step, FAILED, error=_validation(exc))
+            journal.mark(step, FAILED, error=validation_problems(exc))
             return FAILED
         error = ""
         for attempt in range(step.retries + 1):
@@ -344,11 +345,3 @@ def incident_key(playbook: Playbook, alert: Alert) -> str:
 def first_seen(alert: dict[str, Any]) -> str:
     """When the activity behind an alert began: a correlation's window start, else its time."""
     return (alert.get("window") or {}).get("start") or alert["@timestamp"]
-
-
-def _validation(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

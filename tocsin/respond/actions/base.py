@@ -11,6 +11,8 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from tocsin.respond.playbooks.templates import RenderError, render_file
+
 
 class ResponderError(Exception):
     """A step that could not be carried out; the message is shown to the user as it is."""
@@ -61,11 +63,10 @@ class StepContext:
         """``output_dir/INC-n``. Incident numbers are per case database: when ``output_dir`` belongs to
         another database (its ``.case-database`` file names it), this one's incidents go to
         ``output_dir/DBNAME-HASH/INC-n``, so two databases never overwrite each other's evidence."""
-        output_dir = Path(self.settings["response"]["output_dir"])
-        database = self.case.path if self.case is not None else None  # None: planning only
+        output_dir, database = self._output_dir, self._database
         if database is None:
             return output_dir / self.incident_id
-        me = str(Path(database).resolve())
+        me = str(database.resolve())
         try:
             owner = (output_dir / CASE_MARKER).read_text(encoding="utf-8").strip()
         except FileNotFoundError:
@@ -73,12 +74,11 @@ class StepContext:
         if owner == me:
             return output_dir / self.incident_id
         tag = hashlib.sha256(me.encode()).hexdigest()[:8]
-        return output_dir / f"{Path(database).stem}-{tag}" / self.incident_id
+        return output_dir / f"{database.stem}-{tag}" / self.incident_id
 
     def claim_incident_dir(self) -> Path:
         """The incident folder, created; an unclaimed ``output_dir`` becomes this case database's."""
-        output_dir = Path(self.settings["response"]["output_dir"])
-        database = self.case.path if self.case is not None else None  # None: planning only
+        output_dir, database = self._output_dir, self._database
         if database is not None:
             output_dir.mkdir(parents=True, exist_ok=True)
             try:
@@ -87,14 +87,28 @@ class StepContext:
                 pass
             else:
                 with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-                    stream.write(str(Path(database).resolve()) + "\n")
+                    stream.write(str(database.resolve()) + "\n")
         folder = self.incident_dir
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
+    def render_file(self, name: str, suffix: str, context: dict[str, Any]) -> str:
+        """The named template (``response.template_dirs`` first, then the built-in ones) rendered;
+        a template that fails is this step's failure."""
+        folders = [Path(folder) for folder in self.settings["response"]["template_dirs"]]
+        try:
+            return render_file(name, suffix, context, folders)
+        except RenderError as exc:
+            raise ResponderError(str(exc)) from None
+
     @property
-    def template_dirs(self) -> list[Path]:
-        return [Path(folder) for folder in self.settings["response"]["template_dirs"]]
+    def _output_dir(self) -> Path:
+        return Path(self.settings["response"]["output_dir"])
+
+    @property
+    def _database(self) -> Path | None:
+        """The case database; None while only planning."""
+        return Path(self.case.path) if self.case is not None else None
 
 
 class Responder:

@@ -39,14 +39,10 @@ class _AccountAction(Responder):
         return f"{self.verb.replace('_', ' ')} {backend.check(params.user)} ({backend.name})"
 
     def execute(self, params: AccountParams, ctx: StepContext) -> dict[str, Any]:
-        backend = _backend(params, ctx)
-        getattr(backend, self.verb)(backend.check(params.user))
-        return {"user": params.user, "backend": backend.name, "done": self.verb}
+        return _apply(self.verb, params, ctx)
 
     def rollback(self, params: AccountParams, ctx: StepContext) -> dict[str, Any]:
-        backend = _backend(params, ctx)
-        getattr(backend, self.reverse)(backend.check(params.user))
-        return {"user": params.user, "backend": backend.name, "done": self.reverse}
+        return _apply(self.reverse, params, ctx)
 
 
 class DisableAccount(_AccountAction):
@@ -63,6 +59,12 @@ class ForcePasswordReset(_AccountAction):
 
 class RequireMfaReenrolment(_AccountAction):
     verb = "require_mfa_reenrolment"
+
+
+def _apply(verb: str, params: AccountParams, ctx: StepContext) -> dict[str, Any]:
+    backend = _backend(params, ctx)
+    getattr(backend, verb)(backend.check(params.user))
+    return {"user": params.user, "backend": backend.name, "done": verb}
 
 
 def _backend(params: AccountParams, ctx: StepContext) -> LocalAccounts | ScimAccounts:

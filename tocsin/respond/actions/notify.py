@@ -16,7 +16,6 @@ from tocsin.respond.actions.base import (
     email_addresses,
 )
 from tocsin.respond.actions.http import redacted, request_json
-from tocsin.respond.playbooks.templates import RenderError, render_file
 
 
 class EmailParams(Params):
@@ -47,10 +46,7 @@ class Email(Responder):
         return {"message_id": message["Message-ID"], "to": recipients}
 
     def _message(self, params: EmailParams, ctx: StepContext, recipients: list[str]) -> EmailMessage:
-        try:
-            text = render_file(params.template, ".txt.j2", ctx.template_context, ctx.template_dirs)
-        except RenderError as exc:
-            raise ResponderError(str(exc)) from None
+        text = ctx.render_file(params.template, ".txt.j2", ctx.template_context)
         first, _, body = text.partition("\n")
         if not first.startswith("Subject:"):
             raise ResponderError(f"template {params.template}: the first line must be 'Subject: …'")

@@ -44,9 +44,15 @@ def _read(path: Path) -> Any:
         raise PlaybookError(f"{path}: {exc}") from None
 
 
+def validation_problems(exc: ValidationError) -> str:
+    """What pydantic refused, ``where: why`` for each problem, joined by ``; ``."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or '(top)'}: {error['msg']}" for error in exc.errors()
+    )
+
+
 def _explain(path: Path, exc: ValidationError) -> PlaybookError:
-    lines = [f"{'.'.join(str(p) for p in error['loc']) or '(top)'}: {error['msg']}" for error in exc.errors()]
-    return PlaybookError(f"{path}: " + "; ".join(lines))
+    return PlaybookError(f"{path}: {validation_problems(exc)}")
 
 
 def load_plan(path: Path | None = None) -> ResponsePlan:
