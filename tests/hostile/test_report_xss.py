@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.hostile.conftest import Tocsin
 from tests.response.conftest import alert, write_alerts
-from tocsin.playbooks.loader import BUILTIN_PLAN
+from tocsin.respond.plan import BUILTIN_PLAN
 
 PAYLOAD = "<img src=x onerror=alert(1)>"
 

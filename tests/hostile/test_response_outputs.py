@@ -7,7 +7,7 @@ import json
 
 from tests.hostile.conftest import Recorder, SmtpServer, Tocsin
 from tests.response.conftest import alert, write_alerts
-from tocsin.playbooks.loader import BUILTIN_PLAN
+from tocsin.respond.plan import BUILTIN_PLAN
 
 FORGED = "alice\n# Forged heading\nBcc: everyone@example.org\r\n<!channel> <http://evil.example|click> & more"
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.response.conftest import Recorder, SmtpServer, Tocsin, alert, write_alerts
 
-LIBRARY = Path(__file__).resolve().parents[2] / "tocsin" / "playbooks" / "library"
+LIBRARY = Path(__file__).resolve().parents[2] / "tocsin" / "respond" / "playbooks" / "library"
 
 
 @pytest.fixture

@@ -191,7 +191,7 @@ def test_report_abuse_rules_fire_on_their_positive_cases() -> None:
 def test_report_abuse_rules_carry_the_playbook_tag() -> None:
     import yaml
 
-    playbook = yaml.safe_load((Path(__file__).parents[2] / "tocsin/playbooks/library/coordinated-report-abuse.yml").read_text())
+    playbook = yaml.safe_load((Path(__file__).parents[2] / "tocsin/respond/playbooks/library/coordinated-report-abuse.yml").read_text())
     for name in ("mass_reporting_one_target", "mass_reporting_new_accounts", "near_identical_reports"):
         rule = next(yaml.safe_load_all((CASES / f"{name}.yml").read_text()))
         assert set(playbook["trigger"]["tags"]) <= set(rule["tags"]), name

@@ -45,7 +45,7 @@ EXAMPLES: dict[str, list[str]] = {
     "playbooks": ["tocsin playbooks list"],
     "playbooks list": ["tocsin playbooks list"],
     "playbooks run": ["tocsin playbooks run ato-containment --alert-id ID --alerts alerts.jsonl --execute"],
-    "playbooks validate": ["tocsin playbooks validate tocsin/playbooks/library"],
+    "playbooks validate": ["tocsin playbooks validate tocsin/respond/playbooks/library"],
     "respond": ["tocsin respond alerts.jsonl", "tocsin respond alerts.jsonl --execute"],
     "rules": ["tocsin rules list", "tocsin rules test", "tocsin rules check my-rules/"],
     "rules check": ["tocsin rules check my-rules/", "tocsin rules check sigma/rules/ --format sarif -o rules.sarif"],

@@ -18,11 +18,17 @@ from pydantic import ValidationError
 
 from tocsin.cli.options import bundle, pass_settings
 from tocsin.models import Alert, Level
-from tocsin.playbooks.loader import Catalog, PlaybookError, load_catalog, load_playbook, playbook_files
-from tocsin.responders import ACTIONS
-from tocsin.response import audit
-from tocsin.response.engine import ResponseEngine, RunSummary, Triage
-from tocsin.response.journal import Journal, JournalError
+from tocsin.respond import audit
+from tocsin.respond.actions.registry import ACTIONS
+from tocsin.respond.engine import ResponseEngine, RunSummary, Triage
+from tocsin.respond.journal import Journal, JournalError
+from tocsin.respond.playbooks.loader import (
+    Catalog,
+    PlaybookError,
+    load_catalog,
+    load_playbook,
+    playbook_files,
+)
 from tocsin.settings import Settings
 from tocsin.terminal import visible
 

@@ -31,6 +31,7 @@ from tocsin.elastic.client import ElasticError, ElasticSettings, describe
 from tocsin.elastic.cluster import CLUSTER_ERRORS, Cluster
 from tocsin.event import Event
 from tocsin.models import Alert
+from tocsin.retry import backoff
 
 Action = dict[str, Any]
 TRANSIENT = {429, 500, 502, 503, 504}
@@ -172,7 +173,7 @@ class Shipper:
         pending = actions
         for attempt in range(self.settings.max_retries + 1):
             if attempt:
-                self.sleep(min(30.0, 0.5 * 2 ** (attempt - 1)))
+                self.sleep(backoff(attempt, first=0.5, cap=30.0))
                 self.stats.retried += len(pending)
             transient, unsent = self._bulk(pending)
             if unsent:

@@ -2,7 +2,7 @@
 
 ``write`` appends the alert to a spool file in the state directory and fsyncs it, so once
 the watch marks an alert delivered it is on disk and survives even a SIGKILL; a background
-thread posts the spool oldest first (with ``tocsin.responders.http.request_json``: TLS
+thread posts the spool oldest first (with ``tocsin.respond.actions.http.request_json``: TLS
 verified, bearer token, the alert id as ``Idempotency-Key``). To post, the thread renames
 the spool to a replay file (new alerts start a new spool) and records in a position file how
 far it got after each POST, so a restart resumes after the last alert posted. When the
@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from tocsin.models import Alert
-from tocsin.responders.base import ResponderError
-from tocsin.responders.http import redacted, request_json
+from tocsin.respond.actions.base import ResponderError
+from tocsin.respond.actions.http import redacted, request_json
+from tocsin.retry import backoff
 
 log = logging.getLogger("tocsin.watch")
 
@@ -102,9 +103,9 @@ class WebhookSink:
     # -- the thread --------------------------------------------------------------------------
 
     def _run(self) -> None:
-        pause = 0.0
+        failures = 0
         while not self.stopping.is_set():
-            if pause and self.stopping.wait(pause):
+            if failures and self.stopping.wait(backoff(failures, self.retry_first, self.retry_max)):
                 break
             try:
                 replayed = self._replay()
@@ -112,11 +113,11 @@ class WebhookSink:
                 log.warning("webhook spool not readable or writable", extra={"fields": {"error": str(exc)}})
                 replayed = False
             if replayed:
-                pause = 0.0
+                failures = 0
                 self.written.wait(0.5)
                 self.written.clear()
             else:
-                pause = min(self.retry_max, max(self.retry_first, pause * 2))
+                failures += 1
 
     def _replay(self) -> bool:
         """Post the spooled alerts, oldest first; False when the endpoint failed (the rest waits)."""

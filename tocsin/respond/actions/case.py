@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Literal
 
-from tocsin.responders.base import Params, Responder, ResponderError, StepContext, register
+from tocsin.respond.actions.base import Params, Responder, ResponderError, StepContext
 
 
 class UpdateParams(Params):
@@ -16,7 +16,6 @@ class UpdateParams(Params):
     note: str = ""
 
 
-@register("case.update", "set the incident's status and add a note")
 class UpdateCase(Responder):
     params = UpdateParams
 
@@ -34,7 +33,6 @@ class TimelineParams(Params):
     text: str
 
 
-@register("case.timeline", "add a timeline entry")
 class TimelineEntry(Responder):
     params = TimelineParams
 
@@ -51,7 +49,6 @@ class EvidenceParams(Params):
     alerts: bool = True  # also preserve the incident's alert documents
 
 
-@register("case.attach_evidence", "copy evidence into the incident folder with a SHA-256 manifest")
 class AttachEvidence(Responder):
     """Files may come only from ``response.evidence_dirs``; a path that resolves elsewhere is refused."""
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from tocsin.playbooks.templates import RenderError, render_file
-from tocsin.responders.base import Params, Responder, ResponderError, StepContext, register
+from tocsin.respond.actions.base import Params, Responder, StepContext
 
 STATUS_UPDATE = "status-update"
 
@@ -18,7 +17,6 @@ class ReportParams(Params):
     drafts: bool = True  # also draft the affected-user, regulator and public notices
 
 
-@register("report.incident", "write the incident report and draft the communications for review")
 class IncidentReport(Responder):
     params = ReportParams
 
@@ -37,10 +35,7 @@ class IncidentReport(Responder):
         written = []
         incident_dir = ctx.claim_incident_dir()
         for relative, (name, suffix) in outputs.items():
-            try:
-                text = render_file(name, suffix, context, ctx.template_dirs)
-            except RenderError as exc:
-                raise ResponderError(str(exc)) from None
+            text = ctx.render_file(name, suffix, context)
             target = incident_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")

@@ -9,7 +9,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
-from tocsin.responders.base import ResponderError
+from tocsin.respond.actions.base import ResponderError
 
 
 def redacted(url: str) -> str:

@@ -8,9 +8,14 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any, Literal
 
-from tocsin.playbooks.templates import RenderError, render_file
-from tocsin.responders.base import Params, Responder, ResponderError, StepContext, email_addresses, register
-from tocsin.responders.http import redacted, request_json
+from tocsin.respond.actions.base import (
+    Params,
+    Responder,
+    ResponderError,
+    StepContext,
+    email_addresses,
+)
+from tocsin.respond.actions.http import redacted, request_json
 from tocsin.settings import SmtpSettings
 
 
@@ -19,7 +24,6 @@ class EmailParams(Params):
     template: str
 
 
-@register("notify.email", "send an e-mail rendered from a template (first line: Subject: …)")
 class Email(Responder):
     params = EmailParams
 
@@ -43,10 +47,7 @@ class Email(Responder):
         return {"message_id": message["Message-ID"], "to": recipients}
 
     def _message(self, params: EmailParams, ctx: StepContext, recipients: list[str]) -> EmailMessage:
-        try:
-            text = render_file(params.template, ".txt.j2", ctx.template_context, ctx.template_dirs)
-        except RenderError as exc:
-            raise ResponderError(str(exc)) from None
+        text = ctx.render_file(params.template, ".txt.j2", ctx.template_context)
         first, _, body = text.partition("\n")
         if not first.startswith("Subject:"):
             raise ResponderError(f"template {params.template}: the first line must be 'Subject: …'")
@@ -87,7 +88,6 @@ class WebhookParams(Params):
     url: str = ""  # default: webhook.url from the configuration
 
 
-@register("notify.webhook", "POST a JSON message (plain, Slack or Teams payload)")
 class Webhook(Responder):
     params = WebhookParams
 

@@ -11,12 +11,12 @@ import yaml
 from pydantic import ValidationError
 
 from tocsin import yamlsafe
-from tocsin.playbooks.models import Playbook, ResponsePlan, Step
-from tocsin.playbooks.templates import check_syntax
-from tocsin.responders import ACTIONS
+from tocsin.respond.actions.registry import ACTIONS
+from tocsin.respond.plan import BUILTIN_PLAN, ResponsePlan
+from tocsin.respond.playbooks.models import Playbook, Step
+from tocsin.respond.playbooks.templates import check_syntax
 
 BUILTIN = Path(__file__).parent
-BUILTIN_PLAN = BUILTIN / "plan.yml"
 BUILTIN_PLAYBOOKS = BUILTIN / "library"
 
 
@@ -44,9 +44,15 @@ def _read(path: Path) -> Any:
         raise PlaybookError(f"{path}: {exc}") from None
 
 
+def validation_problems(exc: ValidationError) -> str:
+    """What pydantic refused, ``where: why`` for each problem, joined by ``; ``."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or '(top)'}: {error['msg']}" for error in exc.errors()
+    )
+
+
 def _explain(path: Path, exc: ValidationError) -> PlaybookError:
-    lines = [f"{'.'.join(str(p) for p in error['loc']) or '(top)'}: {error['msg']}" for error in exc.errors()]
-    return PlaybookError(f"{path}: " + "; ".join(lines))
+    return PlaybookError(f"{path}: {validation_problems(exc)}")
 
 
 def load_plan(path: Path | None = None) -> ResponsePlan:
@@ -85,11 +91,11 @@ def load_playbook(path: Path) -> Playbook:
 def _check_step(step: Step) -> list[str]:
     action = ACTIONS.get(step.action)
     if action is None:
-        return [f"step {step.id}: unknown action {step.action!r} (see tocsin playbooks actions)"]
+        return [f"step {step.id}: unknown action {step.action!r} (tocsin playbooks list names them)"]
     fields = action.params.model_fields
-    problems = [f"step {step.id}: {action.name} has no parameter {key!r}" for key in step.with_ if key not in fields]
+    problems = [f"step {step.id}: {step.action} has no parameter {key!r}" for key in step.with_ if key not in fields]
     problems += [
-        f"step {step.id}: {action.name} needs parameter {name!r}"
+        f"step {step.id}: {step.action} needs parameter {name!r}"
         for name, info in fields.items()
         if info.is_required() and name not in step.with_
     ]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tocsin.responders.base import Params, Responder, ResponderError, StepContext, register
+from tocsin.respond.actions.base import Params, Responder, ResponderError, StepContext
 from tocsin.settings import FirewallSettings
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -24,7 +24,6 @@ class BlockParams(Params):
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-@register("firewall.block_ip", "drop traffic from a source address for a time", undo="firewall.unblock_ip")
 class BlockIp(Responder):
     params = BlockParams
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tocsin.response import audit
+from tocsin.respond import audit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -53,8 +53,13 @@ NEW_INCIDENT = "(new)"
 PENDING, RUNNING, DONE, FAILED, SKIPPED, WAITING = "pending", "running", "done", "failed", "skipped", "waiting"
 
 
+def iso(moment: datetime) -> str:
+    """``2026-03-02T09:00:00Z``: UTC to the second, the form every journal time has."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso(datetime.now(UTC))
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from tocsin.models import Alert, Level
-from tocsin.playbooks.loader import Catalog
-from tocsin.playbooks.models import Playbook, Step
-from tocsin.playbooks.templates import RenderError, evaluate, render, render_value
-from tocsin.responders import ACTIONS
-from tocsin.responders.base import IncidentCase, ResponderError, StepContext
-from tocsin.response.journal import (
+from tocsin.respond.actions.base import IncidentCase, ResponderError, StepContext
+from tocsin.respond.actions.registry import ACTIONS
+from tocsin.respond.journal import (
     DONE,
     FAILED,
     NEW_INCIDENT,
@@ -25,7 +22,12 @@ from tocsin.response.journal import (
     WAITING,
     Journal,
     JournalError,
+    iso,
 )
+from tocsin.respond.playbooks.loader import Catalog, validation_problems
+from tocsin.respond.playbooks.models import Playbook, Step
+from tocsin.respond.playbooks.templates import RenderError, evaluate, render, render_value
+from tocsin.retry import backoff
 from tocsin.settings import Settings
 
 RETRY_DELAY_CAP = 5.0
@@ -95,7 +97,7 @@ class ResponseEngine:
             if current and alert.timestamp - current.alerts[-1].timestamp <= window:
                 current.alerts.append(alert)
                 continue
-            since = _iso(alert.timestamp - window)
+            since = iso(alert.timestamp - window)
             joins = self.journal.open_incident_for(key, since) if self.journal else None
             proposal = Proposal(chosen, key, [alert], joins)
             by_key[key] = proposal
@@ -112,7 +114,7 @@ class ResponseEngine:
                 "notify": duty.notify,
                 "deadline_text": duty.deadline_text,
                 "template": duty.template,
-                "due": _iso(opened + timedelta(seconds=duty.within)) if duty.within else None,
+                "due": iso(opened + timedelta(seconds=duty.within)) if duty.within else None,
             }
             for duty in self.catalog.plan.breach_notification
             if duty.applies_when == "always" or proposal.playbook.personal_data
@@ -121,7 +123,7 @@ class ResponseEngine:
         incident = {
             "id": NEW_INCIDENT,
             "level": proposal.level.name,
-            "opened_at": _iso(opened),
+            "opened_at": iso(opened),
             "first_seen": first_seen(first.document()),
             "duties": proposal.duties,
         }
@@ -136,7 +138,7 @@ class ResponseEngine:
             proposal.steps += [self._render_step(step, stage, context) for step in steps]
 
     def _render_step(self, step: Step, stage: str, context: dict[str, Any]) -> dict[str, Any]:
-        row = {
+        row: dict[str, Any] = {
             "id": step.id,
             "stage": stage,
             "action": step.action,
@@ -158,7 +160,7 @@ class ResponseEngine:
         except (RenderError, ResponderError) as exc:
             row["plan"] = f"cannot run: {exc}"
         except ValidationError as exc:
-            row["plan"] = f"cannot run: {_validation(exc)}"
+            row["plan"] = f"cannot run: {validation_problems(exc)}"
         if row["plan"].startswith("cannot run: ") and not step.required:
             return {**row, "status": SKIPPED, "plan": f"skipped: {row['plan']}"}
         return row
@@ -288,7 +290,7 @@ class ResponseEngine:
         try:
             params = action.params.model_validate(step.params)
         except ValidationError as exc:
-            journal.mark(step, FAILED, error=_validation(exc))
+            journal.mark(step, FAILED, error=validation_problems(exc))
             return FAILED
         error = ""
         for attempt in range(step.retries + 1):
@@ -304,7 +306,7 @@ class ResponseEngine:
                 journal.mark(step, DONE, result=result)
                 return DONE
             if attempt < step.retries:
-                time.sleep(min(2.0**attempt, RETRY_DELAY_CAP))
+                time.sleep(backoff(attempt + 1, first=1.0, cap=RETRY_DELAY_CAP))
         journal.mark(step, FAILED, error=error)
         return FAILED
 
@@ -344,11 +346,3 @@ def incident_key(playbook: Playbook, alert: Alert) -> str:
 def first_seen(alert: dict[str, Any]) -> str:
     """When the activity behind an alert began: a correlation's window start, else its time."""
     return (alert.get("window") or {}).get("start") or alert["@timestamp"]
-
-
-def _validation(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,17 +1,17 @@
-"""What every responder shares: the step context, the error type and the action registry."""
+"""What every responder shares: the step context, the error type and the ``Action`` the registry binds."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from tocsin.respond.playbooks.templates import RenderError, render_file
 from tocsin.settings import Settings
 
 
@@ -64,11 +64,10 @@ class StepContext:
         """``output_dir/INC-n``. Incident numbers are per case database: when ``output_dir`` belongs to
         another database (its ``.case-database`` file names it), this one's incidents go to
         ``output_dir/DBNAME-HASH/INC-n``, so two databases never overwrite each other's evidence."""
-        output_dir = Path(self.settings.response.output_dir)
-        database = self.case.path if self.case is not None else None  # None: planning only
+        output_dir, database = self._output_dir, self._database
         if database is None:
             return output_dir / self.incident_id
-        me = str(Path(database).resolve())
+        me = str(database.resolve())
         try:
             owner = (output_dir / CASE_MARKER).read_text(encoding="utf-8").strip()
         except FileNotFoundError:
@@ -76,12 +75,11 @@ class StepContext:
         if owner == me:
             return output_dir / self.incident_id
         tag = hashlib.sha256(me.encode()).hexdigest()[:8]
-        return output_dir / f"{Path(database).stem}-{tag}" / self.incident_id
+        return output_dir / f"{database.stem}-{tag}" / self.incident_id
 
     def claim_incident_dir(self) -> Path:
         """The incident folder, created; an unclaimed ``output_dir`` becomes this case database's."""
-        output_dir = Path(self.settings.response.output_dir)
-        database = self.case.path if self.case is not None else None  # None: planning only
+        output_dir, database = self._output_dir, self._database
         if database is not None:
             output_dir.mkdir(parents=True, exist_ok=True)
             try:
@@ -90,14 +88,28 @@ class StepContext:
                 pass
             else:
                 with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-                    stream.write(str(Path(database).resolve()) + "\n")
+                    stream.write(str(database.resolve()) + "\n")
         folder = self.incident_dir
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
+    def render_file(self, name: str, suffix: str, context: dict[str, Any]) -> str:
+        """The named template (``response.template_dirs`` first, then the built-in ones) rendered;
+        a template that fails is this step's failure."""
+        folders = [Path(folder) for folder in self.settings.response.template_dirs]
+        try:
+            return render_file(name, suffix, context, folders)
+        except RenderError as exc:
+            raise ResponderError(str(exc)) from None
+
     @property
-    def template_dirs(self) -> list[Path]:
-        return [Path(folder) for folder in self.settings.response.template_dirs]
+    def _output_dir(self) -> Path:
+        return Path(self.settings.response.output_dir)
+
+    @property
+    def _database(self) -> Path | None:
+        """The case database; None while only planning."""
+        return Path(self.case.path) if self.case is not None else None
 
 
 class Responder:
@@ -120,12 +132,10 @@ class Responder:
 
 @dataclass(frozen=True)
 class Action:
-    """A playbook action name bound to a responder method (``execute`` or ``rollback``)."""
+    """What a playbook action name runs: a responder's ``execute``, or with ``undo`` its ``rollback``."""
 
-    name: str
     responder: type[Responder]
-    method: str
-    summary: str
+    undo: bool = False
 
     @property
     def params(self) -> type[Params]:
@@ -133,25 +143,11 @@ class Action:
 
     def plan(self, params: Params, ctx: StepContext) -> str:
         text = self.responder().plan(params, ctx)
-        return f"undo: {text}" if self.method == "rollback" else text
+        return f"undo: {text}" if self.undo else text
 
     def run(self, params: Params, ctx: StepContext) -> dict[str, Any]:
-        return getattr(self.responder(), self.method)(params, ctx)
-
-
-ACTIONS: dict[str, Action] = {}
-
-
-def register(name: str, summary: str, undo: str | None = None) -> Callable[[type[Responder]], type[Responder]]:
-    """Register a responder under an action name, and its ``rollback`` under ``undo`` when given."""
-
-    def decorate(responder: type[Responder]) -> type[Responder]:
-        ACTIONS[name] = Action(name, responder, "execute", summary)
-        if undo:
-            ACTIONS[undo] = Action(undo, responder, "rollback", f"undo {name}")
-        return responder
-
-    return decorate
+        responder = self.responder()
+        return responder.rollback(params, ctx) if self.undo else responder.execute(params, ctx)
 
 
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from tocsin.responders.base import Params, Responder, ResponderError, StepContext, register
-from tocsin.responders.http import request_json
+from tocsin.respond.actions.base import Params, Responder, ResponderError, StepContext
+from tocsin.respond.actions.http import request_json
 from tocsin.settings import ScimSettings
 
 _LOCAL_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -40,34 +40,32 @@ class _AccountAction(Responder):
         return f"{self.verb.replace('_', ' ')} {backend.check(params.user)} ({backend.name})"
 
     def execute(self, params: AccountParams, ctx: StepContext) -> dict[str, Any]:
-        backend = _backend(params, ctx)
-        getattr(backend, self.verb)(backend.check(params.user))
-        return {"user": params.user, "backend": backend.name, "done": self.verb}
+        return _apply(self.verb, params, ctx)
 
     def rollback(self, params: AccountParams, ctx: StepContext) -> dict[str, Any]:
-        backend = _backend(params, ctx)
-        getattr(backend, self.reverse)(backend.check(params.user))
-        return {"user": params.user, "backend": backend.name, "done": self.reverse}
+        return _apply(self.reverse, params, ctx)
 
 
-@register("identity.disable_account", "lock the account", undo="identity.enable_account")
 class DisableAccount(_AccountAction):
     verb, reverse = "disable", "enable"
 
 
-@register("identity.revoke_sessions", "end the account's sessions")
 class RevokeSessions(_AccountAction):
     verb = "revoke_sessions"
 
 
-@register("identity.force_password_reset", "make the current password unusable until reset")
 class ForcePasswordReset(_AccountAction):
     verb = "force_password_reset"
 
 
-@register("identity.require_mfa_reenrolment", "revoke the enrolled second factor")
 class RequireMfaReenrolment(_AccountAction):
     verb = "require_mfa_reenrolment"
+
+
+def _apply(verb: str, params: AccountParams, ctx: StepContext) -> dict[str, Any]:
+    backend = _backend(params, ctx)
+    getattr(backend, verb)(backend.check(params.user))
+    return {"user": params.user, "backend": backend.name, "done": verb}
 
 
 def _backend(params: AccountParams, ctx: StepContext) -> LocalAccounts | ScimAccounts:

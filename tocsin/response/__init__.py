@@ -1,1 +1,0 @@
-"""The response engine: incidents opened from alerts, playbook steps journaled and run, an audit trail."""
