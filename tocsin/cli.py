@@ -24,8 +24,8 @@ from tocsin.cli_help import finish as finish_help
 from tocsin.config import ConfigError, load_config, masked, to_toml
 
 if TYPE_CHECKING:
-    from tocsin.event import Event
-    from tocsin.models import Alert, Level
+    from tocsin.model.alert import Alert, Level
+    from tocsin.model.event import Event
     from tocsin.output import AlertSink
     from tocsin.sources import ParseOptions
     from tocsin.terminal import SafeConsole
@@ -149,7 +149,7 @@ class LevelType(click.ParamType):
     name = "level"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Level:
-        from tocsin.models import Level
+        from tocsin.model.alert import Level
 
         if isinstance(value, Level):
             return value
@@ -389,7 +389,7 @@ def scan(
     from tocsin.cli_elastic import elastic_sink
     from tocsin.cli_response import respond_to
     from tocsin.detectors.stateful.geo import GeoIPUnavailable
-    from tocsin.models import Level
+    from tocsin.model.alert import Level
     from tocsin.output import CsvAlertSink, JsonLinesSink, JsonSink, TableSink, print_summary
     from tocsin.report import write_scan_report
     from tocsin.scan import ScanRequest, run_scan

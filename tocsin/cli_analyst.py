@@ -13,9 +13,9 @@ from typing import IO, Any
 
 import click
 
-from tocsin.models import Level
+from tocsin.model.alert import Level
 from tocsin.report import write_scan_report
-from tocsin.store import AmbiguousId, CaseStore
+from tocsin.storage.cases import AmbiguousId, CaseStore
 from tocsin.tabular import (
     ALERT_COLUMNS,
     EVENT_COLUMNS,

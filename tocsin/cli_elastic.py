@@ -23,7 +23,7 @@ from tocsin.elastic.hunting import hunt, parse_since, read_alerts
 from tocsin.elastic.kibana import detection_rules, ndjson, saved_objects
 from tocsin.elastic.shipping import ScanShipper, Shipper, alert_action
 from tocsin.elastic.templates import setup as setup_cluster
-from tocsin.models import Level
+from tocsin.model.alert import Level
 from tocsin.output import JsonLinesSink, TableSink
 from tocsin.terminal import SafeConsole, stderr_console, styled, table_console
 

@@ -17,7 +17,7 @@ import click
 from pydantic import ValidationError
 
 from tocsin.config import ConfigError, load_config
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
 from tocsin.playbooks.loader import Catalog, PlaybookError, load_catalog, load_playbook, playbook_files
 from tocsin.responders import ACTIONS
 from tocsin.response import audit

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
 from tocsin.terminal import console as safe_console
 
 DEFAULT_STATE = Path("/var/lib/tocsin") if os.geteuid() == 0 else Path.home() / ".local/state/tocsin/watch"

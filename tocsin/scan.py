@@ -10,19 +10,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tocsin.batch import EventBatch, EventList
-from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.ruleset import RuleLoadError, RuleSet, builtin_rules_path, load_rules
 from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.yara.compiler import YaraLoadError
 from tocsin.detectors.yara.pipeline import ContentScan
-from tocsin.event import Event
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
+from tocsin.model.event import Event
 from tocsin.pipeline import BlindRule, Coverage, DetectionPipeline
 from tocsin.sources import InputSource, InputStats, ParseOptions, UnreadableInput
 from tocsin.sources.base import BatchParser, Parser, SkippedInput
 from tocsin.sources.detect import detect_format
-from tocsin.sources.reader import resolve_inputs
-from tocsin.store import CaseStore
+from tocsin.sources.inputs import resolve_inputs
+from tocsin.storage.cases import CaseStore
+from tocsin.storage.sqlite import connect
 
 
 @dataclass

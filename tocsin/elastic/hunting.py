@@ -24,14 +24,14 @@ from typing import Any
 
 from sigma.rule import SigmaRule
 
-from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import RuleSet
 from tocsin.elastic import ALERTS_PATTERN, EVENTS_PATTERN
 from tocsin.elastic.cluster import Cluster
 from tocsin.elastic.convert import convert
-from tocsin.event import Event, LogSource
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
+from tocsin.model.event import Event, LogSource
+from tocsin.storage.sqlite import connect
 
 DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

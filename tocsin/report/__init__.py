@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined
 
 from tocsin.scan import ScanSummary
-from tocsin.store import CaseStore
+from tocsin.storage.cases import CaseStore
 from tocsin.tabular import alert_row, event_row, open_private
 
 LEVELS = ["critical", "high", "medium", "low", "informational"]

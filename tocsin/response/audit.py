@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tocsin.secrets import fingerprint_key
+from tocsin.credentials import fingerprint_key
 
 GENESIS = "0" * 64
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
 from tocsin.playbooks.loader import Catalog
 from tocsin.playbooks.models import Playbook, Step
 from tocsin.playbooks.templates import RenderError, evaluate, render, render_value

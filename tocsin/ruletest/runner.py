@@ -31,11 +31,11 @@ from pathlib import Path
 import yaml
 
 from tocsin import yamlsafe
-from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.ruleset import RuleSet, builtin_rules_path, load_rules, rule_files
-from tocsin.models import RuleInfo
+from tocsin.model.alert import RuleInfo
 from tocsin.pipeline import DetectionPipeline
 from tocsin.ruletest.events import CaseDataError, load_events
+from tocsin.storage.sqlite import connect
 
 INFO_FILE = "info.yml"
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
-from tocsin.event import Event, LogSource
+from tocsin.model.event import Event, LogSource
 
 if TYPE_CHECKING:
     from tocsin.batch import EventBatch

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tocsin.event import LogSource
+from tocsin.model.event import LogSource
 from tocsin.sources.base import ParseOptions, register
 from tocsin.sources.jsonbase import JsonParser, Normalized
 from tocsin.sources.linux_auth import PROGRAMS, classify_other

@@ -80,7 +80,7 @@ import re
 import unicodedata
 from typing import Any
 
-from tocsin.event import LogSource
+from tocsin.model.event import LogSource
 from tocsin.sources.base import compact, register
 from tocsin.sources.cloud.common import as_int, lower_keys, text, value_at
 from tocsin.sources.jsonbase import JsonParser, Normalized

@@ -22,10 +22,10 @@ from typing import IO, Any
 
 from evtx import PyEvtxParser
 
-from tocsin.event import Event, LogSource
+from tocsin.model.event import Event, LogSource
 from tocsin.sources.base import InputSource, InputStats, Parser, Sample, compact, register
+from tocsin.sources.inputs import STREAM_ERRORS
 from tocsin.sources.jsonbase import JsonParser, Normalized, dig
-from tocsin.sources.reader import STREAM_ERRORS
 from tocsin.sources.timeparse import parse_time
 
 EVTX_MAGIC = b"ElfFile\x00"

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from tocsin.event import Event
+from tocsin.model.event import Event
 from tocsin.sources.base import InputStats, ParseOptions
 from tocsin.sources.pcap.analyzer import Analyzer
 from tocsin.sources.pcap.parser import PcapParser  # noqa: F401  (registers the dissectors)

@@ -1,7 +1,7 @@
 """The watch state database: offsets per file identity, the alert outbox, correlation episodes.
 
 Everything lives in one SQLite file (``STATE/state.db``), which is also the case
-database (events and alerts, see ``tocsin.store``) and holds the persistent
+database (events and alerts, see ``tocsin.storage.cases``) and holds the persistent
 correlation candidates. Every event read is recorded once as a compact row in
 ``watch_events`` (id, timestamp, input, offset, dataset, raw line), appended in
 rowid order with no index on the random id, so the write stays sequential however
@@ -28,10 +28,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tocsin.detectors.sigma.database import connect
-from tocsin.event import Event
-from tocsin.models import Alert
-from tocsin.secrets import redact
+from tocsin.credentials import redact
+from tocsin.model.alert import Alert
+from tocsin.model.event import Event
+from tocsin.storage.sqlite import connect
 from tocsin.watch.follower import Checkpoint
 
 _SCHEMA = """

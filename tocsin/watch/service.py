@@ -40,12 +40,12 @@ from tocsin.detectors.sigma.engine import FRESH_TABLE
 from tocsin.detectors.sigma.ruleset import RuleSet, builtin_rules_path, load_rules
 from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.yara.pipeline import ContentScan
-from tocsin.event import Event
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
+from tocsin.model.event import Event
 from tocsin.pipeline import DetectionPipeline
 from tocsin.sources import PARSERS, InputSource, InputStats, ParseOptions, Parser, UnreadableInput
 from tocsin.sources.detect import detect_format
-from tocsin.store import CaseStore
+from tocsin.storage.cases import CaseStore
 from tocsin.watch.checkpoint import StateStore
 from tocsin.watch.follower import Chunk, Followed, Follower
 

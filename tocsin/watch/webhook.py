@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tocsin.models import Alert
+from tocsin.model.alert import Alert
 from tocsin.responders.base import ResponderError
 from tocsin.responders.http import redacted, request_json
 

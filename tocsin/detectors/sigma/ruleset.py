@@ -40,8 +40,8 @@ from tocsin.detectors.sigma.correlation import (
     compile_correlation,
 )
 from tocsin.detectors.stateful.spec import StatefulRule, StatefulSpecError, is_stateful, parse_stateful
-from tocsin.event import LogSource
-from tocsin.models import Level, RuleInfo
+from tocsin.model.alert import Level, RuleInfo
+from tocsin.model.event import LogSource
 
 RULE_SUFFIXES = {".yml", ".yaml"}
 #: A rule reading more fields than this is refused (it would cost every batch a column per field).

@@ -20,8 +20,8 @@ from tocsin.detectors.stateful.novelty import event_agent, source_key
 from tocsin.detectors.stateful.registry import register
 from tocsin.detectors.stateful.spec import StatefulSpecError
 from tocsin.detectors.stateful.travel import describe, impossible, login_data
-from tocsin.event import Event
-from tocsin.models import Alert, alert_id
+from tocsin.model.alert import Alert, alert_id
+from tocsin.model.event import Event
 
 LOGIN, CHANGE = 0, 1
 NOVELTIES = {"source", "user_agent"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tocsin.detectors.yara.compiler import CompiledYara, builtin_yara_path, compile_rules
 from tocsin.detectors.yara.scanner import YaraScanner
-from tocsin.models import Alert
+from tocsin.model.alert import Alert
 from tocsin.sources.base import InputSource
 from tocsin.sources.pcap.payloads import PAYLOAD_SCANNER, Payload
 

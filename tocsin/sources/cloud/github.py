@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tocsin.event import LogSource
+from tocsin.model.event import LogSource
 from tocsin.sources.base import compact, register
 from tocsin.sources.cloud.common import (
     as_email,

@@ -6,8 +6,8 @@ import struct
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from tocsin.event import Event, LogSource, iso_timestamp
-from tocsin.secrets import mask, secret_fields
+from tocsin.credentials import mask, secret_fields
+from tocsin.model.event import Event, LogSource, iso_timestamp
 from tocsin.sources.base import InputStats, ParseOptions, compact
 from tocsin.sources.pcap.flows import Flow, FlowTable
 from tocsin.sources.pcap.payloads import PAYLOAD_SCANNER, Payload

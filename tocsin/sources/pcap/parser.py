@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
-from tocsin.event import Event
+from tocsin.model.event import Event
 from tocsin.sources.base import InputSource, InputStats, Parser, Sample, register
 from tocsin.sources.pcap.analyzer import Analyzer
 from tocsin.sources.pcap.protocols import (  # noqa: F401  (register the dissectors)

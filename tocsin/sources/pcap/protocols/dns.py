@@ -6,7 +6,7 @@ import socket
 import struct
 from typing import Any
 
-from tocsin.event import LogSource
+from tocsin.model.event import LogSource
 from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
 from tocsin.sources.pcap.flows import Flow
 from tocsin.sources.pcap.reader import TCP, UDP

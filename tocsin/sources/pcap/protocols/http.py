@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from tocsin.event import LogSource
+from tocsin.model.event import LogSource
 from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
 from tocsin.sources.pcap.flows import Flow
 

@@ -7,7 +7,7 @@ import ipaddress
 import re
 from typing import Any
 
-from tocsin.secrets import mask
+from tocsin.credentials import mask
 from tocsin.sources.pcap.analyzer import Analyzer, dissector
 from tocsin.sources.pcap.flows import Flow
 from tocsin.sources.pcap.protocols.lines import LineDissector

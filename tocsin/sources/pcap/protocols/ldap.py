@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from tocsin.event import LogSource
+from tocsin.model.event import LogSource
 from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
 from tocsin.sources.pcap.flows import Flow
 from tocsin.sources.pcap.protocols import ber

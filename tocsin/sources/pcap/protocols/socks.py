@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from tocsin.event import LogSource
+from tocsin.model.event import LogSource
 from tocsin.sources.pcap.analyzer import DISSECTORS, Analyzer, Dissector, dissector
 from tocsin.sources.pcap.flows import Flow
 from tocsin.sources.pcap.reader import TCP

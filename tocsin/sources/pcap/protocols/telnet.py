@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.secrets import mask
+from tocsin.credentials import mask
+from tocsin.model.event import LogSource
 from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
 from tocsin.sources.pcap.flows import Flow
 

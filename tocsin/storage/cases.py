@@ -11,9 +11,9 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from tocsin.event import Event
-from tocsin.models import Alert
-from tocsin.secrets import redact
+from tocsin.credentials import redact
+from tocsin.model.alert import Alert
+from tocsin.model.event import Event
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
