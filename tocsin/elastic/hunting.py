@@ -191,12 +191,8 @@ def read_alerts(
     }
     alerts: list[Alert] = []
     for page in cluster.search_pages(ALERTS_PATTERN, query, min(page_size, limit), newest_first=True):
-        alerts.extend(alert_from_document(hit["_source"]) for hit in page)
+        alerts.extend(Alert.model_validate(hit["_source"]) for hit in page)
         if len(alerts) >= limit:
             return alerts[:limit]
     return alerts
 
-
-def alert_from_document(document: dict[str, Any]) -> Alert:
-    rule = {**document["rule"], "level": Level[document["rule"]["level"]]}
-    return Alert.model_validate({**document, "rule": rule})

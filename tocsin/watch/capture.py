@@ -11,7 +11,6 @@ traffic; the rest are closed when the watch stops.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import threading
@@ -113,10 +112,7 @@ class LiveCapture:
         events, pending = list(self.analyzer.pending), self.analyzer.pending
         pending.clear()
         for event in events:
-            digest = hashlib.blake2b(digest_size=12)
-            digest.update(f"{self.name}\0{self.run_id}\0{event.offset}\0".encode())
-            digest.update(event.raw.encode("utf-8", "surrogatepass"))
-            event._id = digest.hexdigest()
+            event.identify(self.name, self.run_id, event.offset)
         self.stats.events += len(events)
         return events
 

@@ -22,7 +22,6 @@ carried over to the new rule set) — playbooks are read afresh at each hand-ove
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -264,10 +263,7 @@ class WatchService:
             number, _, copy = event.offset.partition("#")
             offset = chunk.start + starts[int(number) - 1]
             event.offset = f"{offset}#{copy}" if copy else str(offset)
-            digest = hashlib.blake2b(digest_size=12)
-            digest.update(f"{followed.key}\0{event.offset}\0".encode())
-            digest.update(event.raw.encode("utf-8", "surrogatepass"))
-            event._id = digest.hexdigest()
+            event.identify(followed.key, event.offset)
         return events
 
     def _parser(self, followed: Followed, data: bytes) -> Parser | None:
@@ -377,7 +373,7 @@ class WatchService:
 
     def _deliver(self) -> None:
         while pending := self.state.pending():
-            alerts = [_alert(document) for _, document in pending]
+            alerts = [Alert.model_validate(document) for _, document in pending]
             visible = [alert for alert in alerts if alert.level >= self.options.min_level]
             if visible:
                 self.deliver(visible)
@@ -462,12 +458,6 @@ class WatchService:
             temporary = path.with_name(path.name + ".tmp")
             temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
             os.replace(temporary, path)
-
-
-def _alert(document: dict[str, Any]) -> Alert:
-    """An alert back from its JSON form (levels are written by name)."""
-    rule = document["rule"]
-    return Alert.model_validate({**document, "rule": {**rule, "level": Level.parse(rule["level"])}})
 
 
 class JsonLogFormatter(logging.Formatter):
