@@ -393,7 +393,6 @@ def scan(
     from tocsin.output import CsvAlertSink, JsonLinesSink, JsonSink, TableSink, print_summary
     from tocsin.report import write_scan_report
     from tocsin.scan import ScanRequest, run_scan
-    from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
     from tocsin.terminal import styled, table_console
     from tocsin.timeline import write_timeline
 
@@ -458,7 +457,7 @@ def scan(
             def capture_progress(packets: int, size: int) -> None:
                 progress.update(task, description=f"scanning: {counted:,} events, {packets:,} packets, {size / 1e6:,.1f} MB")
 
-            CAPTURE_PROGRESS.set(capture_progress)
+            request.parse.capture_progress = capture_progress
             try:
                 summary = run_scan(request, keep if respond or timeline else sink.write, advance, on_documents=shipper.write if shipper else None)
             except GeoIPUnavailable as exc:

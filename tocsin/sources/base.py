@@ -14,6 +14,7 @@ from tocsin.model.event import Event, LogSource
 
 if TYPE_CHECKING:
     from tocsin.batch import EventBatch
+    from tocsin.sources.pcap.payloads import PayloadScanner
 
 #: Parsers by format name, filled by the ``@register`` decorator.
 PARSERS: dict[str, type[Parser]] = {}
@@ -30,6 +31,10 @@ class ParseOptions:
     reveal_secrets: bool = False
     #: The log source of every record of formats that do not name one (``--logsource``).
     logsource: LogSource | None = None
+    #: Where captures hand each payload they complete (stream, message, file) for content rules.
+    payload_scanner: PayloadScanner | None = None
+    #: progress(packets, bytes) of the capture being read, for callers that show progress.
+    capture_progress: Callable[[int, int], None] | None = None
 
 
 @dataclass

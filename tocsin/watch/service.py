@@ -30,7 +30,7 @@ import signal
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,13 +105,15 @@ class WatchService:
         self.ruleset = self._load_rules()
         self.geoip = GeoIP(options.geoip) if options.geoip else None
         self.content = ContentScan.load(options.yara_paths, options.builtin_rules)
+        #: What parsers and the live capture read with: capture payloads reach YARA.
+        self.parse_options = replace(options.parse, payload_scanner=self.content.payload_scanner)
         self.pipeline = self._pipeline(self.ruleset)
         self.follower = Follower(options.paths, self.state.checkpoints(), options.parse.max_record_bytes)
         self.capture: LiveCapture | None = None
         if options.interface:
             from tocsin.watch.capture import LiveCapture
 
-            self.capture = LiveCapture(options.interface, options.bpf, options.parse)
+            self.capture = LiveCapture(options.interface, options.bpf, self.parse_options)
         self.pending: list[Event] = []
         self.dirty_since: float | None = None
         self.stopping = False
@@ -181,31 +183,30 @@ class WatchService:
             },
         )
         self._deliver()  # alerts committed by a previous run but not delivered before it stopped
-        with self.content.listening():  # capture payloads reach YARA while the loop runs
-            try:
-                while True:
-                    if self.reload_requested:
-                        self._commit()
-                        self.reload_requested = False
-                        self.reload()
-                    read = self.step()
-                    if self.stopping:
-                        if self.capture is not None:
-                            self.pending.extend(self.capture.stop())
-                            self._mark_dirty(time.monotonic())
-                        self._commit()
-                        self._deliver()
-                        break
-                    if not read:
-                        time.sleep(self.options.poll_interval)
-            finally:
-                if self.capture is not None and self.capture.sniffer is not None:
-                    self.capture.stop()  # an error ended the loop: stop the sniffer thread, events are lost
-                self._write_status(force=True)
-                self.follower.close()
-                self.state.close()
-                if self.geoip is not None:
-                    self.geoip.close()
+        try:
+            while True:
+                if self.reload_requested:
+                    self._commit()
+                    self.reload_requested = False
+                    self.reload()
+                read = self.step()
+                if self.stopping:
+                    if self.capture is not None:
+                        self.pending.extend(self.capture.stop())
+                        self._mark_dirty(time.monotonic())
+                    self._commit()
+                    self._deliver()
+                    break
+                if not read:
+                    time.sleep(self.options.poll_interval)
+        finally:
+            if self.capture is not None and self.capture.sniffer is not None:
+                self.capture.stop()  # an error ended the loop: stop the sniffer thread, events are lost
+            self._write_status(force=True)
+            self.follower.close()
+            self.state.close()
+            if self.geoip is not None:
+                self.geoip.close()
         log.info("watch stopped", extra={"fields": self.counters})
         return 0
 
@@ -292,7 +293,7 @@ class WatchService:
             followed.format = cls.name
         parser = self.parsers.get(followed.format)
         if parser is None:
-            parser = self.parsers[followed.format] = PARSERS[followed.format](self.options.parse)
+            parser = self.parsers[followed.format] = PARSERS[followed.format](self.parse_options)
         return parser
 
     # -- committing ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from tocsin.credentials import mask, secret_fields
 from tocsin.model.event import Event, LogSource, iso_timestamp
 from tocsin.sources.base import InputStats, ParseOptions, compact
 from tocsin.sources.pcap.flows import Flow, FlowTable
-from tocsin.sources.pcap.payloads import PAYLOAD_SCANNER, Payload
+from tocsin.sources.pcap.payloads import Payload
 from tocsin.sources.pcap.reader import RST, SYN, TCP, UDP, Packet
 from tocsin.sources.pcap.reassembly import ReassemblyBudget, StreamReassembler
 
@@ -101,7 +101,7 @@ class Analyzer:
         self.flows = FlowTable()
         self.budget = ReassemblyBudget()
         self.pending: list[Event] = []
-        self.scanner = PAYLOAD_SCANNER.get()
+        self.scanner = options.payload_scanner
         self.packets = 0
         self.last_time = 0.0
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import Iterator
 
 from tocsin.model.event import Event
 from tocsin.sources.base import InputSource, InputStats, Parser, Sample, register
@@ -25,8 +24,6 @@ from tocsin.sources.pcap.reader import CaptureReader, Defragmenter, capture_kind
 
 #: Packets between two progress reports.
 PROGRESS_EVERY = 10_000
-#: progress(packets, bytes) of the capture being read, set by callers that show progress.
-CAPTURE_PROGRESS: ContextVar[Callable[[int, int], None] | None] = ContextVar("tocsin_capture_progress", default=None)
 
 
 @register
@@ -40,7 +37,7 @@ class PcapParser(Parser):
 
     def parse(self, source: InputSource, stats: InputStats) -> Iterator[Event]:
         analyzer = Analyzer(source.name, self.options, stats)
-        progress = CAPTURE_PROGRESS.get()
+        progress = self.options.capture_progress
         with source.open() as stream:
             reader = CaptureReader(stream, stats)
             fragments = Defragmenter()
