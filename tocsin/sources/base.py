@@ -16,10 +16,6 @@ if TYPE_CHECKING:
     from tocsin.batch import EventBatch
     from tocsin.sources.pcap.payloads import PayloadScanner
 
-#: Parsers by format name, filled by the ``@register`` decorator.
-PARSERS: dict[str, type[Parser]] = {}
-
-
 @dataclass
 class ParseOptions:
     """Options that change how inputs are interpreted."""
@@ -127,12 +123,6 @@ class BatchParser(Parser):
     @abstractmethod
     def batches(self, source: InputSource, stats: InputStats, size: int) -> Iterator[EventBatch]:
         """The input's records in batches of at most ``size``, counted in ``stats`` as ``parse`` would."""
-
-
-def register(cls: type[Parser]) -> type[Parser]:
-    """Class decorator adding a parser to the registry under its ``name``."""
-    PARSERS[cls.name] = cls
-    return cls
 
 
 class UnreadableInput(Exception):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tocsin.sources.base import PARSERS, InputSource, Parser, Sample, UnreadableInput
+from tocsin.sources.base import InputSource, Parser, Sample, UnreadableInput
+from tocsin.sources.formats import PARSERS
 from tocsin.sources.inputs import read_head
 
 #: Below this confidence no parser is trusted with an input.

@@ -30,7 +30,6 @@ from tocsin.sources.base import (
     Parser,
     Sample,
     compact,
-    register,
 )
 from tocsin.sources.inputs import HEAD_BYTES, decode_lines
 from tocsin.sources.jsonbase import JsonParser, Normalized
@@ -124,7 +123,6 @@ class FieldMapper:
         return None
 
 
-@register
 class GenericJsonParser(JsonParser, BatchParser):
     name = "json"
     description = "Any JSON objects (JSON Lines, arrays), ECS fields mapped with a field map"
@@ -252,7 +250,6 @@ def header_delimiter(line: str) -> str | None:
     return best
 
 
-@register
 class CsvParser(Parser):
     name = "csv"
     description = "CSV tables with a header row (comma, semicolon or tab), ECS fields mapped with a field map"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tocsin.model.event import Event
-from tocsin.sources.base import InputSource, InputStats, Parser, Sample, register
+from tocsin.sources.base import InputSource, InputStats, Parser, Sample
 from tocsin.sources.pcap.analyzer import Analyzer
 from tocsin.sources.pcap.protocols import (  # noqa: F401  (register the dissectors)
     dns,
@@ -26,7 +26,6 @@ from tocsin.sources.pcap.reader import CaptureReader, Defragmenter, capture_kind
 PROGRESS_EVERY = 10_000
 
 
-@register
 class PcapParser(Parser):
     name = "pcap"
     description = "Network capture (pcap, pcapng; gzip ok): flows, DNS, HTTP, TLS, logins of mail, FTP, SOCKS, Telnet, IRC, databases, LDAP, Kerberos"
