@@ -20,7 +20,7 @@ from typing import Any
 from tocsin.model.event import Event
 from tocsin.sources.base import InputStats, ParseOptions
 from tocsin.sources.pcap.analyzer import Analyzer
-from tocsin.sources.pcap.parser import PcapParser  # noqa: F401  (registers the dissectors)
+from tocsin.sources.pcap.protocols import DISSECTORS
 from tocsin.sources.pcap.reader import Frame, decode
 
 log = logging.getLogger("tocsin.watch")
@@ -43,7 +43,7 @@ class LiveCapture:
         self.interface, self.bpf = interface, bpf
         self.name = f"interface:{interface}"
         self.stats = InputStats(self.name, "pcap")
-        self.analyzer = Analyzer(self.name, options, self.stats)
+        self.analyzer = Analyzer(self.name, options, self.stats, DISSECTORS)
         self.frames: queue.Queue[tuple[float, int, bytes, int]] = queue.Queue(queue_size)
         self.number = 0
         self.dropped = 0

@@ -7,19 +7,7 @@ from collections.abc import Iterator
 from tocsin.model.event import Event
 from tocsin.sources.base import InputSource, InputStats, Parser, Sample
 from tocsin.sources.pcap.analyzer import Analyzer
-from tocsin.sources.pcap.protocols import (  # noqa: F401  (register the dissectors)
-    dns,
-    http,
-    irc,
-    kerberos,
-    ldap,
-    mail,
-    mysql,
-    postgresql,
-    socks,
-    telnet,
-    tls,
-)
+from tocsin.sources.pcap.protocols import DISSECTORS
 from tocsin.sources.pcap.reader import CaptureReader, Defragmenter, capture_kind, decode
 
 #: Packets between two progress reports.
@@ -35,7 +23,7 @@ class PcapParser(Parser):
         return 100 if capture_kind(sample.head) else 0
 
     def parse(self, source: InputSource, stats: InputStats) -> Iterator[Event]:
-        analyzer = Analyzer(source.name, self.options, stats)
+        analyzer = Analyzer(source.name, self.options, stats, DISSECTORS)
         progress = self.options.capture_progress
         with source.open() as stream:
             reader = CaptureReader(stream, stats)
