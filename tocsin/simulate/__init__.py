@@ -6,3 +6,8 @@ cycles. ``simulation.generate`` writes the files in the vendors' own formats, in
 and ``ground_truth.json`` (``truth``) naming the records of each attack. ``scenarios.SCENARIOS``
 names the scenarios.
 """
+
+from importlib.util import find_spec
+
+if find_spec("scapy") is None:  # checked, not imported: only what builds packets imports it
+    raise ImportError("tocsin simulate and evaluate need the lab extra: pip install 'tocsin[lab]'")

@@ -52,8 +52,11 @@ class LiveCapture:
         self.sniffer: Any = None
 
     def start(self) -> None:
-        from scapy.config import conf
-        from scapy.sendrecv import AsyncSniffer
+        try:
+            from scapy.config import conf
+            from scapy.sendrecv import AsyncSniffer
+        except ImportError:
+            raise CaptureError("live capture needs scapy: pip install 'tocsin[capture]'") from None
 
         layers = conf.l2types.layer2num
 
