@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import RuleSet, load_rules
-from tocsin.event import Event, LogSource
-from tocsin.models import Alert
+from tocsin.model.alert import Alert
+from tocsin.model.event import Event, LogSource
+from tocsin.storage.sqlite import connect
 
 TEST_LOGSOURCE = LogSource.of("testproduct", ("testservice",), "authentication")
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.conftest import SHARED, shared
-from tocsin.models import Alert
+from tocsin.model.alert import Alert
 from tocsin.scan import ScanRequest, run_scan
 from tocsin.sources import ParseOptions
 

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tocsin.event import Event, LogSource, lookup_path, sql_value
+from tocsin.model.event import Event, LogSource, lookup_path, sql_value
 
 
 class EventBatch(ABC):
@@ -102,7 +102,7 @@ class EventList(EventBatch):
         return self._events
 
 
-#: Field values derived for every event (``tocsin.event.complete_ecs``), with what they default to.
+#: Field values derived for every event (``tocsin.model.event.complete_ecs``), with what they default to.
 _DERIVED: dict[str, tuple[str, ...]] = {
     "source.address": ("source.ip", "source.domain"),
     "event.provider": ("process.name", "network.protocol"),

@@ -10,7 +10,7 @@ from typing import IO, Protocol
 from rich.table import Table
 from rich.text import Text
 
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
 from tocsin.pipeline import BlindRule
 from tocsin.scan import ScanSummary
 from tocsin.tabular import ALERT_COLUMNS, LEVEL_STYLES, SHORT_ID, alert_row, entities, write_csv

@@ -18,15 +18,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from tocsin.batch import EventBatch, EventList
+from tocsin.credentials import annotate_credential_alerts
 from tocsin.detectors.sigma.correlation import CorrelationRule, Episode
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import DetectionRule, RuleSet
 from tocsin.detectors.stateful.engine import StatefulEngine
 from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.yara.pipeline import ContentScan
-from tocsin.event import Event
-from tocsin.models import Alert
-from tocsin.secrets import annotate_credential_alerts
+from tocsin.model.alert import Alert
+from tocsin.model.event import Event
 
 
 @dataclass

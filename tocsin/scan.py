@@ -6,23 +6,23 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tocsin.batch import EventBatch, EventList
-from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.ruleset import RuleLoadError, RuleSet, builtin_rules_path, load_rules
 from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.yara.compiler import YaraLoadError
 from tocsin.detectors.yara.pipeline import ContentScan
-from tocsin.event import Event
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
+from tocsin.model.event import Event
 from tocsin.pipeline import BlindRule, Coverage, DetectionPipeline
 from tocsin.sources import InputSource, InputStats, ParseOptions, UnreadableInput
 from tocsin.sources.base import BatchParser, Parser, SkippedInput
 from tocsin.sources.detect import detect_format
-from tocsin.sources.reader import resolve_inputs
-from tocsin.store import CaseStore
+from tocsin.sources.inputs import resolve_inputs
+from tocsin.storage.cases import CaseStore
+from tocsin.storage.sqlite import connect
 
 
 @dataclass
@@ -229,6 +229,7 @@ def run_scan(
     geoip = GeoIP(request.geoip) if request.geoip else None
     content = ContentScan.load(request.yara_paths, request.builtin_rules)
     summary.yara_files, summary.yara_errors = content.compiled.files, content.compiled.errors
+    parse = replace(request.parse, payload_scanner=content.payload_scanner)
     with tempfile.TemporaryDirectory(prefix="tocsin-") as workdir:
         connection = connect(str(request.db or Path(workdir) / "engine.db"))
         try:
@@ -245,22 +246,21 @@ def run_scan(
                     else:
                         summary.alerts_hidden += 1
 
-            with content.listening():
-                batches = read_batches(
-                    request.paths, request.format_in, request.parse, read, request.batch_size,
-                    content.scan_file if content.scan_files else None,
-                )  # fmt: skip
-                for batch in batches:
-                    connection.execute("BEGIN")
-                    if store:
-                        store.add_events(batch.events)
-                    alerts = pipeline.process(batch)
-                    connection.execute("COMMIT")
-                    emit(alerts)
-                    if on_documents:
-                        on_documents(batch.events, alerts)
-                    if on_batch:
-                        on_batch(len(batch))
+            batches = read_batches(
+                request.paths, request.format_in, parse, read, request.batch_size,
+                content.scan_file if content.scan_files else None,
+            )  # fmt: skip
+            for batch in batches:
+                connection.execute("BEGIN")
+                if store:
+                    store.add_events(batch.events)
+                alerts = pipeline.process(batch)
+                connection.execute("COMMIT")
+                emit(alerts)
+                if on_documents:
+                    on_documents(batch.events, alerts)
+                if on_batch:
+                    on_batch(len(batch))
             final_alerts = pipeline.finish()
             pipeline.close()
             emit(final_alerts)

@@ -16,10 +16,10 @@ import pytest
 
 from tests.engine_helpers import make_event
 from tocsin.detectors.sigma.correlation import CorrelationRunner
-from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import EVIDENCE_CAP, SigmaEngine
 from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
-from tocsin.event import Event
+from tocsin.model.event import Event
+from tocsin.storage.sqlite import connect
 
 START = 1_700_000_000.0
 

@@ -146,7 +146,7 @@ def test_native_field_names_resolve_case_insensitively_in_the_original_record(tm
 
 
 def test_logsource_routing_keeps_rules_to_their_events(tmp_path):
-    from tocsin.event import LogSource
+    from tocsin.model.event import LogSource
 
     rule = RULE.replace("category: authentication", "product: okta").format(
         selection="        user.name: bob"

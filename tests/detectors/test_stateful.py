@@ -12,16 +12,16 @@ from click.testing import CliRunner
 
 from tests.conftest import shared
 from tocsin.cli import cli
-from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
 from tocsin.detectors.stateful.engine import StatefulEngine
 from tocsin.detectors.stateful.geo import Place, distance_km, speed_kmh
 from tocsin.detectors.stateful.novelty import agent_family, source_key
-from tocsin.event import Event
-from tocsin.models import Alert
+from tocsin.model.alert import Alert
+from tocsin.model.event import Event
 from tocsin.ruletest.check import check_rules
 from tocsin.ruletest.events import ecs_event
 from tocsin.sources.timeparse import parse_time
+from tocsin.storage.sqlite import connect
 
 PACK = load_rules([builtin_rules_path()])
 PARIS, SYDNEY, LYON = (48.8566, 2.3522), (-33.8688, 151.2093), (45.764, 4.8357)
@@ -52,7 +52,7 @@ def events(docs: list[dict[str, Any]]) -> list[Event]:
 
 
 def _iso(ts: float) -> str:
-    from tocsin.event import iso_timestamp
+    from tocsin.model.event import iso_timestamp
 
     return iso_timestamp(ts) or ""
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.conftest import shared
-from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import builtin_rules_path
 from tocsin.elastic.convert import convert
@@ -16,6 +15,7 @@ from tocsin.elastic.hunting import candidate_query, event_from_hit, in_reading_o
 from tocsin.elastic.shipping import event_action
 from tocsin.scan import ReadSummary, ScanRequest, load_ruleset, read_events, run_scan
 from tocsin.sources import ParseOptions
+from tocsin.storage.sqlite import connect
 
 AUTH = [builtin_rules_path() / "authentication"]
 FAILURE = 'event.category:authentication AND event.type:start AND event.outcome:failure'

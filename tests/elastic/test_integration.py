@@ -29,7 +29,7 @@ from tocsin.elastic import ALERTS_PATTERN, EVENTS_PATTERN
 from tocsin.elastic.client import ElasticSettings, make_client
 from tocsin.elastic.hunting import read_alerts
 from tocsin.elastic.shipping import Shipper, Spool
-from tocsin.models import Level
+from tocsin.model.alert import Level
 from tocsin.scan import ReadSummary, read_events
 from tocsin.settings import load_settings
 from tocsin.sources import ParseOptions

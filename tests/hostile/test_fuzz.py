@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
-from tocsin.event import Event
+from tocsin.model.event import Event
 from tocsin.sources import PARSERS, InputSource, InputStats, ParseOptions, UnreadableInput
 from tocsin.sources.detect import detect_format
 from tocsin.terminal import console

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.hostile.test_fuzz import SEED_FORMATS, SEEDS
-from tocsin.event import Event
+from tocsin.model.event import Event
 from tocsin.sources import PARSERS, InputSource, InputStats, ParseOptions
 from tocsin.terminal import console
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tocsin.event import Event
-from tocsin.models import Alert
+from tocsin.model.alert import Alert
+from tocsin.model.event import Event
 from tocsin.scan import ReadSummary, ScanRequest, ScanSummary, read_events, run_scan
 from tocsin.sources import ParseOptions
 

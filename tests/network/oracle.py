@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.network.helpers import events_of
-from tocsin.event import Event
+from tocsin.model.event import Event
 
 TSHARK = shutil.which("tshark")
 PROTOCOLS = ("http", "dns", "logins", "tls", "ssh", "kerberos", "ldap")

@@ -11,8 +11,10 @@ import pytest
 
 from tests.conftest import shared
 from tests.network.captures import CLIENT, Session, write
-from tests.network.helpers import events_of, scan
-from tocsin.sources.pcap.payloads import PAYLOAD_SCANNER, Payload
+from tests.network.helpers import scan
+from tocsin.scan import ReadSummary, read_events
+from tocsin.sources import ParseOptions
+from tocsin.sources.pcap.payloads import Payload
 from tocsin.sources.pcap.protocols import mail
 
 PRIVATE_KEY = (
@@ -133,11 +135,9 @@ def test_bdat_chunks_are_reassembled_into_a_message_whose_attachment_is_scanned(
 
 def test_bdat_messages_of_the_shared_captures_are_reassembled_into_their_mime_parts():
     seen: list[Payload] = []
-    token = PAYLOAD_SCANNER.set(seen.append)
-    try:
-        _, summary = events_of(shared("pcaps/smtp/rfc3030-bdat-multipart-chunked.pcap"))
-    finally:
-        PAYLOAD_SCANNER.reset(token)
+    summary = ReadSummary()
+    path = shared("pcaps/smtp/rfc3030-bdat-multipart-chunked.pcap")
+    list(read_events([str(path)], None, ParseOptions(payload_scanner=seen.append), summary))
     parts = {p.kind: p for p in seen if p.kind.startswith("smtp")}
     assert parts["smtp body"].data.startswith(b"This is Zeek's logo.")
     logo = parts["smtp attachment"]

@@ -11,7 +11,8 @@ from tocsin.cli import cli
 from tocsin.evaluation.runner import evaluate_scenario
 from tocsin.evaluation.scoring import ScenarioScore
 from tocsin.scan import ReadSummary, ScanRequest, load_ruleset, read_events
-from tocsin.simulate import SCENARIOS, Settings, generate
+from tocsin.simulate.scenarios import SCENARIOS
+from tocsin.simulate.simulation import Settings, generate
 from tocsin.simulate.truth import LOGS_DIR, GroundTruth
 from tocsin.sources import ParseOptions
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import shared
-from tocsin.event import Event
+from tocsin.model.event import Event
 from tocsin.sources import PARSERS, InputSource, InputStats, ParseOptions
 from tocsin.sources.detect import detect_format
-from tocsin.sources.reader import resolve_inputs
+from tocsin.sources.inputs import resolve_inputs
 
 SAMPLES = {
     "okta.jsonl": "okta",

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import shared
-from tocsin.event import Event
+from tocsin.model.event import Event
 from tocsin.sources import PARSERS, InputSource, InputStats, ParseOptions
 from tocsin.sources.detect import detect_format
-from tocsin.sources.reader import resolve_inputs
+from tocsin.sources.inputs import resolve_inputs
 
 T0 = datetime(2024, 3, 1, 10, 0, 0, tzinfo=UTC).timestamp()
 

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tocsin.event import Event
+from tocsin.model.event import Event
 from tocsin.sources import PARSERS, InputSource, InputStats, ParseOptions
 from tocsin.sources.base import Sample
 from tocsin.sources.detect import detect_format
-from tocsin.sources.reader import read_head, resolve_inputs
+from tocsin.sources.inputs import read_head, resolve_inputs
 
 STAMP_US = 1709287200123456  # 2024-03-01T10:00:00.123456Z
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import shared
-from tocsin.event import Event
+from tocsin.model.event import Event
 from tocsin.sources import InputSource, InputStats, ParseOptions
 from tocsin.sources.detect import detect_format
-from tocsin.sources.reader import resolve_inputs
+from tocsin.sources.inputs import resolve_inputs
 from tocsin.sources.syslog import SyslogParser
 
 _REPEATED = re.compile(rb"message repeated (\d+) times: \[ ?(.*?) ?\]$")

@@ -13,10 +13,10 @@ import pytest
 from evtx import PyEvtxParser
 
 from tests.sources.evtx_writer import build_evtx, windows_event, write_evtx
-from tocsin.event import Event
+from tocsin.model.event import Event
 from tocsin.sources import PARSERS, InputSource, InputStats, ParseOptions
 from tocsin.sources.detect import detect_format
-from tocsin.sources.reader import resolve_inputs
+from tocsin.sources.inputs import resolve_inputs
 from tocsin.sources.windows import flatten_record, normalize_windows
 
 T0 = datetime(2024, 3, 1, 10, 0, 0, 250000, tzinfo=UTC)

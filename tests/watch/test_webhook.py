@@ -13,7 +13,7 @@ import pytest
 
 from tests.watch.helpers import HookServer, Watcher, wait_for
 from tests.watch.test_watch_rotation_restart import Writer, failed
-from tocsin.models import Alert, Level, RuleInfo
+from tocsin.model.alert import Alert, Level, RuleInfo
 from tocsin.watch.webhook import REPLAY, SPOOL, WebhookSink
 
 SECRET_PATH = "/hooks/T0SECRET/abcdefXYZ"

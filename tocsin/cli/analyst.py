@@ -15,9 +15,9 @@ import click
 
 from tocsin.cli.inputs import open_output
 from tocsin.cli.options import output_options, width_option
-from tocsin.models import Level
+from tocsin.model.alert import Level
 from tocsin.report import write_scan_report
-from tocsin.store import AmbiguousId, CaseStore
+from tocsin.storage.cases import AmbiguousId, CaseStore
 from tocsin.tabular import (
     ALERT_COLUMNS,
     EVENT_COLUMNS,

@@ -18,7 +18,7 @@ from tocsin.elastic.cluster import CLUSTER_ERRORS, Cluster
 from tocsin.elastic.hunting import hunt, parse_since, read_alerts
 from tocsin.elastic.shipping import ScanShipper, Shipper, alert_action
 from tocsin.elastic.templates import setup as setup_cluster
-from tocsin.models import Level
+from tocsin.model.alert import Level
 from tocsin.output import JsonLinesSink, TableSink
 from tocsin.settings import Settings
 from tocsin.terminal import SafeConsole, stderr_console, styled, table_console

@@ -15,7 +15,7 @@ from tocsin.cli.inputs import check_paths, open_output, parsing
 from tocsin.cli.options import LazyChoice, output_options, parse_options, pass_settings, reveal_secrets_option
 
 if TYPE_CHECKING:
-    from tocsin.event import Event
+    from tocsin.model.event import Event
     from tocsin.settings import Settings
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from tocsin.models import Level
+    from tocsin.model.alert import Level
 
 Decorator = Callable[[Any], Any]
 
@@ -40,7 +40,7 @@ class LevelType(click.ParamType):
     name = "level"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Level:
-        from tocsin.models import Level
+        from tocsin.model.alert import Level
 
         if isinstance(value, Level):
             return value

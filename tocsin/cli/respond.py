@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 from pydantic import ValidationError
 
 from tocsin.cli.options import bundle, pass_settings
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
 from tocsin.respond import audit
 from tocsin.respond.actions.registry import ACTIONS
 from tocsin.respond.engine import ResponseEngine, RunSummary, Triage
@@ -106,21 +105,13 @@ def read_alerts(paths: tuple[str, ...]) -> tuple[list[Alert], list[str]]:
             continue
         for number, document in enumerate(documents, start=1):
             try:
-                alerts.append(parse_alert(document))
+                alerts.append(Alert.model_validate(document))
             except (ValidationError, ValueError, TypeError, AttributeError) as exc:
                 if not isinstance(exc, ValidationError):
                     problems.append(f"{name} alert {number}: {exc}")
                     continue
                 problems.append(f"{name} alert {number}: {exc.error_count()} invalid field(s), e.g. {exc.errors()[0]['loc']}")
     return alerts, problems
-
-
-def parse_alert(document: dict[str, Any]) -> Alert:
-    """An alert from its JSON form, where the level is written by name."""
-    rule = document.get("rule")
-    if isinstance(rule, dict) and isinstance(rule.get("level"), str):
-        document = {**document, "rule": {**rule, "level": Level.parse(rule["level"])}}
-    return Alert.model_validate(document)
 
 
 def print_triage(triage: Triage) -> None:

@@ -27,7 +27,7 @@ from tocsin.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from tocsin.models import Alert, Level
+    from tocsin.model.alert import Alert, Level
     from tocsin.output import AlertSink
     from tocsin.settings import Settings
 
@@ -106,7 +106,7 @@ def scan(
     from tocsin.cli.es import elastic_sink
     from tocsin.cli.respond import respond_to
     from tocsin.detectors.stateful.geo import GeoIPUnavailable
-    from tocsin.models import Level
+    from tocsin.model.alert import Level
     from tocsin.output import CsvAlertSink, JsonLinesSink, JsonSink, TableSink, print_summary
     from tocsin.report import write_scan_report
     from tocsin.scan import ScanRequest, run_scan

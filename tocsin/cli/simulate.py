@@ -11,7 +11,8 @@ import click
 from tocsin.cli.options import rules_option
 from tocsin.evaluation import evaluate_directory
 from tocsin.evaluation.report import document, print_tables
-from tocsin.simulate import DEFAULT_START, SCENARIOS, Settings, generate
+from tocsin.simulate.scenarios import SCENARIOS
+from tocsin.simulate.simulation import DEFAULT_START, Settings, generate
 from tocsin.terminal import console as safe_console
 
 EXIT_BELOW_AIM = 1

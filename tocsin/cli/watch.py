@@ -24,7 +24,7 @@ from tocsin.cli.options import (
     to_es_option,
     yara_option,
 )
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
 from tocsin.settings import Settings
 from tocsin.terminal import console as safe_console
 

@@ -24,14 +24,14 @@ from typing import Any
 
 from sigma.rule import SigmaRule
 
-from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import RuleSet
 from tocsin.elastic import ALERTS_PATTERN, EVENTS_PATTERN
 from tocsin.elastic.cluster import Cluster
 from tocsin.elastic.convert import convert
-from tocsin.event import Event, LogSource
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
+from tocsin.model.event import Event, LogSource
+from tocsin.storage.sqlite import connect
 
 DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -191,12 +191,8 @@ def read_alerts(
     }
     alerts: list[Alert] = []
     for page in cluster.search_pages(ALERTS_PATTERN, query, min(page_size, limit), newest_first=True):
-        alerts.extend(alert_from_document(hit["_source"]) for hit in page)
+        alerts.extend(Alert.model_validate(hit["_source"]) for hit in page)
         if len(alerts) >= limit:
             return alerts[:limit]
     return alerts
 
-
-def alert_from_document(document: dict[str, Any]) -> Alert:
-    rule = {**document["rule"], "level": Level[document["rule"]["level"]]}
-    return Alert.model_validate({**document, "rule": rule})

@@ -29,8 +29,8 @@ from typing import IO, Any
 from tocsin.elastic import ALERTS_STREAM, EVENTS_STREAM
 from tocsin.elastic.client import ElasticError, ElasticSettings, describe
 from tocsin.elastic.cluster import CLUSTER_ERRORS, Cluster
-from tocsin.event import Event
-from tocsin.models import Alert
+from tocsin.model.alert import Alert
+from tocsin.model.event import Event
 from tocsin.retry import backoff
 
 Action = dict[str, Any]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tocsin.event import Event
+from tocsin.model.event import Event
 from tocsin.simulate.truth import GroundTruth
 
 

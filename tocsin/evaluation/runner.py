@@ -9,8 +9,8 @@ from pathlib import Path
 from tocsin.detectors.sigma.ruleset import RuleSet
 from tocsin.evaluation.labels import EventLabels
 from tocsin.evaluation.scoring import ScenarioScore, score
-from tocsin.event import Event
-from tocsin.models import Alert
+from tocsin.model.alert import Alert
+from tocsin.model.event import Event
 from tocsin.scan import ScanRequest, load_ruleset, run_scan
 from tocsin.simulate.truth import LOGS_DIR, TRUTH_FILE, GroundTruth
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from statistics import median
 
 from tocsin.evaluation.labels import EventLabels
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
 from tocsin.simulate.truth import AttackTruth
 
 COUNTED = Level.low

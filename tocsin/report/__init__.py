@@ -6,7 +6,6 @@ and every value from the logs goes through Jinja2's autoescape.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,8 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined
 
 from tocsin.scan import ScanSummary
-from tocsin.store import CaseStore
+from tocsin.storage.cases import CaseStore
+from tocsin.storage.sqlite import connect_read_only
 from tocsin.tabular import alert_row, event_row, open_private
 
 LEVELS = ["critical", "high", "medium", "low", "informational"]
@@ -157,7 +157,7 @@ def render_report(context: dict[str, Any]) -> str:
 
 def write_scan_report(path: Path, db: Path, summary: ScanSummary | None = None) -> int:
     """Write the report of the case database ``db`` to ``path`` (0600); returns the alerts shown."""
-    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    connection = connect_read_only(db)
     try:
         context = report_context(CaseStore(connection), summary, f"tocsin scan report: {db.name}")
     finally:

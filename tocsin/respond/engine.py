@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
 from tocsin.respond.actions.base import IncidentCase, ResponderError, StepContext
 from tocsin.respond.actions.registry import ACTIONS
 from tocsin.respond.journal import (

@@ -17,34 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from tocsin.respond import audit
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS incidents (
-    id TEXT PRIMARY KEY, number INTEGER UNIQUE NOT NULL, dedup_key TEXT NOT NULL, playbook TEXT NOT NULL,
-    title TEXT NOT NULL, level TEXT NOT NULL, status TEXT NOT NULL, phase TEXT NOT NULL,
-    opened_at TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, closed_at TEXT,
-    inputs TEXT NOT NULL, duties TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS incidents_key ON incidents (dedup_key, status);
-CREATE TABLE IF NOT EXISTS incident_alerts (
-    alert_id TEXT PRIMARY KEY, incident_id TEXT NOT NULL REFERENCES incidents (id), document TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS steps (
-    incident_id TEXT NOT NULL REFERENCES incidents (id), seq INTEGER NOT NULL, step_id TEXT NOT NULL,
-    stage TEXT NOT NULL, action TEXT NOT NULL, description TEXT NOT NULL, params TEXT NOT NULL,
-    plan TEXT NOT NULL, requires_approval INTEGER NOT NULL, timeout INTEGER NOT NULL,
-    retries INTEGER NOT NULL, on_failure TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    result TEXT, error TEXT, started_at TEXT, finished_at TEXT, approved_by TEXT, approved_at TEXT,
-    PRIMARY KEY (incident_id, step_id)
-);
-CREATE TABLE IF NOT EXISTS timeline (
-    incident_id TEXT NOT NULL REFERENCES incidents (id), at TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS evidence (
-    incident_id TEXT NOT NULL REFERENCES incidents (id), name TEXT NOT NULL, sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL, path TEXT NOT NULL, PRIMARY KEY (incident_id, name)
-);
-"""
+from tocsin.storage import schemas
+from tocsin.storage.sqlite import connect_journal
 
 #: The incident id in plans made before the incident is opened; replaced by the real id when it is.
 NEW_INCIDENT = "(new)"
@@ -96,10 +70,8 @@ class Journal:
     def __init__(self, path: Path, actor: str) -> None:
         self.path, self.actor = path, actor
         try:
-            self.connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-            self.connection.execute("PRAGMA journal_mode=WAL")
-            self.connection.execute("PRAGMA synchronous=FULL")
-            self.connection.executescript(SCHEMA + audit.SCHEMA)
+            self.connection = connect_journal(path)
+            self.connection.executescript(schemas.JOURNAL + schemas.AUDIT)
         except sqlite3.Error as exc:
             raise JournalError(f"{path}: {exc}") from None
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from tocsin.models import Level
+from tocsin.model.alert import Level
 from tocsin.respond.playbooks.models import Strict, seconds
 
 BUILTIN_PLAN = Path(__file__).with_name("plan.yml")

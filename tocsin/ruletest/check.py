@@ -19,14 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.error import URLError
 
-import yaml
-from sigma.collection import SigmaCollection
-from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.plugins import InstalledSigmaPlugins
 
-from tocsin import yamlsafe
+from tocsin.detectors.sigma.rulefile import RuleFileError, one_line, read_rule_file
 from tocsin.detectors.sigma.ruleset import load_rules, rule_files
-from tocsin.detectors.stateful.spec import StatefulSpecError, is_stateful, parse_stateful
+from tocsin.detectors.stateful.spec import StatefulSpecError, parse_stateful
 
 #: Modules of pySigma that fetch reference data over the network.
 _DOWNLOADERS = ("sigma.validators.sigmahq.data.base", "sigma.data.mitre_attack", "sigma.data.mitre_d3fend")
@@ -144,38 +141,22 @@ def _nothing() -> Iterator[None]:
 def _parse(file: Path, report: CheckReport) -> tuple[list[Any], list[str]]:
     """The Sigma rules of a file, and the ids of its stateful rules (checked against their detector)."""
     try:
-        text = file.read_text(encoding="utf-8")
-        documents = [doc for doc in yamlsafe.load_all(text) if doc is not None]
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        report.findings.append(Finding("yaml", "error", f"unreadable YAML: {yamlsafe.describe(exc, file)}", str(file)))
+        rule_file = read_rule_file(file)
+        if rule_file.stateful:
+            return [], _stateful_ids(rule_file.documents, file, report)
+        for document in rule_file.documents:
+            for name in undefined_identifiers(document.get("detection")):
+                report.findings.append(Finding(
+                    "condition", "error", f"condition names {name!r}, which the detection does not define",
+                    str(file), str(document.get("id") or "") or None, document.get("title"),
+                ))  # fmt: skip
+        good, rejected = rule_file.sigma()
+    except RuleFileError as exc:
+        report.findings.append(Finding(exc.kind, "error", exc.reason, str(file)))
         return [], []
-    if not documents or not all(isinstance(doc, dict) for doc in documents):
-        report.findings.append(Finding("schema", "error", "not a Sigma rule (no YAML mapping)", str(file)))
-        return [], []
-    if is_stateful(documents):
-        return [], _stateful_ids(documents, file, report)
-    for document in documents:
-        for name in undefined_identifiers(document.get("detection")):
-            report.findings.append(Finding(
-                "condition", "error", f"condition names {name!r}, which the detection does not define",
-                str(file), str(document.get("id") or "") or None, document.get("title"),
-            ))  # fmt: skip
-    try:
-        collection = SigmaCollection.from_yaml(
-            text, collect_errors=True, source=SigmaRuleLocation(file), collect_filters=True, resolve_references=False
-        )
-    except SigmaError as exc:
-        report.findings.append(Finding("schema", "error", " ".join(str(exc).split()), str(file)))
-        return [], []
-    good = []
-    for rule in [*collection.rules, *collection.filters]:
-        if rule.errors:
-            for error in rule.errors:
-                report.findings.append(
-                    Finding("schema", "error", " ".join(str(error).split()), str(file), _id(rule), rule.title)
-                )
-        else:
-            good.append(rule)
+    for rule in rejected:
+        for error in rule.errors:
+            report.findings.append(Finding("schema", "error", one_line(error), str(file), _id(rule), rule.title))
     return good, []
 
 

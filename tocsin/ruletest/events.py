@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tocsin.event import Event, LogSource
+from tocsin.model.event import Event, LogSource
 from tocsin.scan import ReadSummary, read_events
 from tocsin.sources import PARSERS, ParseOptions
 from tocsin.sources.timeparse import parse_time

@@ -27,15 +27,17 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from tocsin import yamlsafe
-from tocsin.detectors.sigma.database import connect
+from tocsin.detectors.sigma.rulefile import RuleFileError, read_rule_file
 from tocsin.detectors.sigma.ruleset import RuleSet, builtin_rules_path, load_rules, rule_files
-from tocsin.models import RuleInfo
+from tocsin.model.alert import RuleInfo
 from tocsin.pipeline import DetectionPipeline
 from tocsin.ruletest.events import CaseDataError, load_events
+from tocsin.storage.sqlite import connect
 
 INFO_FILE = "info.yml"
 
@@ -135,18 +137,13 @@ def discover(paths: Iterable[Path]) -> tuple[list[TestCase], list[SuiteProblem]]
 def _pointed_info_files(rule: Path, problems: list[SuiteProblem]) -> list[Path]:
     """The ``regression_tests_path`` of a rule file, resolved against the folders above it."""
     try:
-        text = rule.read_text(encoding="utf-8")
+        if "regression_tests_path" not in rule.read_text(encoding="utf-8"):
+            return []  # most rules: no need to parse them here
     except (OSError, UnicodeDecodeError):
         return []
-    if "regression_tests_path" not in text:
-        return []
     found = []
-    try:
-        documents = list(yamlsafe.load_all(text))
-    except yaml.YAMLError:
-        return []
-    for document in documents:
-        if not isinstance(document, dict) or not document.get("regression_tests_path"):
+    for document in _documents(rule):
+        if not document.get("regression_tests_path"):
             continue
         pointer = str(document["regression_tests_path"])
         target = resolve_relative(pointer, rule.parent)
@@ -155,6 +152,14 @@ def _pointed_info_files(rule: Path, problems: list[SuiteProblem]) -> list[Path]:
         else:
             found.append(target.resolve())
     return found
+
+
+def _documents(rule: Path) -> list[dict[str, Any]]:
+    """The documents of a rule file; none when it is no rule file (loading the rules reports why)."""
+    try:
+        return read_rule_file(rule).documents
+    except RuleFileError:
+        return []
 
 
 def resolve_relative(pointer: str, start: Path) -> Path | None:
@@ -267,12 +272,8 @@ def _names(files: Iterable[Path]) -> dict[str, str]:
     """Rule ``name`` → id, so ``rule_metadata`` may name a building block by its name."""
     names: dict[str, str] = {}
     for file in files:
-        try:
-            documents = list(yamlsafe.load_all(file.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue
-        for document in documents:
-            if isinstance(document, dict) and document.get("name") and document.get("id"):
+        for document in _documents(file):
+            if document.get("name") and document.get("id"):
                 names[str(document["name"]).lower()] = str(document["id"]).lower()
     return names
 

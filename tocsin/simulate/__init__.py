@@ -3,12 +3,11 @@
 A scenario (``scenarios/``) plants attack instances in a simulated organisation (``world``) whose
 benign background (``background`` and the per-format modules in ``formats/``) follows daily
 cycles. ``simulation.generate`` writes the files in the vendors' own formats, in time order,
-and ``ground_truth.json`` (``truth``) naming the records of each attack.
+and ``ground_truth.json`` (``truth``) naming the records of each attack. ``scenarios.SCENARIOS``
+names the scenarios.
 """
 
-from tocsin.simulate import formats as _formats  # noqa: F401
-from tocsin.simulate import scenarios as _scenarios  # noqa: F401
-from tocsin.simulate.registry import SCENARIOS, Scenario, scenario
-from tocsin.simulate.simulation import DEFAULT_START, Settings, generate
+from importlib.util import find_spec
 
-__all__ = ["DEFAULT_START", "SCENARIOS", "Scenario", "Settings", "generate", "scenario"]
+if find_spec("scapy") is None:  # checked, not imported: only what builds packets imports it
+    raise ImportError("tocsin simulate and evaluate need the lab extra: pip install 'tocsin[lab]'")

@@ -8,7 +8,7 @@ schedule is held; records are made as the writer reaches them.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from random import Random
 
@@ -28,27 +28,17 @@ class Background:
     trips: dict[str, Trip]
 
 
+#: A stream's benign background (``tocsin.simulate.formats.BACKGROUNDS``): one day's activities.
 Source = Callable[[Background, Day], Iterable[Activity]]
-#: Background sources by stream name, filled by ``@background``.
-BACKGROUNDS: dict[str, Source] = {}
-
-
-def background(stream: str) -> Callable[[Source], Source]:
-    """Function decorator registering the background source of ``stream``."""
-
-    def register(source: Source) -> Source:
-        BACKGROUNDS[stream] = source
-        return source
-
-    return register
 
 
 def background_records(
-    world: World, trips: dict[str, Trip], streams: Iterable[str], seed: str, start: float, days: int
+    world: World, trips: dict[str, Trip], streams: Mapping[str, Source], seed: str, start: float, days: int
 ) -> Iterator[Record]:
-    """Every background record of ``streams`` over ``days`` from ``start``, in time order."""
+    """Every background record of ``streams`` (sources by stream name) over ``days`` from ``start``, in
+    time order."""
     sources = [
-        (BACKGROUNDS[name], Background(world, Random(f"{seed}/{name}"), trips)) for name in sorted(streams)
+        (streams[name], Background(world, Random(f"{seed}/{name}"), trips)) for name in sorted(streams)
     ]
     pending: list[tuple[float, int, Record]] = []
     sequence = 0

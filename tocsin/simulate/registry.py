@@ -1,4 +1,4 @@
-"""The scenario registry: each scenario is a function registered with ``@scenario``."""
+"""What a scenario is; ``tocsin.simulate.scenarios.SCENARIOS`` names them all."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tocsin.simulate.simulation import Simulation
 
-#: Scenarios by name, filled by the ``@scenario`` decorator.
-SCENARIOS: dict[str, Scenario] = {}
-
 
 @dataclass(frozen=True)
 class Scenario:
@@ -20,15 +17,3 @@ class Scenario:
     name: str
     description: str
     plan: Callable[[Simulation], None]
-
-
-def scenario(
-    name: str, description: str
-) -> Callable[[Callable[[Simulation], None]], Callable[[Simulation], None]]:
-    """Function decorator registering a scenario under ``name``."""
-
-    def register(plan: Callable[[Simulation], None]) -> Callable[[Simulation], None]:
-        SCENARIOS[name] = Scenario(name, description, plan)
-        return plan
-
-    return register

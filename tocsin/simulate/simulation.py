@@ -11,6 +11,7 @@ from typing import Any
 
 from tocsin.simulate.background import background_records
 from tocsin.simulate.daily import DAY, HOUR, Trip, plan_trips, travelling
+from tocsin.simulate.formats import BACKGROUNDS
 from tocsin.simulate.records import Record, iso_ms
 from tocsin.simulate.registry import Scenario
 from tocsin.simulate.streams import STREAMS, Writer
@@ -130,8 +131,9 @@ def generate(scenario: Scenario, settings: Settings, out: Path) -> GroundTruth:
     by_id = {attack.truth.id: attack.truth for attack in simulation.attacks}
     bounds: dict[str, list[float]] = {}
     attack_records = sorted(simulation.records, key=lambda record: record.time)
+    sources = {stream: BACKGROUNDS[stream] for stream in simulation.streams}
     background = background_records(
-        world, trips, simulation.streams, f"{settings.seed}/{scenario.name}", simulation.start, settings.days
+        world, trips, sources, f"{settings.seed}/{scenario.name}", simulation.start, settings.days
     )
     try:
         for record in heapq.merge(background, attack_records, key=lambda record: record.time):

@@ -10,14 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
-from tocsin.event import Event, LogSource
+from tocsin.model.event import Event, LogSource
 
 if TYPE_CHECKING:
     from tocsin.batch import EventBatch
-
-#: Parsers by format name, filled by the ``@register`` decorator.
-PARSERS: dict[str, type[Parser]] = {}
-
+    from tocsin.sources.pcap.payloads import PayloadScanner
 
 @dataclass
 class ParseOptions:
@@ -30,6 +27,10 @@ class ParseOptions:
     reveal_secrets: bool = False
     #: The log source of every record of formats that do not name one (``--logsource``).
     logsource: LogSource | None = None
+    #: Where captures hand each payload they complete (stream, message, file) for content rules.
+    payload_scanner: PayloadScanner | None = None
+    #: progress(packets, bytes) of the capture being read, for callers that show progress.
+    capture_progress: Callable[[int, int], None] | None = None
 
 
 @dataclass
@@ -122,12 +123,6 @@ class BatchParser(Parser):
     @abstractmethod
     def batches(self, source: InputSource, stats: InputStats, size: int) -> Iterator[EventBatch]:
         """The input's records in batches of at most ``size``, counted in ``stats`` as ``parse`` would."""
-
-
-def register(cls: type[Parser]) -> type[Parser]:
-    """Class decorator adding a parser to the registry under its ``name``."""
-    PARSERS[cls.name] = cls
-    return cls
 
 
 class UnreadableInput(Exception):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tocsin.sources.base import PARSERS, InputSource, Parser, Sample, UnreadableInput
-from tocsin.sources.reader import read_head
+from tocsin.sources.base import InputSource, Parser, Sample, UnreadableInput
+from tocsin.sources.formats import PARSERS
+from tocsin.sources.inputs import read_head
 
 #: Below this confidence no parser is trusted with an input.
 MIN_CONFIDENCE = 20

@@ -21,7 +21,7 @@ from itertools import islice
 from typing import Any
 
 from tocsin.batch import EventBatch, EventList, JsonRecords
-from tocsin.event import Event, LogSource, lookup_path
+from tocsin.model.event import Event, LogSource, lookup_path
 from tocsin.sources.base import (
     BatchParser,
     InputSource,
@@ -30,12 +30,11 @@ from tocsin.sources.base import (
     Parser,
     Sample,
     compact,
-    register,
 )
+from tocsin.sources.inputs import HEAD_BYTES, decode_lines
 from tocsin.sources.jsonbase import JsonParser, Normalized
 from tocsin.sources.jsonstream import TOO_DEEP, TooDeep, is_json_lines, iter_json_records, loads
 from tocsin.sources.logsource import HINT_FIELDS, infer_logsource
-from tocsin.sources.reader import HEAD_BYTES, decode_lines
 from tocsin.sources.timeparse import parse_time
 
 TIMESTAMP_KEYS = ("@timestamp", "timestamp", "time", "ts", "date", "eventTime")
@@ -124,7 +123,6 @@ class FieldMapper:
         return None
 
 
-@register
 class GenericJsonParser(JsonParser, BatchParser):
     name = "json"
     description = "Any JSON objects (JSON Lines, arrays), ECS fields mapped with a field map"
@@ -252,7 +250,6 @@ def header_delimiter(line: str) -> str | None:
     return best
 
 
-@register
 class CsvParser(Parser):
     name = "csv"
     description = "CSV tables with a header row (comma, semicolon or tab), ECS fields mapped with a field map"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.base import ParseOptions, register
+from tocsin.model.event import LogSource
+from tocsin.sources.base import ParseOptions
 from tocsin.sources.jsonbase import JsonParser, Normalized
 from tocsin.sources.linux_auth import PROGRAMS, classify_other
 from tocsin.sources.syslog import _FACILITIES, _SEVERITIES
@@ -35,7 +35,6 @@ def _number(value: Any) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-@register
 class JournaldParser(JsonParser):
     name = "journald"
     description = "systemd journal exported with journalctl -o json"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tocsin.event import Event, LogSource
+from tocsin.model.event import Event, LogSource
 from tocsin.sources.base import InputSource, InputStats, Parser, Sample
 from tocsin.sources.jsonstream import Record, first_json_record, iter_json_lines, iter_json_records
 

@@ -27,7 +27,7 @@ from typing import IO, Any
 import orjson
 
 from tocsin.sources.base import InputStats
-from tocsin.sources.reader import STREAM_ERRORS, decode_lines, stream_error_reason
+from tocsin.sources.inputs import STREAM_ERRORS, decode_lines, stream_error_reason
 
 _WRAPPED_ARRAY = re.compile(rb'\A\s*\{\s*"(?:Records|records|value|events)"\s*:\s*\[')
 

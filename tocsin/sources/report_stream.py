@@ -80,8 +80,8 @@ import re
 import unicodedata
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.base import compact, register
+from tocsin.model.event import LogSource
+from tocsin.sources.base import compact
 from tocsin.sources.cloud.common import as_int, lower_keys, text, value_at
 from tocsin.sources.jsonbase import JsonParser, Normalized
 from tocsin.sources.timeparse import parse_time
@@ -135,7 +135,6 @@ def text_fingerprint(value: str | None) -> str | None:
     return smallest.hex()
 
 
-@register
 class ReportStreamParser(JsonParser):
     """User reports of a platform: ``reporter`` reports ``target`` for ``reason`` with ``text``."""
 

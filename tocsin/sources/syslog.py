@@ -17,10 +17,10 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from tocsin.event import Event, LogSource
-from tocsin.sources.base import BatchParser, InputSource, InputStats, ParseOptions, Sample, register
+from tocsin.model.event import Event, LogSource
+from tocsin.sources.base import BatchParser, InputSource, InputStats, ParseOptions, Sample
+from tocsin.sources.inputs import decode_lines
 from tocsin.sources.linux_auth import PROGRAMS, Classifier, classify_other
-from tocsin.sources.reader import decode_lines
 
 if TYPE_CHECKING:
     from tocsin.batch import EventBatch
@@ -127,7 +127,6 @@ class YearInference:
         return midnight
 
 
-@register
 class SyslogParser(BatchParser):
     name = "syslog"
     description = "Linux syslog auth logs (auth.log, secure, messages): RFC 3164, RFC 3339 and RFC 5424"

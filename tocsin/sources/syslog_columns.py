@@ -23,10 +23,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tocsin.batch import EventBatch, EventList
-from tocsin.event import Event, LogSource, sql_value
+from tocsin.model.event import Event, LogSource, sql_value
 from tocsin.sources.base import InputSource, InputStats
+from tocsin.sources.inputs import decode_lines
 from tocsin.sources.linux_auth import PROGRAMS
-from tocsin.sources.reader import decode_lines
 from tocsin.sources.syslog import (
     _FACILITIES,
     _SEVERITIES,

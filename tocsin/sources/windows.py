@@ -22,10 +22,10 @@ from typing import IO, Any
 
 from evtx import PyEvtxParser
 
-from tocsin.event import Event, LogSource
-from tocsin.sources.base import InputSource, InputStats, Parser, Sample, compact, register
+from tocsin.model.event import Event, LogSource
+from tocsin.sources.base import InputSource, InputStats, Parser, Sample, compact
+from tocsin.sources.inputs import STREAM_ERRORS
 from tocsin.sources.jsonbase import JsonParser, Normalized, dig
-from tocsin.sources.reader import STREAM_ERRORS
 from tocsin.sources.timeparse import parse_time
 
 EVTX_MAGIC = b"ElfFile\x00"
@@ -272,7 +272,6 @@ def _looks_like_ip(value: str) -> bool:
     return True
 
 
-@register
 class EvtxParser(Parser):
     name = "evtx"
     description = "Windows event log files (.evtx), any channel"
@@ -343,7 +342,6 @@ def _random_access(stream: IO[bytes]) -> IO[bytes]:
     return spool  # type: ignore[return-value]
 
 
-@register
 class EvtxJsonParser(JsonParser):
     name = "evtx_json"
     description = "Windows events as JSON: evtx_dump -o json/jsonl, Winlogbeat, or already-flat records"

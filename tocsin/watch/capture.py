@@ -11,17 +11,16 @@ traffic; the rest are closed when the watch stops.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import threading
 import time
 from typing import Any
 
-from tocsin.event import Event
+from tocsin.model.event import Event
 from tocsin.sources.base import InputStats, ParseOptions
 from tocsin.sources.pcap.analyzer import Analyzer
-from tocsin.sources.pcap.parser import PcapParser  # noqa: F401  (registers the dissectors)
+from tocsin.sources.pcap.protocols import DISSECTORS
 from tocsin.sources.pcap.reader import Frame, decode
 
 log = logging.getLogger("tocsin.watch")
@@ -44,7 +43,7 @@ class LiveCapture:
         self.interface, self.bpf = interface, bpf
         self.name = f"interface:{interface}"
         self.stats = InputStats(self.name, "pcap")
-        self.analyzer = Analyzer(self.name, options, self.stats)
+        self.analyzer = Analyzer(self.name, options, self.stats, DISSECTORS)
         self.frames: queue.Queue[tuple[float, int, bytes, int]] = queue.Queue(queue_size)
         self.number = 0
         self.dropped = 0
@@ -53,8 +52,11 @@ class LiveCapture:
         self.sniffer: Any = None
 
     def start(self) -> None:
-        from scapy.config import conf
-        from scapy.sendrecv import AsyncSniffer
+        try:
+            from scapy.config import conf
+            from scapy.sendrecv import AsyncSniffer
+        except ImportError:
+            raise CaptureError("live capture needs scapy: pip install 'tocsin[capture]'") from None
 
         layers = conf.l2types.layer2num
 
@@ -113,10 +115,7 @@ class LiveCapture:
         events, pending = list(self.analyzer.pending), self.analyzer.pending
         pending.clear()
         for event in events:
-            digest = hashlib.blake2b(digest_size=12)
-            digest.update(f"{self.name}\0{self.run_id}\0{event.offset}\0".encode())
-            digest.update(event.raw.encode("utf-8", "surrogatepass"))
-            event._id = digest.hexdigest()
+            event.identify(self.name, self.run_id, event.offset)
         self.stats.events += len(events)
         return events
 

@@ -1,7 +1,7 @@
 """The watch state database: offsets per file identity, the alert outbox, correlation episodes.
 
 Everything lives in one SQLite file (``STATE/state.db``), which is also the case
-database (events and alerts, see ``tocsin.store``) and holds the persistent
+database (events and alerts, see ``tocsin.storage.cases``) and holds the persistent
 correlation candidates. Every event read is recorded once as a compact row in
 ``watch_events`` (id, timestamp, input, offset, dataset, raw line), appended in
 rowid order with no index on the random id, so the write stays sequential however
@@ -28,33 +28,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tocsin.detectors.sigma.database import connect
-from tocsin.event import Event
-from tocsin.models import Alert
-from tocsin.secrets import redact
+from tocsin.credentials import redact
+from tocsin.model.alert import Alert
+from tocsin.model.event import Event
+from tocsin.storage import schemas
+from tocsin.storage.sqlite import connect
 from tocsin.watch.follower import Checkpoint
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS watch_files (
-    key TEXT PRIMARY KEY, path TEXT, dev INTEGER, ino INTEGER, fp_len INTEGER, fp_hash TEXT,
-    offset INTEGER, format TEXT, seen REAL
-);
-CREATE TABLE IF NOT EXISTS watch_outbox (
-    id TEXT PRIMARY KEY, created REAL, level INTEGER, document TEXT, delivered REAL
-);
-CREATE INDEX IF NOT EXISTS watch_outbox_pending ON watch_outbox (delivered, created);
-CREATE TABLE IF NOT EXISTS watch_episodes (
-    rule_id TEXT, gkey TEXT, window_start REAL, end REAL, alert_id TEXT,
-    PRIMARY KEY (rule_id, gkey, window_start)
-);
-CREATE TABLE IF NOT EXISTS watch_meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS watch_events (
-    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, timestamp REAL, input TEXT, offset TEXT, dataset TEXT,
-    raw TEXT
-);
-DROP INDEX IF EXISTS watch_events_id;
-CREATE INDEX IF NOT EXISTS watch_events_timestamp ON watch_events (timestamp);
-"""
 #: Checkpoints of files not seen for this long are forgotten.
 FORGET_FILES_AFTER = 30 * 86400
 
@@ -63,11 +43,10 @@ class StateStore:
     """The state database of one ``--state`` directory."""
 
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.directory = directory
-        self.connection: sqlite3.Connection = connect(str(directory / "state.db"))
-        self.connection.execute("PRAGMA synchronous=NORMAL")  # committed means on disk, WAL mode
-        self.connection.executescript(_SCHEMA)
+        self.connection: sqlite3.Connection = connect(directory / "state.db", durable=True)
+        self.connection.executescript(schemas.WATCH_STATE)
 
     def close(self) -> None:
         self.connection.close()

@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from tocsin.models import Alert
+from tocsin.model.alert import Alert
 from tocsin.tabular import SHORT_ID
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

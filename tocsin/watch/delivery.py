@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from tocsin.models import Alert
+from tocsin.model.alert import Alert
 
 
 class Sink(Protocol):

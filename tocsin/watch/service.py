@@ -27,7 +27,6 @@ retried, each sink skipping the alerts it already wrote (see ``delivery``).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -36,7 +35,7 @@ import signal
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import accumulate
 from pathlib import Path
@@ -46,12 +45,12 @@ from tocsin.detectors.sigma.engine import FRESH_TABLE
 from tocsin.detectors.sigma.ruleset import RuleSet, builtin_rules_path, load_rules
 from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.yara.pipeline import ContentScan
-from tocsin.event import Event
-from tocsin.models import Alert, Level
+from tocsin.model.alert import Alert, Level
+from tocsin.model.event import Event
 from tocsin.pipeline import DetectionPipeline
 from tocsin.sources import PARSERS, InputSource, InputStats, ParseOptions, Parser, UnreadableInput
 from tocsin.sources.detect import detect_format
-from tocsin.store import CaseStore
+from tocsin.storage.cases import CaseStore
 from tocsin.watch.checkpoint import StateStore
 from tocsin.watch.follower import Chunk, Followed, Follower
 from tocsin.watch.pause import DiskFullPause, is_disk_full
@@ -113,13 +112,15 @@ class WatchService:
         self.ruleset = self._load_rules()
         self.geoip = GeoIP(options.geoip) if options.geoip else None
         self.content = ContentScan.load(options.yara_paths, options.builtin_rules)
+        #: What parsers and the live capture read with: capture payloads reach YARA.
+        self.parse_options = replace(options.parse, payload_scanner=self.content.payload_scanner)
         self.pipeline = self._pipeline(self.ruleset)
         self.follower = self._follower()
         self.capture: LiveCapture | None = None
         if options.interface:
             from tocsin.watch.capture import LiveCapture
 
-            self.capture = LiveCapture(options.interface, options.bpf, options.parse)
+            self.capture = LiveCapture(options.interface, options.bpf, self.parse_options)
         self.pending: list[Event] = []
         self.dirty_since: float | None = None
         self.stopping = False
@@ -199,34 +200,33 @@ class WatchService:
             },
         )
         self._flush()  # alerts committed by a previous run but not delivered before it stopped
-        with self.content.listening():  # capture payloads reach YARA while the loop runs
-            try:
-                while True:
-                    if self.reload_requested:
-                        self._flush()
-                        self.reload_requested = False
-                        self.reload()
-                    read = self.step()
-                    if self.stopping:
-                        if self.capture is not None:
-                            self.pending.extend(self.capture.stop())
-                            self._mark_dirty(time.monotonic())
-                        self._flush()
-                        if self.pause.paused:
-                            log.warning(
-                                "stopped on a full disk: what was not committed is read again at the next start"
-                            )
-                        break
-                    if not read:
-                        time.sleep(self.options.poll_interval)
-            finally:
-                if self.capture is not None and self.capture.sniffer is not None:
-                    self.capture.stop()  # an error ended the loop: stop the sniffer thread, events are lost
-                self._write_status(force=True)
-                self.follower.close()
-                self.state.close()
-                if self.geoip is not None:
-                    self.geoip.close()
+        try:
+            while True:
+                if self.reload_requested:
+                    self._flush()
+                    self.reload_requested = False
+                    self.reload()
+                read = self.step()
+                if self.stopping:
+                    if self.capture is not None:
+                        self.pending.extend(self.capture.stop())
+                        self._mark_dirty(time.monotonic())
+                    self._flush()
+                    if self.pause.paused:
+                        log.warning(
+                            "stopped on a full disk: what was not committed is read again at the next start"
+                        )
+                    break
+                if not read:
+                    time.sleep(self.options.poll_interval)
+        finally:
+            if self.capture is not None and self.capture.sniffer is not None:
+                self.capture.stop()  # an error ended the loop: stop the sniffer thread, events are lost
+            self._write_status(force=True)
+            self.follower.close()
+            self.state.close()
+            if self.geoip is not None:
+                self.geoip.close()
         log.info("watch stopped", extra={"fields": self.counters})
         return 0
 
@@ -287,10 +287,7 @@ class WatchService:
             number, _, copy = event.offset.partition("#")
             offset = chunk.start + starts[int(number) - 1]
             event.offset = f"{offset}#{copy}" if copy else str(offset)
-            digest = hashlib.blake2b(digest_size=12)
-            digest.update(f"{followed.key}\0{event.offset}\0".encode())
-            digest.update(event.raw.encode("utf-8", "surrogatepass"))
-            event._id = digest.hexdigest()
+            event.identify(followed.key, event.offset)
         return events
 
     def _parser(self, followed: Followed, data: bytes) -> Parser | None:
@@ -319,7 +316,7 @@ class WatchService:
             followed.format = cls.name
         parser = self.parsers.get(followed.format)
         if parser is None:
-            parser = self.parsers[followed.format] = PARSERS[followed.format](self.options.parse)
+            parser = self.parsers[followed.format] = PARSERS[followed.format](self.parse_options)
         return parser
 
     # -- committing ----------------------------------------------------------------------------
@@ -449,7 +446,7 @@ class WatchService:
             self.state.mark_delivered(self.unmarked)
             self.unmarked = []
         while pending := self.state.pending():
-            alerts = [_alert(document) for _, document in pending]
+            alerts = [Alert.model_validate(document) for _, document in pending]
             visible = [alert for alert in alerts if alert.level >= self.options.min_level]
             if visible:
                 self.deliver(visible)
@@ -545,12 +542,6 @@ class WatchService:
                 temporary.unlink(missing_ok=True)  # the last complete status stays; the pause is reported
                 continue
             os.replace(temporary, path)
-
-
-def _alert(document: dict[str, Any]) -> Alert:
-    """An alert back from its JSON form (levels are written by name)."""
-    rule = document["rule"]
-    return Alert.model_validate({**document, "rule": {**rule, "level": Level.parse(rule["level"])}})
 
 
 class JsonLogFormatter(logging.Formatter):

@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tocsin.models import Alert
+from tocsin.model.alert import Alert
 from tocsin.respond.actions.base import ResponderError
 from tocsin.respond.actions.http import redacted, request_json
 from tocsin.retry import backoff

@@ -20,8 +20,6 @@ templates below; every column holds text, as SQLite's TEXT columns did.
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any, ClassVar
 
 from sigma.backends.sqlite import sqliteBackend
@@ -59,13 +57,6 @@ class TocsinSqliteBackend(sqliteBackend):
         self, rule: SigmaRule | SigmaCorrelationRule, query: str, index: int, state: ConversionState
     ) -> Any:
         return query
-
-    def convert_condition_field_eq_val_cidr(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        """CIDR through a SQL function: exact for IPv4 and IPv6, whatever the address notation."""
-        network = str(cond.value.network)
-        return f"tocsin_cidr({self.escape_and_quote_field(cond.field)}, '{network}')"
 
     def convert_condition_val_str(self, cond: ConditionValueExpression, state: ConversionState) -> str:
         value: SigmaString = cond.value
@@ -143,26 +134,3 @@ class TocsinDuckDBBackend(TocsinSqliteBackend):
     def convert_condition_val_num(self, cond: ConditionValueExpression, state: ConversionState) -> str:
         return f"{RAW_COLUMN} LIKE '%{cond.value}%'"
 
-
-@lru_cache(maxsize=4096)
-def _compiled(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern)
-    except re.error:
-        return None
-
-
-def sql_regexp(pattern: str, value: Any) -> bool:
-    """The REGEXP function SQLite calls as ``regexp(pattern, value)``: a search, as Sigma's ``re``.
-
-    A pattern Python cannot compile never matches (the rule is rejected at load time, see ruleset).
-    """
-    compiled = _compiled(pattern)
-    if value is None or compiled is None:
-        return False
-    return compiled.search(str(value)) is not None
-
-
-def invalid_regexes(rule_regexes: list[str]) -> list[str]:
-    """The patterns among ``rule_regexes`` that Python's ``re`` cannot compile."""
-    return [pattern for pattern in rule_regexes if _compiled(pattern) is None]

@@ -38,7 +38,7 @@ from sigma.correlations import (
 )
 
 from tocsin.detectors.sigma.backend import EVENT_ID_COLUMN, TIMESTAMP_COLUMN
-from tocsin.models import RuleInfo
+from tocsin.model.alert import RuleInfo
 
 #: Evidence ids a nested correlation passes up per qualifying window, at most.
 CHILD_EVIDENCE_CAP = 50

@@ -36,8 +36,8 @@ from tocsin.detectors.sigma.backend import EVENT_ID_COLUMN, IPV4_SUFFIX, RAW_COL
 from tocsin.detectors.sigma.columnar import connect_columnar, ipv4_numbers, unique_columns
 from tocsin.detectors.sigma.correlation import CorrelationRule, CorrelationRunner, Episode, LiveCorrelations
 from tocsin.detectors.sigma.ruleset import DetectionRule, RuleSet
-from tocsin.event import Event, LogSource
-from tocsin.models import Alert, Window, alert_id
+from tocsin.model.alert import Alert, Window, alert_id
+from tocsin.model.event import Event, LogSource
 
 #: The on-disk table holding the events correlation rules need.
 CORRELATION_TABLE = "corr_events"

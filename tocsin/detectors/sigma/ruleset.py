@@ -15,10 +15,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
-from sigma.exceptions import SigmaError, SigmaRuleLocation
+from sigma.exceptions import SigmaError
 from sigma.filters import SigmaFilter
 from sigma.pipelines.sysmon import sysmon_pipeline
 from sigma.pipelines.windows import windows_logsource_pipeline
@@ -30,7 +29,6 @@ from sigma.processing.transformations import (
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import SigmaCIDRExpression, SigmaFieldReference
 
-from tocsin import yamlsafe
 from tocsin.detectors.sigma.backend import IPV4_SUFFIX, RAW_COLUMN, TocsinDuckDBBackend
 from tocsin.detectors.sigma.columnar import connect_columnar, probe_predicate, unique_columns
 from tocsin.detectors.sigma.correlation import (
@@ -39,9 +37,10 @@ from tocsin.detectors.sigma.correlation import (
     UnsupportedCorrelation,
     compile_correlation,
 )
-from tocsin.detectors.stateful.spec import StatefulRule, StatefulSpecError, is_stateful, parse_stateful
-from tocsin.event import LogSource
-from tocsin.models import Level, RuleInfo
+from tocsin.detectors.sigma.rulefile import MALFORMED_RULE_ERRORS, RuleFileError, one_line, read_rule_file
+from tocsin.detectors.stateful.spec import StatefulRule, StatefulSpecError, parse_stateful
+from tocsin.model.alert import Level, RuleInfo
+from tocsin.model.event import LogSource
 
 RULE_SUFFIXES = {".yml", ".yaml"}
 #: A rule reading more fields than this is refused (it would cost every batch a column per field).
@@ -207,14 +206,14 @@ def _resolved_collection(
             try:
                 rule.resolve_rule_references(collection)
             except MALFORMED_RULE_ERRORS as exc:
-                errors.append(RuleLoadError(_source(rule), _one_line(exc), rule.title))
+                errors.append(RuleLoadError(_source(rule), one_line(exc), rule.title))
                 continue
         for rule_filter in filters:
             try:
                 rule = rule_filter.apply_on_rule(rule)
             except MALFORMED_RULE_ERRORS as exc:
                 errors.append(
-                    RuleLoadError(_source(rule_filter), f"filter: {_one_line(exc)}", rule_filter.title)
+                    RuleLoadError(_source(rule_filter), f"filter: {one_line(exc)}", rule_filter.title)
                 )
         rules.append(rule)
     collection.rules = sorted(rules)
@@ -248,50 +247,27 @@ def _resolve_stateful(
     return True
 
 
-#: What pySigma raises on malformed rules: its own errors, and plain exceptions from its parsers (a
-#: correlation without a condition, a reference to nothing...). The rule is rejected, not the scan.
-MALFORMED_RULE_ERRORS = (SigmaError, AttributeError, KeyError, NameError, TypeError, ValueError)
-
-
 def _parse_file(
     file: Path, errors: list[RuleLoadError], stateful: list[StatefulRule]
 ) -> list[SigmaRule | SigmaCorrelationRule | SigmaFilter]:
     try:
-        text = file.read_text(encoding="utf-8")
-        documents = [doc for doc in yamlsafe.load_all(text) if doc is not None]
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        errors.append(RuleLoadError(str(file), f"unreadable YAML: {yamlsafe.describe(exc, file)}"))
+        rule_file = read_rule_file(file)
+        if rule_file.stateful:
+            for document in rule_file.documents:
+                try:
+                    stateful.append(parse_stateful(document, file))
+                except StatefulSpecError as exc:
+                    errors.append(RuleLoadError(str(file), f"stateful rule: {exc}", document.get("title")))
+            return []
+        if not any(key in doc for doc in rule_file.documents for key in ("detection", "correlation", "filter")):
+            errors.append(RuleLoadError(str(file), "not a Sigma rule (no detection or correlation section)"))
+            return []
+        good, rejected = rule_file.sigma()
+    except RuleFileError as exc:
+        errors.append(RuleLoadError(str(file), exc.reason))
         return []
-    if not documents or not all(isinstance(doc, dict) for doc in documents):
-        errors.append(RuleLoadError(str(file), "not a Sigma rule (no YAML mapping)"))
-        return []
-    if is_stateful(documents):
-        for document in documents:
-            try:
-                stateful.append(parse_stateful(document, file))
-            except StatefulSpecError as exc:
-                errors.append(RuleLoadError(str(file), f"stateful rule: {exc}", document.get("title")))
-        return []
-    if not any(key in doc for doc in documents for key in ("detection", "correlation", "filter")):
-        errors.append(RuleLoadError(str(file), "not a Sigma rule (no detection or correlation section)"))
-        return []
-    try:
-        collection = SigmaCollection.from_yaml(
-            text,
-            collect_errors=True,
-            source=SigmaRuleLocation(file),
-            resolve_references=False,
-            collect_filters=True,
-        )
-    except MALFORMED_RULE_ERRORS as exc:
-        errors.append(RuleLoadError(str(file), _one_line(exc)))
-        return []
-    good = []
-    for rule in [*collection.rules, *collection.filters]:
-        if rule.errors:
-            errors.append(RuleLoadError(str(file), "; ".join(_one_line(e) for e in rule.errors), rule.title))
-        else:
-            good.append(rule)
+    for rule in rejected:
+        errors.append(RuleLoadError(str(file), "; ".join(one_line(e) for e in rule.errors), rule.title))
     return good
 
 
@@ -316,7 +292,7 @@ def _compile_detection(
         backend.convert_rule(rule)
         queries = [q for q in rule.get_conversion_result() if isinstance(q, str)]
     except (SigmaError, NotImplementedError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        errors.append(RuleLoadError(_source(rule), f"cannot convert: {_one_line(exc)}", rule.title))
+        errors.append(RuleLoadError(_source(rule), f"cannot convert: {one_line(exc)}", rule.title))
         return None
     if not queries:
         errors.append(RuleLoadError(_source(rule), "conversion produced no query", rule.title))
@@ -419,7 +395,3 @@ def _compile_correlation(
     except UnsupportedCorrelation as exc:
         errors.append(RuleLoadError(_source(rule), str(exc), rule.title))
         return None
-
-
-def _one_line(exc: BaseException | str) -> str:
-    return " ".join(str(exc).split())

@@ -32,15 +32,15 @@ from itertools import groupby
 from operator import itemgetter
 
 from tocsin.batch import EventBatch, EventList
-from tocsin.detectors.sigma.database import connect
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import DetectionRule, RuleSet
 from tocsin.detectors.stateful.base import Detector, GroupState, Row
 from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.stateful.registry import detector_class
 from tocsin.detectors.stateful.spec import StatefulRule
-from tocsin.event import Event
-from tocsin.models import Alert
+from tocsin.model.alert import Alert
+from tocsin.model.event import Event
+from tocsin.storage.sqlite import connect
 
 #: The temporary row table of a batch run.
 TEMP_ROWS = "temp.tocsin_stateful_rows"

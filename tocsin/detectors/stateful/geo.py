@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from tocsin.event import Event
+from tocsin.model.event import Event
 
 EARTH_RADIUS_KM = 6371.0088
 

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from functools import lru_cache
 
-from tocsin.event import Event
+from tocsin.model.event import Event
 
 #: (pattern, family) for browsers and common clients, first match wins (Edge and Opera claim Chrome).
 _CLIENTS = (

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tocsin.detectors.stateful.base import Detector
 
-D = TypeVar("D", bound="type[Detector]")
-_KINDS: dict[str, type[Detector]] = {}
-
-
-def register(detector: D) -> D:
-    """Class decorator: make a detector available under its ``kind``."""
-    _KINDS[detector.kind] = detector
-    return detector
-
 
 def detector_class(kind: str) -> type[Detector] | None:
-    """The detector of ``kind`` (the built-in kinds are imported on first use)."""
-    from tocsin.detectors.stateful import reporters, sequence, travel  # noqa: F401  (they register)
+    """The detector of ``kind``, None for an unknown kind."""
+    # Imported here, not above: the detectors import the rule spec, which imports this module.
+    from tocsin.detectors.stateful.reporters import CoordinatedReporters
+    from tocsin.detectors.stateful.sequence import UnusualLoginThenChange
+    from tocsin.detectors.stateful.travel import ImpossibleTravel
 
-    return _KINDS.get(kind)
+    kinds: dict[str, type[Detector]] = {
+        detector.kind: detector
+        for detector in (ImpossibleTravel, UnusualLoginThenChange, CoordinatedReporters)
+    }
+    return kinds.get(kind)

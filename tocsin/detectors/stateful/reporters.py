@@ -16,13 +16,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from tocsin.detectors.stateful.base import Detector, Row, capped, utc, window
-from tocsin.detectors.stateful.registry import register
 from tocsin.detectors.stateful.spec import StatefulSpecError
-from tocsin.event import Event
-from tocsin.models import Alert, alert_id
+from tocsin.model.alert import Alert, alert_id
+from tocsin.model.event import Event
 
 
-@register
 class CoordinatedReporters(Detector):
     kind = "coordinated_reporters"
     roles = ("report",)

@@ -17,11 +17,10 @@ from typing import Any
 from tocsin.detectors.sigma.engine import human_duration
 from tocsin.detectors.stateful.base import Detector, GroupState, Row, capped, user_key, utc, window
 from tocsin.detectors.stateful.novelty import event_agent, source_key
-from tocsin.detectors.stateful.registry import register
 from tocsin.detectors.stateful.spec import StatefulSpecError
 from tocsin.detectors.stateful.travel import describe, impossible, login_data
-from tocsin.event import Event
-from tocsin.models import Alert, alert_id
+from tocsin.model.alert import Alert, alert_id
+from tocsin.model.event import Event
 
 LOGIN, CHANGE = 0, 1
 NOVELTIES = {"source", "user_agent"}
@@ -35,7 +34,6 @@ class _Unusual:
     changes: list[Row] = field(default_factory=list)
 
 
-@register
 class UnusualLoginThenChange(Detector):
     kind = "unusual_login_then_change"
     roles = ("login", "change")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tocsin.detectors.stateful.registry import detector_class
-from tocsin.models import Level, RuleInfo
+from tocsin.model.alert import Level, RuleInfo
 
 #: The key that makes a YAML document a stateful rule.
 STATEFUL_KEY = "stateful"

@@ -12,9 +12,8 @@ from typing import Any
 
 from tocsin.detectors.stateful.base import Detector, GroupState, Row, user_key, utc, window
 from tocsin.detectors.stateful.geo import Place, distance_km, event_place, speed_kmh
-from tocsin.detectors.stateful.registry import register
-from tocsin.event import Event
-from tocsin.models import Alert, alert_id
+from tocsin.model.alert import Alert, alert_id
+from tocsin.model.event import Event
 
 
 def login_data(event: Event, detector: Detector) -> dict[str, Any]:
@@ -47,7 +46,6 @@ def describe(row: Row) -> str:
     return f"{place} ({row.data.get('ip') or 'unknown address'})"
 
 
-@register
 class ImpossibleTravel(Detector):
     kind = "impossible_travel"
     roles = ("login",)

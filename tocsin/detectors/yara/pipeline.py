@@ -3,15 +3,13 @@ are met, and hold the resulting alerts until the pipeline collects them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from tocsin.detectors.yara.compiler import CompiledYara, builtin_yara_path, compile_rules
 from tocsin.detectors.yara.scanner import YaraScanner
-from tocsin.models import Alert
+from tocsin.model.alert import Alert
 from tocsin.sources.base import InputSource
-from tocsin.sources.pcap.payloads import PAYLOAD_SCANNER, Payload
+from tocsin.sources.pcap.payloads import Payload, PayloadScanner
 
 
 class ContentScan:
@@ -29,14 +27,10 @@ class ContentScan:
         paths = ([builtin_yara_path()] if builtin else []) + list(user_paths)
         return cls(compile_rules(paths), scan_files=bool(user_paths))
 
-    @contextmanager
-    def listening(self) -> Iterator[None]:
-        """Capture parsers hand their payloads to this scan while the block runs."""
-        token = PAYLOAD_SCANNER.set(self._payload if self.scanner is not None else None)
-        try:
-            yield
-        finally:
-            PAYLOAD_SCANNER.reset(token)
+    @property
+    def payload_scanner(self) -> PayloadScanner | None:
+        """What captures hand their payloads to (``ParseOptions.payload_scanner``); None without rules."""
+        return self._payload if self.scanner is not None else None
 
     def _payload(self, payload: Payload) -> None:
         assert self.scanner is not None

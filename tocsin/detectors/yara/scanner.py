@@ -11,9 +11,9 @@ from typing import Any
 
 import yara
 
+from tocsin.credentials import mask
 from tocsin.detectors.yara.compiler import EXTERNALS
-from tocsin.models import Alert, Level, RuleInfo, alert_id
-from tocsin.secrets import mask
+from tocsin.model.alert import Alert, Level, RuleInfo, alert_id
 from tocsin.sources.base import InputSource
 from tocsin.sources.pcap.payloads import Payload
 

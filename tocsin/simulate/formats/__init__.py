@@ -1,10 +1,29 @@
-"""Record builders in each vendor's own format, and each stream's benign background.
+"""Record builders in each vendor's own format, and each stream's benign background."""
 
-Importing this package imports every module in it, so each registers its background source.
-"""
+from tocsin.simulate.background import Source
+from tocsin.simulate.formats import (
+    auth0,
+    cloudtrail,
+    duo,
+    edge,
+    entra,
+    network,
+    okta,
+    reports,
+    sshd,
+    workspace,
+)
 
-import importlib
-import pkgutil
-
-for _module in pkgutil.iter_modules(__path__, prefix=f"{__name__}."):
-    importlib.import_module(_module.name)
+#: The benign background source of each stream.
+BACKGROUNDS: dict[str, Source] = {
+    auth0.STREAM: auth0.auth0_background,
+    cloudtrail.STREAM: cloudtrail.cloudtrail_background,
+    duo.STREAM: duo.duo_background,
+    edge.STREAM: edge.edge_background,
+    entra.STREAM: entra.entra_background,
+    network.STREAM: network.network_background,
+    okta.STREAM: okta.okta_background,
+    reports.STREAM: reports.reports_background,
+    sshd.STREAM: sshd.ssh_background,
+    workspace.STREAM: workspace.workspace_background,
+}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from random import Random
 from typing import Any
 
-from tocsin.simulate.background import Activity, Background, background
+from tocsin.simulate.background import Activity, Background
 from tocsin.simulate.daily import HOUR, Day
 from tocsin.simulate.records import Record, iso_ms
 from tocsin.simulate.world import BROWSERS, HOME_CITIES, City, public_ip, token
@@ -92,7 +92,6 @@ def visit(rng: Random, time: float, person: Customer) -> Iterator[Record]:
         )
 
 
-@background(STREAM)
 def auth0_background(context: Background, day: Day) -> Iterable[Activity]:
     """Customers visit through the day, mostly in their evenings; weekends are busier."""
     rng = context.rng

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from random import Random
 from typing import Any
 
-from tocsin.simulate.background import Activity, Background, background
+from tocsin.simulate.background import Activity, Background
 from tocsin.simulate.daily import HOUR, Day, logins
 from tocsin.simulate.records import Record, iso_s
 from tocsin.simulate.world import User, guid, token
@@ -188,7 +188,6 @@ def key_rotation(rng: Random, time: float, admin: User, ip: str) -> Iterator[Rec
         )
 
 
-@background(STREAM)
 def cloudtrail_background(context: Background, day: Day) -> Iterable[Activity]:
     rng = context.rng
     for login in logins(context.world, rng, day, context.trips):

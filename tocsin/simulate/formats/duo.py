@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from random import Random
 
-from tocsin.simulate.background import Activity, Background, background
+from tocsin.simulate.background import Activity, Background
 from tocsin.simulate.daily import Day, logins
 from tocsin.simulate.records import Record, iso_us
 from tocsin.simulate.world import City, User, token
@@ -57,7 +57,6 @@ def push(rng: Random, time: float, user: User, ip: str, city: City, outcome: str
     return Record(time, STREAM, record)
 
 
-@background(STREAM)
 def duo_background(context: Background, day: Day) -> Iterable[Activity]:
     """Remote workers approve a push when the VPN connects; a few miss one and approve the retry."""
     rng = context.rng

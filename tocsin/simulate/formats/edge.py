@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tocsin.simulate.background import Activity, Background, background
+from tocsin.simulate.background import Activity, Background
 from tocsin.simulate.daily import HOUR, Day
 from tocsin.simulate.formats.packets import GRO_SEGMENT, tcp_connection
 
@@ -14,7 +14,6 @@ BACKUP_SERVER = "10.30.4.17"
 BACKUP_TARGET = "52.219.170.45"
 
 
-@background(STREAM)
 def edge_background(context: Background, day: Day) -> Iterable[Activity]:
     """The nightly off-site backup of the file server's changes: a few megabytes."""
     rng = context.rng

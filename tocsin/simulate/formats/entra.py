@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from random import Random
 from typing import Any
 
-from tocsin.simulate.background import Activity, Background, background
+from tocsin.simulate.background import Activity, Background
 from tocsin.simulate.daily import Day, logins, password_typos
 from tocsin.simulate.records import Record, iso_7
 from tocsin.simulate.world import City, User, guid
@@ -150,7 +150,6 @@ def user_sign_in(
     yield sign_in(rng, time, user, ip, city, user.user_agent, session)
 
 
-@background(STREAM)
 def entra_background(context: Background, day: Day) -> Iterable[Activity]:
     """Interactive sign-ins to Microsoft 365, then token refreshes (non-interactive) in the same session."""
     rng = context.rng

@@ -7,7 +7,7 @@ from random import Random
 
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 
-from tocsin.simulate.background import Activity, Background, background
+from tocsin.simulate.background import Activity, Background
 from tocsin.simulate.daily import HOUR, Day, logins
 from tocsin.simulate.formats.packets import tcp_connection, udp
 from tocsin.simulate.records import Record
@@ -90,7 +90,6 @@ def fetch(rng: Random, time: float, host: str, agent: str) -> list[Record]:
     )
 
 
-@background(STREAM)
 def network_background(context: Background, day: Day) -> Iterable[Activity]:
     """Captured workstations: a burst of lookups at sign-in, then a few lookups and fetches an hour."""
     rng = context.rng

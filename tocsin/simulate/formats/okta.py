@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from random import Random
 from typing import Any, Literal
 
-from tocsin.simulate.background import Activity, Background, background
+from tocsin.simulate.background import Activity, Background
 from tocsin.simulate.daily import Day, logins, password_typos
 from tocsin.simulate.records import Record, iso_ms
 from tocsin.simulate.world import ISPS, City, User, guid, token
@@ -186,7 +186,6 @@ def sign_in(
     yield push(rng, time, "approved", user, ip, city, agent, session)
 
 
-@background(STREAM)
 def okta_background(context: Background, day: Day) -> Iterable[Activity]:
     """Each sign-in, its MFA and the SSO hops to apps that follow; a few typos and stray denied pushes."""
     rng = context.rng

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from random import Random
 from typing import Any
 
-from tocsin.simulate.background import Activity, Background, background
+from tocsin.simulate.background import Activity, Background
 from tocsin.simulate.daily import DAY, HOUR, Day
 from tocsin.simulate.records import Record, iso_s
 from tocsin.simulate.world import token
@@ -93,7 +93,6 @@ def established(rng: Random) -> tuple[float, int]:
     return rng.uniform(30, 3000), int(rng.lognormvariate(4.5, 1.3))
 
 
-@background(STREAM)
 def reports_background(context: Background, day: Day) -> Iterable[Activity]:
     """Organic reports all day; now and then an abusive account gets a handful from different people."""
     rng = context.rng

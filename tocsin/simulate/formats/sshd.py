@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from random import Random
 
-from tocsin.simulate.background import Activity, Background, background
+from tocsin.simulate.background import Activity, Background
 from tocsin.simulate.daily import Day, logins
 from tocsin.simulate.records import Record, iso_us
 from tocsin.simulate.world import token
@@ -55,7 +55,6 @@ def session(rng: Random, time: float, ip: str, user: str, uid: int, minutes: flo
     yield line(end + 0.003, pid, f"pam_unix(sshd:session): session closed for user {user}")
 
 
-@background(STREAM)
 def ssh_background(context: Background, day: Day) -> Iterable[Activity]:
     """Engineers opening sessions on the bastion; monitoring probing the port."""
     rng = context.rng

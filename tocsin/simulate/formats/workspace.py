@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from random import Random
 from typing import Any
 
-from tocsin.simulate.background import Activity, Background, background
+from tocsin.simulate.background import Activity, Background
 from tocsin.simulate.daily import Day, logins, password_typos
 from tocsin.simulate.records import Record, iso_ms
 from tocsin.simulate.world import User, token
@@ -118,7 +118,6 @@ def admin_exports(rng: Random, time: float, user: User, ip: str) -> Iterator[Rec
         yield drive(rng, time, user, ip, "download", owner=f"finance@{user.email.split('@')[1]}")
 
 
-@background(STREAM)
 def workspace_background(context: Background, day: Day) -> Iterable[Activity]:
     rng = context.rng
     for entry in logins(context.world, rng, day, context.trips):

@@ -6,7 +6,6 @@ import base64
 
 from tocsin.simulate.formats import auth0, okta, sshd
 from tocsin.simulate.formats.packets import Exchange, tcp_connection
-from tocsin.simulate.registry import scenario
 from tocsin.simulate.simulation import Attack, Simulation
 
 BY_SOURCE = "Brute Force From One Source"
@@ -55,9 +54,6 @@ def _connect(
     return records[-1].time
 
 
-@scenario(
-    "brute_force", "Password guessing against one account (sshd, Okta, Auth0, FTP and HTTP Basic on the wire)"
-)
 def brute_force(simulation: Simulation) -> None:
     simulation.background("sshd", "okta", "auth0", "network")
     rng, world = simulation.rng, simulation.world

@@ -9,7 +9,6 @@ from scapy.layers.dns import DNS, DNSQR, DNSRR
 
 from tocsin.simulate.formats import network
 from tocsin.simulate.formats.packets import GRO_SEGMENT, tcp_connection, udp
-from tocsin.simulate.registry import scenario
 from tocsin.simulate.simulation import Simulation
 from tocsin.simulate.world import token
 
@@ -43,7 +42,6 @@ def dump(rng: Random, rows: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-@scenario("exfiltration", "Data leaving a workstation over a DNS tunnel and HTTP (office and edge captures)")
 def exfiltration(simulation: Simulation) -> None:
     simulation.background("network", "edge")
     rng, world = simulation.rng, simulation.world

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from tocsin.simulate.formats import duo, entra, okta
-from tocsin.simulate.registry import scenario
 from tocsin.simulate.simulation import Simulation
 from tocsin.simulate.world import guid
 
 EXPECTED = ["MFA Push Bombing", "MFA Push Denied Then Approved"]
 
 
-@scenario("mfa_fatigue", "Push bombing until the user approves (Okta Verify, Duo, Entra ID)")
 def mfa_fatigue(simulation: Simulation) -> None:
     simulation.background("okta", "duo", "entra")
     rng, world = simulation.rng, simulation.world

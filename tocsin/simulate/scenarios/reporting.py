@@ -5,7 +5,6 @@ from __future__ import annotations
 from random import Random
 
 from tocsin.simulate.formats import reports
-from tocsin.simulate.registry import scenario
 from tocsin.simulate.simulation import Simulation
 
 EXPECTED = [
@@ -49,9 +48,6 @@ def variant(rng: Random, template: str) -> str:
     return text.upper() if rng.random() < 0.15 else text + rng.choice(("", "!", "!!", "."))
 
 
-@scenario(
-    "mass_reporting", "Fresh accounts mass-report one legitimate account with a shared text (report stream)"
-)
 def mass_reporting(simulation: Simulation) -> None:
     simulation.background("reports")
     rng, world = simulation.rng, simulation.world

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from tocsin.simulate.formats import entra, okta
-from tocsin.simulate.registry import scenario
 from tocsin.simulate.simulation import Simulation
 from tocsin.simulate.world import guid
 
 REUSE = "Session Used From A Second Address"
 
 
-@scenario(
-    "session_hijack", "A stolen session replayed from a second address (Okta SSO, Entra ID token refresh)"
-)
 def session_hijack(simulation: Simulation) -> None:
     simulation.background("okta", "entra")
     rng = simulation.rng

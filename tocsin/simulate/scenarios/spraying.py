@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from tocsin.simulate.daily import HOUR
 from tocsin.simulate.formats import auth0, entra, sshd
-from tocsin.simulate.registry import scenario
 from tocsin.simulate.simulation import Simulation
 from tocsin.simulate.world import guid
 
@@ -43,9 +42,6 @@ SSH_NAMES = (
 )
 
 
-@scenario(
-    "password_spraying", "One source tries a common password against many accounts (Entra ID, sshd, Auth0)"
-)
 def password_spraying(simulation: Simulation) -> None:
     simulation.background("entra", "sshd", "auth0")
     rng, world = simulation.rng, simulation.world

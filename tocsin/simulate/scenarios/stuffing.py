@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from tocsin.simulate.formats import auth0, okta
-from tocsin.simulate.registry import scenario
 from tocsin.simulate.simulation import Simulation
 from tocsin.simulate.world import ATTACKER_CITIES, User, token
 
 STUFFING = "Credential Stuffing"
 
 
-@scenario("credential_stuffing", "Leaked credential pairs replayed from many proxy addresses (Okta, Auth0)")
 def credential_stuffing(simulation: Simulation) -> None:
     simulation.background("okta", "auth0")
     rng, world = simulation.rng, simulation.world

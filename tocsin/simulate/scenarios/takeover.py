@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from tocsin.simulate.formats import cloudtrail, workspace
-from tocsin.simulate.registry import scenario
 from tocsin.simulate.simulation import Simulation
 from tocsin.simulate.world import token
 
 AFTER_FAILURES = "Successful Authentication After Repeated Failures"
 
 
-@scenario(
-    "account_takeover",
-    "A guessed password, then bulk downloads (Google Workspace) or a new key and bulk S3 reads (CloudTrail)",
-)
 def account_takeover(simulation: Simulation) -> None:
     simulation.background("workspace", "cloudtrail")
     rng, world = simulation.rng, simulation.world

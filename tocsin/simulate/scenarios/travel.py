@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from tocsin.simulate.formats import entra, okta
-from tocsin.simulate.registry import scenario
 from tocsin.simulate.simulation import Simulation
 from tocsin.simulate.world import guid
 
 TRAVEL = "Impossible Travel"
 
 
-@scenario(
-    "impossible_travel",
-    "A successful sign-in from another continent shortly after the user's own (Okta, Entra ID)",
-)
 def impossible_travel(simulation: Simulation) -> None:
     simulation.background("okta", "entra")
     rng = simulation.rng

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.base import compact, register
+from tocsin.model.event import LogSource
+from tocsin.sources.base import compact
 from tocsin.sources.cloud.common import as_email, as_ip, categorized, lower_keys, outcome, text, value_at
 from tocsin.sources.jsonbase import JsonParser, Normalized
 from tocsin.sources.timeparse import parse_time
@@ -60,7 +60,6 @@ _MFA: dict[str, tuple[str, str | None, str]] = {
 }
 
 
-@register
 class Auth0Parser(JsonParser):
     """Auth0: the log ``type`` code is mapped to a readable action, kept as ``event.code``."""
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.base import compact, register
+from tocsin.model.event import LogSource
+from tocsin.sources.base import compact
 from tocsin.sources.cloud.common import (
     as_email,
     as_ip,
@@ -29,7 +29,6 @@ _SIGN_INS = {"ConsoleLogin", "CheckMfa", "ExternalIdPDirectoryLogin", "UserAuthe
 _IAM_SERVICES = {"iam", "sts", "sso", "identitystore", "signin", "access-analyzer"}
 
 
-@register
 class CloudTrailParser(JsonParser):
     """CloudTrail: ``eventName`` is the action, ``userIdentity`` the principal, ``errorCode`` a failure."""
 

@@ -7,7 +7,7 @@ import re
 from functools import cache
 from typing import Any
 
-from tocsin.event import LogSource, lookup_path
+from tocsin.model.event import LogSource, lookup_path
 
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _DELETION = {"delete", "deleted", "destroy", "remove", "removed", "revoke", "revoked", "trash", "purge",

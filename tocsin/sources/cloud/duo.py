@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.base import compact, register
+from tocsin.model.event import LogSource
+from tocsin.sources.base import compact
 from tocsin.sources.cloud.common import (
     as_email,
     as_ip,
@@ -31,7 +31,6 @@ _ADMIN_SIGN_INS = {"admin_login": True, "admin_login_error": False, "admin_2fa_e
 _IAM_PREFIXES = ("user_", "admin_", "bypass_", "group_", "phone_", "token_")
 
 
-@register
 class DuoParser(JsonParser):
     """Duo: authentication log entries (MFA verifications) and administrator log entries."""
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.base import compact, register
+from tocsin.model.event import LogSource
+from tocsin.sources.base import compact
 from tocsin.sources.cloud.common import (
     as_email,
     as_int,
@@ -41,7 +41,6 @@ _OPERATION_TYPES = {"add": "creation", "delete": "deletion", "update": "change",
 _MFA_FAILED = 500121
 
 
-@register
 class EntraParser(JsonParser):
     """Entra ID: the record's ``category`` (or its shape) says which log it is; each maps differently."""
 

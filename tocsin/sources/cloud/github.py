@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.base import compact, register
+from tocsin.model.event import LogSource
+from tocsin.sources.base import compact
 from tocsin.sources.cloud.common import (
     as_email,
     as_ip,
@@ -40,7 +40,6 @@ _WEBHOOK_OBJECTS = (("workflow_job", "workflow_job"), ("workflow_run", "workflow
                     ("pages", "gollum"), ("commits", "push"), ("pusher", "push"))
 
 
-@register
 class GitHubParser(JsonParser):
     """GitHub audit log entries (``action`` + ``actor``), and webhook payloads found among them."""
 

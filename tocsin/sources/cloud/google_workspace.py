@@ -11,8 +11,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.base import compact, register
+from tocsin.model.event import LogSource
+from tocsin.sources.base import compact
 from tocsin.sources.cloud.common import (
     as_email,
     as_ip,
@@ -44,7 +44,6 @@ def logsource(application: str, authentication: bool) -> LogSource:
     return source.with_category("authentication") if authentication else source
 
 
-@register
 class GoogleWorkspaceParser(JsonParser):
     """Google Workspace: ``id.applicationName`` picks the logsource, the event ``name`` is the action."""
 

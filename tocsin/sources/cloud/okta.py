@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.base import compact, register
+from tocsin.model.event import LogSource
+from tocsin.sources.base import compact
 from tocsin.sources.cloud.common import (
     as_email,
     as_int,
@@ -36,7 +36,6 @@ _IAM_PREFIXES = ("user.account.", "user.lifecycle.", "user.mfa.factor.", "group.
 _CONFIGURATION_PREFIXES = ("system.", "policy.", "application.")
 
 
-@register
 class OktaParser(JsonParser):
     """Okta System Log: ``eventType`` is the action, ``actor.alternateId`` the user."""
 

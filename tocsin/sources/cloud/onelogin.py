@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.base import compact, register
+from tocsin.model.event import LogSource
+from tocsin.sources.base import compact
 from tocsin.sources.cloud.common import as_email, as_ip, categorized, lower_keys, outcome, text
 from tocsin.sources.jsonbase import JsonParser, Normalized
 from tocsin.sources.timeparse import parse_time
@@ -38,7 +38,6 @@ _EVENT_TYPES: dict[str, tuple[str, str, str, bool | None]] = {
 }
 
 
-@register
 class OneLoginParser(JsonParser):
     """OneLogin: ``event_type_id`` is mapped to a readable action, kept as ``event.code``."""
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
-from tocsin.event import Event, LogSource, iso_timestamp
-from tocsin.secrets import mask, secret_fields
+from tocsin.credentials import mask, secret_fields
+from tocsin.model.event import Event, LogSource, iso_timestamp
 from tocsin.sources.base import InputStats, ParseOptions, compact
 from tocsin.sources.pcap.flows import Flow, FlowTable
-from tocsin.sources.pcap.payloads import PAYLOAD_SCANNER, Payload
+from tocsin.sources.pcap.payloads import Payload
 from tocsin.sources.pcap.reader import RST, SYN, TCP, UDP, Packet
 from tocsin.sources.pcap.reassembly import ReassemblyBudget, StreamReassembler
 
@@ -58,24 +58,17 @@ class Dissector:
         self.analyzer.auth(self.flow, timestamp, number, self.service, user, outcome, secret, method, extra)
 
 
-#: Dissector classes, in the order content recognition tries them.
-DISSECTORS: list[type[Dissector]] = []
-
-
-def dissector(cls: type[Dissector]) -> type[Dissector]:
-    """Class decorator registering a protocol dissector."""
-    DISSECTORS.append(cls)
-    return cls
-
-
-def choose_dissector(flow: Flow, data: bytes, from_client: bool) -> type[Dissector] | None:
-    """Content first (a protocol on an unusual port), then the server port."""
-    candidates = [cls for cls in DISSECTORS if cls.transport == flow.protocol]
+def choose_dissector(
+    dissectors: Iterable[type[Dissector]], transport: int, port: int, data: bytes, from_client: bool
+) -> type[Dissector] | None:
+    """The dissector of a connection: by content first (a protocol on an unusual port), then by the
+    server's ``port``; ``dissectors`` in the order content recognition tries them."""
+    candidates = [cls for cls in dissectors if cls.transport == transport]
     for cls in candidates:
         if cls.recognizes(data, from_client):
             return cls
     for cls in candidates:
-        if flow.server_port in cls.ports:
+        if port in cls.ports:
             return cls
     return None
 
@@ -94,14 +87,18 @@ class _StreamScan:
 class Analyzer:
     """Turns the packets of one input into events (``pending``, drained by the parser)."""
 
-    def __init__(self, input_name: str, options: ParseOptions, stats: InputStats) -> None:
+    def __init__(
+        self, input_name: str, options: ParseOptions, stats: InputStats, dissectors: Sequence[type[Dissector]]
+    ) -> None:
         self.input = input_name
+        #: The protocols this analyzer recognizes (``tocsin.sources.pcap.protocols.DISSECTORS``).
+        self.dissectors = dissectors
         self.options = options
         self.stats = stats
         self.flows = FlowTable()
         self.budget = ReassemblyBudget()
         self.pending: list[Event] = []
-        self.scanner = PAYLOAD_SCANNER.get()
+        self.scanner = options.payload_scanner
         self.packets = 0
         self.last_time = 0.0
 
@@ -144,7 +141,7 @@ class Analyzer:
     def _payload(self, flow: Flow, from_client: bool, data: bytes, timestamp: float, number: int, gap: bool) -> None:
         """In-order payload of one direction: to the dissector and the stream scanner."""
         if flow.service is None:
-            cls = choose_dissector(flow, data, from_client)
+            cls = choose_dissector(self.dissectors, flow.protocol, flow.server_port, data, from_client)
             flow.service = cls.service if cls else "unknown"
             handler = cls(self, flow) if cls else None
             if flow.protocol == TCP:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tocsin.event import Event
+from tocsin.model.event import Event
 
 #: Category name → the ``event.dataset`` values it selects (``auth`` goes by event.category).
 EVENT_CATEGORIES = {

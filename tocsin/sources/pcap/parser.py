@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import Iterator
 
-from tocsin.event import Event
-from tocsin.sources.base import InputSource, InputStats, Parser, Sample, register
+from tocsin.model.event import Event
+from tocsin.sources.base import InputSource, InputStats, Parser, Sample
 from tocsin.sources.pcap.analyzer import Analyzer
-from tocsin.sources.pcap.protocols import (  # noqa: F401  (register the dissectors)
-    dns,
-    http,
-    irc,
-    kerberos,
-    ldap,
-    mail,
-    mysql,
-    postgresql,
-    socks,
-    telnet,
-    tls,
-)
+from tocsin.sources.pcap.protocols import DISSECTORS
 from tocsin.sources.pcap.reader import CaptureReader, Defragmenter, capture_kind, decode
 
 #: Packets between two progress reports.
 PROGRESS_EVERY = 10_000
-#: progress(packets, bytes) of the capture being read, set by callers that show progress.
-CAPTURE_PROGRESS: ContextVar[Callable[[int, int], None] | None] = ContextVar("tocsin_capture_progress", default=None)
 
 
-@register
 class PcapParser(Parser):
     name = "pcap"
     description = "Network capture (pcap, pcapng; gzip ok): flows, DNS, HTTP, TLS, logins of mail, FTP, SOCKS, Telnet, IRC, databases, LDAP, Kerberos"
@@ -39,8 +23,8 @@ class PcapParser(Parser):
         return 100 if capture_kind(sample.head) else 0
 
     def parse(self, source: InputSource, stats: InputStats) -> Iterator[Event]:
-        analyzer = Analyzer(source.name, self.options, stats)
-        progress = CAPTURE_PROGRESS.get()
+        analyzer = Analyzer(source.name, self.options, stats, DISSECTORS)
+        progress = self.options.capture_progress
         with source.open() as stream:
             reader = CaptureReader(stream, stats)
             fragments = Defragmenter()

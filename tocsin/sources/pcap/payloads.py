@@ -5,7 +5,6 @@ stays bounded by the per-stream limit."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 
@@ -30,6 +29,5 @@ class Payload:
     part: int | None = None
 
 
+#: Content rules' side of a scan (``ParseOptions.payload_scanner``): captures hand payloads to it.
 PayloadScanner = Callable[[Payload], None]
-#: Set by the scan pipeline when content rules are loaded; parsers hand payloads to it.
-PAYLOAD_SCANNER: ContextVar[PayloadScanner | None] = ContextVar("tocsin_payload_scanner", default=None)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from tocsin.sources.base import InputStats
-from tocsin.sources.reader import STREAM_ERRORS
+from tocsin.sources.inputs import STREAM_ERRORS
 
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 #: Classic pcap magic → (byte order, seconds per timestamp fraction unit).

@@ -6,8 +6,8 @@ import socket
 import struct
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
+from tocsin.model.event import LogSource
+from tocsin.sources.pcap.analyzer import Analyzer, Dissector
 from tocsin.sources.pcap.flows import Flow
 from tocsin.sources.pcap.reader import TCP, UDP
 
@@ -163,7 +163,6 @@ def _rdata(message: bytes, rtype: int, data: bytes, position: int) -> str:
     return f"<{TYPES.get(rtype, rtype)} {len(data)} bytes>"
 
 
-@dissector
 class Dns(Dissector):
     service = "dns"
     ports = frozenset({53, 5353, 5355})
@@ -278,7 +277,6 @@ def _is_ip(value: str) -> bool:
     return False
 
 
-@dissector
 class DnsTcp(Dns):
     """DNS over TCP: the same messages, each behind a two-byte length."""
 

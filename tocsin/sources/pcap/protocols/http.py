@@ -10,8 +10,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
+from tocsin.model.event import LogSource
+from tocsin.sources.pcap.analyzer import Analyzer, Dissector
 from tocsin.sources.pcap.flows import Flow
 
 #: A request line: any token as method (RFC 9110), a target, and a version (recognition needs one).
@@ -51,7 +51,6 @@ class _Side:
         self.message: _Message | None = None
 
 
-@dissector
 class Http(Dissector):
     service = "http"
     ports = frozenset({80, 8000, 8008, 8080, 3128})

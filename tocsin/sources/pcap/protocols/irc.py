@@ -7,8 +7,8 @@ import ipaddress
 import re
 from typing import Any
 
-from tocsin.secrets import mask
-from tocsin.sources.pcap.analyzer import Analyzer, dissector
+from tocsin.credentials import mask
+from tocsin.sources.pcap.analyzer import Analyzer
 from tocsin.sources.pcap.flows import Flow
 from tocsin.sources.pcap.protocols.lines import LineDissector
 
@@ -38,7 +38,6 @@ def _dcc(message: str) -> dict[str, Any] | None:
             "irc.dcc.port": port_number, "irc.dcc.size": int(size) if size else None}  # fmt: skip
 
 
-@dissector
 class Irc(LineDissector):
     service = "irc"
     ports = frozenset({6665, 6666, 6667, 6668, 6669, 6697, 7000})

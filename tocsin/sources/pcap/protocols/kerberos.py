@@ -10,8 +10,8 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
+from tocsin.model.event import LogSource
+from tocsin.sources.pcap.analyzer import Analyzer, Dissector
 from tocsin.sources.pcap.flows import Flow
 from tocsin.sources.pcap.protocols import ber
 from tocsin.sources.pcap.reader import UDP
@@ -152,7 +152,6 @@ class _Kerberos(Dissector):
             self._exchange(None, *self.request[1:])
 
 
-@dissector
 class KerberosUdp(_Kerberos):
     transport = UDP
 
@@ -160,7 +159,6 @@ class KerberosUdp(_Kerberos):
         self.message(data, timestamp, number)
 
 
-@dissector
 class KerberosTcp(_Kerberos):
     def __init__(self, analyzer: Analyzer, flow: Flow) -> None:
         super().__init__(analyzer, flow)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
+from tocsin.model.event import LogSource
+from tocsin.sources.pcap.analyzer import Analyzer, Dissector
 from tocsin.sources.pcap.flows import Flow
 from tocsin.sources.pcap.protocols import ber
 
@@ -46,7 +46,6 @@ def ntlm_user(blob: bytes) -> tuple[str | None, str | None]:
     return field(36), field(28)
 
 
-@dissector
 class Ldap(Dissector):
     service = "ldap"
     ports = frozenset({389, 3268})

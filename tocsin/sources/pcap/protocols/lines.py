@@ -6,8 +6,8 @@ import base64
 import binascii
 from typing import Any, ClassVar
 
-from tocsin.event import LogSource
-from tocsin.secrets import mask
+from tocsin.credentials import mask
+from tocsin.model.event import LogSource
 from tocsin.sources.pcap.analyzer import Analyzer, Dissector
 from tocsin.sources.pcap.flows import Flow
 

@@ -7,7 +7,7 @@ import email.policy
 import re
 from dataclasses import dataclass
 
-from tocsin.sources.pcap.analyzer import Analyzer, dissector
+from tocsin.sources.pcap.analyzer import Analyzer
 from tocsin.sources.pcap.flows import Flow
 from tocsin.sources.pcap.protocols.lines import MAX_LINE, LineDissector, Sasl
 
@@ -67,7 +67,6 @@ def mime_parts(raw: bytes) -> tuple[list[MimePart], list[str]]:
     return parts, defects
 
 
-@dissector
 class Ftp(LineDissector):
     service = "ftp"
     ports = frozenset({21})
@@ -140,7 +139,6 @@ class _MailAuth(LineDissector):
         self.login, self.sasl = None, None
 
 
-@dissector
 class Smtp(_MailAuth):
     service = "smtp"
     ports = frozenset({25, 587, 2525})
@@ -269,7 +267,6 @@ class Smtp(_MailAuth):
             self._deliver()
 
 
-@dissector
 class Pop3(_MailAuth):
     service = "pop3"
     ports = frozenset({110})
@@ -304,7 +301,6 @@ class Pop3(_MailAuth):
 _IMAP_ARGS = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
 
 
-@dissector
 class Imap(_MailAuth):
     service = "imap"
     ports = frozenset({143})

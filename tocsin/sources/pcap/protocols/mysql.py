@@ -9,8 +9,8 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
+from tocsin.model.event import LogSource
+from tocsin.sources.pcap.analyzer import Analyzer, Dissector
 from tocsin.sources.pcap.flows import Flow
 
 LOGSOURCE = LogSource.of("zeek", ("mysql",), "database")
@@ -78,7 +78,6 @@ class _Framer:
         self.skip = 0
 
 
-@dissector
 class Mysql(Dissector):
     service = "mysql"
     ports = frozenset({3306})

@@ -7,8 +7,8 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
+from tocsin.model.event import LogSource
+from tocsin.sources.pcap.analyzer import Analyzer, Dissector
 from tocsin.sources.pcap.flows import Flow
 
 LOGSOURCE = LogSource.of("zeek", ("postgresql",), "database")
@@ -31,7 +31,6 @@ def _fields(body: bytes) -> dict[str, str]:
     return fields
 
 
-@dissector
 class Postgresql(Dissector):
     service = "postgresql"
     ports = frozenset({5432})

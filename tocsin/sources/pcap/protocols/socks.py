@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 import struct
 
-from tocsin.event import LogSource
-from tocsin.sources.pcap.analyzer import DISSECTORS, Analyzer, Dissector, dissector
+from tocsin.model.event import LogSource
+from tocsin.sources.pcap.analyzer import Analyzer, Dissector, choose_dissector
 from tocsin.sources.pcap.flows import Flow
 from tocsin.sources.pcap.reader import TCP
 
@@ -15,7 +15,6 @@ LOGSOURCE = LogSource.of("zeek", ("socks",), "proxy")
 MAX_HANDSHAKE = 4096
 
 
-@dissector
 class Socks(Dissector):
     service = "socks"
     ports = frozenset({1080, 10080})
@@ -60,9 +59,8 @@ class Socks(Dissector):
 
     def _open_tunnel(self, data: bytes, from_client: bool) -> None:
         """Dissect the proxied connection: the protocol its first bytes show, else its destination port."""
-        candidates = [cls for cls in DISSECTORS if cls.transport == TCP and cls is not Socks]
-        chosen = next((cls for cls in candidates if cls.recognizes(data, from_client)), None)
-        chosen = chosen or next((cls for cls in candidates if self.destination_port in cls.ports), None)
+        others = [cls for cls in self.analyzer.dissectors if cls is not Socks]
+        chosen = choose_dissector(others, TCP, self.destination_port, data, from_client)
         if chosen is not None:
             self.inner = chosen(self.analyzer, self.flow)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.secrets import mask
-from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
+from tocsin.credentials import mask
+from tocsin.model.event import LogSource
+from tocsin.sources.pcap.analyzer import Analyzer, Dissector
 from tocsin.sources.pcap.flows import Flow
 
 LOGSOURCE = LogSource.of("zeek", ("telnet",), None)
@@ -88,7 +88,6 @@ def strip_iac(side: _Side, data: bytes, stats: Any = None) -> bytes:
     return bytes(out)
 
 
-@dissector
 class Telnet(Dissector):
     service = "telnet"
     ports = frozenset({23, 2323})

@@ -6,8 +6,8 @@ import hashlib
 import struct
 from typing import Any
 
-from tocsin.event import LogSource
-from tocsin.sources.pcap.analyzer import Analyzer, Dissector, dissector
+from tocsin.model.event import LogSource
+from tocsin.sources.pcap.analyzer import Analyzer, Dissector
 from tocsin.sources.pcap.flows import Flow
 
 TLS_LOGSOURCE = LogSource.of("zeek", ("ssl",), None)
@@ -24,7 +24,6 @@ def _grease(value: int) -> bool:
     return value & 0x0F0F == 0x0A0A and value >> 8 == value & 0xFF
 
 
-@dissector
 class Tls(Dissector):
     service = "tls"
     ports = frozenset({443, 465, 636, 853, 993, 995, 8443})
@@ -248,7 +247,6 @@ def _name(der: bytes) -> str:
     return ",".join(parts)
 
 
-@dissector
 class Ssh(Dissector):
     service = "ssh"
     ports = frozenset({22, 2222})

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 
 class Level(IntEnum):
@@ -54,6 +54,12 @@ class RuleInfo(BaseModel):
     @field_serializer("level")
     def _level_name(self, level: Level) -> str:
         return level.name
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level_from_name(cls, level: Any) -> Any:
+        """Levels are written by name (see ``_level_name``), so a document reads back as it was written."""
+        return Level.parse(level) if isinstance(level, str) else level
 
 
 class Window(BaseModel):

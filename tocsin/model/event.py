@@ -106,11 +106,18 @@ class Event:
     @property
     def id(self) -> str:
         """A stable id: the same record of the same input always gets the same id."""
-        if self._id is None:
-            digest = hashlib.blake2b(digest_size=12)
-            digest.update(f"{self.input}\0{self.offset}\0".encode())
-            digest.update(self.raw.encode("utf-8", "surrogatepass"))
-            self._id = digest.hexdigest()
+        return self._id if self._id is not None else self.identify(self.input, self.offset)
+
+    def identify(self, *scope: str) -> str:
+        """Set the id to a digest of ``scope`` and the raw record, and return it.
+
+        ``scope`` says where the record was read (by default its input and offset); a reader whose
+        input or offsets are not stable on their own (a followed file, a live capture) names its own.
+        """
+        digest = hashlib.blake2b(digest_size=12)
+        digest.update("".join(f"{part}\0" for part in scope).encode())
+        digest.update(self.raw.encode("utf-8", "surrogatepass"))
+        self._id = digest.hexdigest()
         return self._id
 
     def get(self, name: str) -> Any:

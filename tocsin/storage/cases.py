@@ -11,19 +11,10 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from tocsin.event import Event
-from tocsin.models import Alert
-from tocsin.secrets import redact
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id TEXT PRIMARY KEY, timestamp REAL, input TEXT, format TEXT, document TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_timestamp ON events (timestamp);
-CREATE TABLE IF NOT EXISTS alerts (
-    id TEXT PRIMARY KEY, timestamp TEXT, level TEXT, rule_id TEXT, document TEXT NOT NULL
-);
-"""
+from tocsin.credentials import redact
+from tocsin.model.alert import Alert
+from tocsin.model.event import Event
+from tocsin.storage import schemas
 
 
 class CaseStore:
@@ -31,7 +22,7 @@ class CaseStore:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
-        connection.executescript(_SCHEMA)
+        connection.executescript(schemas.CASES)
 
     def add_events(self, events: Iterable[Event]) -> None:
         """Store events, tokens and passwords in them redacted; storing the same event twice keeps one copy."""

@@ -1,0 +1,55 @@
+"""Alerts read back from the JSON they are written as; events get their ids one way."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from tests.conftest import shared
+from tocsin.model.alert import Alert, Level
+from tocsin.model.event import Event
+from tocsin.scan import ReadSummary, ScanRequest, read_events, run_scan
+from tocsin.sources import ParseOptions
+
+
+def _alerts(name: str) -> list[Alert]:
+    alerts: list[Alert] = []
+    run_scan(ScanRequest(paths=[str(shared(name))], parse=ParseOptions(year=2025)), alerts.append)
+    return alerts
+
+
+def test_alerts_of_a_real_scan_read_back_from_their_json_unchanged() -> None:
+    alerts = _alerts("authlogs/OpenSSH_2k.log")
+    assert alerts
+    for alert in alerts:
+        written = json.loads(json.dumps(alert.document()))
+        assert isinstance(written["rule"]["level"], str)
+        assert Alert.model_validate(written) == alert
+
+
+def test_a_level_name_reads_back_whatever_its_case_and_an_unknown_one_is_refused() -> None:
+    document = _alerts("authlogs/OpenSSH_2k.log")[0].document()
+    document["rule"]["level"] = "CRITICAL"
+    assert Alert.model_validate(document).level is Level.critical
+    document["rule"]["level"] = "severe"
+    with pytest.raises(ValidationError, match="unknown level 'severe'"):
+        Alert.model_validate(document)
+
+
+def _first_event() -> Event:
+    events = read_events(
+        [str(shared("authlogs/OpenSSH_2k.log"))], None, ParseOptions(year=2025), ReadSummary()
+    )
+    return next(events)
+
+
+def test_an_event_id_is_a_digest_of_where_it_was_read_and_its_record() -> None:
+    event = _first_event()
+    default = event.id
+    assert event.identify(event.input, event.offset) == default
+    assert event.identify("followed-key", event.offset) != default
+    assert event.id == event.identify("followed-key", event.offset)  # the reader's scope stays the id
+    event.raw += " "
+    assert event.identify(event.input, event.offset) != default

@@ -1,0 +1,1 @@
+"""The data tocsin passes between its parts: events in, alerts out."""

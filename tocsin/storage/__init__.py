@@ -1,0 +1,1 @@
+"""SQLite on disk: connections, schemas and PRAGMAs in one place."""
