@@ -311,7 +311,11 @@ def cli() -> None:
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write alerts to FILE.")
 @click.option("--min-level", type=LevelType(), help="Show only alerts at or above this level.")
-@click.option("--fail-on", type=LevelType(), help="Exit 1 when an alert at or above this level fires.")
+@click.option(
+    "--fail-on",
+    type=LevelType(),
+    help="Exit 1 when an alert at or above this level fires (it is named on stderr); exit 2 if nothing was checked.",
+)
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -330,7 +334,12 @@ def cli() -> None:
     type=click.Path(exists=True, path_type=Path),
     help="YARA rule file or directory, run over capture payloads and plain files (repeatable).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="List every rejected rule in the summary.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="List every rejected rule, idle rule and detection note (events a rule had to set aside) in the summary.",
+)
 @click.option(
     "--respond",
     type=click.Choice(["plan", "execute"]),
@@ -383,14 +392,25 @@ def scan(
     logsource: str | None,
     config_file: Path | None,
 ) -> None:
-    """Scan log files, directories, archives or - (stdin) with Sigma rules."""
+    """Scan log files, directories, archives or - (stdin) with Sigma rules.
+
+    \b
+    Exit codes:
+      0  clean: nothing at or above --fail-on
+      1  an alert at or above --fail-on (the most severe is named on stderr)
+      2  a usage error, an input named on the command line that could not be read,
+         alerts that could not be written; with --strict, a skipped record or input,
+         a rejected rule, a rule of yours that saw no event of its log source;
+         with --strict or --fail-on, a run in which nothing was checked
+      3  an internal error
+    """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from tocsin.cli_elastic import elastic_sink
     from tocsin.cli_response import respond_to
     from tocsin.detectors.stateful.geo import GeoIPUnavailable
     from tocsin.models import Level
-    from tocsin.output import CsvAlertSink, JsonLinesSink, JsonSink, TableSink, print_summary
+    from tocsin.output import CsvAlertSink, JsonLinesSink, JsonSink, TableSink, print_summary, print_tripped
     from tocsin.report import write_scan_report
     from tocsin.scan import ScanRequest, run_scan
     from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
@@ -490,9 +510,10 @@ def scan(
     if strict and (failures := summary.strict_failures()):
         console.print(f"tocsin: error: {'; '.join(failures)} (--strict)")
         sys.exit(EXIT_USAGE)
-    if fail_on is not None and any(
-        summary.alerts_by_level[level.name] for level in Level if level >= fail_on
-    ):
+    if fail_on is not None and not summary.looked:
+        console.print("tocsin: error: nothing was checked, so --fail-on cannot call this run clean")
+        sys.exit(EXIT_USAGE)
+    if fail_on is not None and print_tripped(console, summary, fail_on):
         sys.exit(EXIT_ALERTS)
 
 

@@ -23,6 +23,7 @@ from tocsin.sources.base import BatchParser, Parser, SkippedInput
 from tocsin.sources.detect import detect_format
 from tocsin.sources.reader import resolve_inputs
 from tocsin.store import CaseStore
+from tocsin.tabular import entity_pairs
 
 
 @dataclass
@@ -61,6 +62,11 @@ class ScanSummary:
     rule_errors: list[RuleLoadError]
     alerts_by_level: Counter[str] = field(default_factory=Counter)
     alerts_hidden: int = 0
+    #: Alerts per rule title and per entity (``user.name=root``), every level counted.
+    alerts_by_rule: Counter[str] = field(default_factory=Counter)
+    alerts_by_entity: Counter[str] = field(default_factory=Counter)
+    #: The most severe alert (the first raised of its level), hidden or not: what ``--fail-on`` names.
+    most_severe: Alert | None = None
     diagnostics: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
     yara_files: int = 0
@@ -71,6 +77,14 @@ class ScanSummary:
     @property
     def alerts(self) -> int:
         return sum(self.alerts_by_level.values())
+
+    def count(self, alert: Alert) -> None:
+        """Count ``alert`` by level, rule and entity; keep it if it is the most severe so far."""
+        self.alerts_by_level[alert.level.name] += 1
+        self.alerts_by_rule[alert.rule.title] += 1
+        self.alerts_by_entity.update(entity_pairs(alert.entity, alert.group_by))
+        if self.most_severe is None or alert.level > self.most_severe.level:
+            self.most_severe = alert
 
     @property
     def looked(self) -> bool:
@@ -239,7 +253,7 @@ def run_scan(
                 if store:
                     store.add_alerts(alerts)
                 for alert in alerts:
-                    summary.alerts_by_level[alert.level.name] += 1
+                    summary.count(alert)
                     if alert.level >= request.min_level:
                         on_alert(alert)
                     else:
