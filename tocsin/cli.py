@@ -404,16 +404,14 @@ def scan(
          with --strict or --fail-on, a run in which nothing was checked
       3  an internal error
     """
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from tocsin.cli_elastic import elastic_sink
     from tocsin.cli_response import respond_to
     from tocsin.detectors.stateful.geo import GeoIPUnavailable
     from tocsin.models import Level
     from tocsin.output import CsvAlertSink, JsonLinesSink, JsonSink, TableSink, print_summary, print_tripped
+    from tocsin.progress import ScanProgress
     from tocsin.report import write_scan_report
     from tocsin.scan import ScanRequest, run_scan
-    from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
     from tocsin.terminal import styled, table_console
     from tocsin.timeline import write_timeline
 
@@ -451,23 +449,7 @@ def scan(
             if output_format == "json"
             else JsonLinesSink(stream)
         )
-        progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
-        )
-        with progress:
-            task = progress.add_task("scanning", total=None)
-            counted = 0
-
-            def advance(batch: int) -> None:
-                nonlocal counted
-                counted += batch
-                progress.update(task, description=f"scanning: {counted:,} events")
-
+        with ScanProgress(console) as progress:
             shipper = stack.enter_context(elastic_sink(settings, console)) if to_es else None
             raised: list[Alert] = []
 
@@ -475,12 +457,14 @@ def scan(
                 sink.write(alert)
                 raised.append(alert)
 
-            def capture_progress(packets: int, size: int) -> None:
-                progress.update(task, description=f"scanning: {counted:,} events, {packets:,} packets, {size / 1e6:,.1f} MB")
-
-            CAPTURE_PROGRESS.set(capture_progress)
             try:
-                summary = run_scan(request, keep if respond or timeline else sink.write, advance, on_documents=shipper.write if shipper else None)
+                summary = run_scan(
+                    request,
+                    keep if respond or timeline else sink.write,
+                    progress.add_events,
+                    on_documents=shipper.write if shipper else None,
+                    meter=progress.meter,
+                )
             except GeoIPUnavailable as exc:
                 console.print(f"tocsin: error: {exc}", markup=False)
                 sys.exit(EXIT_USAGE)

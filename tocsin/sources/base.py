@@ -70,6 +70,8 @@ class InputSource:
     path: Path | None = None
     mtime: float | None = None
     head: bytes | None = None
+    #: Bytes to read on disk (compressed bytes for a compressed file or archive member); None for streams.
+    size: int | None = None
 
 
 @dataclass

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import Iterator
 
 from tocsin.event import Event
 from tocsin.sources.base import InputSource, InputStats, Parser, Sample, register
@@ -23,11 +22,6 @@ from tocsin.sources.pcap.protocols import (  # noqa: F401  (register the dissect
 )
 from tocsin.sources.pcap.reader import CaptureReader, Defragmenter, capture_kind, decode
 
-#: Packets between two progress reports.
-PROGRESS_EVERY = 10_000
-#: progress(packets, bytes) of the capture being read, set by callers that show progress.
-CAPTURE_PROGRESS: ContextVar[Callable[[int, int], None] | None] = ContextVar("tocsin_capture_progress", default=None)
-
 
 @register
 class PcapParser(Parser):
@@ -40,7 +34,6 @@ class PcapParser(Parser):
 
     def parse(self, source: InputSource, stats: InputStats) -> Iterator[Event]:
         analyzer = Analyzer(source.name, self.options, stats)
-        progress = CAPTURE_PROGRESS.get()
         with source.open() as stream:
             reader = CaptureReader(stream, stats)
             fragments = Defragmenter()
@@ -54,12 +47,8 @@ class PcapParser(Parser):
                     stats.events += len(pending)
                     yield from pending
                     pending.clear()
-                if progress is not None and stats.records % PROGRESS_EVERY == 0:
-                    progress(stats.records, reader.consumed)
             fragments.finish(stats)
             analyzer.finish()
             stats.events += len(pending)
             yield from pending
             pending.clear()
-            if progress is not None:
-                progress(stats.records, reader.consumed)
