@@ -165,3 +165,13 @@ def test_output_fits_its_destination(tmp_path):
     assert max(map(len, narrow.splitlines())) <= 100 and "critical" in narrow
     events = tocsin("events", str(EXAMPLE), "--format", "table", "--limit", "3").stdout
     assert sum("Accepted publickey for alice" in line for line in events.splitlines()) == 1
+
+
+def test_rule_findings_are_one_line_each_in_files(tmp_path):
+    folder = tmp_path / ("a-folder-long-enough-that-a-finding-line-is-longer-than-two-hundred-columns-" * 2)
+    folder.mkdir()
+    (folder / "broken.yml").write_text("title: broken\nlogsource: {product: linux}\ndetection: {}\n")
+    result = tocsin("rules", "check", str(folder), env={"COLUMNS": "80"})
+    findings = result.stdout.splitlines()
+    assert findings and all(line.startswith(("error ", "warning ")) for line in findings)
+    assert all(len(line) > 250 and f"{folder}/broken.yml" in line for line in findings)  # not cut at 200

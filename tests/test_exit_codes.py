@@ -14,6 +14,18 @@ from tests.test_cli import EXAMPLE, jsonl, tocsin
 BROKEN_RULE = "title: broken\nlogsource: {product: linux}\ndetection:\n  condition: nothing\n"
 
 
+def test_scan_help_lists_the_exit_codes():
+    text = tocsin("scan", "--help").stdout
+    codes = text[text.index("Exit codes:") : text.index("Options:")]
+    numbered = [
+        line.split()[0]
+        for line in codes.splitlines()
+        if line.startswith("    ") and line.split()[0].isdigit()
+    ]
+    assert numbered == ["0", "1", "2", "3"]
+    assert "nothing was checked" in codes and "--strict" in codes and "--fail-on" in codes
+
+
 def test_fail_on_names_the_alert_that_tripped_it(tmp_path):
     alerts_file = tmp_path / "alerts.jsonl"
     result = tocsin(

@@ -107,7 +107,7 @@ def rules_check(
     if output_format == "sarif":
         output.write(sarif(report, Path.cwd()))
     else:
-        text = table_console(output, width=200)
+        text = table_console(output)
         colours = {"error": "red", "warning": "yellow", "note": "cyan"}
         for finding in report.findings:
             who = finding.title or finding.rule_id or ""

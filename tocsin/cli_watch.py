@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from tocsin.models import Alert, Level
-from tocsin.terminal import console as safe_console
+from tocsin.terminal import stderr_console
 
 DEFAULT_STATE = Path("/var/lib/tocsin") if os.geteuid() == 0 else Path.home() / ".local/state/tocsin/watch"
 
@@ -250,7 +250,7 @@ def watch(
         if to_es:
             from tocsin.cli_elastic import elastic_sink
 
-            ship = stack.enter_context(elastic_sink(settings, safe_console(stderr=True))).write
+            ship = stack.enter_context(elastic_sink(settings, stderr_console())).write
 
         def deliver(alerts: list[Alert]) -> None:
             for sink in sinks:
