@@ -497,7 +497,8 @@ def scan(
     if fail_on is not None and not summary.looked:
         console.print("tocsin: error: nothing was checked, so --fail-on cannot call this run clean")
         sys.exit(EXIT_USAGE)
-    if fail_on is not None and print_tripped(console, summary, fail_on):
+    if fail_on is not None and (tripped := summary.tripped(fail_on)):
+        print_tripped(console, summary, tripped, fail_on)
         sys.exit(EXIT_ALERTS)
 
 

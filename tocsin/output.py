@@ -212,12 +212,8 @@ def _most_common(counts: Counter[str]) -> str:
     return shown + (f", … {len(counts) - _TOP} more" if len(counts) > _TOP else "")
 
 
-def print_tripped(console: SafeConsole, summary: ScanSummary, fail_on: Level) -> bool:
-    """Whether an alert at or above ``fail_on`` fired; if so, name the most severe on ``console``
-    (level, rule, short id, entities) and how many more there are."""
-    alert = summary.most_severe
-    if alert is None or alert.level < fail_on:
-        return False
+def print_tripped(console: SafeConsole, summary: ScanSummary, alert: Alert, fail_on: Level) -> None:
+    """Name the alert that tripped ``--fail-on`` (level, rule, short id, entities) and how many more did."""
     others = sum(summary.alerts_by_level[level.name] for level in Level if level >= fail_on) - 1
     console.print(
         styled(
@@ -230,7 +226,6 @@ def print_tripped(console: SafeConsole, summary: ScanSummary, fail_on: Level) ->
             f", and {others} more alert(s) at or above {fail_on.name}" if others else "",
         )
     )
-    return True
 
 
 def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = False) -> None:

@@ -86,6 +86,11 @@ class ScanSummary:
         if self.most_severe is None or alert.level > self.most_severe.level:
             self.most_severe = alert
 
+    def tripped(self, fail_on: Level) -> Alert | None:
+        """The alert that makes ``--fail-on`` fail the run, if one does: the most severe."""
+        most_severe = self.most_severe
+        return most_severe if most_severe is not None and most_severe.level >= fail_on else None
+
     @property
     def looked(self) -> bool:
         """False when the scan could not really look: no events read, no rule loaded, or no rule
