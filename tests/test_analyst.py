@@ -165,3 +165,25 @@ def test_output_fits_its_destination(tmp_path):
     assert max(map(len, narrow.splitlines())) <= 100 and "critical" in narrow
     events = tocsin("events", str(EXAMPLE), "--format", "table", "--limit", "3").stdout
     assert sum("Accepted publickey for alice" in line for line in events.splitlines()) == 1
+
+
+def test_rule_findings_are_one_line_each_in_files(tmp_path):
+    folder = tmp_path / ("a-folder-long-enough-that-a-finding-line-is-longer-than-two-hundred-columns-" * 2)
+    folder.mkdir()
+    (folder / "broken.yml").write_text("title: broken\nlogsource: {product: linux}\ndetection: {}\n")
+    result = tocsin("rules", "check", str(folder), env={"COLUMNS": "80"})
+    findings = result.stdout.splitlines()
+    assert findings and all(line.startswith(("error ", "warning ")) for line in findings)
+    assert all(len(line) > 250 and f"{folder}/broken.yml" in line for line in findings)  # not cut at 200
+
+
+def test_yara_alerts_have_titles_people_read(tmp_path):
+    never = tmp_path / "never.yar"  # files are scanned when YARA rules are named; the built-in ones run too
+    never.write_text("rule never { condition: false }")
+    leaked = tmp_path / "backup.bin"
+    leaked.write_bytes(b"\x00-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n")
+    result = tocsin("scan", str(leaked), "--yara", str(never), "--format", "jsonl")
+    (alert,) = jsonl(result.stdout)
+    assert alert["rule"]["title"] == "Private Key In Clear" and alert["rule"]["type"] == "yara"
+    assert alert["message"].startswith("Private Key In Clear: YARA rule tocsin_private_key matched ")
+    assert "  top rules: Private Key In Clear (1)" in result.stderr.splitlines()

@@ -184,6 +184,50 @@ def _by_logsource(rules: list[BlindRule], limit: int | None = None) -> str:
     return shown + (f", … {len(counts) - limit} more" if limit is not None and len(counts) > limit else "")
 
 
+#: How the diagnostics end that say events lacked what a rule needs (a timestamp, a group-by value, a
+#: location): expected of mixed inputs, counted in one line unless ``--verbose``. Others (a rule stopped
+#: after an engine error) are always listed.
+_DATA_GAPS = (", not correlated", ", not checked for travel", ", not kept")
+#: Rules and entities named in the summary's top lists.
+_TOP = 5
+
+
+def _print_diagnostics(console: SafeConsole, diagnostics: dict[str, int], verbose: bool) -> None:
+    gaps = [reason for reason in diagnostics if reason.endswith(_DATA_GAPS)]
+    for reason, count in diagnostics.items():
+        if verbose or reason not in gaps:
+            console.print(styled("  [yellow]detection[/] {}: {}", reason, count))
+    if gaps and not verbose:
+        console.print(
+            styled(
+                "  [dim]detection: {} rule(s) set aside events without a timestamp, group-by value or location"
+                " they need (--verbose lists them)[/]",
+                len(gaps),
+            )
+        )
+
+
+def _most_common(counts: Counter[str]) -> str:
+    shown = ", ".join(f"{name} ({count})" for name, count in counts.most_common(_TOP))
+    return shown + (f", … {len(counts) - _TOP} more" if len(counts) > _TOP else "")
+
+
+def print_tripped(console: SafeConsole, summary: ScanSummary, alert: Alert, fail_on: Level) -> None:
+    """Name the alert that tripped ``--fail-on`` (level, rule, short id, entities) and how many more did."""
+    others = sum(summary.alerts_by_level[level.name] for level in Level if level >= fail_on) - 1
+    console.print(
+        styled(
+            "tocsin: --fail-on {}: [bold]{}[/] {} ({}) {}{}",
+            fail_on.name,
+            alert.level.name,
+            alert.rule.title,
+            alert.id[:SHORT_ID],
+            entities(alert.entity, alert.group_by) or "no entity",
+            f", and {others} more alert(s) at or above {fail_on.name}" if others else "",
+        )
+    )
+
+
 def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = False) -> None:
     """The end-of-run summary (to stderr): inputs, skips, rules, alerts by level."""
     read = summary.read
@@ -236,8 +280,7 @@ def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = Fa
             console.print(styled("  [yellow]rejected[/] {}: {}", yara_error.source, yara_error.reason))
     for what, count in summary.content_scan.items():
         console.print(f"  {what}: {count:,}")
-    for reason, count in summary.diagnostics.items():
-        console.print(styled("  [yellow]detection[/] {}: {}", reason, count))
+    _print_diagnostics(console, summary.diagnostics, verbose)
     if summary.alerts:
         levels = ", ".join(
             f"{summary.alerts_by_level[level.name]} {level.name}"
@@ -246,6 +289,9 @@ def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = Fa
         )
         hidden = f" ({summary.alerts_hidden} below --min-level not shown)" if summary.alerts_hidden else ""
         console.print(styled("[bold]Alerts[/] {}: {}{}", summary.alerts, levels, hidden))
+        console.print(styled("  top rules: {}", _most_common(summary.alerts_by_rule)))
+        if summary.alerts_by_entity:
+            console.print(styled("  top entities: {}", _most_common(summary.alerts_by_entity)))
     elif summary.looked and not summary.coverage.blind:
         console.print(styled("[bold green]No alerts[/]: every rule ran over every event and nothing matched."))
     elif summary.looked:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,9 +20,10 @@ from tocsin.pipeline import BlindRule, Coverage, DetectionPipeline
 from tocsin.sources import InputSource, InputStats, ParseOptions, UnreadableInput
 from tocsin.sources.base import BatchParser, Parser, SkippedInput
 from tocsin.sources.detect import detect_format
-from tocsin.sources.inputs import resolve_inputs
+from tocsin.sources.inputs import ReadMeter, resolve_inputs
 from tocsin.storage.cases import CaseStore
 from tocsin.storage.sqlite import connect
+from tocsin.tabular import entity_pairs
 
 
 @dataclass
@@ -61,6 +62,11 @@ class ScanSummary:
     rule_errors: list[RuleLoadError]
     alerts_by_level: Counter[str] = field(default_factory=Counter)
     alerts_hidden: int = 0
+    #: Alerts per rule title and per entity (``user.name=root``), every level counted.
+    alerts_by_rule: Counter[str] = field(default_factory=Counter)
+    alerts_by_entity: Counter[str] = field(default_factory=Counter)
+    #: The most severe alert (the first raised of its level), hidden or not: what ``--fail-on`` names.
+    most_severe: Alert | None = None
     diagnostics: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
     yara_files: int = 0
@@ -71,6 +77,19 @@ class ScanSummary:
     @property
     def alerts(self) -> int:
         return sum(self.alerts_by_level.values())
+
+    def count(self, alert: Alert) -> None:
+        """Count ``alert`` by level, rule and entity; keep it if it is the most severe so far."""
+        self.alerts_by_level[alert.level.name] += 1
+        self.alerts_by_rule[alert.rule.title] += 1
+        self.alerts_by_entity.update(entity_pairs(alert.entity, alert.group_by))
+        if self.most_severe is None or alert.level > self.most_severe.level:
+            self.most_severe = alert
+
+    def tripped(self, fail_on: Level) -> Alert | None:
+        """The alert that makes ``--fail-on`` fail the run, if one does: the most severe."""
+        most_severe = self.most_severe
+        return most_severe if most_severe is not None and most_severe.level >= fail_on else None
 
     @property
     def looked(self) -> bool:
@@ -140,14 +159,15 @@ def read_batches(
     summary: ReadSummary,
     batch_size: int,
     scan_file: Callable[[InputSource], None] | None = None,
+    meter: ReadMeter | None = None,
 ) -> Iterator[EventBatch]:
-    """Every event of every input in batches of at most ``batch_size``.
+    """Every event of every input in batches of at most ``batch_size``; ``meter`` follows the bytes read.
 
     Formats with a batch reader (``BatchParser``) hand in their records undecoded into events;
     the others' events are gathered across inputs.
     """
     pending: list[Event] = []
-    for item, parser, stats in _parsed_inputs(paths, format_in, options, summary, scan_file):
+    for item, parser, stats in _parsed_inputs(paths, format_in, options, summary, scan_file, meter):
         try:
             if isinstance(parser, BatchParser):
                 if pending:
@@ -172,37 +192,61 @@ def _parsed_inputs(
     options: ParseOptions,
     summary: ReadSummary,
     scan_file: Callable[[InputSource], None] | None,
+    meter: ReadMeter | None = None,
 ) -> Iterator[tuple[InputSource, Parser, InputStats]]:
-    """Each readable input with its parser; problems are recorded in ``summary``.
+    """Each readable input with its parser; problems are recorded in ``summary``, progress in ``meter``.
 
     ``scan_file`` (content rules) also sees every input that is not a capture, including the
     ones no parser recognises, which then count as scanned files rather than failures.
     """
-    for item in resolve_inputs(paths):
+    items: Iterable[InputSource | UnreadableInput] = resolve_inputs(paths, meter)
+    if meter is not None:  # a percentage needs the total size before the first byte is read
+        items = list(items)
+        meter.expect([item for item in items if isinstance(item, InputSource)])
+    for item in items:
         if isinstance(item, UnreadableInput):
             (summary.passed_over if isinstance(item, SkippedInput) else summary.unreadable).append(str(item))
             continue
-        stats = InputStats(item.name)
-        summary.inputs.append(stats)
+        if meter is not None:
+            meter.start(item)
         try:
-            parser = detect_format(item, format_in)
-        except UnreadableInput as exc:
-            if scan_file is not None and format_in is None:
-                stats.format = "file"
-                scan_file(item)
-            else:
-                stats.error = str(exc).removeprefix(f"{item.name}: ")
-            continue
-        except OSError as exc:
-            stats.error = f"cannot read: {exc.strerror or exc}"
-            continue
-        if parser is None:
-            stats.format = "empty"
-            continue
-        stats.format = parser.name
-        if scan_file is not None and parser.name != "pcap":
+            yield from _parsed_input(item, format_in, options, summary, scan_file)
+        finally:
+            if meter is not None:
+                meter.finish(item)
+    if meter is not None:
+        meter.end()
+
+
+def _parsed_input(
+    item: InputSource,
+    format_in: str | None,
+    options: ParseOptions,
+    summary: ReadSummary,
+    scan_file: Callable[[InputSource], None] | None,
+) -> Iterator[tuple[InputSource, Parser, InputStats]]:
+    """``item`` with its parser, if it has one (see ``_parsed_inputs``)."""
+    stats = InputStats(item.name)
+    summary.inputs.append(stats)
+    try:
+        parser = detect_format(item, format_in)
+    except UnreadableInput as exc:
+        if scan_file is not None and format_in is None:
+            stats.format = "file"
             scan_file(item)
-        yield item, parser(options), stats
+        else:
+            stats.error = str(exc).removeprefix(f"{item.name}: ")
+        return
+    except OSError as exc:
+        stats.error = f"cannot read: {exc.strerror or exc}"
+        return
+    if parser is None:
+        stats.format = "empty"
+        return
+    stats.format = parser.name
+    if scan_file is not None and parser.name != "pcap":
+        scan_file(item)
+    yield item, parser(options), stats
 
 
 def load_ruleset(request: ScanRequest) -> RuleSet:
@@ -216,11 +260,13 @@ def run_scan(
     on_batch: Callable[[int], None] | None = None,
     ruleset: RuleSet | None = None,
     on_documents: Callable[[list[Event], list[Alert]], None] | None = None,
+    meter: ReadMeter | None = None,
 ) -> ScanSummary:
     """Scan ``request.paths``; every alert at or above ``min_level`` goes to ``on_alert``.
 
     ``on_documents`` (a store such as Elasticsearch) gets each batch's events with the
-    alerts they raised, every level included, and at the end the correlation alerts.
+    alerts they raised, every level included, and at the end the correlation alerts;
+    ``meter`` (a progress display) follows the bytes read.
     """
     started = time.monotonic()
     ruleset = ruleset or load_ruleset(request)
@@ -240,7 +286,7 @@ def run_scan(
                 if store:
                     store.add_alerts(alerts)
                 for alert in alerts:
-                    summary.alerts_by_level[alert.level.name] += 1
+                    summary.count(alert)
                     if alert.level >= request.min_level:
                         on_alert(alert)
                     else:
@@ -248,7 +294,7 @@ def run_scan(
 
             batches = read_batches(
                 request.paths, request.format_in, parse, read, request.batch_size,
-                content.scan_file if content.scan_files else None,
+                content.scan_file if content.scan_files else None, meter,
             )  # fmt: skip
             for batch in batches:
                 connection.execute("BEGIN")

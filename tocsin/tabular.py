@@ -74,13 +74,21 @@ def _span(document: dict[str, Any]) -> tuple[str, str]:
     return window.get("start", document.get("@timestamp", "")), window.get("end", document.get("@timestamp", ""))
 
 
-def entities(value_of: Callable[[str], Any], group_by: dict[str, Any] | None) -> str:
-    """``user.name=… source.ip=… host.name=…`` (``value_of`` reads them) plus group-by values not
-    already named: ``source.address=X`` beside ``source.ip=X`` says nothing new."""
-    parts = [f"{name}={value}" for name in ("user.name", "source.ip", "host.name") if (value := value_of(name)) is not None]
+def entity_pairs(value_of: Callable[[str], Any], group_by: dict[str, Any] | None) -> list[str]:
+    """``user.name=…``, ``source.ip=…``, ``host.name=…`` (``value_of`` reads them) plus group-by values
+    not already named: ``source.address=X`` beside ``source.ip=X`` says nothing new."""
+    parts = [
+        f"{name}={value}"
+        for name in ("user.name", "source.ip", "host.name")
+        if (value := value_of(name)) is not None
+    ]
     shown = {part.partition("=")[2] for part in parts}
-    parts += [f"{k}={v}" for k, v in (group_by or {}).items() if str(v) not in shown]
-    return " ".join(parts)
+    return parts + [f"{k}={v}" for k, v in (group_by or {}).items() if str(v) not in shown]
+
+
+def entities(value_of: Callable[[str], Any], group_by: dict[str, Any] | None) -> str:
+    """The :func:`entity_pairs` of an alert on one line."""
+    return " ".join(entity_pairs(value_of, group_by))
 
 
 def alert_row(document: dict[str, Any]) -> dict[str, Any]:

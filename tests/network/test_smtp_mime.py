@@ -57,13 +57,13 @@ def test_attachment_and_body_are_scanned_decoded_and_named(tmp_path):
 
     alerts, summary = scan(write(tmp_path / "smtp.pcap", smtp_session(raw).packets))
 
-    (key,) = yara_alerts(alerts, "tocsin_private_key")
+    (key,) = yara_alerts(alerts, "Private Key In Clear")
     target = key.details["target"]
     assert target["kind"] == "smtp attachment" and target["file"] == {"name": "id_rsa"}
     assert target["flow_id"].startswith("1:") and key.source["ip"] == CLIENT
     assert '"id_rsa"' in key.message
     assert key.details["yara"]["matches"][0]["data"] == "-****-"
-    (token,) = yara_alerts(alerts, "tocsin_github_token")
+    (token,) = yara_alerts(alerts, "GitHub Token")
     assert token.details["target"]["kind"] == "smtp body" and "file" not in token.details["target"]
     assert key.id != token.id
     everything = json.dumps([a.document() for a in alerts])
@@ -84,7 +84,7 @@ def test_malformed_mime_is_counted_and_the_parts_still_scanned(tmp_path):
     warnings = summary.read.inputs[0].warnings
     assert any(reason.startswith("smtp: malformed MIME message") for reason in warnings), warnings
     assert not summary.read.failed_inputs
-    (key,) = yara_alerts(alerts, "tocsin_private_key")
+    (key,) = yara_alerts(alerts, "Private Key In Clear")
     assert key.details["target"]["file"] == {"name": "k.pem"}
 
 
@@ -96,7 +96,7 @@ def test_a_message_the_email_package_rejects_is_counted_and_scanned_raw(tmp_path
     raw = b"Subject: plain\r\n\r\n" + PRIVATE_KEY.replace(b"\n", b"\r\n")
     alerts, summary = scan(write(tmp_path / "raw.pcap", smtp_session(raw).packets))
     assert summary.read.inputs[0].warnings["smtp: MIME message not parsed (ValueError); scanned raw"] == 1
-    kinds = {a.details["target"]["kind"] for a in yara_alerts(alerts, "tocsin_private_key")}
+    kinds = {a.details["target"]["kind"] for a in yara_alerts(alerts, "Private Key In Clear")}
     assert kinds == {"smtp message", "tcp stream client→server"}
 
 
@@ -128,7 +128,7 @@ def test_bdat_chunks_are_reassembled_into_a_message_whose_attachment_is_scanned(
         (False, b"250 queued\r\n221 bye\r\n"),
     ).close()  # fmt: skip
     alerts, summary = scan(write(tmp_path / "bdat.pcap", session.packets))
-    (key,) = yara_alerts(alerts, "tocsin_private_key")
+    (key,) = yara_alerts(alerts, "Private Key In Clear")
     assert key.details["target"]["kind"] == "smtp attachment" and key.details["target"]["file"] == {"name": "id_rsa"}
     assert not summary.read.inputs[0].warnings
 

@@ -75,8 +75,8 @@ def test_list_as_json_with_yara_rules_and_as_a_navigator_layer(tmp_path):
     by_title = {rule["title"]: rule for rule in listed["rules"]}
     assert by_title["Brute Force From One Source"]["techniques"] == ["T1110.001"]
     yara = [rule for rule in listed["rules"] if rule["kind"] == "yara"]
-    assert len(yara) >= 10 and by_title["tocsin_private_key"]["level"] in ("high", "critical")
-    assert by_title["tocsin_bulk_email_addresses"]["level"] == "medium"
+    assert len(yara) >= 10 and by_title["Private Key In Clear"]["level"] in ("high", "critical")
+    assert by_title["Bulk E-mail Addresses In A Payload"]["level"] == "medium"
     assert listed["coverage"]["techniques"]["T1110.001"] >= 2 and not listed["errors"]
     layer_file = tmp_path / "layer.json"
     assert tocsin("rules", "list", "--format", "navigator", "-o", str(layer_file)).returncode == 0

@@ -43,7 +43,7 @@ def test_http_upload_of_a_private_key_raises_a_masked_yara_alert(tmp_path):
     request = b"POST /upload HTTP/1.1\r\nHost: paste.example\r\nContent-Length: %d\r\n\r\n" % len(body) + body
     session = Session(80).handshake().send(True, request).send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").close()
     alerts, _ = scan(write(tmp_path / "upload.pcap", session.packets))
-    yara_alerts = [a for a in alerts if a.rule.type == "yara" and a.rule.title == "tocsin_private_key"]
+    yara_alerts = [a for a in alerts if a.rule.type == "yara" and a.rule.title == "Private Key In Clear"]
     kinds = {a.details["target"]["kind"] for a in yara_alerts}
     assert "http request body" in kinds and "tcp stream client→server" in kinds
     alert = yara_alerts[0]
@@ -61,7 +61,7 @@ def test_plain_files_are_scanned_with_user_rules_and_externals(tmp_path):
     dump.write_bytes(b"\x00\x01binary" + PRIVATE_KEY)
     alerts, summary = scan(dump.parent, yara_paths=[rules])
     titles = sorted(a.rule.title for a in alerts)
-    assert titles == ["by_name", "tocsin_private_key"]
+    assert titles == ["Private Key In Clear", "by_name"]  # a rule without a title meta: its name
     assert summary.content_scan["files scanned"] == 1
     assert summary.read.inputs[0].format == "file" and not summary.read.failed_inputs
 
@@ -73,5 +73,5 @@ def test_card_numbers_need_to_pass_luhn(tmp_path):
     valid, invalid = tmp_path / "valid.txt", tmp_path / "invalid.txt"
     valid.write_bytes(b"\x00" + b"card 4111 1111 1111 1111\n" * 25)
     invalid.write_bytes(b"\x00" + b"card 4111 1111 1111 1112\n" * 25)
-    assert [a.rule.title for a in scan(valid, yara_paths=[rules])[0]] == ["tocsin_bulk_card_numbers"]
+    assert [a.rule.title for a in scan(valid, yara_paths=[rules])[0]] == ["Bulk Payment Card Numbers In A Payload"]
     assert scan(invalid, yara_paths=[rules])[0] == []

@@ -1,4 +1,4 @@
-"""``tocsin rules test|check|list``: tooling for rule authors, on the ``rules`` group of cli_elastic."""
+"""``tocsin rules list|test|check|convert``: tooling for rule authors."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def rules_check(
     if output_format == "sarif":
         output.write(sarif(report, Path.cwd()))
     else:
-        text = table_console(output, width=200)
+        text = table_console(output)
         colours = {"error": "red", "warning": "yellow", "note": "cyan"}
         for finding in report.findings:
             who = finding.title or finding.rule_id or ""

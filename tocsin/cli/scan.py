@@ -43,7 +43,11 @@ EXIT_ALERTS = 1
     help="Alert output (default: table on a terminal, jsonl otherwise); csv is formula-safe for spreadsheets.",
 )
 @click.option("--min-level", type=LevelType(), help="Show only alerts at or above this level.")
-@click.option("--fail-on", type=LevelType(), help="Exit 1 when an alert at or above this level fires.")
+@click.option(
+    "--fail-on",
+    type=LevelType(),
+    help="Exit 1 when an alert at or above this level fires (it is named on stderr); exit 2 if nothing was checked.",
+)
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -56,7 +60,12 @@ EXIT_ALERTS = 1
     "log source, or nothing was checked.",
 )
 @yara_option
-@click.option("-v", "--verbose", is_flag=True, help="List every rejected rule in the summary.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="List every rejected rule, idle rule and detection note (events a rule had to set aside) in the summary.",
+)
 @respond_option
 @click.option(
     "--timeline",
@@ -100,17 +109,26 @@ def scan(
     logsource: str | None,
     settings: Settings,
 ) -> None:
-    """Scan log files, directories, archives or - (stdin) with Sigma rules."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    """Scan log files, directories, archives or - (stdin) with Sigma rules.
 
+    \b
+    Exit codes:
+      0  clean: nothing at or above --fail-on
+      1  an alert at or above --fail-on (the most severe is named on stderr)
+      2  a usage error, an input named on the command line that could not be read,
+         alerts that could not be written; with --strict, a skipped record or input,
+         a rejected rule, a rule of yours that saw no event of its log source;
+         with --strict or --fail-on, a run in which nothing was checked
+      3  an internal error
+    """
     from tocsin.cli.es import elastic_sink
     from tocsin.cli.respond import respond_to
     from tocsin.detectors.stateful.geo import GeoIPUnavailable
     from tocsin.model.alert import Level
-    from tocsin.output import CsvAlertSink, JsonLinesSink, JsonSink, TableSink, print_summary
+    from tocsin.output import CsvAlertSink, JsonLinesSink, JsonSink, TableSink, print_summary, print_tripped
+    from tocsin.progress import ScanProgress
     from tocsin.report import write_scan_report
     from tocsin.scan import ScanRequest, run_scan
-    from tocsin.sources.pcap.parser import CAPTURE_PROGRESS
     from tocsin.terminal import stderr_console, styled, table_console
     from tocsin.timeline import write_timeline
 
@@ -147,23 +165,7 @@ def scan(
             if output_format == "json"
             else JsonLinesSink(stream)
         )
-        progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
-        )
-        with progress:
-            task = progress.add_task("scanning", total=None)
-            counted = 0
-
-            def advance(batch: int) -> None:
-                nonlocal counted
-                counted += batch
-                progress.update(task, description=f"scanning: {counted:,} events")
-
+        with ScanProgress(console) as progress:
             shipper = stack.enter_context(elastic_sink(settings, console)) if to_es else None
             raised: list[Alert] = []
 
@@ -171,12 +173,14 @@ def scan(
                 sink.write(alert)
                 raised.append(alert)
 
-            def capture_progress(packets: int, size: int) -> None:
-                progress.update(task, description=f"scanning: {counted:,} events, {packets:,} packets, {size / 1e6:,.1f} MB")
-
-            CAPTURE_PROGRESS.set(capture_progress)
             try:
-                summary = run_scan(request, keep if respond or timeline else sink.write, advance, on_documents=shipper.write if shipper else None)
+                summary = run_scan(
+                    request,
+                    keep if respond or timeline else sink.write,
+                    progress.add_events,
+                    on_documents=shipper.write if shipper else None,
+                    meter=progress.meter,
+                )
             except GeoIPUnavailable as exc:
                 console.print(f"tocsin: error: {exc}", markup=False)
                 raise click.exceptions.Exit(EXIT_USAGE) from None
@@ -206,7 +210,9 @@ def scan(
     if strict and (failures := summary.strict_failures()):
         console.print(f"tocsin: error: {'; '.join(failures)} (--strict)")
         raise click.exceptions.Exit(EXIT_USAGE)
-    if fail_on is not None and any(
-        summary.alerts_by_level[level.name] for level in Level if level >= fail_on
-    ):
+    if fail_on is not None and not summary.looked:
+        console.print("tocsin: error: nothing was checked, so --fail-on cannot call this run clean")
+        raise click.exceptions.Exit(EXIT_USAGE)
+    if fail_on is not None and (tripped := summary.tripped(fail_on)):
+        print_tripped(console, summary, tripped, fail_on)
         raise click.exceptions.Exit(EXIT_ALERTS)

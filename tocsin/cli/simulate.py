@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from tocsin.evaluation import evaluate_directory
 from tocsin.evaluation.report import document, print_tables
 from tocsin.simulate.scenarios import SCENARIOS
 from tocsin.simulate.simulation import DEFAULT_START, Settings, generate
-from tocsin.terminal import console as safe_console
+from tocsin.terminal import stderr_console, table_console
 
 EXIT_BELOW_AIM = 1
 
@@ -48,7 +49,7 @@ def _date(value: str) -> datetime:
 def simulate(scenario: str, seed: int, out: Path, scale: float, start: str, days: int) -> None:
     """Generate realistic, labelled logs and captures of attack SCENARIO (or all) with their ground truth."""
     settings = Settings(seed=seed, scale=scale, start=_date(start), days=days)
-    console = safe_console(stderr=True)
+    console = stderr_console()
     for name in sorted(SCENARIOS) if scenario == "all" else [scenario]:
         truth = generate(SCENARIOS[name], settings, out / name)
         records = sum(file.records for file in truth.files.values())
@@ -75,15 +76,14 @@ def evaluate(
     min_recall: float | None,
 ) -> None:
     """Scan simulated scenarios (from tocsin simulate) and score precision, recall and time to detect."""
-    console = safe_console(stderr=True)
+    console = stderr_console()
     scores = evaluate_directory(directory, list(rule_paths), lambda name: console.print(f"scanning {name}"))
     if not scores:
         raise click.UsageError(f"no ground_truth.json under {directory}: run tocsin simulate first")
     if output_format == "json":
         click.echo(json.dumps(document(scores), indent=2))
     else:
-        output = safe_console()
-        print_tables(output if output.is_terminal else safe_console(width=160), scores)
+        print_tables(table_console(sys.stdout), scores)
     below = [
         s.scenario
         for s in scores

@@ -26,7 +26,7 @@ from tocsin.cli.options import (
 )
 from tocsin.model.alert import Alert, Level
 from tocsin.settings import Settings
-from tocsin.terminal import console as safe_console
+from tocsin.terminal import stderr_console
 
 DEFAULT_STATE = Path("/var/lib/tocsin") if os.geteuid() == 0 else Path.home() / ".local/state/tocsin/watch"
 
@@ -240,7 +240,7 @@ def watch(
         if to_es:
             from tocsin.cli.es import elastic_sink
 
-            ship = stack.enter_context(elastic_sink(settings, safe_console(stderr=True))).write
+            ship = stack.enter_context(elastic_sink(settings, stderr_console())).write
 
         def hand_over(alerts: list[Alert]) -> None:
             _hand_over(alerts, respond == "execute", db, settings, logger)

@@ -13,6 +13,7 @@ from tocsin.detectors.sigma.ruleset import load_rules
 from tocsin.detectors.yara.compiler import EXTERNALS
 from tocsin.detectors.yara.compiler import rule_files as yara_rule_files
 from tocsin.detectors.yara.scanner import _level as yara_level
+from tocsin.detectors.yara.scanner import rule_title
 
 TACTICS = (
     "reconnaissance", "resource-development", "initial-access", "execution", "persistence",
@@ -92,7 +93,7 @@ def _yara_rules(paths: list[Path], errors: list[str]) -> list[ListedRule]:
             meta = dict(rule.meta)
             tactics, techniques = attack_tags([f"attack.{tag}" for tag in rule.tags] + str(meta.get("attack", "")).split())
             listed.append(ListedRule(
-                str(meta.get("id") or f"{file.stem}.{rule.identifier}"), rule.identifier, yara_level(meta).name,
+                str(meta.get("id") or f"{file.stem}.{rule.identifier}"), rule_title(rule.identifier, meta), yara_level(meta).name,
                 "yara", tactics, techniques, str(file), True,
             ))  # fmt: skip
     return listed

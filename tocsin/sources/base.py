@@ -29,8 +29,6 @@ class ParseOptions:
     logsource: LogSource | None = None
     #: Where captures hand each payload they complete (stream, message, file) for content rules.
     payload_scanner: PayloadScanner | None = None
-    #: progress(packets, bytes) of the capture being read, for callers that show progress.
-    capture_progress: Callable[[int, int], None] | None = None
 
 
 @dataclass
@@ -71,6 +69,8 @@ class InputSource:
     path: Path | None = None
     mtime: float | None = None
     head: bytes | None = None
+    #: Bytes to read on disk (compressed bytes for a compressed file or archive member); None for streams.
+    size: int | None = None
 
 
 @dataclass

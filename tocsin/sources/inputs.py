@@ -114,20 +114,87 @@ def _decompressing(raw: IO[bytes]) -> IO[bytes]:
     return raw
 
 
-def _file_source(path: Path, name: str) -> list[InputSource]:
+class ReadMeter:
+    """How far a run has read its inputs, for a progress display that polls it from another thread.
+
+    Bytes are counted on disk: a compressed file by the compressed bytes its decompressor took, an
+    archive member in proportion of its compressed size. Each input counts up to the furthest point
+    read, so format detection reading its head again counts once.
+    """
+
+    def __init__(self) -> None:
+        #: Bytes of all inputs; None when one has no known size (standard input, a FIFO).
+        self.total: int | None = 0
+        #: The input being read (or last read); None before the first.
+        self.name: str | None = None
+        #: Every input has been read (what remains is correlation and the end of the run).
+        self.ended = False
+        self._finished = 0
+        self._offset = 0
+
+    def expect(self, sources: list[InputSource]) -> None:
+        sizes = [source.size for source in sources]
+        self.total = None if None in sizes else sum(size or 0 for size in sizes)
+
+    def start(self, source: InputSource) -> None:
+        self.name, self._offset = source.name, 0
+
+    def reached(self, offset: int) -> None:
+        self._offset = max(self._offset, offset)
+
+    def finish(self, source: InputSource) -> None:
+        self._finished += source.size if source.size is not None else self._offset
+        self._offset = 0
+
+    def end(self) -> None:
+        self.ended = True
+
+    @property
+    def read(self) -> int:
+        done = self._finished + self._offset
+        return done if self.total is None else min(done, self.total)
+
+
+class _Metered(io.RawIOBase):
+    """A raw stream that tells a :class:`ReadMeter` how far into its input it has read; ``scale``
+    turns the decompressed bytes of an archive member into compressed ones."""
+
+    def __init__(self, raw: io.RawIOBase, meter: ReadMeter, scale: float = 1.0) -> None:
+        self._raw = raw
+        self._meter = meter
+        self._scale = scale
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        size = self._raw.readinto(buffer) or 0
+        self._position += size
+        self._meter.reached(int(self._position * self._scale))
+        return size
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _file_source(path: Path, name: str, meter: ReadMeter | None) -> list[InputSource]:
     with open(path, "rb") as handle:
         head = handle.read(4)
-    mtime = path.stat().st_mtime
+    status = path.stat()
     if head == _ZIP_MAGIC:
-        return list(_zip_members(path, name, mtime))
+        return list(_zip_members(path, name, status.st_mtime, meter))
 
     def opener() -> IO[bytes]:
-        return _decompressing(open(path, "rb"))
+        if meter is None:
+            return _decompressing(open(path, "rb"))
+        return _decompressing(io.BufferedReader(_Metered(open(path, "rb", buffering=0), meter)))
 
-    return [InputSource(name=name, open=opener, path=path, mtime=mtime)]
+    return [InputSource(name=name, open=opener, path=path, mtime=status.st_mtime, size=status.st_size)]
 
 
-def _zip_members(path: Path, name: str, mtime: float) -> Iterator[InputSource]:
+def _zip_members(path: Path, name: str, mtime: float, meter: ReadMeter | None) -> Iterator[InputSource]:
     try:
         archive = zipfile.ZipFile(path)
         members = [info for info in archive.infolist() if not info.is_dir()]
@@ -137,9 +204,12 @@ def _zip_members(path: Path, name: str, mtime: float) -> Iterator[InputSource]:
 
         def opener(member: zipfile.ZipInfo = info) -> IO[bytes]:
             extracted = zipfile.ZipFile(path).open(member)  # noqa: SIM115 - closed with the stream
-            return _decompressing(io.BufferedReader(_Decompressed(extracted, lambda: member.compress_size)))
+            raw: io.RawIOBase = _Decompressed(extracted, lambda: member.compress_size)
+            if meter is not None:
+                raw = _Metered(raw, meter, member.compress_size / max(member.file_size, 1))
+            return _decompressing(io.BufferedReader(raw))
 
-        yield InputSource(name=f"{name}!{info.filename}", open=opener, mtime=mtime)
+        yield InputSource(name=f"{name}!{info.filename}", open=opener, mtime=mtime, size=info.compress_size)
 
 
 class _Replay(io.RawIOBase):
@@ -196,12 +266,15 @@ def _kind(mode: int) -> str:
     return next((name for test, name in _SPECIAL_KINDS if test(mode)), "not a regular file")
 
 
-def resolve_inputs(paths: list[str]) -> Iterator[InputSource | UnreadableInput]:
+def resolve_inputs(
+    paths: list[str], meter: ReadMeter | None = None
+) -> Iterator[InputSource | UnreadableInput]:
     """Expand command-line paths into readable sources, in a stable order.
 
     Directories are walked recursively (sorted, hidden entries skipped);
     ``-`` is standard input. Problems are yielded, not raised, so that one
-    unreadable path never stops the others.
+    unreadable path never stops the others. Files and archive members tell
+    ``meter`` how far they have been read.
     """
     for given in paths:
         if given == "-":
@@ -224,7 +297,7 @@ def resolve_inputs(paths: list[str]) -> Iterator[InputSource | UnreadableInput]:
                 yield file
                 continue
             try:
-                yield from _file_source(file, str(file.absolute()))
+                yield from _file_source(file, str(file.absolute()), meter)
             except UnreadableInput as exc:
                 yield exc
             except OSError as exc:

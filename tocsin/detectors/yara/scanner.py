@@ -128,9 +128,10 @@ class YaraScanner:
             if valid < int(meta["luhn_min"]):
                 return None
             meta["luhn_valid"] = valid
+        title = rule_title(match.rule, meta)
         info = RuleInfo(
             id=rule_id,
-            title=match.rule,
+            title=title,
             level=_level(meta),
             tags=list(match.tags),
             type="yara",
@@ -143,7 +144,7 @@ class YaraScanner:
             timestamp=datetime.fromtimestamp(timestamp, UTC),
             rule=info,
             event_count=1,
-            message=f"YARA {match.rule} matched {where}",
+            message=f"{title}: YARA rule {match.rule} matched {where}",
             details={"yara": {"namespace": match.namespace, "meta": meta, "matches": found}, "target": target},
             **{name: value for name, value in entities.items() if value},
         )
@@ -156,6 +157,11 @@ def luhn_valid(data: bytes) -> bool:
         return False
     total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(reversed(digits)))
     return total % 10 == 0
+
+
+def rule_title(identifier: str, meta: dict[str, Any]) -> str:
+    """A YARA rule's title: its ``title`` meta (the built-in rules have one), else its identifier."""
+    return str(meta.get("title") or identifier)
 
 
 def _level(meta: dict[str, Any]) -> Level:

@@ -5,6 +5,7 @@
 rule tocsin_bulk_email_addresses
 {
     meta:
+        title = "Bulk E-mail Addresses In A Payload"
         description = "Many e-mail addresses in one payload (a contact or user list)"
         severity = "medium"
     strings:
@@ -16,6 +17,7 @@ rule tocsin_bulk_email_addresses
 rule tocsin_bulk_card_numbers
 {
     meta:
+        title = "Bulk Payment Card Numbers In A Payload"
         description = "Many payment card numbers passing the Luhn check in one payload"
         severity = "high"
         luhn_min = 20
@@ -31,6 +33,7 @@ rule tocsin_bulk_card_numbers
 rule tocsin_bulk_us_ssn
 {
     meta:
+        title = "Bulk US Social Security Numbers In A Payload"
         description = "Many US social security numbers in one payload"
         severity = "high"
     strings:
@@ -42,6 +45,7 @@ rule tocsin_bulk_us_ssn
 rule tocsin_bulk_iban
 {
     meta:
+        title = "Bulk IBANs In A Payload"
         description = "Many IBANs in one payload"
         severity = "high"
     strings:
@@ -53,6 +57,7 @@ rule tocsin_bulk_iban
 rule tocsin_sql_dump
 {
     meta:
+        title = "SQL Database Dump"
         description = "A SQL database dump (mysqldump, pg_dump)"
         severity = "high"
     strings:
@@ -68,6 +73,7 @@ rule tocsin_sql_dump
 rule tocsin_archive_or_database_file
 {
     meta:
+        title = "Archive Or Database File In Transit"
         description = "An archive or database file in transit (zip, 7z, rar, SQLite, KeePass)"
         severity = "low"
     strings:

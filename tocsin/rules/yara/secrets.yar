@@ -6,6 +6,7 @@
 rule tocsin_private_key
 {
     meta:
+        title = "Private Key In Clear"
         description = "A private key (PEM/OpenSSH/PuTTY) in clear"
         severity = "high"
         mitre = "T1552.004"
@@ -19,6 +20,7 @@ rule tocsin_private_key
 rule tocsin_aws_access_key
 {
     meta:
+        title = "AWS Access Key With Its Secret"
         description = "An AWS access key id, with a secret access key nearby"
         severity = "high"
     strings:
@@ -31,6 +33,7 @@ rule tocsin_aws_access_key
 rule tocsin_aws_access_key_id
 {
     meta:
+        title = "AWS Long-Term Access Key Id"
         description = "An AWS long-term access key id"
         severity = "medium"
     strings:
@@ -42,6 +45,7 @@ rule tocsin_aws_access_key_id
 rule tocsin_gcp_service_account_key
 {
     meta:
+        title = "Google Cloud Service-Account Key"
         description = "A Google Cloud service-account key file"
         severity = "high"
     strings:
@@ -54,6 +58,7 @@ rule tocsin_gcp_service_account_key
 rule tocsin_azure_storage_key
 {
     meta:
+        title = "Azure Storage Account Key"
         description = "An Azure storage connection string with its account key"
         severity = "high"
     strings:
@@ -65,6 +70,7 @@ rule tocsin_azure_storage_key
 rule tocsin_github_token
 {
     meta:
+        title = "GitHub Token"
         description = "A GitHub personal access, OAuth or app token"
         severity = "high"
     strings:
@@ -77,6 +83,7 @@ rule tocsin_github_token
 rule tocsin_slack_token
 {
     meta:
+        title = "Slack Token Or Webhook"
         description = "A Slack token or incoming webhook"
         severity = "high"
     strings:
@@ -89,6 +96,7 @@ rule tocsin_slack_token
 rule tocsin_jwt
 {
     meta:
+        title = "JSON Web Token"
         description = "A JSON Web Token (bearer credential)"
         severity = "medium"
     strings:
@@ -100,6 +108,7 @@ rule tocsin_jwt
 rule tocsin_password_in_url
 {
     meta:
+        title = "Password In A URL"
         description = "Credentials embedded in a URL (scheme://user:password@host)"
         severity = "medium"
     strings:
@@ -111,6 +120,7 @@ rule tocsin_password_in_url
 rule tocsin_password_in_form
 {
     meta:
+        title = "Password In A Form Or Query String"
         description = "A password field in a submitted form or query string"
         severity = "medium"
     strings:

@@ -84,7 +84,7 @@ def exfiltration(simulation: Simulation) -> None:
         attack = simulation.attack(
             "T1048.003",
             f"Customer database dump POSTed to {site}",
-            ["tocsin_sql_dump", "tocsin_bulk_email_addresses"],
+            ["SQL Database Dump", "Bulk E-mail Addresses In A Payload"],
             **{"source.ip": [host], "destination.ip": [address]},
         )
         time = simulation.moment(9, 17, slot + 1)

@@ -10,9 +10,6 @@ from tocsin.sources.pcap.analyzer import Analyzer
 from tocsin.sources.pcap.protocols import DISSECTORS
 from tocsin.sources.pcap.reader import CaptureReader, Defragmenter, capture_kind, decode
 
-#: Packets between two progress reports.
-PROGRESS_EVERY = 10_000
-
 
 class PcapParser(Parser):
     name = "pcap"
@@ -24,7 +21,6 @@ class PcapParser(Parser):
 
     def parse(self, source: InputSource, stats: InputStats) -> Iterator[Event]:
         analyzer = Analyzer(source.name, self.options, stats, DISSECTORS)
-        progress = self.options.capture_progress
         with source.open() as stream:
             reader = CaptureReader(stream, stats)
             fragments = Defragmenter()
@@ -38,12 +34,8 @@ class PcapParser(Parser):
                     stats.events += len(pending)
                     yield from pending
                     pending.clear()
-                if progress is not None and stats.records % PROGRESS_EVERY == 0:
-                    progress(stats.records, reader.consumed)
             fragments.finish(stats)
             analyzer.finish()
             stats.events += len(pending)
             yield from pending
             pending.clear()
-            if progress is not None:
-                progress(stats.records, reader.consumed)

@@ -81,7 +81,6 @@ class _Buffered:
         self.stream = stream
         self.buffer = b""
         self.position = 0
-        self.consumed = 0
 
     def read(self, size: int) -> bytes | None:
         """Exactly ``size`` bytes, or None at (or truncated before) the end."""
@@ -100,12 +99,10 @@ class _Buffered:
             self.position = 0
             end = size
             if have < size:
-                self.consumed += have
                 self.buffer, self.position = b"", 0
                 return None if have == 0 else b""
         data = self.buffer[self.position : end]
         self.position = end
-        self.consumed += size
         return data
 
 
@@ -119,15 +116,11 @@ def capture_kind(head: bytes) -> str | None:
 
 
 class CaptureReader:
-    """The records of a pcap or pcapng stream; ``consumed`` counts the bytes read (for progress)."""
+    """The records of a pcap or pcapng stream."""
 
     def __init__(self, stream: IO[bytes], stats: InputStats) -> None:
         self._reader = _Buffered(stream)
         self.stats = stats
-
-    @property
-    def consumed(self) -> int:
-        return self._reader.consumed
 
     def frames(self) -> Iterator[Frame]:
         """Every record; problems are counted in ``stats`` and end the input cleanly."""
