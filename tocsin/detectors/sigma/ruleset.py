@@ -166,14 +166,14 @@ def load_rules(paths: Iterable[Path], placeholders: dict[str, list[str]] | None 
     _assign_flags(correlations, by_rule)
     compiled_correlations: dict[int, CorrelationRule] = {}
     for rule in correlations:
-        compiled = _compile_correlation(
+        correlation = _compile_correlation(
             rule, len(compiled_correlations), by_rule, compiled_correlations, ruleset.errors
         )
-        if compiled:
-            compiled_correlations[id(rule)] = compiled
-            ruleset.correlation_fields |= compiled.candidate_fields
-            if compiled.emits_alerts:
-                ruleset.correlations.append(compiled)
+        if correlation:
+            compiled_correlations[id(rule)] = correlation
+            ruleset.correlation_fields |= correlation.candidate_fields
+            if correlation.emits_alerts:
+                ruleset.correlations.append(correlation)
     return ruleset
 
 
@@ -364,7 +364,7 @@ def _assign_flags(correlations: list[SigmaCorrelationRule], by_rule: dict[int, D
     """Give every detection rule a correlation refers to a flag column in the candidate table."""
     flags = 0
     for correlation in correlations:
-        for reference in correlation.rules:
+        for reference in correlation.referenced_rules:
             compiled = by_rule.get(id(reference.rule))
             if compiled is not None and compiled.flag is None:
                 compiled.flag = flags
@@ -379,7 +379,7 @@ def _compile_correlation(
     errors: list[RuleLoadError],
 ) -> CorrelationRule | None:
     references = []
-    for slot, reference in enumerate(rule.rules):
+    for slot, reference in enumerate(rule.referenced_rules):
         target = reference.rule
         aliases = {
             alias.alias: physical
