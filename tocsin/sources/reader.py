@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
 
-
 class _Decompressor(Protocol):
     """What ``_Decompressed`` reads from: gzip, bz2 and lzma files, zip members."""
 
