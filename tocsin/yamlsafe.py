@@ -40,7 +40,7 @@ class _LimitedLoader(yaml.SafeLoader):
     def compose_document(self) -> Any:
         self._aliases = 0
         node = super().compose_document()
-        if _expanded_size(node) > MAX_NODES:
+        if node is not None and _expanded_size(node) > MAX_NODES:
             raise YAMLLimitError(f"YAML document expands to more than {MAX_NODES:,} nodes (aliases)")
         return node
 

@@ -206,3 +206,24 @@ def test_value_median_and_value_percentile(tmp_path):
     )
     alerts = run(percentile, spiky + events)
     assert sorted(a.group_by["source.ip"] for a in alerts) == ["7.7.7.7", "9.9.9.9"]
+
+
+def test_temporal_with_a_boolean_condition_and_no_rules_list(tmp_path):
+    """Sigma lets the condition name the rules (no ``rules:``); loading used to fail on the missing list."""
+    body = "    condition: failed_login and not successful_login"
+    rules = ruleset_from(tmp_path, correlation("temporal", body, group_by="user.name"))
+    assert rules.errors == []
+    ok = make_event(T0 - 60, event__outcome="success", user__name="root", offset="s1")
+    alerts = run(rules, [*failures("1.1.1.1", 2), ok, *failures("2.2.2.2", 2, user="bob")])
+    assert [a.group_by for a in alerts] == [{"user.name": "bob"}]
+
+
+def test_condition_field_given_as_a_list(tmp_path):
+    """A one-field list works as the field; several fields are refused with a reason, not a crash."""
+    one = "    rules: [failed_login]\n    condition:\n        gte: 4\n        field: [user.name]"
+    rules = ruleset_from(tmp_path / "one", correlation("value_count", one))
+    assert [a.group_by for a in run(rules, failures("3.3.3.3", 6, user="*"))] == [{"source.ip": "3.3.3.3"}]
+    two = "    rules: [failed_login]\n    condition:\n        gte: 4\n        field: [user.name, host.name]"
+    rules = ruleset_from(tmp_path / "two", correlation("value_count", two))
+    assert rules.correlations == []
+    assert [error.reason for error in rules.errors] == ["a condition on 2 fields is not supported"]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.conftest import shared
+from tests.detectors.test_correlations import correlation
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import builtin_rules_path
 from tocsin.elastic.convert import convert
@@ -51,6 +52,16 @@ def test_each_builtin_authentication_rule_converts_to_its_query():
 def test_every_builtin_rule_converts():
     failures = [(c.rule.title, c.error) for c in convert([builtin_rules_path()]) if c.error]
     assert failures == []
+
+
+def test_a_correlation_naming_its_rules_only_in_its_condition_is_reported_not_fatal(tmp_path):
+    """pySigma leaves ``rules`` None when the condition names them; converting used to raise TypeError."""
+    (tmp_path / "rules.yml").write_text(
+        correlation("temporal", "    condition: failed_login and successful_login", group_by="user.name")
+    )
+    converted = {c.rule.title: c for c in convert([tmp_path])}
+    assert converted["failed login"].error is None and converted["successful login"].error is None
+    assert "not supported" in (converted["temporal correlation"].error or "")
 
 
 def test_the_hunt_searches_the_union_of_single_event_rules():

@@ -19,7 +19,7 @@ from tocsin.elastic.hunting import hunt, parse_since, read_alerts
 from tocsin.elastic.shipping import ScanShipper, Shipper, alert_action
 from tocsin.elastic.templates import setup as setup_cluster
 from tocsin.model.alert import Level
-from tocsin.output import JsonLinesSink, TableSink
+from tocsin.output import AlertSink, JsonLinesSink, TableSink
 from tocsin.settings import Settings
 from tocsin.terminal import SafeConsole, stderr_console, styled, table_console
 
@@ -167,9 +167,8 @@ def es_replay(settings: Settings) -> None:
 
 
 def _print_alerts(alerts: list[Any], output_format: str) -> None:
-    sink = (
-        TableSink(table_console(sys.stdout)) if output_format == "table" else JsonLinesSink(click.get_text_stream("stdout"))
-    )
+    stdout = sys.stdout
+    sink: AlertSink = TableSink(table_console(stdout)) if output_format == "table" else JsonLinesSink(stdout)
     for alert in alerts:
         sink.write(alert)
     sink.close()

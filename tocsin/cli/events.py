@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from contextlib import ExitStack
 from itertools import islice
 from pathlib import Path
@@ -94,7 +95,7 @@ def events(
         raise click.exceptions.Exit(EXIT_USAGE)
 
 
-def _events_table(stream: IO[str], events_iter: Any, limit: int | None, width: int | None) -> None:
+def _events_table(stream: IO[str], events_iter: Iterable[Event], limit: int | None, width: int | None) -> None:
     from rich.table import Table
 
     from tocsin.terminal import table_console
@@ -103,7 +104,6 @@ def _events_table(stream: IO[str], events_iter: Any, limit: int | None, width: i
     for column in ("@timestamp", "event.action", "outcome", "user.name", "source.ip", "host.name", "message"):
         table.add_column(column, overflow="fold")
     for count, event in enumerate(events_iter, start=1):
-        event: Event
         document = event.to_document()
         table.add_row(
             document["@timestamp"] or "",

@@ -7,6 +7,7 @@ import inspect
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import IO
 
 import click
 from click.shell_completion import get_completion_class
@@ -107,7 +108,7 @@ def completion(ctx: click.Context, shell: str) -> None:
 @click.command("man")
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE (default: stdout).")
 @click.pass_context
-def man(ctx: click.Context, output: click.utils.LazyFile) -> None:
+def man(ctx: click.Context, output: IO[str]) -> None:
     """Print the tocsin(1) man page (troff), generated from the commands' own help."""
     root = ctx.find_root().command
     load_all = getattr(root, "load_all", None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 from rich.table import Table
@@ -41,7 +41,7 @@ def rules() -> None:
 @click.option("--no-builtin-rules", is_flag=True, help="Do not load the built-in pack beside PATHS.")
 @click.option("--require-tests", is_flag=True, help="Also fail when a rule file has no positive or no negative case.")
 def rules_test(
-    paths: tuple[Path, ...], output_format: str, output: click.utils.LazyFile, no_builtin_rules: bool, require_tests: bool
+    paths: tuple[Path, ...], output_format: str, output: IO[str], no_builtin_rules: bool, require_tests: bool
 ) -> None:
     """Run every rule against its test cases (info.yml beside the rule, or SigmaHQ regression_data).
 
@@ -106,7 +106,7 @@ def untested_files(paths: list[Path], run: TestRun) -> list[tuple[str, str]]:
 @click.option("--sigmahq-layout", is_flag=True, help="Also apply SigmaHQ's file-naming conventions.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "note", "never"]), default="error", show_default=True)
 def rules_check(
-    paths: tuple[Path, ...], output_format: str, output: click.utils.LazyFile, online: bool, sigmahq_layout: bool, fail_on: str
+    paths: tuple[Path, ...], output_format: str, output: IO[str], online: bool, sigmahq_layout: bool, fail_on: str
 ) -> None:
     """Lint rules: Sigma schema, SigmaHQ conventions (pySigma validators), duplicate ids, and
     whether tocsin's engine can run them. PATHS default to the built-in pack."""
@@ -150,7 +150,7 @@ def rules_check(
     help="json: every rule and the coverage counts; navigator: an ATT&CK Navigator layer of the coverage.",
 )
 @OUTPUT
-def rules_list(paths: tuple[Path, ...], building_blocks: bool, output_format: str, output: click.utils.LazyFile) -> None:
+def rules_list(paths: tuple[Path, ...], building_blocks: bool, output_format: str, output: IO[str]) -> None:
     """Table of rules (Sigma, correlation, stateful and YARA) with their ATT&CK tactics and techniques,
     then coverage counts. PATHS default to the built-in pack and its YARA rules."""
     listing = list_rules(list(paths) or [builtin_rules_path()], building_blocks)

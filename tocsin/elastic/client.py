@@ -13,6 +13,9 @@ from opensearchpy import OpenSearch
 from tocsin.elastic.cluster import CLUSTER_ERRORS, Cluster, ElasticCluster, OpenSearchCluster
 from tocsin.settings import ElasticsearchSettings, Settings
 
+#: What the clients raise on settings they cannot use.
+_SETTINGS_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError, *CLUSTER_ERRORS)
+
 
 class ElasticError(Exception):
     """A cluster problem told to the user; the message holds no credential."""
@@ -129,7 +132,7 @@ def _opensearch(settings: ElasticSettings) -> OpenSearch:
             options["ca_certs"] = settings.ca_file
     try:
         return OpenSearch(**options)
-    except (ValueError, TypeError, *CLUSTER_ERRORS) as exc:
+    except _SETTINGS_ERRORS as exc:
         raise ElasticError(f"cannot use the OpenSearch settings: {settings.redact(str(exc))}") from None
 
 

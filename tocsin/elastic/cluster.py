@@ -44,7 +44,7 @@ class ElasticCluster:
         self.client = client
 
     def streaming_bulk(self, actions: Iterable[dict[str, Any]], **options: Any) -> Iterator[tuple[bool, Any]]:
-        return elastic_streaming_bulk(self.client, actions, **options)
+        yield from elastic_streaming_bulk(self.client, actions, **options)
 
     def has_index_template(self, name: str) -> bool:
         return bool(self.client.indices.exists_index_template(name=name).body)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 
 import yaml
 from sigma.backends.elasticsearch import EqlBackend, ESQLBackend, LuceneBackend
@@ -23,8 +23,14 @@ from sigma.backends.opensearch import OpensearchLuceneBackend
 from sigma.collection import SigmaCollection
 from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
-from sigma.correlations import SigmaCorrelationConditionOperator, SigmaCorrelationRule, SigmaCorrelationType
+from sigma.correlations import (
+    SigmaCorrelationCondition,
+    SigmaCorrelationConditionOperator,
+    SigmaCorrelationRule,
+    SigmaCorrelationType,
+)
 from sigma.exceptions import SigmaError, SigmaRuleLocation
+from sigma.filters import SigmaFilter
 from sigma.processing.conditions import IncludeFieldCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import AddFieldnamePrefixTransformation, SetStateTransformation
@@ -113,7 +119,8 @@ class TocsinEQL(_OfflineThreatModel, EqlBackend):
         self, rule: SigmaRule | SigmaCorrelationRule, query: str, index: int, state: ConversionState
     ) -> dict[str, Any]:
         """pySigma prefixes every query with ``any where``, which breaks a ``sequence``."""
-        result = super().finalize_query_siem_rule_ndjson(rule, query, index, state)
+        # pySigma annotates SigmaRule, but reads only fields every rule has (title, id, level...).
+        result = super().finalize_query_siem_rule_ndjson(rule, query, index, state)  # type: ignore[arg-type]
         if isinstance(rule, SigmaCorrelationRule):
             result["query"] = query
         return result
@@ -135,7 +142,7 @@ class Converted:
 
 def load_collection(paths: Iterable[Path]) -> tuple[SigmaCollection, list[str]]:
     """Every rule under ``paths`` with references resolved, and the problems met (one line each)."""
-    rules: list[SigmaRule | SigmaCorrelationRule] = []
+    rules: list[SigmaRule | SigmaCorrelationRule | SigmaFilter] = []
     problems: list[str] = []
     for file in rule_files(paths):
         try:
@@ -234,7 +241,7 @@ def _queries(backend: TextQueryBackend, rule: SigmaRule | SigmaCorrelationRule, 
 
 def _convert_references(backend: TextQueryBackend, rule: SigmaCorrelationRule) -> None:
     """Convert what a correlation refers to first, as ``backend.convert`` does for a collection."""
-    for reference in rule.rules:
+    for reference in rule.referenced_rules:
         if isinstance(reference.rule, SigmaCorrelationRule):
             _convert_references(backend, reference.rule)
             backend.convert_correlation_rule(reference.rule)
@@ -261,7 +268,7 @@ def _aliased(rule: SigmaCorrelationRule, reference: Any, name: str) -> str:
     return name
 
 
-def _is_nested_sequence(rule: SigmaRule | SigmaCorrelationRule) -> bool:
+def _is_nested_sequence(rule: SigmaRule | SigmaCorrelationRule) -> TypeGuard[SigmaCorrelationRule]:
     """Ordered sequences are written by ``_nested_sequence``: pySigma's EQL for them appends a
     stray ``by ... with runs=N`` to the last step."""
     return isinstance(rule, SigmaCorrelationRule) and rule.type == SigmaCorrelationType.TEMPORAL_ORDERED
@@ -273,7 +280,7 @@ def _nested_sequence(rule: SigmaCorrelationRule, backend: TextQueryBackend, outp
     pySigma's EQL backend does not generate for a nested correlation. Group-by aliases become
     per-step ``by`` fields."""
     steps = []
-    for reference in rule.rules:
+    for reference in rule.referenced_rules:
         target = reference.rule
         fields = [_aliased(rule, reference, name) for name in rule.group_by or []]
         runs = ""
@@ -281,16 +288,17 @@ def _nested_sequence(rule: SigmaCorrelationRule, backend: TextQueryBackend, outp
             condition = target.condition
             if (
                 target.type != SigmaCorrelationType.EVENT_COUNT
-                or len(target.rules) != 1
-                or isinstance(target.rules[0].rule, SigmaCorrelationRule)
+                or len(target.referenced_rules) != 1
+                or isinstance(target.referenced_rules[0].rule, SigmaCorrelationRule)
                 or list(target.group_by or []) != fields
+                or not isinstance(condition, SigmaCorrelationCondition)
                 or condition.op != SigmaCorrelationConditionOperator.GTE
             ):
                 raise NotImplementedError(
                     f"EQL cannot express step {target.title!r}: only 'at least N events of one rule' nests"
                 )
             runs = f" with runs={condition.count}"
-            target = target.rules[0].rule
+            target = target.referenced_rules[0].rule
         condition_query = _queries(backend, target, "default")[0]
         by_step = f" by {', '.join(map(_indexed, fields))}" if rule.aliases.aliases and fields else ""
         steps.append(f"[any where {condition_query.removeprefix('any where ')}]{by_step}{runs}")

@@ -62,7 +62,8 @@ class HuntResult:
 
 def candidate_query(rule_paths: Iterable[Path], placeholders: dict[str, list[str]]) -> tuple[str, int, list[str]]:
     """The Lucene union of every single-event rule, how many rules it holds, and those left out."""
-    queries, problems = [], []
+    queries: list[str] = []
+    problems: list[str] = []
     for converted in convert(rule_paths, "default", placeholders=placeholders):
         if not isinstance(converted.rule, SigmaRule):
             continue

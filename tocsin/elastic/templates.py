@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from tocsin.elastic import ALERTS_PATTERN, ALERTS_STREAM, EVENTS_PATTERN, EVENTS_STREAM
@@ -286,40 +287,58 @@ def setup(cluster: Cluster) -> list[Change]:
             continue
         changes.append(_ensure(
             cluster.lifecycle, name,
-            lambda name=name: cluster.lifecycle_meta(name),
-            lambda name=name, policy=policy: cluster.put_lifecycle(name, policy),
+            partial(cluster.lifecycle_meta, name),
+            partial(cluster.put_lifecycle, name, policy),
         ))
     for name, template in component_templates(cluster.product).items():
         changes.append(_ensure(
             "component template", name,
-            lambda name=name: cluster.component_template(name).get("_meta", {}),
-            lambda name=name, template=template: cluster.put_component_template(
-                name, {"template": template, "version": VERSION, "_meta": META}
+            partial(_component_template_meta, cluster, name),
+            partial(
+                cluster.put_component_template, name, {"template": template, "version": VERSION, "_meta": META}
             ),
         ))
     for name in CUSTOM_TEMPLATES:
         changes.append(_ensure(
             "component template", name,
-            lambda name=name: META if cluster.component_template(name) is not None else {},
-            lambda name=name: cluster.put_component_template(
-                name, {"template": {}, "_meta": {"description": "site additions; tocsin never overwrites it"}}
+            partial(_custom_template_meta, cluster, name),
+            partial(
+                cluster.put_component_template,
+                name,
+                {"template": {}, "_meta": {"description": "site additions; tocsin never overwrites it"}},
             ),
         ))
     for name, template in INDEX_TEMPLATES.items():
         changes.append(_ensure(
             "index template", name,
-            lambda name=name: cluster.index_template(name).get("_meta", {}),
-            lambda name=name, template=template: cluster.put_index_template(
-                name, {**template, "version": VERSION, "_meta": META}
-            ),
+            partial(_index_template_meta, cluster, name),
+            partial(cluster.put_index_template, name, {**template, "version": VERSION, "_meta": META}),
         ))
     for name in DATA_STREAMS:
         changes.append(_ensure(
             "data stream", name,
-            lambda name=name: META if cluster.has_data_stream(name) else {},
-            lambda name=name: cluster.create_data_stream(name),
+            partial(_data_stream_meta, cluster, name),
+            partial(cluster.create_data_stream, name),
         ))
     return changes
+
+
+def _component_template_meta(cluster: Cluster, name: str) -> dict[str, Any]:
+    return cluster.component_template(name).get("_meta", {})
+
+
+def _custom_template_meta(cluster: Cluster, name: str) -> dict[str, Any]:
+    """A site's own template is current once it exists (missing, the lookup raises NOT_FOUND)."""
+    cluster.component_template(name)
+    return META
+
+
+def _index_template_meta(cluster: Cluster, name: str) -> dict[str, Any]:
+    return cluster.index_template(name).get("_meta", {})
+
+
+def _data_stream_meta(cluster: Cluster, name: str) -> dict[str, Any]:
+    return META if cluster.has_data_stream(name) else {}
 
 
 def _ensure(kind: str, name: str, current_meta: Callable[[], dict[str, Any]], write: Callable[[], Any]) -> Change:

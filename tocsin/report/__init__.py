@@ -108,11 +108,11 @@ def report_context(store: CaseStore, summary: ScanSummary | None, title: str) ->
             if key.startswith("user") and value != row["user"]:
                 entities[f"{key}={value}"] += 1
         hosts.setdefault(row["host"] or "(no host)", Counter())[row["level"]] += 1
-    top_rules = sorted(
-        ({"rule": rule, "level": level, "alerts": len(items), "events": sum(i["event_count"] or 0 for i in items)}
-         for (rule, level), items in rules.items()),
-        key=lambda r: (LEVELS.index(r["level"]), -r["alerts"], r["rule"]),
-    )  # fmt: skip
+    ranked = sorted(rules.items(), key=lambda entry: (LEVELS.index(entry[0][1]), -len(entry[1]), entry[0][0]))
+    top_rules = [
+        {"rule": rule, "level": level, "alerts": len(items), "events": sum(i["event_count"] or 0 for i in items)}
+        for (rule, level), items in ranked
+    ]
     events_total, first, last = store.connection.execute(
         "SELECT COUNT(*), MIN(timestamp), MAX(timestamp) FROM events"
     ).fetchone()

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,15 @@ class StepRow:
     finished_at: str | None
     approved_by: str | None
     approved_at: str | None
+
+
+def _step_row(row: tuple[Any, ...]) -> StepRow:
+    """A ``steps`` row (columns in StepRow's order) with its JSON and flag columns decoded."""
+    values = dict(zip((field.name for field in fields(StepRow)), row, strict=True))
+    values["params"] = json.loads(values["params"])
+    values["requires_approval"] = bool(values["requires_approval"])
+    values["result"] = json.loads(values["result"]) if values["result"] else None
+    return StepRow(**values)
 
 
 class JournalError(Exception):
@@ -188,13 +197,7 @@ class Journal:
     def steps(self, incident_id: str, stage: str | None = None) -> list[StepRow]:
         query = "SELECT * FROM steps WHERE incident_id = ?" + (" AND stage = ?" if stage else "") + " ORDER BY seq"
         rows = self.connection.execute(query, (incident_id, stage) if stage else (incident_id,)).fetchall()
-        return [
-            StepRow(
-                *row[:6], json.loads(row[6]), row[7], bool(row[8]), *row[9:14],
-                json.loads(row[14]) if row[14] else None, *row[15:],
-            )
-            for row in rows
-        ]
+        return [_step_row(row) for row in rows]
 
     def step(self, incident_id: str, step_id: str) -> StepRow:
         for row in self.steps(incident_id):

@@ -89,7 +89,7 @@ def offline() -> Iterator[None]:
     saved = []
     for name in _DOWNLOADERS:
         try:
-            module = importlib.import_module(name)
+            module: Any = importlib.import_module(name)  # a downloader module, patched while offline
         except ImportError:
             continue
         if hasattr(module, "urlopen"):
@@ -121,9 +121,9 @@ def check_rules(
     report.rules = len(parsed) + stateful
     for rule_id, files in ids.items():
         if len(files) > 1:
-            for file in files:
-                others = ", ".join(other for other in files if other != file) or file
-                report.findings.append(Finding("duplicate-id", "error", f"id {rule_id} also used by {others}", file, rule_id))
+            for where in files:
+                others = ", ".join(other for other in files if other != where) or where
+                report.findings.append(Finding("duplicate-id", "error", f"id {rule_id} also used by {others}", where, rule_id))
     context = offline() if not online else _nothing()
     with context:
         _validate(parsed, report, layout)
@@ -182,7 +182,7 @@ def _validate(rules: list[Any], report: CheckReport, layout: bool) -> None:
             report.skipped[name] = "SigmaHQ repository file-naming convention (use --sigmahq-layout)"
             continue
         try:
-            validator = validator_class()
+            validator = validator_class()  # type: ignore[operator]  # pySigma types its registry as instances; it holds classes
         except Exception as exc:
             report.skipped[name] = f"cannot start: {' '.join(str(exc).split())}"
             continue

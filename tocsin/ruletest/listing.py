@@ -67,7 +67,8 @@ def list_rules(paths: list[Path], include_building_blocks: bool = False, yara_pa
     ruleset = load_rules(paths)
     listing = Listing(errors=[f"{error.source}: {error.reason}" for error in ruleset.errors])
     entries = [(rule.info, rule.emits_alerts) for rule in ruleset.detections]
-    entries += [(rule.info, True) for rule in [*ruleset.correlations, *ruleset.stateful]]
+    entries += [(rule.info, True) for rule in ruleset.correlations]
+    entries += [(rule.info, True) for rule in ruleset.stateful]
     for info, alerts in entries:
         if not alerts and not include_building_blocks:
             continue

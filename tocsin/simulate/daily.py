@@ -126,8 +126,8 @@ def logins(world: World, rng: Random, day: Day, trips: dict[str, Trip]) -> list[
             continue
         if rng.random() < 0.05:  # leave, sick day
             continue
-        remote = user.office_ip is None or rng.random() < 0.2
-        ip = user.home_ip if remote else user.office_ip
+        office = user.office_ip
+        ip = user.home_ip if office is None or rng.random() < 0.2 else office  # remote: home
         start = max(6.5, rng.gauss(user.start_hour, 0.35))
         found.append(Login(user, local_time(day, user.city, start), ip, user.city))
         if rng.random() < 0.45:

@@ -139,8 +139,8 @@ def generate(scenario: Scenario, settings: Settings, out: Path) -> GroundTruth:
         for record in heapq.merge(background, attack_records, key=lambda record: record.time):
             number = writers[record.stream].write(record)
             if record.attack is not None:
-                truth = by_id[record.attack]
-                truth.records.setdefault(STREAMS[record.stream].path, []).append(number)
+                attack_truth = by_id[record.attack]
+                attack_truth.records.setdefault(STREAMS[record.stream].path, []).append(number)
                 span = bounds.setdefault(record.attack, [record.time, record.time])
                 span[0], span[1] = min(span[0], record.time), max(span[1], record.time)
     finally:

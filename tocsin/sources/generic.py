@@ -17,6 +17,7 @@ import csv
 import re
 from collections.abc import Iterator
 from contextlib import suppress
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -142,8 +143,8 @@ class GenericJsonParser(JsonParser, BatchParser):
                     yield EventList(chunk)
                 return
             rows = self._records(decode_lines(stream, stats, self.options.max_record_bytes), stats)
-            while chunk := list(islice(rows, size)):
-                yield self._batch(chunk, source.name)
+            while records := list(islice(rows, size)):
+                yield self._batch(records, source.name)
 
     def _events_of(self, stream: Any, name: str, stats: InputStats) -> Iterator[Event]:
         return self._events(iter_json_records(stream, stats, self.options.max_record_bytes), name, stats)
@@ -218,7 +219,7 @@ def _logsources(records: list[dict[str, Any]]) -> list[LogSource]:
                 with suppress(TypeError):
                     known[key] = logsource
         else:
-            logsource = infer_logsource(lambda name, record=record: _nested(record, name))
+            logsource = infer_logsource(partial(_nested, record))
         out.append(logsource)
     return out
 

@@ -17,14 +17,35 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Protocol
 
 from tocsin.sources.base import InputSource, InputStats, SkippedInput, UnreadableInput
 
-_MAGIC_OPENERS = (
-    (b"\x1f\x8b", lambda raw: gzip.GzipFile(fileobj=raw)),
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+
+class _Decompressor(Protocol):
+    """What ``_Decompressed`` reads from: gzip, bz2 and lzma files, zip members."""
+
+    def read1(self, size: int, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+def _gzip(raw: _Counting) -> _Decompressor:
+    return gzip.GzipFile(fileobj=raw)
+
+
+def _lzma(raw: _Counting) -> _Decompressor:
+    # typeshed asks for IO[bytes]; LZMAFile, like GzipFile and BZ2File, only calls read().
+    return lzma.LZMAFile(raw)  # type: ignore[arg-type]
+
+
+_MAGIC_OPENERS: tuple[tuple[bytes, Callable[[_Counting], _Decompressor]], ...] = (
+    (b"\x1f\x8b", _gzip),
     (b"BZh", bz2.BZ2File),
-    (b"\xfd7zXZ\x00", lzma.LZMAFile),
+    (b"\xfd7zXZ\x00", _lzma),
 )
 _ZIP_MAGIC = b"PK\x03\x04"
 #: How much of an input format detection looks at (after any blank lines at its start).
@@ -61,11 +82,16 @@ class _Counting(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        data = self._raw.read(len(buffer))
-        buffer[: len(data)] = data
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._raw.read(len(view))
+        view[: len(data)] = data
         self.consumed += len(data)
         return len(data)
+
+    def read(self, size: int = -1, /) -> bytes:
+        # RawIOBase.read is None only for a non-blocking stream with no data, which this never is.
+        return super().read(size) or b""
 
     def close(self) -> None:
         self._raw.close()
@@ -82,7 +108,7 @@ class _Decompressed(io.RawIOBase):
     the lines already decompressed into a buffer.
     """
 
-    def __init__(self, decompressor: IO[bytes], consumed: Callable[[], int]) -> None:
+    def __init__(self, decompressor: _Decompressor, consumed: Callable[[], int]) -> None:
         self._decompressor = decompressor
         self._consumed = consumed
         self._produced = 0
@@ -90,14 +116,15 @@ class _Decompressed(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        data = self._decompressor.read1(len(buffer))  # type: ignore[attr-defined]
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._decompressor.read1(len(view))
         self._produced += len(data)
         if self._produced > MAX_COMPRESSION_RATIO * self._consumed() + _BOMB_ALLOWANCE:
             raise DecompressionLimit(
                 f"compressed data expanding more than {MAX_COMPRESSION_RATIO}:1 (a decompression bomb?), rest not read"
             )
-        buffer[: len(data)] = data
+        view[: len(data)] = data
         return len(data)
 
     def close(self) -> None:
@@ -109,9 +136,13 @@ def _decompressing(raw: IO[bytes]) -> IO[bytes]:
     head = raw.peek(8)[:8] if isinstance(raw, io.BufferedReader) else b""
     for magic, opener in _MAGIC_OPENERS:
         if head.startswith(magic):
-            counting = _Counting(raw)
-            return io.BufferedReader(_Decompressed(opener(counting), lambda read=counting: read.consumed))
+            return _decompressed(opener, raw)
     return raw
+
+
+def _decompressed(opener: Callable[[_Counting], _Decompressor], raw: IO[bytes]) -> IO[bytes]:
+    counting = _Counting(raw)
+    return io.BufferedReader(_Decompressed(opener(counting), lambda: counting.consumed))
 
 
 class ReadMeter:
@@ -168,7 +199,7 @@ class _Metered(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer) -> int:
         size = self._raw.readinto(buffer) or 0
         self._position += size
         self._meter.reached(int(self._position * self._scale))
@@ -204,6 +235,8 @@ def _zip_members(path: Path, name: str, mtime: float, meter: ReadMeter | None) -
 
         def opener(member: zipfile.ZipInfo = info) -> IO[bytes]:
             extracted = zipfile.ZipFile(path).open(member)  # noqa: SIM115 - closed with the stream
+            if not isinstance(extracted, zipfile.ZipExtFile):  # typeshed: IO[bytes]; read1 is ZipExtFile's
+                raise TypeError(f"unexpected zip member stream {type(extracted).__name__}")
             raw: io.RawIOBase = _Decompressed(extracted, lambda: member.compress_size)
             if meter is not None:
                 raw = _Metered(raw, meter, member.compress_size / max(member.file_size, 1))
@@ -224,19 +257,20 @@ class _Replay(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        view = memoryview(buffer).cast("B")
         if self._blank_lines:
-            size = min(len(buffer), self._blank_lines)
-            buffer[:size] = b"\n" * size
+            size = min(len(view), self._blank_lines)
+            view[:size] = b"\n" * size
             self._blank_lines -= size
             return size
         if self._head:
-            size = min(len(buffer), len(self._head))
-            buffer[:size] = self._head[:size]
+            size = min(len(view), len(self._head))
+            view[:size] = self._head[:size]
             self._head = self._head[size:]
             return size
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
+        data = self._rest.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
 

@@ -193,8 +193,10 @@ class SyslogLines:
 
     def events(self, number: int, line: str, stats: InputStats) -> Iterator[Event]:
         """The events of one line (several for "message repeated N times"), counted in ``stats``."""
-        header = _RFC3164.match(line)
-        if header:
+        rfc3164 = _RFC3164.match(line)
+        header: re.Match[str] | dict[str, Any]
+        if rfc3164:
+            header = rfc3164
             timestamp = self.stamp_epoch(header["stamp"], header["mon"], header["day"], header["time"])
             tag = _TAG.match(header["rest"])
             if tag:

@@ -61,9 +61,9 @@ def syslog_batches(parser: SyslogParser, source: InputSource, stats: InputStats,
     lines = SyslogLines(parser.options, source)
     with source.open() as stream:
         decoded = decode_lines(stream, stats, parser.options.max_record_bytes)
-        while chunk := list(islice(decoded, size)):
-            stats.records += len(chunk)
-            yield _batch(lines, chunk, stats)
+        while numbered := list(islice(decoded, size)):
+            stats.records += len(numbered)
+            yield _batch(lines, numbered, stats)
 
 
 def _batch(lines: SyslogLines, chunk: list[tuple[int, str]], stats: InputStats) -> SyslogRows:

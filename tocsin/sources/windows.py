@@ -306,7 +306,9 @@ class EvtxParser(Parser):
                     return
                 yield from self._events(records, source.name, stats)
 
-    def _events(self, records: Iterator[dict[str, Any]], name: str, stats: InputStats) -> Iterator[Event]:
+    def _events(
+        self, records: Iterator[dict[str, Any] | None], name: str, stats: InputStats
+    ) -> Iterator[Event]:
         while True:
             try:
                 record = next(records)
@@ -316,6 +318,8 @@ class EvtxParser(Parser):
                 stats.records += 1
                 stats.skip("corrupt evtx record")
                 continue
+            if record is None:  # the binding's stub allows it; pyo3 ends iterations with StopIteration
+                return
             stats.records += 1
             raw = record["data"]
             try:
@@ -339,7 +343,7 @@ def _random_access(stream: IO[bytes]) -> IO[bytes]:
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115 - the caller closes it
     shutil.copyfileobj(stream, spool)
     spool.seek(0)
-    return spool  # type: ignore[return-value]
+    return spool
 
 
 class EvtxJsonParser(JsonParser):

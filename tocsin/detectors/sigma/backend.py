@@ -20,7 +20,7 @@ templates below; every column holds text, as SQLite's TEXT columns did.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sigma.backends.sqlite import sqliteBackend
 from sigma.backends.sqlite.correlation import numeric
@@ -28,13 +28,23 @@ from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionValue
 from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule
 from sigma.rule import SigmaRule
-from sigma.types import SigmaRegularExpression, SigmaString, SpecialChars
+from sigma.types import SigmaCIDRExpression, SigmaRegularExpression, SigmaString, SigmaType, SpecialChars
 
 RAW_COLUMN = "tocsin_raw"
 #: Suffix of a derived column: the field's IPv4 address as an integer (NULL when it is none).
 IPV4_SUFFIX = "#ipv4"
 TIMESTAMP_COLUMN = "tocsin_ts"
 EVENT_ID_COLUMN = "tocsin_eid"
+
+_Value = TypeVar("_Value", bound=SigmaType)
+
+
+def _value(cond: ConditionFieldEqualsValueExpression | ConditionValueExpression, kind: type[_Value]) -> _Value:
+    """The condition's value, of the type pySigma dispatched the conversion on."""
+    value = cond.value
+    if not isinstance(value, kind):
+        raise TypeError(f"expected a {kind.__name__} value, got {type(value).__name__}")
+    return value
 
 
 class TocsinSqliteBackend(sqliteBackend):
@@ -59,7 +69,7 @@ class TocsinSqliteBackend(sqliteBackend):
         return query
 
     def convert_condition_val_str(self, cond: ConditionValueExpression, state: ConversionState) -> str:
-        value: SigmaString = cond.value
+        value = _value(cond, SigmaString)
         if not value.startswith(SpecialChars.WILDCARD_MULTI):
             value = SigmaString("*") + value
         if not value.endswith(SpecialChars.WILDCARD_MULTI):
@@ -70,7 +80,7 @@ class TocsinSqliteBackend(sqliteBackend):
         return f"{RAW_COLUMN} LIKE '%{cond.value}%'"
 
     def convert_condition_val_re(self, cond: ConditionValueExpression, state: ConversionState) -> str:
-        regex: SigmaRegularExpression = cond.value
+        regex = _value(cond, SigmaRegularExpression)
         return self.re_expression.format(field=RAW_COLUMN, regex=self.convert_value_re(regex, state))
 
 
@@ -122,7 +132,7 @@ class TocsinDuckDBBackend(TocsinSqliteBackend):
         """IPv4 networks as an integer range over a derived column (``IPV4_SUFFIX``); IPv6 through
         ``tocsin_cidr``."""
         field = self.escape_and_quote_field(cond.field)
-        network = cond.value.network
+        network = _value(cond, SigmaCIDRExpression).network
         if network.version == 4:
             low, high = int(network.network_address), int(network.broadcast_address)
             return f"({self.escape_and_quote_field(cond.field + IPV4_SUFFIX)} BETWEEN {low} AND {high})"

@@ -102,11 +102,22 @@ class CorrelationRule:
         return {ref.physical(name) for ref in self.references if ref.child is None for name in wanted}
 
     def holds(self, metric: float) -> bool:
-        return self.op is None or _OPERATORS[self.op](metric, self.threshold)
+        if self.op is None or self.threshold is None:
+            return True
+        return _OPERATORS[self.op](metric, self.threshold)
 
 
 class UnsupportedCorrelation(ValueError):
     """A correlation construct this engine cannot evaluate."""
+
+
+def _condition_field(fieldref: str | list[str] | None) -> str | None:
+    """The condition's one field; Sigma allows a list, which this engine evaluates only when it names one."""
+    if not isinstance(fieldref, list):
+        return fieldref
+    if len(fieldref) != 1:
+        raise UnsupportedCorrelation(f"a condition on {len(fieldref)} fields is not supported")
+    return fieldref[0]
 
 
 def compile_correlation(
@@ -133,7 +144,7 @@ def compile_correlation(
     elif condition is not None:
         compiled.op = condition.op.name.lower()
         compiled.threshold = float(condition.count)
-        compiled.value_field = condition.fieldref
+        compiled.value_field = _condition_field(condition.fieldref)
         compiled.percentile = condition.percentile
     if kind.startswith("value_") and not compiled.value_field:
         raise UnsupportedCorrelation(f"{kind} needs a condition field")

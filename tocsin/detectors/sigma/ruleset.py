@@ -355,7 +355,7 @@ def _assign_flags(correlations: list[SigmaCorrelationRule], by_rule: dict[int, D
     """Give every detection rule a correlation refers to a flag column in the candidate table."""
     flags = 0
     for correlation in correlations:
-        for reference in correlation.rules:
+        for reference in correlation.referenced_rules:
             compiled = by_rule.get(id(reference.rule))
             if compiled is not None and compiled.flag is None:
                 compiled.flag = flags
@@ -370,7 +370,7 @@ def _compile_correlation(
     errors: list[RuleLoadError],
 ) -> CorrelationRule | None:
     references = []
-    for slot, reference in enumerate(rule.rules):
+    for slot, reference in enumerate(rule.referenced_rules):
         target = reference.rule
         aliases = {
             alias.alias: physical

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from tocsin.model.event import Event
 
@@ -92,7 +92,7 @@ def event_place(event: Event, geoip: GeoIP | None) -> Place | None:
     return geoip.lookup(str(ip))
 
 
-def _number(value: Any) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -97,12 +97,12 @@ def compile_rules(paths: Iterable[Path], use_cache: bool = True) -> CompiledYara
         rules = _compile(namespaces) if namespaces else None
     except yara.Error:
         good: dict[str, str] = {}
-        for namespace, file in namespaces.items():
+        for namespace, source in namespaces.items():
             try:
-                _compile({namespace: file})
-                good[namespace] = file
+                _compile({namespace: source})
+                good[namespace] = source
             except yara.Error as exc:
-                errors.append(YaraLoadError(file, str(exc).removeprefix(f"{file}")))
+                errors.append(YaraLoadError(source, str(exc).removeprefix(f"{source}")))
         rules = _compile(good) if good else None
     result = CompiledYara(rules, len(files), errors)
     if use_cache:

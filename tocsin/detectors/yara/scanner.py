@@ -111,7 +111,7 @@ class YaraScanner:
                target: dict[str, Any], entities: dict[str, Any]) -> Alert | None:  # fmt: skip
         """The alert for one match; None when a rule's ``luhn_min`` check rejects it."""
         meta = dict(match.meta)
-        found = []
+        found: list[dict[str, Any]] = []
         for string in match.strings:
             for instance in string.instances:
                 if len(found) >= MAX_MATCHES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from random import Random
 from typing import Any
 
@@ -100,4 +101,4 @@ def auth0_background(context: Background, day: Day) -> Iterable[Activity]:
         person = customer(context.world.seed, rng.randrange(customers))
         hour = rng.choice((rng.uniform(7, 23), rng.gauss(20, 1.5)))
         time = day.start + min(23.9, max(0.0, hour - person.city.utc_offset)) * HOUR
-        yield time, lambda t=time, p=person: visit(rng, t, p)
+        yield time, partial(visit, rng, time, person)

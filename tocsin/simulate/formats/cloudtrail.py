@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 from random import Random
 from typing import Any
 
@@ -76,6 +77,7 @@ def event(
 def console_login(rng: Random, time: float, user: User | str, ip: str, agent: str, success: bool) -> Record:
     who = identity(user, "")
     del who["accessKeyId"]
+    failure: dict[str, Any] = {} if success else {"errorMessage": "Failed authentication"}
     return event(
         rng,
         time,
@@ -85,7 +87,7 @@ def console_login(rng: Random, time: float, user: User | str, ip: str, agent: st
         ip,
         agent,
         response={"ConsoleLogin": "Success" if success else "Failure"},
-        **({} if success else {"errorMessage": "Failed authentication"}),
+        **failure,
         additionalEventData={
             "LoginTo": "https://console.aws.amazon.com/console/home",
             "MobileVersion": "No",
@@ -193,6 +195,6 @@ def cloudtrail_background(context: Background, day: Day) -> Iterable[Activity]:
     for login in logins(context.world, rng, day, context.trips):
         if login.user.engineer and rng.random() < 0.5:
             start = login.time + rng.uniform(300, 3 * HOUR)
-            yield start, lambda s=start, lg=login: console_work(rng, s, lg.user, lg.ip)
+            yield start, partial(console_work, rng, start, login.user, login.ip)
             if login.user.admin and rng.random() < 0.1:
-                yield start + 900, lambda s=start + 900, lg=login: key_rotation(rng, s, lg.user, lg.ip)
+                yield start + 900, partial(key_rotation, rng, start + 900, login.user, login.ip)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from random import Random
 
 from tocsin.simulate.background import Activity, Background
-from tocsin.simulate.daily import Day, logins
+from tocsin.simulate.daily import Day, Login, logins
 from tocsin.simulate.records import Record, iso_us
 from tocsin.simulate.world import City, User, token
 
@@ -67,10 +68,18 @@ def duo_background(context: Background, day: Day) -> Iterable[Activity]:
             retry = login.time + rng.uniform(90, 300)
             yield (
                 login.time,
-                lambda lg=login, r=retry: [
-                    push(rng, lg.time, lg.user, lg.ip, lg.city, "timeout"),
-                    push(rng, r, lg.user, lg.ip, lg.city, "approved"),
-                ],
+                partial(_timeout_then_approval, rng, login, retry),
             )
         else:
-            yield login.time, lambda lg=login: [push(rng, lg.time, lg.user, lg.ip, lg.city, "approved")]
+            yield login.time, partial(_approval, rng, login)
+
+
+def _approval(rng: Random, login: Login) -> list[Record]:
+    return [push(rng, login.time, login.user, login.ip, login.city, "approved")]
+
+
+def _timeout_then_approval(rng: Random, login: Login, retry: float) -> list[Record]:
+    return [
+        push(rng, login.time, login.user, login.ip, login.city, "timeout"),
+        push(rng, retry, login.user, login.ip, login.city, "approved"),
+    ]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 from random import Random
 from typing import Any
 
 from tocsin.simulate.background import Activity, Background
-from tocsin.simulate.daily import Day, logins, password_typos
+from tocsin.simulate.daily import Day, Login, logins, password_typos
 from tocsin.simulate.records import Record, iso_7
 from tocsin.simulate.world import City, User, guid
 
@@ -68,7 +69,7 @@ def sign_in(
             }
         )
     correlation = guid(rng)
-    properties = {
+    properties: dict[str, Any] = {
         "id": guid(rng),
         "createdDateTime": iso_7(time),
         "userDisplayName": user.full_name,
@@ -158,15 +159,28 @@ def entra_background(context: Background, day: Day) -> Iterable[Activity]:
         typos = password_typos(rng, 0.06)
         yield (
             login.time,
-            lambda lg=login, s=session, t=typos: user_sign_in(rng, lg.time, lg.user, lg.ip, lg.city, s, t),
+            partial(user_sign_in, rng, login.time, login.user, login.ip, login.city, session, typos),
         )
         for _ in range(rng.randint(1, 4)):
             refresh = login.time + rng.uniform(600, 4 * 3600)
             yield (
                 refresh,
-                lambda r=refresh, lg=login, s=session: [
-                    sign_in(
-                        rng, r, lg.user, lg.ip, lg.city, lg.user.user_agent, s, mfa=None, interactive=False
-                    )
-                ],
+                partial(_token_refresh, rng, refresh, login, session),
             )
+
+
+def _token_refresh(rng: Random, time: float, login: Login, session: str) -> list[Record]:
+    """A non-interactive sign-in: the session's token refreshed."""
+    return [
+        sign_in(
+            rng,
+            time,
+            login.user,
+            login.ip,
+            login.city,
+            login.user.user_agent,
+            session,
+            mfa=None,
+            interactive=False,
+        )
+    ]

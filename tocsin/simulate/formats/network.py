@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from random import Random
 
 from scapy.layers.dns import DNS, DNSQR, DNSRR
@@ -100,13 +101,18 @@ def network_background(context: Background, day: Day) -> Iterable[Activity]:
         host = user.workstation
         for _ in range(rng.randint(3, 8)):
             time = login.time + rng.uniform(0, 60)
-            yield time, lambda t=time, h=host: lookup(rng, t, h, rng.choice(NAMES), _address(rng))
+            yield time, partial(_random_lookup, rng, time, host)
         time = login.time + rng.uniform(5, 120)
-        yield time, lambda t=time, h=host, a=user.user_agent: fetch(rng, t, h, a)
+        yield time, partial(fetch, rng, time, host, user.user_agent)
         for hour in range(1, 8):
             for _ in range(rng.randint(0, 2)):
                 time = login.time + (hour + rng.random()) * HOUR
-                yield time, lambda t=time, h=host: lookup(rng, t, h, rng.choice(NAMES), _address(rng))
+                yield time, partial(_random_lookup, rng, time, host)
+
+
+def _random_lookup(rng: Random, time: float, host: str) -> list[Record]:
+    """A lookup of a random name (drawn when the record is written)."""
+    return lookup(rng, time, host, rng.choice(NAMES), _address(rng))
 
 
 def _address(rng: Random) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 from random import Random
 from typing import Any, Literal
 
 from tocsin.simulate.background import Activity, Background
-from tocsin.simulate.daily import Day, logins, password_typos
+from tocsin.simulate.daily import Day, Login, logins, password_typos
 from tocsin.simulate.records import Record, iso_ms
 from tocsin.simulate.world import ISPS, City, User, guid, token
 
@@ -195,31 +196,17 @@ def okta_background(context: Background, day: Day) -> Iterable[Activity]:
         agent = login.user.user_agent
         yield (
             login.time,
-            lambda lg=login, s=session, t=typos, a=agent: sign_in(
-                rng, lg.time, lg.user, lg.ip, lg.city, a, s, t
-            ),
+            partial(sign_in, rng, login.time, login.user, login.ip, login.city, agent, session, typos),
         )
         for _ in range(rng.randint(1, 5)):
             hop = login.time + rng.uniform(120, 3 * 3600)
             yield (
                 hop,
-                lambda h=hop, lg=login, s=session, a=agent: [
-                    event(
-                        rng,
-                        h,
-                        "user.authentication.sso",
-                        lg.user,
-                        lg.ip,
-                        lg.city,
-                        a,
-                        session=s,
-                        app=rng.choice(APPS),
-                    )
-                ],
+                partial(_sso, rng, hop, login, agent, session),
             )
         if rng.random() < 0.02:  # a push the user did not expect (a stale session on another device): denied
             stray = login.time + rng.uniform(3600, 6 * 3600)
-            yield stray, lambda t=stray, lg=login, a=agent: _stray_push(rng, t, lg.user, lg.ip, lg.city, a)
+            yield stray, partial(_stray_push, rng, stray, login.user, login.ip, login.city, agent)
 
 
 def _stray_push(rng: Random, time: float, user: User, ip: str, city: City, agent: str) -> list[Record]:
@@ -227,4 +214,21 @@ def _stray_push(rng: Random, time: float, user: User, ip: str, city: City, agent
     return [
         push(rng, time, "sent", user, ip, city, agent, session),
         push(rng, time + rng.uniform(5, 30), "denied", user, ip, city, agent, session),
+    ]
+
+
+def _sso(rng: Random, time: float, login: Login, agent: str, session: str) -> list[Record]:
+    """A single sign-on into an app (chosen when the record is written)."""
+    return [
+        event(
+            rng,
+            time,
+            "user.authentication.sso",
+            login.user,
+            login.ip,
+            login.city,
+            agent,
+            session=session,
+            app=rng.choice(APPS),
+        )
     ]

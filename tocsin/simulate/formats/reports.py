@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from random import Random
 from typing import Any
 
@@ -101,17 +102,7 @@ def reports_background(context: Background, day: Day) -> Iterable[Activity]:
         time = day.start + rng.uniform(0, 24) * HOUR
         yield (
             time,
-            lambda t=time: [
-                report(
-                    rng,
-                    t,
-                    account(rng, population),
-                    *established(rng),
-                    account(rng, population),
-                    rng.choice(REASONS),
-                    honest_text(rng),
-                )
-            ],
+            partial(_organic_report, rng, time, population),
         )
     if rng.random() < 0.5:
         target = account(rng, population)
@@ -121,9 +112,25 @@ def reports_background(context: Background, day: Day) -> Iterable[Activity]:
             time = start + rng.uniform(0, 50 * 60)
             yield (
                 time,
-                lambda t=time: [
-                    report(
-                        rng, t, account(rng, population), *established(rng), target, reason, honest_text(rng)
-                    )
-                ],
+                partial(_abuse_report, rng, time, population, target, reason),
             )
+
+
+def _organic_report(rng: Random, time: float, population: int) -> list[Record]:
+    """One report between random accounts (drawn when the record is written, as the stream is merged)."""
+    return [
+        report(
+            rng,
+            time,
+            account(rng, population),
+            *established(rng),
+            account(rng, population),
+            rng.choice(REASONS),
+            honest_text(rng),
+        )
+    ]
+
+
+def _abuse_report(rng: Random, time: float, population: int, target: str, reason: str) -> list[Record]:
+    """One report of the abusive ``target`` by a random account."""
+    return [report(rng, time, account(rng, population), *established(rng), target, reason, honest_text(rng))]

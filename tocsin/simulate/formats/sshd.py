@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 from random import Random
 
 from tocsin.simulate.background import Activity, Background
@@ -65,16 +66,18 @@ def ssh_background(context: Background, day: Day) -> Iterable[Activity]:
         for _ in range(rng.choice((1, 1, 2, 3))):
             start = login.time + rng.uniform(60, 5 * 3600)
             minutes = rng.expovariate(1 / 25)
-            yield start, lambda s=start, m=minutes, u=login, i=uid: session(rng, s, u.ip, u.user.login, i, m)
+            yield start, partial(session, rng, start, login.ip, login.user.login, uid, minutes)
     for hour in range(0, 24, 4):
         start = day.start + hour * 3600 + rng.uniform(0, 600)
-        yield (
-            start,
-            lambda s=start: [
-                line(
-                    s,
-                    rng.randint(20000, 65000),
-                    f"Connection closed by 10.20.0.5 port {rng.randint(40000, 60000)} [preauth]",
-                )
-            ],
+        yield start, partial(_scanner_probe, rng, start)
+
+
+def _scanner_probe(rng: Random, time: float) -> list[Record]:
+    """A pre-authentication disconnect (its random numbers drawn when the record is written)."""
+    return [
+        line(
+            time,
+            rng.randint(20000, 65000),
+            f"Connection closed by 10.20.0.5 port {rng.randint(40000, 60000)} [preauth]",
         )
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 from random import Random
 from typing import Any
 
@@ -122,7 +123,7 @@ def workspace_background(context: Background, day: Day) -> Iterable[Activity]:
     rng = context.rng
     for entry in logins(context.world, rng, day, context.trips):
         typos = password_typos(rng, 0.05)
-        yield entry.time, lambda e=entry, t=typos: working_session(rng, e.time, e.user, e.ip, t)
+        yield entry.time, partial(working_session, rng, entry.time, entry.user, entry.ip, typos)
         if entry.user.admin and rng.random() < 0.25:
             start = entry.time + rng.uniform(1800, 4 * 3600)
-            yield start, lambda s=start, e=entry: admin_exports(rng, s, e.user, e.ip)
+            yield start, partial(admin_exports, rng, start, entry.user, entry.ip)

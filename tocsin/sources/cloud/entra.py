@@ -213,6 +213,7 @@ def _mfa(entry: dict[str, Any], code: int | None) -> dict[str, Any]:
     detail = " ".join(filter(None, (text(step.get("authenticationStepResultDetail")),
                                     text(value_at(entry, "status.additionalDetails")),
                                     text(value_at(entry, "status.failureReason"))))).lower()
+    result: str | None
     if "fraud" in detail:
         result = "fraud"
     elif "did not respond" in detail or "timed out" in detail or "timeout" in detail:
@@ -220,7 +221,7 @@ def _mfa(entry: dict[str, Any], code: int | None) -> dict[str, Any]:
     elif isinstance(step.get("succeeded"), bool):
         result = "approved" if step["succeeded"] else "denied"
     else:
-        result = {0: "approved", _MFA_FAILED: "denied"}.get(code)
+        result = None if code is None else {0: "approved", _MFA_FAILED: "denied"}.get(code)
     return {"tocsin.mfa.method": method, "tocsin.mfa.result": result}
 
 

@@ -80,7 +80,7 @@ class GoogleWorkspaceParser(JsonParser):
             "source.ip": as_ip(record.get("ipAddress")),
         }
         authentication = application in ("login", "saml") and (name in _LOGIN_RESULTS or name in _CHALLENGES)
-        if authentication:
+        if authentication and name is not None:
             fields.update(_authentication(name, parameters))
         else:
             fields["event.category"], fields["event.type"] = _classify(application, name, kind)

@@ -52,12 +52,13 @@ class OneLoginParser(JsonParser):
         return 85 if keys & {"user_name", "actor_user_name", "created_at", "account_id"} else 60
 
     def normalize(self, record: dict[str, Any]) -> Normalized | None:
-        code = record.get("event_type_id")
-        if code is None:
+        event_type = record.get("event_type_id")
+        if event_type is None:
             return None
-        code = str(code)
+        code = str(event_type)
         action, category, kind, success = _EVENT_TYPES.get(code, (code, None, None, None))
         user, actor = text(record.get("user_name")), text(record.get("actor_user_name"))
+        principal: str | None
         if actor is not None and record.get("actor_user_id") != record.get("user_id"):
             principal, principal_id, target = actor, record.get("actor_user_id"), user
         else:

@@ -102,13 +102,13 @@ class Http(Dissector):
                     buffer.clear()
                     side.state = "resync"
                 return False
-            message = _parse_head(bytes(buffer[: found.start()]).decode("latin-1"), timestamp, number)
+            head = _parse_head(bytes(buffer[: found.start()]).decode("latin-1"), timestamp, number)
             del buffer[: found.end()]
-            if from_client and message.start_line and not _METHOD.fullmatch(message.start_line.split(" ", 1)[0]):
+            if from_client and head.start_line and not _METHOD.fullmatch(head.start_line.split(" ", 1)[0]):
                 self.analyzer.stats.warn("http: request line without a method token")
                 return True
-            side.message = message
-            self._begin_body(side, message, from_client)
+            side.message = head
+            self._begin_body(side, head, from_client)
             return True
         message = side.message
         assert message is not None

@@ -116,7 +116,7 @@ class _Kerberos(Dissector):
         self.request = None
         reply = reply or {}
         kind = request.get("type") or (AS_REQ if reply.get("type") == AS_REP else TGS_REQ if reply.get("type") == TGS_REP else None)
-        request_type = {AS_REQ: "AS", TGS_REQ: "TGS"}.get(kind)
+        request_type = None if kind is None else {AS_REQ: "AS", TGS_REQ: "TGS"}.get(kind)
         client = reply.get("client") or request.get("client")
         realm = request.get("realm") or reply.get("realm")
         service = request.get("service") or reply.get("service")

@@ -53,7 +53,8 @@ def mime_parts(raw: bytes) -> tuple[list[MimePart], list[str]]:
             if len(parts) == MAX_PARTS:
                 defects.append(f"more than {MAX_PARTS} parts")
                 break
-            data = part.get_payload(decode=True) or b""  # records bad base64 etc. as defects
+            payload = part.get_payload(decode=True)  # records bad base64 etc. as defects
+            data = payload if isinstance(payload, bytes) else b""
             try:
                 filename = part.get_filename()
                 attachment = filename is not None or part.get_content_disposition() == "attachment"

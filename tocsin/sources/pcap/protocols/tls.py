@@ -88,11 +88,12 @@ class Tls(Dissector):
         if not info:
             return
         version = info.get("server_version") or info.get("client_version")
+        version_name = None if version is None else VERSIONS.get(version)
         fields = {
             "event.category": "network",
             "event.type": "protocol",
             "event.action": "tls-handshake",
-            "tls.version": VERSIONS.get(version, "").removeprefix("TLSv").removeprefix("SSLv") or None,
+            "tls.version": (version_name or "").removeprefix("TLSv").removeprefix("SSLv") or None,
             "tls.version_protocol": "ssl" if version == 0x0300 else "tls",
             "tls.client.server_name": info.get("sni"),
             "tls.client.ja3": info.get("ja3"),
@@ -105,13 +106,13 @@ class Tls(Dissector):
         }
         original = {
             "server_name": info.get("sni"),
-            "version": VERSIONS.get(version),
+            "version": version_name,
             "ja3": info.get("ja3"),
             "ja4": info.get("ja4"),
             "subject": info.get("subject"),
             "issuer": info.get("issuer"),
         }
-        raw = f"TLS {VERSIONS.get(version, '?')} sni={info.get('sni') or '-'} ja3={info.get('ja3') or '-'} subject={info.get('subject') or '-'}"
+        raw = f"TLS {version_name or '?'} sni={info.get('sni') or '-'} ja3={info.get('ja3') or '-'} subject={info.get('subject') or '-'}"
         self.emit(self.first[0], self.first[1], "tls", fields, original, raw, TLS_LOGSOURCE)
 
 
