@@ -59,43 +59,41 @@ class JsonLinesSink:
                 self.failure = exc.strerror or str(exc)
 
 
-class JsonSink:
+class _SortedSink:
+    """Alerts kept until the end of the run, then written most severe first by ``_write``."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.alerts: list[Alert] = []
+        self.failure: str | None = None
+
+    def write(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+    def close(self) -> None:
+        try:
+            self._write(sort_alerts(self.alerts))
+            self.stream.flush()
+        except OSError as exc:
+            self.failure = exc.strerror or str(exc)
+
+    def _write(self, alerts: list[Alert]) -> None:
+        raise NotImplementedError
+
+
+class JsonSink(_SortedSink):
     """A single JSON array of all alerts, most severe first."""
 
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream = stream
-        self.alerts: list[Alert] = []
-        self.failure: str | None = None
-
-    def write(self, alert: Alert) -> None:
-        self.alerts.append(alert)
-
-    def close(self) -> None:
-        try:
-            json.dump([alert.document() for alert in sort_alerts(self.alerts)], self.stream, indent=2)
-            self.stream.write("\n")
-            self.stream.flush()
-        except OSError as exc:
-            self.failure = exc.strerror or str(exc)
+    def _write(self, alerts: list[Alert]) -> None:
+        json.dump([alert.document() for alert in alerts], self.stream, indent=2)
+        self.stream.write("\n")
 
 
-class CsvAlertSink:
+class CsvAlertSink(_SortedSink):
     """Alerts as formula-safe CSV rows, most severe first (scan --format csv)."""
 
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream = stream
-        self.alerts: list[Alert] = []
-        self.failure: str | None = None
-
-    def write(self, alert: Alert) -> None:
-        self.alerts.append(alert)
-
-    def close(self) -> None:
-        try:
-            write_csv(self.stream, ALERT_COLUMNS, (alert_row(alert.document()) for alert in sort_alerts(self.alerts)))
-            self.stream.flush()
-        except OSError as exc:
-            self.failure = exc.strerror or str(exc)
+    def _write(self, alerts: list[Alert]) -> None:
+        write_csv(self.stream, ALERT_COLUMNS, (alert_row(alert.document()) for alert in alerts))
 
 
 class TableSink:

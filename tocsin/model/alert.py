@@ -69,6 +69,10 @@ class Window(BaseModel):
     end: datetime
 
 
+#: Alerts list at most this many evidence ids (``event_count`` stays exact).
+EVIDENCE_CAP = 1000
+
+
 class Alert(BaseModel):
     """One detection, ECS style: nested objects, ``@timestamp`` in UTC.
 

@@ -36,7 +36,7 @@ from tocsin.detectors.sigma.backend import EVENT_ID_COLUMN, IPV4_SUFFIX, RAW_COL
 from tocsin.detectors.sigma.columnar import connect_columnar, ipv4_numbers, unique_columns
 from tocsin.detectors.sigma.correlation import CorrelationRule, CorrelationRunner, Episode, LiveCorrelations
 from tocsin.detectors.sigma.ruleset import DetectionRule, RuleSet
-from tocsin.model.alert import Alert, Window, alert_id
+from tocsin.model.alert import EVIDENCE_CAP, Alert, Window, alert_id
 from tocsin.model.event import Event, LogSource
 
 #: The on-disk table holding the events correlation rules need.
@@ -45,8 +45,6 @@ CORRELATION_TABLE = "corr_events"
 FRESH_TABLE = "temp.tocsin_fresh"
 #: Entity fields copied onto alerts when known.
 ENTITY_FIELDS = ("user.name", "source.ip", "source.address", "host.name")
-#: Alerts list at most this many evidence ids (``event_count`` stays exact).
-EVIDENCE_CAP = 1000
 
 @dataclass
 class _Stream:

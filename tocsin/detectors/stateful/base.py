@@ -19,11 +19,8 @@ from typing import Any, ClassVar, NamedTuple
 
 from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.stateful.spec import StatefulRule
-from tocsin.model.alert import Alert, Window
+from tocsin.model.alert import EVIDENCE_CAP, Alert, Window
 from tocsin.model.event import Event
-
-#: Alerts list at most this many evidence ids (``event_count`` stays exact).
-EVIDENCE_CAP = 1000
 
 
 class Row(NamedTuple):
