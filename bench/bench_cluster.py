@@ -35,8 +35,10 @@ def generate(path: Path, count: int) -> None:
             second = i // 10
             hours, rest = divmod(second, 3600)
             stamp = f"Jan {1 + hours // 24:2d} {hours % 24:02d}:{rest // 60:02d}:{rest % 60:02d}"
-            out.write(f"{stamp} bench sshd[{1000 + i % 30000}]: Failed password for invalid user u{i % 997} "
-                      f"from 10.{i % 250}.{(i // 250) % 200}.{i % 7 + 1} port {20000 + i % 40000} ssh2\n")
+            out.write(
+                f"{stamp} bench sshd[{1000 + i % 30000}]: Failed password for invalid user u{i % 997} "
+                f"from 10.{i % 250}.{(i // 250) % 200}.{i % 7 + 1} port {20000 + i % 40000} ssh2\n"
+            )
 
 
 def actions(path: Path) -> Iterator[dict[str, Any]]:
@@ -98,7 +100,10 @@ def run_one(mode: str, url: str, path: Path) -> dict[str, Any]:
         result = ship(url, path, Path(state))
         seconds = time.perf_counter() - start
     return {
-        "mode": mode, **result, "seconds": round(seconds, 2), "docs_per_s": round(result["delivered"] / seconds),
+        "mode": mode,
+        **result,
+        "seconds": round(seconds, 2),
+        "docs_per_s": round(result["delivered"] / seconds),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 
@@ -120,9 +125,12 @@ def main() -> None:
     parser.add_argument("--mode", choices=["tocsin", "parallel_bulk"], help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    url = args.url or subprocess.run(
-        [str(ROOT / "scripts" / "test-cluster"), "start"], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    url = (
+        args.url
+        or subprocess.run(
+            [str(ROOT / "scripts" / "test-cluster"), "start"], check=True, capture_output=True, text=True
+        ).stdout.strip()
+    )
     if args.mode:
         print(json.dumps(run_one(args.mode, url, args.file)))
         return
@@ -134,7 +142,9 @@ def main() -> None:
             reset(url)
             done = subprocess.run(
                 [sys.executable, __file__, "--mode", mode, "--url", url, "--file", str(log)],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             )
             row = json.loads(done.stdout)
             row["stored"] = count(url)

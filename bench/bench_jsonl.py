@@ -90,18 +90,29 @@ def bench(events: int, work: Path) -> tuple[list[Run], dict[str, int], dict[str,
         subprocess.run([sys.executable, str(KIT / "gen_sshd.py"), str(events), str(data)], check=True)
     expected = json.loads(
         subprocess.run(
-            [sys.executable, str(KIT / "expected_counts.py"), str(data)], check=True, capture_output=True, text=True
+            [sys.executable, str(KIT / "expected_counts.py"), str(data)],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     )
     alerts = work / "alerts.jsonl"
     tocsin = [sys.executable, "-m", "tocsin", "scan", str(data), "--rules", str(KIT / "rules")]
     runs = [
-        measure("tocsin scan", events, [*tocsin, "--no-builtin-rules", "--format", "jsonl", "-o", str(alerts)]),
+        measure(
+            "tocsin scan", events, [*tocsin, "--no-builtin-rules", "--format", "jsonl", "-o", str(alerts)]
+        ),
     ]
     with alerts.open() as stream:
         counts = Counter(RULE_KEYS[json.loads(line)["rule"]["title"]] for line in stream)
     runs.append(measure("floor: orjson decode only", events, [sys.executable, "-c", ORJSON_FLOOR, str(data)]))
-    runs.append(measure("floor: DuckDB load + rules (kit)", events, [sys.executable, str(KIT / "floor_duckdb.py"), str(data)]))
+    runs.append(
+        measure(
+            "floor: DuckDB load + rules (kit)",
+            events,
+            [sys.executable, str(KIT / "floor_duckdb.py"), str(data)],
+        )
+    )
     return runs, dict(counts), expected
 
 
@@ -138,7 +149,9 @@ def main() -> None:
             )
         print(f"          counts {'exact' if exact else 'WRONG'}: {counts} (expected {expected})")
         tocsin = runs[0]
-        print(f"          aim {AIM:,}/s on one core: {'met' if tocsin.rate >= AIM else 'NOT met'} ({tocsin.rate / AIM:.2f}x)")
+        print(
+            f"          aim {AIM:,}/s on one core: {'met' if tocsin.rate >= AIM else 'NOT met'} ({tocsin.rate / AIM:.2f}x)"
+        )
         if runs[2].output:
             print("          " + runs[2].output.strip().replace("\n", "\n          "))
     help_time = startup()
@@ -146,7 +159,9 @@ def main() -> None:
     if args.markdown:
         print("\n| events | run | events/s | wall s | CPU s | peak RSS MB |\n|---:|---|---:|---:|---:|---:|")
         for run, size in rows:
-            print(f"| {size:,} | {run.name} | {run.rate:,.0f} | {run.wall:.2f} | {run.cpu:.2f} | {run.rss_mb:.0f} |")
+            print(
+                f"| {size:,} | {run.name} | {run.rate:,.0f} | {run.wall:.2f} | {run.cpu:.2f} | {run.rss_mb:.0f} |"
+            )
 
 
 if __name__ == "__main__":

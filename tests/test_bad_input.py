@@ -27,8 +27,14 @@ from tocsin.sources import ParseOptions
 
 ATTACKER = "183.62.140.253"
 MAX_RECORD = 1 << 20  # the default scan.max_record_bytes
-MALFORMED = [b"this is not a syslog line", b'{"not": "syslog"}', b"Dec 10 garbage", b"-----8<-----", b"12345",
-             b"=?utf-8?q?junk?="]
+MALFORMED = [
+    b"this is not a syslog line",
+    b'{"not": "syslog"}',
+    b"Dec 10 garbage",
+    b"-----8<-----",
+    b"12345",
+    b"=?utf-8?q?junk?=",
+]
 BIG_LINE_MB = 100
 BAD_ELEMENT = 30  # index of the element damaged in the JSON array
 
@@ -45,8 +51,11 @@ class Result:
         return Summary.parse(self.stderr)
 
     def brute_force(self, ip: str = ATTACKER) -> list[dict]:
-        return [a for a in self.alerts
-                if a["rule"]["title"] == "Brute Force From One Source" and a.get("source", {}).get("ip") == ip]
+        return [
+            a
+            for a in self.alerts
+            if a["rule"]["title"] == "Brute Force From One Source" and a.get("source", {}).get("ip") == ip
+        ]
 
 
 @dataclass
@@ -64,14 +73,22 @@ class Summary:
         read = re.search(r"^Read (\d+) input\(s\), ([\d,]+) events", stderr, re.M)
         if read:  # scan
             inputs, events = int(read[1]), int(read[2].replace(",", ""))
-            skipped = {m[2]: int(m[1].replace(",", "")) for m in re.finditer(r"^ {4} *([\d,]+)  (\S.*)$", stderr, re.M)}
+            skipped = {
+                m[2]: int(m[1].replace(",", ""))
+                for m in re.finditer(r"^ {4} *([\d,]+)  (\S.*)$", stderr, re.M)
+            }
         else:  # events
             read = re.search(r"^([\d,]+) events from (\d+) input\(s\)", stderr, re.M)
             assert read, stderr
             inputs, events = int(read[2]), int(read[1].replace(",", ""))
-            skipped = {m[2]: int(m[1].replace(",", "")) for m in re.finditer(r"^  skipped ([\d,]+): (.+)$", stderr, re.M)}
-        warnings = {m[2]: int(m[1].replace(",", ""))
-                    for m in re.finditer(r"^  warning ([\d,]+) record\(s\): (.+)$", stderr, re.M)}
+            skipped = {
+                m[2]: int(m[1].replace(",", ""))
+                for m in re.finditer(r"^  skipped ([\d,]+): (.+)$", stderr, re.M)
+            }
+        warnings = {
+            m[2]: int(m[1].replace(",", ""))
+            for m in re.finditer(r"^  warning ([\d,]+) record\(s\): (.+)$", stderr, re.M)
+        }
         not_read = re.findall(r"^  not read: (.+)$", stderr, re.M)
         return cls(inputs, events, skipped, warnings, not_read)
 
@@ -84,7 +101,9 @@ def tocsin(*args: str | Path, stdin: bytes | None = None) -> Result:
     env = {**os.environ, "COLUMNS": "1000"}  # no wrapping of the summary lines
     env.pop("TOCSIN_DEBUG", None)
     proc = subprocess.run(argv, input=stdin, capture_output=True, timeout=120, env=env)
-    result = Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+    result = Result(
+        proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+    )
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
     if args[0] == "scan":
         result.alerts = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
@@ -95,8 +114,9 @@ def tocsin_measured(*args: str | Path, stdout_path: Path) -> Result:
     """Run the CLI and measure the child's own peak RSS (os.wait4), with stdout to a file."""
     env = {**os.environ, "COLUMNS": "1000"}
     with open(stdout_path, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tocsin", *map(str, args)], stdout=out,
-                                stderr=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tocsin", *map(str, args)], stdout=out, stderr=subprocess.PIPE, env=env
+        )
         stderr = proc.stderr.read()  # type: ignore[union-attr]
         proc.stderr.close()  # type: ignore[union-attr]
         _, status, usage = os.wait4(proc.pid, 0)
@@ -113,8 +133,13 @@ def failures_from(lines: list[bytes], ip: str = ATTACKER) -> int:
 
 
 def failed_documents(documents: list[dict], ip: str = ATTACKER) -> int:
-    return sum(1 for doc in documents if doc.get("event", {}).get("type") == "start"
-               and doc.get("event", {}).get("outcome") == "failure" and doc.get("source", {}).get("ip") == ip)
+    return sum(
+        1
+        for doc in documents
+        if doc.get("event", {}).get("type") == "start"
+        and doc.get("event", {}).get("outcome") == "failure"
+        and doc.get("source", {}).get("ip") == ip
+    )
 
 
 def in_process(path: Path) -> ReadSummary:
@@ -205,8 +230,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
 
     corpus.write("empty.log", b"", events=0)
 
-    documents = [event.to_document() for event in read_events(
-        [str(corpus.files["malformed.log"])], None, ParseOptions(), ReadSummary())]
+    documents = [
+        event.to_document()
+        for event in read_events([str(corpus.files["malformed.log"])], None, ParseOptions(), ReadSummary())
+    ]
     assert len(documents) == len(burst)
     corpus.documents = documents
     records = [json.dumps(doc, default=str).encode() for doc in documents]
@@ -215,7 +242,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     corpus.write("events.jsonl", b"\n".join(jsonl), events=len(burst) - 1)
 
     array = [json.dumps(doc, default=str, indent=1) for doc in documents]
-    array[BAD_ELEMENT] = '{\n "@timestamp": "2025-12-10T10:54:50Z",\n "event": {"category": "authentication", oops}\n}'
+    array[BAD_ELEMENT] = (
+        '{\n "@timestamp": "2025-12-10T10:54:50Z",\n "event": {"category": "authentication", oops}\n}'
+    )
     corpus.write("events.json", ("[\n" + ",\n".join(array) + "\n]\n").encode())
     return corpus
 
@@ -320,7 +349,10 @@ def test_bz2_and_zip_inputs(corpus):
     assert result.brute_force()[0]["event_count"] == 18
     events = tocsin("events", corpus.files["archive.zip"])
     paths = {json.loads(line)["log"]["file"]["path"] for line in events.stdout.splitlines()}
-    assert paths == {f"{corpus.files['archive.zip']}!logs/burst.log", f"{corpus.files['archive.zip']}!logs/linux.log"}
+    assert paths == {
+        f"{corpus.files['archive.zip']}!logs/burst.log",
+        f"{corpus.files['archive.zip']}!logs/linux.log",
+    }
 
 
 def test_a_100_mb_line_is_skipped_in_bounded_memory(corpus, tmp_path):
@@ -419,17 +451,25 @@ def test_a_directory_of_bad_inputs(corpus):
     assert summary.inputs == len(corpus.files) + 2 == 14  # the zip holds three members
     root = corpus.root.absolute()
     assert sorted(problem.split(": ", 1)[0] for problem in summary.not_read) == [
-        f"{root / 'archive.zip'}!README.txt", str(root / "garbage.log"), str(root / "utf16.log")]
+        f"{root / 'archive.zip'}!README.txt",
+        str(root / "garbage.log"),
+        str(root / "utf16.log"),
+    ]
     assert all(": unrecognised format (starts with " in problem for problem in summary.not_read)
     # The JSON array's own skip is pinned by the tests above; here it only has to be added in.
     array = in_process(corpus.files["events.json"])
-    expected_skipped = Counter({
-        "not a syslog line": 6,
-        "binary data (NUL bytes)": 2,
-        "truncated or corrupt compressed data (EOFError)": 1,
-        f"record longer than {MAX_RECORD} bytes": 1,
-        "malformed JSON": 2,
-    }) + array.skipped
+    expected_skipped = (
+        Counter(
+            {
+                "not a syslog line": 6,
+                "binary data (NUL bytes)": 2,
+                "truncated or corrupt compressed data (EOFError)": 1,
+                f"record longer than {MAX_RECORD} bytes": 1,
+                "malformed JSON": 2,
+            }
+        )
+        + array.skipped
+    )
     assert summary.skipped == expected_skipped
     assert summary.warnings == {"not UTF-8, read as Latin-1": 3}
     expected = sum(corpus.expected_events.values())

@@ -13,11 +13,17 @@ from tests.conftest import shared
 EXAMPLE = Path(__file__).resolve().parents[1] / "tocsin" / "examples" / "auth.log"
 
 
-def tocsin(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
-           cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def tocsin(
+    *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tocsin", *args], input=stdin.decode() if stdin else None, capture_output=True,
-        text=True, timeout=300, env={**os.environ, **(env or {})}, cwd=cwd,
+        [sys.executable, "-m", "tocsin", *args],
+        input=stdin.decode() if stdin else None,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
     )
 
 
@@ -33,7 +39,9 @@ def test_openssh_sample_flags_brute_force_and_spraying():
     assert {"183.62.140.253", "187.141.143.180", "103.99.0.122"} <= set(brute)
     assert brute["183.62.140.253"]["event_count"] == 286
     assert brute["183.62.140.253"]["message"].startswith("Brute Force From One Source: 286 events in 10 min")
-    spraying = {a["source"]["ip"] for a in alerts if a["rule"]["title"] == "Password Spraying From One Source"}
+    spraying = {
+        a["source"]["ip"] for a in alerts if a["rule"]["title"] == "Password Spraying From One Source"
+    }
     assert {"187.141.143.180", "103.99.0.122"} <= spraying
     assert "Alerts 16: 11 high, 5 medium" in result.stderr  # 5: accounts brute-forced from many sources
 
@@ -55,7 +63,10 @@ def test_alert_json_contract():
     per_account = next(a for a in alerts if a["rule"]["title"] == "Brute Force Against One Account")
     assert per_account["group_by"] == {"user.name": "root"} and per_account["event_count"] == 40
     critical = next(a for a in alerts if a["rule"]["level"] == "critical")
-    assert critical["user"] == {"name": "erin"} and critical["source"] == {"ip": "192.0.2.99", "address": "192.0.2.99"}
+    assert critical["user"] == {"name": "erin"} and critical["source"] == {
+        "ip": "192.0.2.99",
+        "address": "192.0.2.99",
+    }
     assert critical["host"] == {"name": "web01"}
 
 
@@ -160,7 +171,9 @@ detection:
     condition: selection
 level: medium
 """)
-    (rules / "broken.yml").write_text("title: broken\nlogsource: {product: linux}\ndetection:\n  condition: nothing\n")
+    (rules / "broken.yml").write_text(
+        "title: broken\nlogsource: {product: linux}\ndetection:\n  condition: nothing\n"
+    )
     result = tocsin("scan", str(EXAMPLE), "--rules", str(rules), "--format", "jsonl")
     sudo = [a for a in jsonl(result.stdout) if a["rule"]["title"].startswith("Archive")]
     assert len(sudo) == 1 and sudo[0]["user"] == {"name": "erin"} and sudo[0]["rule"]["type"] == "sigma"
@@ -168,13 +181,19 @@ level: medium
 
 
 def test_config_file_and_environment(tmp_path):
-    (tmp_path / "tocsin.toml").write_text('[scan]\nmin_level = "critical"\n\n[elasticsearch]\napi_key = "s3cr3t"\n')
+    (tmp_path / "tocsin.toml").write_text(
+        '[scan]\nmin_level = "critical"\n\n[elasticsearch]\napi_key = "s3cr3t"\n'
+    )
     os.chmod(tmp_path / "tocsin.toml", 0o600)
     shown = tocsin("config", "show", cwd=tmp_path)
-    assert 'min_level = "critical"' in shown.stdout and "s3cr3t" not in shown.stdout and "****" in shown.stdout
+    assert (
+        'min_level = "critical"' in shown.stdout and "s3cr3t" not in shown.stdout and "****" in shown.stdout
+    )
     scanned = tocsin("scan", str(EXAMPLE), "--format", "jsonl", cwd=tmp_path)
     assert len(jsonl(scanned.stdout)) == 1
-    overridden = tocsin("scan", str(EXAMPLE), "--format", "jsonl", cwd=tmp_path, env={"TOCSIN_SCAN_MIN_LEVEL": "high"})
+    overridden = tocsin(
+        "scan", str(EXAMPLE), "--format", "jsonl", cwd=tmp_path, env={"TOCSIN_SCAN_MIN_LEVEL": "high"}
+    )
     assert len(jsonl(overridden.stdout)) == 4  # the medium per-account alert is below "high"
     os.chmod(tmp_path / "tocsin.toml", 0o644)
     refused = tocsin("config", "show", cwd=tmp_path)

@@ -31,7 +31,10 @@ EXAMPLE_ALERT = "0724934c41"
 
 #: Why some lines are not run here; the first matching pattern wins.
 SKIPS = [
-    (r"\bapt-get\b|\bpip install\b|python3 -m venv", "installs packages (network, root): CI runs it as .ci/run"),
+    (
+        r"\bapt-get\b|\bpip install\b|python3 -m venv",
+        "installs packages (network, root): CI runs it as .ci/run",
+    ),
     (r"TOCSIN_ES_|\btocsin es\b|--to-es", "needs an Elasticsearch cluster (TOCSIN_ES_URL): tests/elastic"),
     (r"\btocsin watch (?!--status)", "runs until stopped: tests/watch run it as a process"),
     (r"\.evtx\b", "no EVTX sample in ../shared/data"),
@@ -50,8 +53,14 @@ level: medium
 EXPECTED_ERRORS = {
     # INC-1 of the samples is a credential attack: its playbook has no lock-account step.
     "tocsin incidents approve INC-1 lock-account": (2, "has no step 'lock-account'"),
-    'tocsin incidents skip INC-1 lock-account --reason "already disabled in the IdP"': (2, "has no step 'lock-account'"),
-    "tocsin watch --status --state /var/lib/tocsin": (2, "no status in state"),  # no watch ran in the scratch folder
+    'tocsin incidents skip INC-1 lock-account --reason "already disabled in the IdP"': (
+        2,
+        "has no step 'lock-account'",
+    ),
+    "tocsin watch --status --state /var/lib/tocsin": (
+        2,
+        "no status in state",
+    ),  # no watch ran in the scratch folder
 }
 #: README names and what stands for them in the scratch folder.
 ALIASES = {"/var/log/auth.log": "auth.log", "/var/log/okta/": "logs/", "/var/lib/tocsin": "state"}
@@ -138,7 +147,9 @@ def _prepare(scratch: Path) -> None:
 
 
 def _run(command: Command, scratch: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "tocsin", *command.argv[1:]] if command.argv[0] == "tocsin" else command.argv
+    argv = (
+        [sys.executable, "-m", "tocsin", *command.argv[1:]] if command.argv[0] == "tocsin" else command.argv
+    )
     if argv[0] == "man":
         env = {**env, "MANPAGER": "cat", "MANWIDTH": "100"}
         argv = ["man", "-l", *argv[1:]]
@@ -162,10 +173,19 @@ def test_every_readme_example_runs(tmp_path):
         TOCSIN_FIREWALL_BLOCKLIST_FILE=str(scratch / "blocklist.txt"),
     )  # fmt: skip
     # What the examples look things up in: a case database and an alerts file of the samples.
-    for argv in (["scan", "incident/", "--db", "case.db", "-o", os.devnull], ["scan", "auth.log", "-o", "alerts.jsonl"]):
-        subprocess.run([sys.executable, "-m", "tocsin", *argv], cwd=scratch, env=env, check=True, capture_output=True)
+    for argv in (
+        ["scan", "incident/", "--db", "case.db", "-o", os.devnull],
+        ["scan", "auth.log", "-o", "alerts.jsonl"],
+    ):
+        subprocess.run(
+            [sys.executable, "-m", "tocsin", *argv], cwd=scratch, env=env, check=True, capture_output=True
+        )
     alerts = [json.loads(line) for line in (scratch / "alerts.jsonl").read_text().splitlines()]
-    ids = {"ID": next(a["id"] for a in alerts if "Successful" in a["rule"]["title"] or a["rule"]["level"] == "high")}
+    ids = {
+        "ID": next(
+            a["id"] for a in alerts if "Successful" in a["rule"]["title"] or a["rule"]["level"] == "high"
+        )
+    }
     ran, skipped, failures = [], {}, []
     try:
         for line in shell_lines(README.read_text()):
@@ -186,19 +206,29 @@ def test_every_readme_example_runs(tmp_path):
                     if command.line in EXPECTED_ERRORS:
                         code_expected, message = EXPECTED_ERRORS[command.line]
                         if result.returncode != code_expected or message not in result.stderr:
-                            failures.append(f"{command.line!r}: expected exit {code_expected} and {message!r}")
+                            failures.append(
+                                f"{command.line!r}: expected exit {code_expected} and {message!r}"
+                            )
                         continue
-                    allowed = {0, 1} if re.search(r"--fail-on|--execute|respond=execute|--min-recall", code) else {0}
+                    allowed = (
+                        {0, 1}
+                        if re.search(r"--fail-on|--execute|respond=execute|--min-recall", code)
+                        else {0}
+                    )
                     trouble = re.search(r"Traceback|internal error|Usage: ", result.stderr)
                     if result.returncode not in allowed or trouble:
-                        failures.append(f"{command.line!r} exited {result.returncode}: {result.stderr[-800:]}")
+                        failures.append(
+                            f"{command.line!r} exited {result.returncode}: {result.stderr[-800:]}"
+                        )
     finally:
         smtp.stop()
     print(f"{len(ran)} README commands ran; skipped: " + "; ".join(f"{k!r}: {v}" for k, v in skipped.items()))
     assert not failures, "\n".join(failures)
     assert len(ran) >= 30 and any(line.startswith("tocsin alerts") for line in ran)
     assert (scratch / "report.html").exists() and (scratch / "timeline.csv").exists()
-    assert (scratch / ".local/share/bash-completion/completions/tocsin").read_text().count("_TOCSIN_COMPLETE") >= 1
+    assert (scratch / ".local/share/bash-completion/completions/tocsin").read_text().count(
+        "_TOCSIN_COMPLETE"
+    ) >= 1
 
 
 def test_readme_sample_output_is_what_the_scan_prints():

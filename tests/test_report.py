@@ -76,7 +76,9 @@ def report(tmp_path_factory) -> Path:
         f"from 198.51.100.66 port {4000 + i} ssh2\n" for i in range(10)
     ))  # fmt: skip
     path = folder / "report.html"
-    result = tocsin("scan", str(shared("authlogs/OpenSSH_2k.log")), str(hostile), "--report", str(path), "-o", "/dev/null")
+    result = tocsin(
+        "scan", str(shared("authlogs/OpenSSH_2k.log")), str(hostile), "--report", str(path), "-o", "/dev/null"
+    )
     assert result.returncode == 0, result.stderr
     assert path.stat().st_mode & 0o777 == 0o600
     return path
@@ -100,7 +102,9 @@ def test_report_renders_in_chromium(report, tmp_path):
     dom = _Dom()
     dom.feed(dom_run.stdout)
     assert "script" not in dom.tags and "img" not in dom.tags  # the payload stayed text
-    assert "<title>tocsin scan report" in dom_run.stdout and "pwned" not in dom_run.stdout.split("</title>")[0]
+    assert (
+        "<title>tocsin scan report" in dom_run.stdout and "pwned" not in dom_run.stdout.split("</title>")[0]
+    )
     by_level = {row[0]: row[1:] for row in dom.tables["by-level"][1:]}
     assert by_level["high"][0] == "12" and by_level["medium"][0] == "6" and by_level["Total"][0] == "18"
     top_rules = {row[0]: row for row in dom.tables["top-rules"][1:]}

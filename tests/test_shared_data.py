@@ -44,8 +44,9 @@ EXPECTED: dict[str, tuple[str | None, int, dict[str, int]]] = {
 def tocsin(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "1000"}  # keep every summary line on one line
     env.pop("TOCSIN_DEBUG", None)
-    result = subprocess.run([sys.executable, "-m", "tocsin", *args], capture_output=True, text=True,
-                            timeout=120, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "tocsin", *args], capture_output=True, text=True, timeout=120, env=env
+    )
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
     return result
 
@@ -93,10 +94,13 @@ def test_both_folders_in_one_run():
     assert total == 9049
     formats = Counter(fmt for fmt, _, _ in EXPECTED.values() if fmt)
     listed = ", ".join(f"{n} {fmt}" for fmt, n in sorted(formats.items()))
-    assert re.search(rf"^Read {len(EXPECTED)} input\(s\), 9,049 events \({re.escape(listed)}\) in ", result.stderr,
-                     re.M), result.stderr
+    assert re.search(
+        rf"^Read {len(EXPECTED)} input\(s\), 9,049 events \({re.escape(listed)}\) in ", result.stderr, re.M
+    ), result.stderr
     not_read = re.findall(r"^  not read: (\S+): unrecognised format", result.stderr, re.M)
-    assert sorted(not_read) == sorted(str(SHARED / name) for name, (fmt, _, _) in EXPECTED.items() if fmt is None)
+    assert sorted(not_read) == sorted(
+        str(SHARED / name) for name, (fmt, _, _) in EXPECTED.items() if fmt is None
+    )
     assert skipped_lines(result.stderr) == {"not a okta record": 26}
     assert "Nothing was checked" not in result.stderr
     alerts = [json.loads(line) for line in result.stdout.splitlines()]

@@ -46,7 +46,10 @@ class EventBatch(ABC):
 
     def texts(self, name: str, rows: Sequence[int]) -> list[str | None]:
         """Field ``name`` as text, the form every engine column has."""
-        return [value if value is None or isinstance(value, str) else str(value) for value in self.values(name, rows)]
+        return [
+            value if value is None or isinstance(value, str) else str(value)
+            for value in self.values(name, rows)
+        ]
 
 
 class EventList(EventBatch):
@@ -174,7 +177,11 @@ class JsonRecords(EventBatch):
                     value = record.get(fallback)
                     if value is None:
                         value = lookup_path(record, fallback)
-            if value is None and name == "user.target.name" and lookup_path(record, "event.category") == "iam":
+            if (
+                value is None
+                and name == "user.target.name"
+                and lookup_path(record, "event.category") == "iam"
+            ):
                 value = lookup_path(record, "user.name")
             out.append(sql_value(value))
         return out

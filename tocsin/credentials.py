@@ -104,7 +104,7 @@ def redact(text: str) -> str:
         start, end = match.span(name)
         value = match[name]
         whole_start = match.start()
-        return f"{match.string[whole_start:start]}****({secret_hash(value)}){match.string[end:match.end()]}"
+        return f"{match.string[whole_start:start]}****({secret_hash(value)}){match.string[end : match.end()]}"
 
     return _TOKENS.sub(replace, text)
 
@@ -117,9 +117,7 @@ def secret_fields(secret: str | bytes, kind: str, reveal: bool, prefix: str = "c
         f"{prefix}.hash": secret_hash(secret),
     }
     if reveal:
-        fields[f"{prefix}.value"] = (
-            secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
-        )
+        fields[f"{prefix}.value"] = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
     return fields
 
 

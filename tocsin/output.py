@@ -106,7 +106,11 @@ class TableSink:
         self.failure: str | None = None
 
     def write(self, alert: Alert) -> None:
-        key = (alert.rule.id, entities(alert.entity, alert.group_by), alert.id if alert.rule.type == "correlation" else "")
+        key = (
+            alert.rule.id,
+            entities(alert.entity, alert.group_by),
+            alert.id if alert.rule.type == "correlation" else "",
+        )
         self.rows.setdefault(key, []).append(alert)
 
     def close(self) -> None:
@@ -291,7 +295,9 @@ def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = Fa
         if summary.alerts_by_entity:
             console.print(styled("  top entities: {}", _most_common(summary.alerts_by_entity)))
     elif summary.looked and not summary.coverage.blind:
-        console.print(styled("[bold green]No alerts[/]: every rule ran over every event and nothing matched."))
+        console.print(
+            styled("[bold green]No alerts[/]: every rule ran over every event and nothing matched.")
+        )
     elif summary.looked:
         console.print(
             styled(

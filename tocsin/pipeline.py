@@ -59,7 +59,9 @@ def coverage(ruleset: RuleSet, routed: Counter[str]) -> Coverage:
 
     def correlation_saw(rule: CorrelationRule) -> bool:
         return any(
-            correlation_saw(ref.child) if ref.child is not None else ref.flag in by_flag and saw(by_flag[ref.flag])
+            correlation_saw(ref.child)
+            if ref.child is not None
+            else ref.flag in by_flag and saw(by_flag[ref.flag])
             for ref in rule.references
         )
 

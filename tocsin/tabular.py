@@ -71,7 +71,9 @@ def _get(document: dict[str, Any], dotted: str) -> Any:
 
 def _span(document: dict[str, Any]) -> tuple[str, str]:
     window = document.get("window") or {}
-    return window.get("start", document.get("@timestamp", "")), window.get("end", document.get("@timestamp", ""))
+    return window.get("start", document.get("@timestamp", "")), window.get(
+        "end", document.get("@timestamp", "")
+    )
 
 
 def entity_pairs(value_of: Callable[[str], Any], group_by: dict[str, Any] | None) -> list[str]:

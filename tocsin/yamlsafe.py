@@ -58,7 +58,11 @@ def _expanded_size(root: yaml.Node) -> int:
         if isinstance(node, yaml.ScalarNode):
             sizes[id(node)] = 1
             continue
-        children = [child for pair in node.value for child in pair] if isinstance(node, yaml.MappingNode) else node.value
+        children = (
+            [child for pair in node.value for child in pair]
+            if isinstance(node, yaml.MappingNode)
+            else node.value
+        )
         if not children_done:
             if id(node) in open_nodes:
                 return MAX_NODES + 1  # a recursive structure never ends when expanded
@@ -85,6 +89,10 @@ def describe(exc: Exception, file: Path | str) -> str:
     """One line: ``file:line:column: problem`` (1-based) when the parser knows where, else the problem."""
     mark = getattr(exc, "problem_mark", None)
     if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:
-        context = f" ({exc.context} at line {exc.context_mark.line + 1})" if exc.context and exc.context_mark else ""
+        context = (
+            f" ({exc.context} at line {exc.context_mark.line + 1})"
+            if exc.context and exc.context_mark
+            else ""
+        )
         return f"{file}:{mark.line + 1}:{mark.column + 1}: {exc.problem}{context}"
     return " ".join(str(exc).split())

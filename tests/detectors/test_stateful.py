@@ -28,19 +28,33 @@ PARIS, SYDNEY, LYON = (48.8566, 2.3522), (-33.8688, 151.2093), (45.764, 4.8357)
 T0 = parse_time("2026-03-02T09:00:00Z") or 0.0
 
 
-def login(minutes: float, user: str = "alice", ip: str = "203.0.113.5", where: tuple[float, float] | None = None,
-          agent: str = "Mozilla/5.0 (Windows NT 10.0) Chrome/122.0 Safari/537.36") -> dict[str, Any]:
-    doc: dict[str, Any] = {"@timestamp": T0 + minutes * 60, "event": {"category": "authentication", "type": "start",
-                           "outcome": "success"}, "user": {"name": user}, "source": {"ip": ip},
-                           "user_agent": {"original": agent}}
+def login(
+    minutes: float,
+    user: str = "alice",
+    ip: str = "203.0.113.5",
+    where: tuple[float, float] | None = None,
+    agent: str = "Mozilla/5.0 (Windows NT 10.0) Chrome/122.0 Safari/537.36",
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "@timestamp": T0 + minutes * 60,
+        "event": {"category": "authentication", "type": "start", "outcome": "success"},
+        "user": {"name": user},
+        "source": {"ip": ip},
+        "user_agent": {"original": agent},
+    }
     if where:
         doc["source"]["geo"] = {"location": {"lat": where[0], "lon": where[1]}}
     return doc
 
 
-def change(minutes: float, user: str = "alice", action: str = "user.account.reset_password") -> dict[str, Any]:
-    return {"@timestamp": T0 + minutes * 60, "event": {"category": "iam", "type": "change", "action": action},
-            "user": {"name": user}}
+def change(
+    minutes: float, user: str = "alice", action: str = "user.account.reset_password"
+) -> dict[str, Any]:
+    return {
+        "@timestamp": T0 + minutes * 60,
+        "event": {"category": "iam", "type": "change", "action": action},
+        "user": {"name": user},
+    }
 
 
 def events(docs: list[dict[str, Any]]) -> list[Event]:
@@ -62,7 +76,7 @@ def run(docs: list[dict[str, Any]] | list[Event], title: str | None = None, batc
     engine = StatefulEngine(PACK, connection)
     stream = [doc for doc in docs if isinstance(doc, Event)] or events(docs)  # type: ignore[arg-type]
     for start in range(0, len(stream), batch):
-        engine.process(stream[start:start + batch])
+        engine.process(stream[start : start + batch])
     alerts = engine.finish()
     engine.close()
     return [alert for alert in alerts if title is None or alert.rule.title == title]
@@ -74,10 +88,13 @@ def history(user: str = "alice", count: int = 5) -> list[dict[str, Any]]:
 
 # -- geo-velocity ----------------------------------------------------------------------------
 
+
 def test_great_circle_distance_and_speed() -> None:
     assert distance_km(Place(*PARIS), Place(*SYDNEY)) == pytest.approx(16_961, abs=5)
     assert distance_km(Place(*PARIS), Place(*PARIS)) == 0
-    assert distance_km(Place(0, 179.5), Place(0, -179.5)) == pytest.approx(111.2, abs=0.5)  # across the antimeridian
+    assert distance_km(Place(0, 179.5), Place(0, -179.5)) == pytest.approx(
+        111.2, abs=0.5
+    )  # across the antimeridian
     assert speed_kmh(1000, 3600) == pytest.approx(1000)
     assert speed_kmh(600, 0) == pytest.approx(600 * 3600)  # simultaneous logins count as one second apart
 
@@ -94,10 +111,21 @@ def test_impossible_travel_names_both_places_distance_and_speed() -> None:
 def test_impossible_travel_ignores_unknown_places_short_hops_and_slow_trips() -> None:
     connection = connect(":memory:")
     engine = StatefulEngine(PACK, connection)
-    engine.process(events([login(0, where=PARIS), login(5, ip="192.0.2.1"), login(10, where=LYON),
-                           login(60 * 30, where=SYDNEY)]))
+    engine.process(
+        events(
+            [
+                login(0, where=PARIS),
+                login(5, ip="192.0.2.1"),
+                login(10, where=LYON),
+                login(60 * 30, where=SYDNEY),
+            ]
+        )
+    )
     assert not [a for a in engine.finish() if a.rule.title == "Impossible Travel"]
-    assert engine.diagnostics["Impossible Travel: successful logins without a location, not checked for travel"] == 1
+    assert (
+        engine.diagnostics["Impossible Travel: successful logins without a location, not checked for travel"]
+        == 1
+    )
 
 
 def test_first_located_login_is_never_travel() -> None:
@@ -142,15 +170,23 @@ def test_source_key_and_agent_family() -> None:
     assert source_key(ecs_event({"source": {"ip": "not-an-ip"}})) is None
     safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Safari/604.1"
     assert agent_family(safari) == "Safari on iOS"
-    assert agent_family("Mozilla/5.0 (Windows NT 10.0) Chrome/122.0 Safari/537.36 Edg/122.0") == "Edge on Windows"
+    assert (
+        agent_family("Mozilla/5.0 (Windows NT 10.0) Chrome/122.0 Safari/537.36 Edg/122.0")
+        == "Edge on Windows"
+    )
     assert agent_family("curl/8.4.0") == "curl"
 
 
 # -- reporters acting together -----------------------------------------------------------------
 
+
 def report(minutes: float, reporter: str, target: str) -> dict[str, Any]:
-    return {"@timestamp": T0 + minutes * 60, "event": {"action": "user-report"}, "user": {"name": reporter,
-            "target": {"name": target}}, "tocsin": {"logsource": {"product": "platform", "category": "user_report"}}}
+    return {
+        "@timestamp": T0 + minutes * 60,
+        "event": {"action": "user-report"},
+        "user": {"name": reporter, "target": {"name": target}},
+        "tocsin": {"logsource": {"product": "platform", "category": "user_report"}},
+    }
 
 
 RING = [f"ring{i}" for i in range(6)]
@@ -161,7 +197,9 @@ def test_ring_against_two_targets_alerts_with_reporters_and_targets() -> None:
     docs = [report(i, who, "jane") for i, who in enumerate(RING)]
     docs += [report(3000 + i, who, "carl") for i, who in enumerate([*RING, "x1", "x2"])]
     [alert] = run(docs, TOGETHER)
-    assert alert.details and alert.details["reporters"] == RING and alert.details["targets"] == ["carl", "jane"]
+    assert (
+        alert.details and alert.details["reporters"] == RING and alert.details["targets"] == ["carl", "jane"]
+    )
     assert alert.event_count == 12 and len(alert.evidence) == 12
     assert alert.group_by == {"user.target.name": "carl,jane"}
 
@@ -177,8 +215,14 @@ def test_reporters_overlapping_once_or_on_one_target_do_not_alert() -> None:
 
 # -- order independence, incremental evaluation, loading --------------------------------------
 
+
 def _mixed() -> list[dict[str, Any]]:
-    docs = [*history(), login(0, ip="198.51.100.7", where=PARIS), change(15), login(30, ip="192.0.2.8", where=SYDNEY)]
+    docs = [
+        *history(),
+        login(0, ip="198.51.100.7", where=PARIS),
+        change(15),
+        login(30, ip="192.0.2.8", where=SYDNEY),
+    ]
     docs += [report(i, who, "jane") for i, who in enumerate(RING)]
     docs += [report(3000 + i, who, "carl") for i, who in enumerate(RING)]
     return docs
@@ -200,7 +244,7 @@ def test_incremental_evaluation_matches_batch_ids_and_prunes(tmp_path: Path) -> 
     stream = events(docs)
     seen: dict[str, Alert] = {}
     for start in range(0, len(stream), 5):
-        engine.process(stream[start:start + 5])
+        engine.process(stream[start : start + 5])
         seen.update((alert.id, alert) for alert in engine.evaluate())
     assert not engine.evaluate()  # nothing new since the last call
     assert sorted(seen) == sorted(alert.id for alert in run(docs))
@@ -219,7 +263,7 @@ def test_incremental_states_survive_late_rows_and_a_restart(tmp_path: Path, seed
     engine = StatefulEngine(PACK, connect(path), table_prefix="stateful")
     seen: set[str] = set()
     for start in range(0, len(stream), 3):
-        engine.process(stream[start:start + 3])
+        engine.process(stream[start : start + 3])
         seen.update(alert.id for alert in engine.evaluate())
         if start == 9:
             engine.connection.commit()
@@ -234,9 +278,11 @@ def test_bad_stateful_rules_are_reported_not_loaded(tmp_path: Path) -> None:
     (tmp_path / "unknown.yml").write_text("title: X\nid: x-1\nstateful:\n    kind: teleport\n    rules: {}\n")
     (tmp_path / "param.yml").write_text(
         "title: Y\nid: y-1\nstateful:\n    kind: impossible_travel\n    rules: {login: tocsin_successful_authentication}\n"
-        "    parameters: {max_speed_kmh: fast}\n")
+        "    parameters: {max_speed_kmh: fast}\n"
+    )
     (tmp_path / "ref.yml").write_text(
-        "title: Z\nid: z-1\nstateful:\n    kind: impossible_travel\n    rules: {login: no_such_rule}\n")
+        "title: Z\nid: z-1\nstateful:\n    kind: impossible_travel\n    rules: {login: no_such_rule}\n"
+    )
     ruleset = load_rules([builtin_rules_path(), tmp_path])
     reasons = sorted(error.reason for error in ruleset.errors)
     assert len(reasons) == 3, reasons
@@ -256,6 +302,7 @@ def test_pack_check_accepts_stateful_rules() -> None:
 
 # -- the CLI on real Okta records ---------------------------------------------------------------
 
+
 def _okta_login(template: dict[str, Any], published: str, ip: str, city: str, lat: float, lon: float) -> str:
     record = json.loads(json.dumps(template))
     record["published"], record["client"]["ipAddress"] = published, ip
@@ -266,14 +313,20 @@ def _okta_login(template: dict[str, Any], published: str, ip: str, city: str, la
 
 def test_cli_scan_of_okta_logins_reports_impossible_travel(tmp_path: Path) -> None:
     lines = shared("cloud/okta.jsonl").read_text().splitlines()
-    template = next(json.loads(line) for line in lines if '"user.session.start"' in line
-                    and '"geolocation"' in line)
+    template = next(
+        json.loads(line) for line in lines if '"user.session.start"' in line and '"geolocation"' in line
+    )
     logins = tmp_path / "okta.jsonl"
-    logins.write_text("\n".join([
-        _okta_login(template, "2026-03-02T09:00:00.000Z", "203.0.113.5", "Paris", *PARIS),
-        _okta_login(template, "2026-03-02T09:45:00.000Z", "198.51.100.7", "Sydney", *SYDNEY),
-        _okta_login(template, "2026-03-02T09:50:00.000Z", "198.51.100.8", "Sydney", *SYDNEY),
-    ]) + "\n")
+    logins.write_text(
+        "\n".join(
+            [
+                _okta_login(template, "2026-03-02T09:00:00.000Z", "203.0.113.5", "Paris", *PARIS),
+                _okta_login(template, "2026-03-02T09:45:00.000Z", "198.51.100.7", "Sydney", *SYDNEY),
+                _okta_login(template, "2026-03-02T09:50:00.000Z", "198.51.100.8", "Sydney", *SYDNEY),
+            ]
+        )
+        + "\n"
+    )
     result = CliRunner().invoke(cli, ["scan", str(logins), "--format", "jsonl"])
     assert result.exit_code == 0, result.output
     alerts = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]

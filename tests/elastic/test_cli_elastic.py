@@ -59,17 +59,33 @@ def test_kibana_ndjson_has_one_valid_detection_rule_per_builtin_rule(tmp_path):
     result = tocsin("rules", "convert", "--target", "kibana-ndjson", "-o", str(output))
     assert result.returncode == 0, result.stderr
     rules = [json.loads(line) for line in output.read_text().splitlines()]
-    documents = [doc for f in rule_files([builtin_rules_path()]) for doc in yaml.safe_load_all(f.read_text()) if doc]
+    documents = [
+        doc for f in rule_files([builtin_rules_path()]) for doc in yaml.safe_load_all(f.read_text()) if doc
+    ]
     builtin = {str(doc["id"]): doc for doc in documents if "stateful" not in doc}  # tocsin's engine only
     referenced = {name for doc in documents for name in doc.get("correlation", {}).get("rules", [])}
     assert sorted(rule["rule_id"] for rule in rules) == sorted(builtin)
     for rule in rules:
-        for key in ("rule_id", "name", "description", "risk_score", "severity", "type", "language", "query",
-                    "interval", "from", "enabled"):
+        for key in (
+            "rule_id",
+            "name",
+            "description",
+            "risk_score",
+            "severity",
+            "type",
+            "language",
+            "query",
+            "interval",
+            "from",
+            "enabled",
+        ):
             assert key in rule, (rule["name"], key)
         assert rule["severity"] in ("low", "medium", "high", "critical")
         assert 0 <= rule["risk_score"] <= 100
-        assert rule["type"] == {"query": "query", "lucene": "query", "esql": "esql", "eql": "eql"}[rule["language"]]
+        assert (
+            rule["type"]
+            == {"query": "query", "lucene": "query", "esql": "esql", "eql": "eql"}[rule["language"]]
+        )
         if rule["type"] != "esql":
             assert rule["index"] == ["logs-tocsin.events-*"]
         else:
@@ -77,7 +93,9 @@ def test_kibana_ndjson_has_one_valid_detection_rule_per_builtin_rule(tmp_path):
         source = builtin[rule["rule_id"]]
         building_block = source.get("name") in referenced  # a correlation's step: raises no alert of its own
         assert (rule.get("building_block_type") == "default") == building_block, rule["name"]
-    sequence = next(rule for rule in rules if rule["name"].endswith("Successful Authentication After Repeated Failures"))
+    sequence = next(
+        rule for rule in rules if rule["name"].endswith("Successful Authentication After Repeated Failures")
+    )
     assert sequence["query"].startswith("sequence by user.name with maxspan=1800s")
 
 
@@ -89,30 +107,48 @@ def test_saved_objects_hold_a_data_view_and_a_dashboard_whose_references_resolve
     for item in objects:
         for reference in item["references"]:
             assert (reference["type"], reference["id"]) in known
-    fields = {agg["params"].get("field") for item in objects if item["type"] == "visualization"
-              for agg in json.loads(item["attributes"]["visState"])["aggs"]}
+    fields = {
+        agg["params"].get("field")
+        for item in objects
+        if item["type"] == "visualization"
+        for agg in json.loads(item["attributes"]["visState"])["aggs"]
+    }
     assert {"rule.title", "rule.level", "user.name", "source.ip", "@timestamp"} <= fields
 
 
 def test_convert_targets_print_queries(tmp_path):
     rule = tmp_path / "native.yml"
-    rule.write_text(Path(builtin_rules_path() / "authentication" / "failed_authentication.yml").read_text()
-                    .replace("event.outcome: failure", "TargetUserName: admin").replace("name: tocsin_failed_authentication\n", ""))
+    rule.write_text(
+        Path(builtin_rules_path() / "authentication" / "failed_authentication.yml")
+        .read_text()
+        .replace("event.outcome: failure", "TargetUserName: admin")
+        .replace("name: tocsin_failed_authentication\n", "")
+    )
     result = tocsin("rules", "convert", str(rule), "--target", "lucene")
-    assert "original.TargetUserName:admin" in result.stdout and "event.category:authentication" in result.stdout
+    assert (
+        "original.TargetUserName:admin" in result.stdout and "event.category:authentication" in result.stdout
+    )
     duckdb = tocsin("rules", "convert", "--target", "duckdb")
     assert duckdb.returncode == 0 and "streaming engine" in duckdb.stdout and "ILIKE" in duckdb.stdout
 
 
-
 def test_an_unknown_product_is_a_usage_error_and_auto_spools_when_nothing_answers(tmp_path):
-    env = {"TOCSIN_ES_URL": f"http://127.0.0.1:{refused_port()}", "TOCSIN_ELASTICSEARCH_STATE_DIR": str(tmp_path)}
+    env = {
+        "TOCSIN_ES_URL": f"http://127.0.0.1:{refused_port()}",
+        "TOCSIN_ELASTICSEARCH_STATE_DIR": str(tmp_path),
+    }
     wrong = tocsin("es", "replay", env={**env, "TOCSIN_ES_PRODUCT": "solr"})
     assert wrong.returncode == 2 and "TOCSIN_ES_PRODUCT" in wrong.stderr
-    assert "[elasticsearch] product = 'solr': expected one of auto, elasticsearch or opensearch" in wrong.stderr
+    assert (
+        "[elasticsearch] product = 'solr': expected one of auto, elasticsearch or opensearch" in wrong.stderr
+    )
     assert "Traceback" not in wrong.stderr
     scanned = tocsin("scan", str(shared("authlogs/OpenSSH_2k.log")), "--to-es", "--format", "jsonl", env=env)
-    assert scanned.returncode == 0 and "cluster unavailable" in scanned.stderr and Spool(tmp_path / "spool").files()
+    assert (
+        scanned.returncode == 0
+        and "cluster unavailable" in scanned.stderr
+        and Spool(tmp_path / "spool").files()
+    )
 
 
 def test_rules_convert_to_opensearch_monitors():
@@ -120,7 +156,9 @@ def test_rules_convert_to_opensearch_monitors():
     assert result.returncode == 0, result.stderr
     monitors = jsonl(result.stdout)
     names = {monitor["name"] for monitor in monitors}
-    assert "SIGMA - S3 Bucket Made Public" in names and "SIGMA - Failed Authentication" not in names  # a building block
+    assert (
+        "SIGMA - S3 Bucket Made Public" in names and "SIGMA - Failed Authentication" not in names
+    )  # a building block
     for monitor in monitors:
         search = monitor["inputs"][0]["search"]
         assert search["indices"] == ["logs-tocsin.events-*"] and monitor["type"] == "monitor"

@@ -19,28 +19,44 @@ from tocsin.sources import ParseOptions
 from tocsin.storage.sqlite import connect
 
 AUTH = [builtin_rules_path() / "authentication"]
-FAILURE = 'event.category:authentication AND event.type:start AND event.outcome:failure'
+FAILURE = "event.category:authentication AND event.type:start AND event.outcome:failure"
 FAILURE_ESQL = 'event.category=="authentication" and event.type=="start" and event.outcome=="failure"'
 FAILURE_EQL = 'event.category:"authentication" and event.type:"start" and event.outcome:"failure"'
 SUCCESS_EQL = FAILURE_EQL.replace("failure", "success")
 EXPECTED = {
     "Failed Authentication": ("lucene", FAILURE),
     "Successful Authentication": ("lucene", FAILURE.replace("failure", "success")),
-    "Brute Force From One Source": ("esql", (
-        f"from logs-tocsin.events-* metadata _id, _index, _version | where {FAILURE_ESQL}\n"
-        "| eval timebucket=date_trunc(10minutes, @timestamp) | stats event_count=count() by timebucket, source.address\n"
-        "| where event_count >= 10")),
-    "Password Spraying From One Source": ("esql", (
-        f"from logs-tocsin.events-* metadata _id, _index, _version | where {FAILURE_ESQL}\n"
-        "| eval timebucket=date_trunc(1hours, @timestamp) | stats value_count=count_distinct(user.name) by timebucket, source.address\n"
-        "| where value_count >= 10")),
-    "Repeated Failed Authentications For One Account": ("esql", (
-        f"from logs-tocsin.events-* metadata _id, _index, _version | where {FAILURE_ESQL}\n"
-        "| eval timebucket=date_trunc(10minutes, @timestamp) | stats event_count=count() by timebucket, user.name\n"
-        "| where event_count >= 5")),
-    "Successful Authentication After Repeated Failures": ("eql", (
-        "sequence by user.name with maxspan=1800s\n"
-        f" [any where {FAILURE_EQL}] with runs=5\n [any where {SUCCESS_EQL}]")),
+    "Brute Force From One Source": (
+        "esql",
+        (
+            f"from logs-tocsin.events-* metadata _id, _index, _version | where {FAILURE_ESQL}\n"
+            "| eval timebucket=date_trunc(10minutes, @timestamp) | stats event_count=count() by timebucket, source.address\n"
+            "| where event_count >= 10"
+        ),
+    ),
+    "Password Spraying From One Source": (
+        "esql",
+        (
+            f"from logs-tocsin.events-* metadata _id, _index, _version | where {FAILURE_ESQL}\n"
+            "| eval timebucket=date_trunc(1hours, @timestamp) | stats value_count=count_distinct(user.name) by timebucket, source.address\n"
+            "| where value_count >= 10"
+        ),
+    ),
+    "Repeated Failed Authentications For One Account": (
+        "esql",
+        (
+            f"from logs-tocsin.events-* metadata _id, _index, _version | where {FAILURE_ESQL}\n"
+            "| eval timebucket=date_trunc(10minutes, @timestamp) | stats event_count=count() by timebucket, user.name\n"
+            "| where event_count >= 5"
+        ),
+    ),
+    "Successful Authentication After Repeated Failures": (
+        "eql",
+        (
+            "sequence by user.name with maxspan=1800s\n"
+            f" [any where {FAILURE_EQL}] with runs=5\n [any where {SUCCESS_EQL}]"
+        ),
+    ),
 }
 
 
@@ -76,7 +92,11 @@ def test_shipped_documents_give_back_the_same_events_and_the_same_alerts():
     restored = [event_from_hit(hit) for hit in hits]
     for before, after in zip(events, restored, strict=True):
         assert (after.id, after.timestamp, after.raw, after.original) == (
-            before.id, before.timestamp, before.raw, before.original)
+            before.id,
+            before.timestamp,
+            before.raw,
+            before.original,
+        )
         assert after.logsource == before.logsource and after.fields == before.fields
     local = []
     run_scan(ScanRequest([sample]), local.append)
@@ -94,10 +114,20 @@ def test_since_accepts_durations_and_times():
 
 def test_hits_of_equal_time_come_in_reading_order_across_pages():
     def hit(millis: int, epoch: float, path: str, offset: str) -> dict:
-        return {"sort": [millis], "_source": {"tocsin": {"epoch": epoch}, "log": {"file": {"path": path}, "offset": offset}}}
+        return {
+            "sort": [millis],
+            "_source": {"tocsin": {"epoch": epoch}, "log": {"file": {"path": path}, "offset": offset}},
+        }
 
-    ordered = [hit(1, 0.001, "/a", "2"), hit(1, 0.001, "/a", "9"), hit(1, 0.001, "/a", "10"), hit(1, 0.001, "/a", "10#1"),
-               hit(1, 0.001, "/b", "1"), hit(1, 0.0015, "/a", "3"), hit(2, 0.002, "/a", "11")]
+    ordered = [
+        hit(1, 0.001, "/a", "2"),
+        hit(1, 0.001, "/a", "9"),
+        hit(1, 0.001, "/a", "10"),
+        hit(1, 0.001, "/a", "10#1"),
+        hit(1, 0.001, "/b", "1"),
+        hit(1, 0.0015, "/a", "3"),
+        hit(2, 0.002, "/a", "11"),
+    ]
     shuffled = [ordered[i] for i in (4, 2, 0, 5, 3, 1, 6)]
     pages = [shuffled[:2], shuffled[2:5], [], shuffled[5:]]
     out = list(in_reading_order(pages))

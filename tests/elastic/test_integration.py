@@ -36,7 +36,9 @@ from tocsin.sources import ParseOptions
 
 pytestmark = [
     pytest.mark.elasticsearch,
-    pytest.mark.skipif(not os.environ.get("TOCSIN_ES_URL"), reason="TOCSIN_ES_URL is not set: no cluster to test"),
+    pytest.mark.skipif(
+        not os.environ.get("TOCSIN_ES_URL"), reason="TOCSIN_ES_URL is not set: no cluster to test"
+    ),
 ]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SINCE = "2000-01-01T00:00:00+00:00"
@@ -143,7 +145,8 @@ def test_hunt_gives_exactly_the_alerts_of_the_local_scan(cluster):
     scanned = {alert["id"]: alert for alert in jsonl(local.stdout)}
     # Alerts on events without a timestamp cannot be hunted: no data stream holds those events.
     expected = {
-        alert_id: alert for alert_id, alert in scanned.items()
+        alert_id: alert
+        for alert_id, alert in scanned.items()
         if set(alert["evidence"]) <= timed and alert["rule"]["id"] not in NOT_HUNTABLE
     }
     found = {alert["id"]: alert for alert in jsonl(hunted.stdout)}
@@ -168,7 +171,10 @@ def test_hunt_and_alerts_commands(cluster):
 
 def test_replay_after_an_outage_delivers_each_document_once(cluster, tmp_path):
     client, settings, _ = cluster
-    down = {"TOCSIN_ES_URL": f"http://127.0.0.1:{refused_port()}", "TOCSIN_ELASTICSEARCH_STATE_DIR": str(tmp_path)}
+    down = {
+        "TOCSIN_ES_URL": f"http://127.0.0.1:{refused_port()}",
+        "TOCSIN_ELASTICSEARCH_STATE_DIR": str(tmp_path),
+    }
     scanned = tocsin("scan", str(shared("authlogs/Linux_2k.log")), "--to-es", "--format", "jsonl", env=down)
     assert scanned.returncode == 0 and "cluster unavailable" in scanned.stderr
     spooled = [a for path in Spool(tmp_path / "spool").files() for a in Spool.read(path)]
@@ -186,10 +192,12 @@ def test_a_mapping_conflict_is_dead_lettered_and_the_rest_lands(cluster, tmp_pat
     client, _, _ = cluster
     records = tmp_path / "accounts.jsonl"
     flags = ["true", "maybe", "false", "sometimes", "true"]
-    records.write_text("".join(
-        json.dumps({"ts": f"1999-06-01T00:00:0{i}Z", "who": f"user{i}", "flag": flag}) + "\n"
-        for i, flag in enumerate(flags)
-    ))
+    records.write_text(
+        "".join(
+            json.dumps({"ts": f"1999-06-01T00:00:0{i}Z", "who": f"user{i}", "flag": flag}) + "\n"
+            for i, flag in enumerate(flags)
+        )
+    )
     mapping = ["--map", "@timestamp=ts", "--map", "user.name=who", "--map", "user.invalid=flag"]
     env = {"TOCSIN_ELASTICSEARCH_STATE_DIR": str(tmp_path / "state")}
     scanned = tocsin("scan", str(records), *mapping, "--to-es", "--format", "jsonl", env=env)
@@ -198,10 +206,14 @@ def test_a_mapping_conflict_is_dead_lettered_and_the_rest_lands(cluster, tmp_pat
     assert "rejected documents written to" in " ".join(scanned.stderr.split())
     letters = dead_letters(tmp_path / "state")
     assert [letter["document"]["user"]["invalid"] for letter in letters] == ["maybe", "sometimes"]
-    assert all(letter["status"] == 400 and "mapper_parsing_exception" in letter["reason"] for letter in letters)
+    assert all(
+        letter["status"] == 400 and "mapper_parsing_exception" in letter["reason"] for letter in letters
+    )
     for private in (tmp_path / "state", tmp_path / "state" / "dead-letter.jsonl"):  # rejected documents: logs
         assert stat.S_IMODE(private.stat().st_mode) & 0o077 == 0, private
-    timed, _ = local_events(records, options=ParseOptions(field_map=dict(m.split("=") for m in mapping[1::2])))
+    timed, _ = local_events(
+        records, options=ParseOptions(field_map=dict(m.split("=") for m in mapping[1::2]))
+    )
     landed = timed - {letter["id"] for letter in letters}
     assert len(timed) == 5 and count_ids(client, EVENTS_PATTERN, timed) == len(landed) == 3
 
@@ -218,8 +230,10 @@ def failed_logins(path: Path, count: int) -> None:
         for i in range(count):
             hours, rest = divmod(i, 3600)
             stamp = f"Jan {1 + hours // 24:2d} {hours % 24:02d}:{rest // 60:02d}:{rest % 60:02d}"
-            out.write(f"{stamp} fault sshd[{1000 + i % 5000}]: Failed password for invalid user u{i % 97} "
-                      f"from 10.{i % 200}.{i % 250}.{i % 7 + 1} port {20000 + i % 40000} ssh2\n")
+            out.write(
+                f"{stamp} fault sshd[{1000 + i % 5000}]: Failed password for invalid user u{i % 97} "
+                f"from 10.{i % 200}.{i % 250}.{i % 7 + 1} port {20000 + i % 40000} ssh2\n"
+            )
 
 
 def test_the_node_killed_mid_scan_then_replay_delivers_every_document_once(cluster, tmp_path):
@@ -233,7 +247,10 @@ def test_the_node_killed_mid_scan_then_replay_delivers_every_document_once(clust
     env = {**os.environ, "TOCSIN_ELASTICSEARCH_STATE_DIR": str(tmp_path / "state")}
     scan = subprocess.Popen(
         [sys.executable, "-m", "tocsin", "scan", str(log), "--year", "1999", "--to-es", "--format", "jsonl"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 120
@@ -253,10 +270,14 @@ def test_the_node_killed_mid_scan_then_replay_delivers_every_document_once(clust
     run = stats(err)
     assert "cluster unavailable" in err and run["spooled"] > 0 and run["shipped"] > 0 and not run["dead"]
     assert run["shipped"] + run["spooled"] == len(timed) + len(alerts)
-    replay = tocsin("es", "replay", env={"TOCSIN_ELASTICSEARCH_STATE_DIR": env["TOCSIN_ELASTICSEARCH_STATE_DIR"]})
+    replay = tocsin(
+        "es", "replay", env={"TOCSIN_ELASTICSEARCH_STATE_DIR": env["TOCSIN_ELASTICSEARCH_STATE_DIR"]}
+    )
     assert replay.returncode == 0, replay.stderr
     replayed = stats(replay.stderr)
-    assert replayed["shipped"] + replayed["present"] == run["spooled"] and not replayed["spooled"], replay.stderr
+    assert replayed["shipped"] + replayed["present"] == run["spooled"] and not replayed["spooled"], (
+        replay.stderr
+    )
     assert count_ids(client, EVENTS_PATTERN, timed) == len(timed)
     assert count_ids(client, ALERTS_PATTERN, alerts) == len(alerts)
     assert count_path(client, log) == len(timed)

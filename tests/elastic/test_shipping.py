@@ -104,8 +104,9 @@ def test_throttled_documents_are_retried_then_delivered(tmp_path):
 
 def test_a_cluster_that_keeps_failing_is_spooled_not_dead_lettered(tmp_path):
     node = scripted_node(after=503)
-    shipper = Shipper(client_for(settings(tmp_path, max_retries=2), node), settings(tmp_path, max_retries=2),
-                      sleep=no_sleep)
+    shipper = Shipper(
+        client_for(settings(tmp_path, max_retries=2), node), settings(tmp_path, max_retries=2), sleep=no_sleep
+    )
     shipper.send(example_actions()[:5])
     assert (shipper.stats.spooled, shipper.stats.retried, shipper.stats.dead_lettered) == (5, 10, 0)
 
@@ -133,15 +134,21 @@ def refused_port() -> int:
 
 def test_credentials_never_appear_in_errors_or_logs(tmp_path, caplog):
     secret_settings = ElasticSettings(
-        url=f"http://elastic:pw-in-url-42@127.0.0.1:{refused_port()}", api_key="api-key-secret-17",
-        state_dir=tmp_path, request_timeout=2,
+        url=f"http://elastic:pw-in-url-42@127.0.0.1:{refused_port()}",
+        api_key="api-key-secret-17",
+        state_dir=tmp_path,
+        request_timeout=2,
     )
     assert "api-key-secret-17" not in repr(secret_settings)
     caplog.set_level(logging.DEBUG)
     shipper = Shipper(make_client(secret_settings, max_retries=0), secret_settings, sleep=no_sleep)
     shipper.send(example_actions()[:3])
     assert shipper.stats.spooled == 3 and shipper.offline_reason
-    text = shipper.offline_reason + caplog.text + describe(RuntimeError("pw-in-url-42 api-key-secret-17"), secret_settings)
+    text = (
+        shipper.offline_reason
+        + caplog.text
+        + describe(RuntimeError("pw-in-url-42 api-key-secret-17"), secret_settings)
+    )
     for secret in ("pw-in-url-42", "api-key-secret-17"):
         assert secret not in text
     assert "127.0.0.1" in shipper.offline_reason
@@ -161,6 +168,8 @@ def test_the_product_setting_picks_the_client(tmp_path):
     down = f"http://127.0.0.1:{refused_port()}"
     assert isinstance(make_client(ElasticSettings(url=down, product="opensearch")), OpenSearchCluster)
     assert isinstance(make_client(ElasticSettings(url=down, product="elasticsearch")), ElasticCluster)
-    assert isinstance(make_client(ElasticSettings(url=down, api_key="k")), ElasticCluster)  # auto: API keys are Elastic's
+    assert isinstance(
+        make_client(ElasticSettings(url=down, api_key="k")), ElasticCluster
+    )  # auto: API keys are Elastic's
     with pytest.raises(ElasticError, match="OpenSearch has no cloud ids or API keys"):
         make_client(ElasticSettings(url=down, product="opensearch", api_key="k"))

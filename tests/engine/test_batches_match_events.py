@@ -44,7 +44,15 @@ EDGE_LINES = [
     "Jan  5 10:00:21 h\x1cst sshd[9]: Failed password for root from 1.2.3.4 port 22 ssh2",
 ]
 #: Fields rules may read besides those the events carry: the original fields and derived ECS ones.
-EXTRA_FIELDS = {"hostname", "program", "pid", "Message", "event.provider", "source.address", "user.target.name"}
+EXTRA_FIELDS = {
+    "hostname",
+    "program",
+    "pid",
+    "Message",
+    "event.provider",
+    "source.address",
+    "user.target.name",
+}
 
 
 def text(value: object) -> str | None:

@@ -85,7 +85,9 @@ def test_ecs_dataset_routes_to_logsource(tmp_path: Path) -> None:
     """event.dataset names the source when nothing else does (system.auth is linux/auth)."""
     events = tmp_path / "ecs.jsonl"
     events.write_text(
-        json.dumps({"@timestamp": "2025-01-01T00:00:00Z", "event": {"dataset": "system.auth"}, "message": "x"})
+        json.dumps(
+            {"@timestamp": "2025-01-01T00:00:00Z", "event": {"dataset": "system.auth"}, "message": "x"}
+        )
         + "\n"
     )
     rule = tmp_path / "rule.yml"
@@ -117,7 +119,9 @@ def test_fields_differing_in_case_and_many_columns_still_run(tmp_path: Path) -> 
     events.write_text(
         json.dumps({"@timestamp": "2025-01-01T00:00:00Z", "TargetResources": {"newValue": "ADMIN"}}) + "\n"
     )
-    code, alerts, stderr = scan(str(events), "--rules", str(rules), "--no-builtin-rules", "--logsource", "product=p")
+    code, alerts, stderr = scan(
+        str(events), "--rules", str(rules), "--no-builtin-rules", "--logsource", "product=p"
+    )
     assert code == 0, stderr
     assert "0 rejected" in stderr
     assert sorted(alert["rule"]["title"] for alert in alerts) == ["Case 0", "Case 1"]
@@ -136,9 +140,13 @@ def test_backtracking_regex_cannot_hang_a_scan(tmp_path: Path) -> None:
         "detection:\n  selection: {message|re: 'a(?=b)'}\n  condition: selection\nlevel: low\n"
     )
     events = tmp_path / "events.jsonl"
-    events.write_text(json.dumps({"@timestamp": "2025-01-01T00:00:00Z", "message": "a" * 50_000 + "!"}) + "\n")
+    events.write_text(
+        json.dumps({"@timestamp": "2025-01-01T00:00:00Z", "message": "a" * 50_000 + "!"}) + "\n"
+    )
     started = time.monotonic()
-    code, alerts, stderr = scan(str(events), "--rules", str(rules), "--no-builtin-rules", "--logsource", "product=p")
+    code, alerts, stderr = scan(
+        str(events), "--rules", str(rules), "--no-builtin-rules", "--logsource", "product=p"
+    )
     assert time.monotonic() - started < 60  # Python's re takes hours on this line
     assert code == 0 and alerts == []
     assert "1 rejected" in stderr and "Lookahead" in stderr

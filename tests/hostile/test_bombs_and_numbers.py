@@ -15,7 +15,10 @@ from tests.hostile.test_input_shape import okta, sshd_failures
 def test_zip_and_gzip_bombs_are_cut_off_and_the_rest_read(tocsin: Tocsin) -> None:
     # Written in chunks: a test process that once held 256 MB would inflate every child's measured peak RSS.
     newlines = b"\n" * (1 << 20)
-    with zipfile.ZipFile(tocsin.cwd / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as archive, archive.open("a.log", "w") as member:
+    with (
+        zipfile.ZipFile(tocsin.cwd / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("a.log", "w") as member,
+    ):
         for _ in range(256):
             member.write(newlines)
     with gzip.open(tocsin.cwd / "bomb.log.gz", "wb") as stream:

@@ -21,12 +21,18 @@ CASES = [
 
 
 @pytest.mark.parametrize(("line", "key", "reason"), CASES)
-def test_bad_setting_is_a_usage_error_naming_the_key(tocsin: Tocsin, line: str, key: str, reason: str) -> None:
+def test_bad_setting_is_a_usage_error_naming_the_key(
+    tocsin: Tocsin, line: str, key: str, reason: str
+) -> None:
     (tocsin.cwd / "tocsin.toml").write_text(f"[scan]\n{line}\n")
-    (tocsin.cwd / "auth.log").write_text("Dec 10 10:00:01 web01 sshd[1]: Failed password for root from 192.0.2.1 port 1 ssh2\n")
+    (tocsin.cwd / "auth.log").write_text(
+        "Dec 10 10:00:01 web01 sshd[1]: Failed password for root from 192.0.2.1 port 1 ssh2\n"
+    )
     result = tocsin.run("scan", "auth.log", check=2)
     assert key in result.stderr and reason in result.stderr and "tocsin.toml" in result.stderr
-    assert "internal error" not in result.stderr and "Read " not in result.stderr  # nothing was walked or read
+    assert (
+        "internal error" not in result.stderr and "Read " not in result.stderr
+    )  # nothing was walked or read
 
 
 def test_bad_environment_value_names_the_variable(tocsin: Tocsin) -> None:

@@ -67,12 +67,19 @@ def mutated_seed(draw: st.DrawFn) -> tuple[str, bytes]:
     return name, bytes(data)
 
 
-JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(
-    alphabet=st.characters(codec="utf-8"), max_size=40
-) | st.sampled_from([h.decode("utf-8", "replace") for h in HOSTILE])
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+    | st.sampled_from([h.decode("utf-8", "replace") for h in HOSTILE])
+)
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=30,
 )
 

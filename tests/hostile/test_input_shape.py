@@ -36,7 +36,9 @@ def _events_read(stderr: str) -> int:
 def test_deep_json_is_skipped_and_counted_and_the_rest_read(tocsin: Tocsin) -> None:
     lines = [okta(1), DEEP, okta(2), DEEP_OBJECT, *(okta(n) for n in range(3, 13))]
     (tocsin.cwd / "okta.jsonl").write_text("\n".join(lines) + "\n")
-    (tocsin.cwd / "okta.json").write_text("[\n" + ",\n".join(lines) + "\n]\n")  # the buffered array reader too
+    (tocsin.cwd / "okta.json").write_text(
+        "[\n" + ",\n".join(lines) + "\n]\n"
+    )  # the buffered array reader too
     (tocsin.cwd / "auth.log").write_text(sshd_failures(12))
     result = tocsin.run("scan", "okta.jsonl", "okta.json", "auth.log", "--format", "jsonl")
     assert _events_read(result.stderr) == 12 + 12 + 12
@@ -71,10 +73,16 @@ def test_watch_skips_deep_json_and_reads_after_a_blank_prefix(tmp_path: Path) ->
     with open(watcher.logs / "auth.log", "w", encoding="utf-8") as stream:
         stream.write("\n" * 70_000)
         stream.flush()
-        wait_for(lambda: _followed(watcher).get("auth.log", {}).get("offset") == 70_000, what="blank lines read")
-        stream.write(f"{syslog_stamp()} web01 sshd[7]: Failed password for root from 203.0.113.9 port 4 ssh2\n")
+        wait_for(
+            lambda: _followed(watcher).get("auth.log", {}).get("offset") == 70_000, what="blank lines read"
+        )
+        stream.write(
+            f"{syslog_stamp()} web01 sshd[7]: Failed password for root from 203.0.113.9 port 4 ssh2\n"
+        )
     wait_for(
-        lambda: [_followed(watcher).get(name, {}).get("events") for name in ("okta.jsonl", "auth.log")] == [2, 1],
+        lambda: (
+            [_followed(watcher).get(name, {}).get("events") for name in ("okta.jsonl", "auth.log")] == [2, 1]
+        ),
         what="both okta records and the sshd line",
     )
     assert _followed(watcher)["okta.jsonl"]["skipped"] == 1
@@ -82,6 +90,9 @@ def test_watch_skips_deep_json_and_reads_after_a_blank_prefix(tmp_path: Path) ->
     watcher.start()  # a restart does not trip over the deep line again
     with open(watcher.logs / "okta.jsonl", "a", encoding="utf-8") as stream:
         stream.write(okta(3) + "\n")
-    wait_for(lambda: _followed(watcher).get("okta.jsonl", {}).get("events") == 1, what="the record after the restart")
+    wait_for(
+        lambda: _followed(watcher).get("okta.jsonl", {}).get("events") == 1,
+        what="the record after the restart",
+    )
     assert watcher.stop() == 0
     assert "Traceback" not in watcher.stderr.read_text()

@@ -16,7 +16,7 @@ from tocsin.terminal import console
 
 LIMIT = 4096
 TEXT_SEEDS = sorted(name for name, fmt in SEED_FORMATS.items() if fmt not in {"pcap", "evtx"})
-MARKUP = '[/bold][link=http://evil.example]x\x1b[2J\x1b]8;;http://evil.example\x1b\\<script>alert(1)</script>'
+MARKUP = "[/bold][link=http://evil.example]x\x1b[2J\x1b]8;;http://evil.example\x1b\\<script>alert(1)</script>"
 
 
 def _parse(format_name: str, data: bytes) -> tuple[list[Event], InputStats]:
@@ -39,7 +39,11 @@ def _bad_record(name: str, kind: str) -> bytes:
         return first.replace(b"a", b"\xe9\xff", 3)
     if kind == "control":
         return first.replace(b"a", b"\x1b[2J\x00", 1)
-    return first.replace(b"a", MARKUP.encode(), 1) if b'"' not in first else first.replace(b'a', json.dumps(MARKUP)[1:-1].encode(), 1)
+    return (
+        first.replace(b"a", MARKUP.encode(), 1)
+        if b'"' not in first
+        else first.replace(b"a", json.dumps(MARKUP)[1:-1].encode(), 1)
+    )
 
 
 def _check_outputs(events: list[Event]) -> None:
@@ -62,7 +66,10 @@ def test_bad_record_in_the_middle(name: str, kind: str) -> None:
     _check_outputs(events)
     # Every clean record is still read; the hostile one is an event, a skip or a warning: never lost silently.
     assert len(events) >= len(clean)
-    assert len(events) + stats.skipped_total + sum(stats.warnings.values()) > len(clean) + clean_stats.skipped_total
+    assert (
+        len(events) + stats.skipped_total + sum(stats.warnings.values())
+        > len(clean) + clean_stats.skipped_total
+    )
 
 
 @pytest.mark.parametrize("name", sorted(SEEDS))

@@ -26,11 +26,19 @@ def test_user_name_markup_is_escaped_in_report_html(tocsin: Tocsin) -> None:
     (playbooks / "report.yml").write_text(REPORT_PLAYBOOK)
     plan = BUILTIN_PLAN.read_text().split("\nplaybooks:")[0] + "\nplaybooks: [report-only]\n"
     (tocsin.cwd / "plan.yml").write_text(plan)
-    tocsin.env.update(TOCSIN_RESPONSE_PLAYBOOKS=str(playbooks), TOCSIN_RESPONSE_PLAN=str(tocsin.cwd / "plan.yml"))
+    tocsin.env.update(
+        TOCSIN_RESPONSE_PLAYBOOKS=str(playbooks), TOCSIN_RESPONSE_PLAN=str(tocsin.cwd / "plan.yml")
+    )
     document = alert(
         user={"name": PAYLOAD},
         message=f"Brute force against {PAYLOAD}</li><script>alert(2)</script>",
-        rule={"id": "x", "title": "<b>Rule</b>", "level": "high", "tags": ["tocsin.hostile-test"], "type": "sigma"},
+        rule={
+            "id": "x",
+            "title": "<b>Rule</b>",
+            "level": "high",
+            "tags": ["tocsin.hostile-test"],
+            "type": "sigma",
+        },
     )
     write_alerts(tocsin.cwd / "alerts.jsonl", [document])
     tocsin.run("respond", "alerts.jsonl", "--execute")

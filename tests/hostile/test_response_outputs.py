@@ -39,7 +39,9 @@ steps:
 def _configure(tocsin: Tocsin, smtp: SmtpServer, http: Recorder) -> None:
     (tocsin.cwd / "playbooks").mkdir(exist_ok=True)
     (tocsin.cwd / "playbooks" / "hostile.yml").write_text(PLAYBOOK)
-    (tocsin.cwd / "plan.yml").write_text(BUILTIN_PLAN.read_text().split("\nplaybooks:")[0] + "\nplaybooks: [hostile-outputs]\n")
+    (tocsin.cwd / "plan.yml").write_text(
+        BUILTIN_PLAN.read_text().split("\nplaybooks:")[0] + "\nplaybooks: [hostile-outputs]\n"
+    )
     tocsin.env.update(
         TOCSIN_RESPONSE_PLAYBOOKS=str(tocsin.cwd / "playbooks"), TOCSIN_RESPONSE_PLAN=str(tocsin.cwd / "plan.yml"),
         TOCSIN_SMTP_PORT=str(smtp.port), TOCSIN_WEBHOOK_URL=f"{http.url}/hook", TOCSIN_WEBHOOK_FORMAT="slack",
@@ -50,7 +52,13 @@ def _hostile_alert() -> dict:
     return alert(
         user={"name": FORGED, "email": "eve@evil.example,alice@example.org"},
         message=f"Login by {FORGED}",
-        rule={"id": "x", "title": f"Rule {FORGED}", "level": "high", "tags": ["tocsin.hostile-test"], "type": "sigma"},
+        rule={
+            "id": "x",
+            "title": f"Rule {FORGED}",
+            "level": "high",
+            "tags": ["tocsin.hostile-test"],
+            "type": "sigma",
+        },
     )
 
 

@@ -26,7 +26,9 @@ def _private(path: Path) -> bool:
 def test_fingerprints_are_keyed_and_masks_short(tocsin: Tocsin) -> None:
     capture = shared("pcaps/ftp/ipv4.pcap")
     result = tocsin.run("events", str(capture), "--reveal-secrets")
-    credentials = [json.loads(line)["credential"] for line in result.stdout.splitlines() if '"masked"' in line]
+    credentials = [
+        json.loads(line)["credential"] for line in result.stdout.splitlines() if '"masked"' in line
+    ]
     assert credentials
     key_file = tocsin.cwd / ".config" / "tocsin" / "fingerprint.key"
     assert _private(key_file) and _private(key_file.parent) and len(key_file.read_bytes()) == 32
@@ -37,9 +39,9 @@ def test_fingerprints_are_keyed_and_masks_short(tocsin: Tocsin) -> None:
         assert hashlib.sha256(value).hexdigest()[:32] not in credential["hash"]  # no word list recovers it
         assert credential["masked"] == "****"  # a short password shows nothing
     again = tocsin.run("events", str(capture))
-    assert [json.loads(line)["credential"]["hash"] for line in again.stdout.splitlines() if '"masked"' in line] == [
-        c["hash"] for c in credentials
-    ]  # the same key: sightings still match across runs
+    assert [
+        json.loads(line)["credential"]["hash"] for line in again.stdout.splitlines() if '"masked"' in line
+    ] == [c["hash"] for c in credentials]  # the same key: sightings still match across runs
 
 
 def test_tokens_in_log_lines_not_stored_and_outputs_private(tocsin: Tocsin) -> None:

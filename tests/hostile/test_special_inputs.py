@@ -93,7 +93,9 @@ def test_unreadable_files_and_folders_are_reported_with_exit_2(tmp_path: Path) -
         assert folder.returncode == 2, folder.stderr
         assert "logs/secret.log: Permission denied" in folder.stderr
         assert "logs/closed: Permission denied" in folder.stderr
-        assert "12 events" in folder.stderr and "Brute Force From One Source" in folder.stdout  # the rest is read
+        assert (
+            "12 events" in folder.stderr and "Brute Force From One Source" in folder.stdout
+        )  # the rest is read
         named = run("scan", "logs/secret.log")
         assert named.returncode == 2 and "Permission denied" in named.stderr
     finally:

@@ -21,7 +21,9 @@ RULE_HEAD = ["title: Laughs", "id: 5b0a3e2c-6a2e-4d0b-9a51-3f5b7c0d9e11", "statu
 def test_billion_laughs_rule_is_rejected_and_the_scan_goes_on(tocsin: Tocsin) -> None:
     rules = tocsin.cwd / "rules"
     rules.mkdir()
-    (rules / "laughs.yml").write_text(laughs(9, RULE_HEAD, ["    selection: {message|contains: *l8}", "    condition: selection"]))
+    (rules / "laughs.yml").write_text(
+        laughs(9, RULE_HEAD, ["    selection: {message|contains: *l8}", "    condition: selection"])
+    )
     (tocsin.cwd / "auth.log").write_text("".join(
         f"Dec 10 10:{i:02d}:01 web01 sshd[{i}]: Failed password for root from 203.0.113.9 port {4000 + i} ssh2\n"
         for i in range(12)

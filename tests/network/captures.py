@@ -66,7 +66,9 @@ class Session:
         return self
 
 
-def udp(payload: bytes, sport: int, dport: int, src: str = CLIENT, dst: str = SERVER, at: float = T0) -> Packet:
+def udp(
+    payload: bytes, sport: int, dport: int, src: str = CLIENT, dst: str = SERVER, at: float = T0
+) -> Packet:
     packet = Ether() / IP(src=src, dst=dst) / UDP(sport=sport, dport=dport) / Raw(payload)
     packet.time = at
     return packet

@@ -26,7 +26,10 @@ _LAYERS = "ip ipv6 tcp udp http dns mdns ftp pop imap smtp ssh tls kerberos ldap
 _PREFERENCES = ("tcp.desegment_tcp_streams:TRUE", "http.desegment_headers:TRUE", "http.desegment_body:FALSE",
  "ip.defragment:TRUE", "ipv6.defragment:TRUE")  # fmt: skip
 #: Captures of a protocol on a port tshark gives to another: told with Decode As, as a Wireshark user would.
-_DECODE_AS = {"postgresql/http-on-port-5432.pcap": "tcp.port==5432,http", "http/get-to-ssh-server.pcap": "tcp.port==22,http"}
+_DECODE_AS = {
+    "postgresql/http-on-port-5432.pcap": "tcp.port==5432,http",
+    "http/get-to-ssh-server.pcap": "tcp.port==22,http",
+}
 #: tshark's TLS version names, as ECS writes them.
 _TLS_VERSIONS = {"0x0300": "3.0", "0x0301": "1.0", "0x0302": "1.1", "0x0303": "1.2", "0x0304": "1.3"}
 Row = tuple[Any, ...]
@@ -265,7 +268,9 @@ def _tshark_logins(frames: list[dict[str, Any]]) -> Iterator[Row]:
     for frame in frames:
         connection = _frame_connection(frame)
         for ftp in _layers(frame, "ftp"):
-            for command, argument in zip(_find(ftp, "ftp.request.command"), _find(ftp, "ftp.request.arg"), strict=False):
+            for command, argument in zip(
+                _find(ftp, "ftp.request.command"), _find(ftp, "ftp.request.arg"), strict=False
+            ):
                 if command.upper() == "USER":
                     yield ("ftp", connection, argument)
         for pop in _layers(frame, "pop"):
@@ -357,7 +362,10 @@ def _tocsin_ssh(events: list[Event]) -> Iterator[Row]:
     for event in _by(events, "ssh"):
         f = event.fields
         connection = _event_connection(event)
-        for side, ip, port in (("client", "source.ip", "source.port"), ("server", "destination.ip", "destination.port")):
+        for side, ip, port in (
+            ("client", "source.ip", "source.port"),
+            ("server", "destination.ip", "destination.port"),
+        ):
             banner = f.get(f"ssh.{side}.banner")
             if banner is not None:
                 yield ("ssh", connection, f"{f[ip]}:{f[port]}", banner)
@@ -404,7 +412,12 @@ def _tocsin_ldap(events: list[Event]) -> Iterator[Row]:
         f = event.fields
         if f.get("event.action") == "ldap-bind":
             method = f.get("ldap.bind.method")
-            yield ("bind", _event_connection(event), f.get("user.name"), "simple" if method == "simple" else "sasl")
+            yield (
+                "bind",
+                _event_connection(event),
+                f.get("user.name"),
+                "simple" if method == "simple" else "sasl",
+            )
 
 
 _TSHARK_ROWS = {"http": _tshark_http, "dns": _tshark_dns, "logins": _tshark_logins, "tls": _tshark_tls,

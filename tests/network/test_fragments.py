@@ -23,7 +23,12 @@ def _stamped(packets, start=T0):
 
 
 def test_fragmented_ipv4_udp_dns_answer_is_reassembled(tmp_path):
-    query = Ether() / IP(src=CLIENT, dst=SERVER) / UDP(sport=5555, dport=53) / DNS(id=9, qd=DNSQR(qname="big.example", qtype="TXT"))
+    query = (
+        Ether()
+        / IP(src=CLIENT, dst=SERVER)
+        / UDP(sport=5555, dport=53)
+        / DNS(id=9, qd=DNSQR(qname="big.example", qtype="TXT"))
+    )
     answer = IP(src=SERVER, dst=CLIENT, id=4242) / UDP(sport=53, dport=5555) / DNS(
         id=9, qr=1, qd=DNSQR(qname="big.example", qtype="TXT"),
         an=[DNSRR(rrname="big.example", type="TXT", ttl=300, rdata=LONG_TEXT) for _ in range(12)],
@@ -42,7 +47,12 @@ def test_fragmented_ipv4_udp_dns_answer_is_reassembled(tmp_path):
 
 def test_fragmented_ipv4_tcp_segment_carrying_a_login_is_analysed(tmp_path):
     session = Session(80).handshake()
-    request = b"GET /secret HTTP/1.1\r\nHost: frag.example:8080\r\nAuthorization: Basic YWxpY2U6czNjcjN0\r\n" + b"X-Pad: " + b"p" * 3000 + b"\r\n\r\n"
+    request = (
+        b"GET /secret HTTP/1.1\r\nHost: frag.example:8080\r\nAuthorization: Basic YWxpY2U6czNjcjN0\r\n"
+        + b"X-Pad: "
+        + b"p" * 3000
+        + b"\r\n\r\n"
+    )
     session.send(True, request)
     whole = session.packets.pop()
     packets = list(session.packets)

@@ -29,7 +29,9 @@ def test_pipelined_requests_with_unknown_tokens_pair_with_their_answers(tmp_path
 
 def test_continue_then_final_answer_and_a_chunked_gzip_body(tmp_path):
     body = gzip.compress(b"x" * 100 + b"unzipped-secret-42")
-    chunked = b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 20]), body[i : i + 20]) for i in range(0, len(body), 20))
+    chunked = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[i : i + 20]), body[i : i + 20]) for i in range(0, len(body), 20)
+    )
     http, stats = http_events(
         tmp_path,
         (True, b"POST /up HTTP/1.1\r\nHost: b.example\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"),
@@ -51,7 +53,9 @@ def test_connect_tunnel_and_upgrade_stop_parsing(tmp_path):
         (True, b"\x16\x03\x01 not http at all\r\n\r\n"), (False, b"\x16\x03\x03 neither\r\n\r\n"),
     )  # fmt: skip
     (event,) = http
-    assert event.fields["http.request.method"] == "CONNECT" and event.fields["url.original"] == "db.example:5432"
+    assert (
+        event.fields["http.request.method"] == "CONNECT" and event.fields["url.original"] == "db.example:5432"
+    )
     assert (event.fields["url.domain"], event.fields["url.port"]) == ("db.example", 5432)
 
 
@@ -82,10 +86,14 @@ def test_conflicting_content_lengths_are_counted_and_parsing_resumes(tmp_path):
 
 
 def test_http_09_request_and_a_response_without_request(tmp_path):
-    http, _ = http_events(tmp_path, (True, b"GET /old\r\n"), (False, b"<html>old times</html>"), name="09.pcap")
+    http, _ = http_events(
+        tmp_path, (True, b"GET /old\r\n"), (False, b"<html>old times</html>"), name="09.pcap"
+    )
     (event,) = http
     assert event.fields["url.original"] == "/old" and "http.version" not in event.fields
     assert event.fields["http.response.body.bytes"] == len(b"<html>old times</html>")
-    http, _ = http_events(tmp_path, (False, b"HTTP/1.0 302 Found\r\nContent-Length: 0\r\n\r\n"), name="lone.pcap")
+    http, _ = http_events(
+        tmp_path, (False, b"HTTP/1.0 302 Found\r\nContent-Length: 0\r\n\r\n"), name="lone.pcap"
+    )
     (event,) = http
     assert event.fields["http.response.status_code"] == 302 and "http.request.method" not in event.fields

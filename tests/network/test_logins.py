@@ -56,11 +56,19 @@ def test_telnet_login_failure_then_success_with_iac_stripped(tmp_path):
     assert auths(events) == [("alice", "failure"), ("alice", "success")]
     failure, success = dataset(events, "auth")
     assert failure.fields["credential.masked"] == "****"
-    assert success.fields["credential.masked"] == "t****t"  # "telnet\xffsecret": backspace applied, IAC IAC kept
+    assert (
+        success.fields["credential.masked"] == "t****t"
+    )  # "telnet\xffsecret": backspace applied, IAC IAC kept
     assert success.fields["source.ip"] == CLIENT and success.fields["network.protocol"] == "telnet"
     telnet = dataset(events, "telnet")
     actions = [e.fields["event.action"] for e in telnet]
-    assert actions == ["telnet-login-name", "telnet-password", "telnet-login-name", "telnet-password", "telnet-command"]
+    assert actions == [
+        "telnet-login-name",
+        "telnet-password",
+        "telnet-login-name",
+        "telnet-password",
+        "telnet-command",
+    ]
     assert telnet[0].fields["user.name"] == "alice"
     assert telnet[-1].original["arg"] == "cat /etc/shadow"
     no_clear_text(events, "wrongpass1", "secret")
@@ -108,7 +116,11 @@ def test_irc_commands_and_pass_outcomes(tmp_path):
     assert irc["JOIN"].fields["irc.channel"] == "#ops" and irc["JOIN"].fields["irc.nick"] == "bob"
     assert irc["PASS"].original["arg"] == "****"  # the last PASS seen
     dcc = next(e for e in dataset(events, "irc") if "irc.dcc.file_name" in e.fields).fields
-    assert (dcc["irc.dcc.file_name"], dcc["irc.dcc.address"], dcc["irc.dcc.port"]) == ("loot.zip", "192.168.1.1", 5000)
+    assert (dcc["irc.dcc.file_name"], dcc["irc.dcc.address"], dcc["irc.dcc.port"]) == (
+        "loot.zip",
+        "192.168.1.1",
+        5000,
+    )
     no_clear_text(events, "ircsecret99", "wrongirc12", "operpass1")
 
 
@@ -166,8 +178,13 @@ def test_postgresql_cleartext_login_failure_then_md5_success(tmp_path):
     assert failure["credential.masked"] == "****" and failure["credential.method"] == "cleartext"
     assert failure["error.code"] == "28P01" and failure["postgresql.database"] == "sales"
     assert success["credential.method"] == "md5" and "credential.masked" not in success
-    startups = [e.fields for e in dataset(events, "postgresql") if e.fields["event.action"] == "postgresql-startup"]
-    assert [(s["user.name"], s["postgresql.database"]) for s in startups] == [("dave", "sales"), ("erin", "hr")]
+    startups = [
+        e.fields for e in dataset(events, "postgresql") if e.fields["event.action"] == "postgresql-startup"
+    ]
+    assert [(s["user.name"], s["postgresql.database"]) for s in startups] == [
+        ("dave", "sales"),
+        ("erin", "hr"),
+    ]
     no_clear_text(events, "pgpassword9")
 
 
@@ -191,7 +208,10 @@ def test_ldap_simple_bind_failure_and_success(tmp_path):
         (False, wire.ldap_bind_response(2, 0)),
     ).close()  # fmt: skip
     events, _ = events_of(write(tmp_path / "ldap.pcap", session.packets))
-    assert auths(events) == [("cn=admin,dc=example,dc=com", "failure"), ("cn=admin,dc=example,dc=com", "success")]
+    assert auths(events) == [
+        ("cn=admin,dc=example,dc=com", "failure"),
+        ("cn=admin,dc=example,dc=com", "success"),
+    ]
     failure, success = (e.fields for e in dataset(events, "auth"))
     assert failure["ldap.result"] == "invalidCredentials" and failure["credential.masked"] == "****"
     assert success["credential.method"] == "simple" and success["ldap.result_code"] == 0
@@ -318,7 +338,11 @@ def test_scan_and_events_output_never_show_the_clear_passwords(tmp_path):
     for output in (scanned.output, listed.output):
         for secret in ("ldapClearPw1", "pgClearPw22", "wrongpass1", "telnet\xffsecret", "netsecret"):
             assert secret not in output
-    users = {json.loads(line).get("user", {}).get("name") for line in scanned.output.splitlines() if line.startswith("{")}
+    users = {
+        json.loads(line).get("user", {}).get("name")
+        for line in scanned.output.splitlines()
+        if line.startswith("{")
+    }
     assert {"alice", "cn=admin", "dave"} <= users
     auth_only = runner.invoke(cli, ["events", "--category", "auth", str(capture)])
     assert len([line for line in auth_only.output.splitlines() if line.startswith("{")]) == 4
@@ -378,7 +402,10 @@ def test_real_kerberos_events():
     events = _real("pcaps/krb/kerberos_tso.pcapng")
     krb = dataset(events, "kerberos")
     assert [e.fields["kerberos.request_type"] for e in krb] == ["AS", "AS", "TGS", "TGS", "AS", "AS", "TGS"]
-    assert krb[0].fields["kerberos.error"] == "KDC_ERR_PREAUTH_REQUIRED" and krb[0].fields["user.name"] == "administrator"
+    assert (
+        krb[0].fields["kerberos.error"] == "KDC_ERR_PREAUTH_REQUIRED"
+        and krb[0].fields["user.name"] == "administrator"
+    )
     assert krb[2].fields["kerberos.service"] == "cifs/win7.test.local"
     kinit = _real("pcaps/krb/kinit.pcap")
     outcomes = Counter(auths(kinit))

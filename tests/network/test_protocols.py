@@ -43,8 +43,15 @@ def test_ftp_login_failure_then_success(tmp_path):
 
 
 def test_reveal_secrets_adds_the_clear_value(tmp_path):
-    session = Session(21).handshake().dialogue(
-        (True, b"USER bob\r\n"), (False, b"331 ok\r\n"), (True, b"PASS hunter22\r\n"), (False, b"230 ok\r\n")
+    session = (
+        Session(21)
+        .handshake()
+        .dialogue(
+            (True, b"USER bob\r\n"),
+            (False, b"331 ok\r\n"),
+            (True, b"PASS hunter22\r\n"),
+            (False, b"230 ok\r\n"),
+        )
     )
     events, _ = events_of(write(tmp_path / "ftp.pcap", session.packets), reveal=True)
     assert auth_events(events)[0].fields["credential.value"] == "hunter22"
@@ -68,7 +75,10 @@ def test_http_basic_auth_outcomes_and_transaction_fields(tmp_path):
     assert http[1].fields["http.response.body.bytes"] == 7
     assert http[1].fields["http.response.mime_type"] == "text/html"
     auths = auth_events(events)
-    assert [(e.fields["user.name"], e.fields["event.outcome"]) for e in auths] == [("carol", "failure"), ("carol", "success")]
+    assert [(e.fields["user.name"], e.fields["event.outcome"]) for e in auths] == [
+        ("carol", "failure"),
+        ("carol", "success"),
+    ]
     assert auths[0].fields["credential.masked"] == "****"
 
 
@@ -85,7 +95,9 @@ def test_smtp_auth_login_and_plain(tmp_path):
     ).close()  # fmt: skip
     events, _ = events_of(write(tmp_path / "smtp.pcap", login.packets + plain.packets))
     auths = auth_events(events)
-    assert [(e.fields["user.name"], e.fields["event.outcome"], e.fields["credential.masked"]) for e in auths] == [
+    assert [
+        (e.fields["user.name"], e.fields["event.outcome"], e.fields["credential.masked"]) for e in auths
+    ] == [
         ("dave@example.com", "success", "m****d"),
         ("erin", "failure", "****"),
     ]
@@ -100,7 +112,10 @@ def test_pop3_and_imap_logins(tmp_path):
         (False, b"* OK IMAP ready\r\n"), (True, b'a1 LOGIN "grace" "imap secret"\r\n'), (False, b"a1 OK logged in\r\n"),
     ).close()  # fmt: skip
     events, _ = events_of(write(tmp_path / "mail.pcap", pop3.packets + imap.packets))
-    assert [(e.fields["user.name"], e.fields["network.protocol"], e.fields["event.outcome"]) for e in auth_events(events)] == [
+    assert [
+        (e.fields["user.name"], e.fields["network.protocol"], e.fields["event.outcome"])
+        for e in auth_events(events)
+    ] == [
         ("frank", "pop3", "failure"),
         ("grace", "imap", "success"),
     ]
@@ -114,15 +129,27 @@ def test_socks5_username_password(tmp_path):
     ).close()  # fmt: skip
     events, _ = events_of(write(tmp_path / "socks.pcap", session.packets))
     auth = auth_events(events)[0].fields
-    assert (auth["user.name"], auth["event.outcome"], auth["credential.masked"]) == ("heid", "success", "****")
+    assert (auth["user.name"], auth["event.outcome"], auth["credential.masked"]) == (
+        "heid",
+        "success",
+        "****",
+    )
     connect = dataset(events, "socks")[0].fields
     assert connect["socks.destination.address"] == "example.org" and connect["socks.destination.port"] == 80
 
 
 def test_dns_query_and_answer(tmp_path):
     query = DNS(id=7, rd=1, qd=DNSQR(qname="www.example.com", qtype="A"))
-    answer = DNS(id=7, qr=1, qd=DNSQR(qname="www.example.com"), an=DNSRR(rrname="www.example.com", rdata="93.184.216.34"))
-    packets = [udp(bytes(query), 5555, 53), udp(bytes(answer), 53, 5555, src=SERVER, dst=CLIENT, at=T0 + 0.01)]
+    answer = DNS(
+        id=7,
+        qr=1,
+        qd=DNSQR(qname="www.example.com"),
+        an=DNSRR(rrname="www.example.com", rdata="93.184.216.34"),
+    )
+    packets = [
+        udp(bytes(query), 5555, 53),
+        udp(bytes(answer), 53, 5555, src=SERVER, dst=CLIENT, at=T0 + 0.01),
+    ]
     events, _ = events_of(write(tmp_path / "dns.pcap", packets))
     dns = dataset(events, "dns")[0]
     assert dns.fields["dns.question.name"] == "www.example.com"
@@ -146,7 +173,15 @@ def client_hello(server_name: bytes) -> bytes:
     sni = struct.pack("!HBH", len(server_name) + 3, 0, len(server_name)) + server_name
     extensions = struct.pack("!HH", 0, len(sni)) + sni + struct.pack("!HHHHH", 10, 4, 2, 0x001D, 0)[:-2]
     ciphers = struct.pack("!HHHH", 6, 0x0A0A, 0x1301, 0xC02F)
-    body = b"\x03\x03" + b"\x00" * 32 + b"\x00" + ciphers + b"\x01\x00" + struct.pack("!H", len(extensions)) + extensions
+    body = (
+        b"\x03\x03"
+        + b"\x00" * 32
+        + b"\x00"
+        + ciphers
+        + b"\x01\x00"
+        + struct.pack("!H", len(extensions))
+        + extensions
+    )
     handshake = b"\x01" + len(body).to_bytes(3, "big") + body
     return b"\x16\x03\x01" + struct.pack("!H", len(handshake)) + handshake
 
@@ -167,7 +202,10 @@ def test_ssh_banners_on_an_unusual_port(tmp_path):
     ).close()  # fmt: skip
     events, _ = events_of(write(tmp_path / "ssh.pcap", session.packets))
     ssh = dataset(events, "ssh")[0].fields
-    assert ssh["ssh.server.banner"] == "SSH-2.0-OpenSSH_9.6" and ssh["ssh.client.banner"] == "SSH-2.0-libssh_0.10"
+    assert (
+        ssh["ssh.server.banner"] == "SSH-2.0-OpenSSH_9.6"
+        and ssh["ssh.client.banner"] == "SSH-2.0-libssh_0.10"
+    )
 
 
 def test_flow_event_counts_and_history(tmp_path):

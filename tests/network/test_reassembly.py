@@ -111,8 +111,15 @@ def test_capture_with_missing_data_resynchronises_on_the_next_request(tmp_path):
 
 
 def test_capture_without_fin_is_flushed_at_the_end(tmp_path):
-    session = Session(21).handshake().dialogue(
-        (True, b"USER kim\r\n"), (False, b"331 ok\r\n"), (True, b"PASS nofinhere\r\n"), (False, b"530 no\r\n")
+    session = (
+        Session(21)
+        .handshake()
+        .dialogue(
+            (True, b"USER kim\r\n"),
+            (False, b"331 ok\r\n"),
+            (True, b"PASS nofinhere\r\n"),
+            (False, b"530 no\r\n"),
+        )
     )
     events, _ = events_of(write(tmp_path / "nofin.pcap", session.packets))
     assert [e.fields["event.outcome"] for e in dataset(events, "auth")] == ["failure"]

@@ -129,7 +129,9 @@ def test_bdat_chunks_are_reassembled_into_a_message_whose_attachment_is_scanned(
     ).close()  # fmt: skip
     alerts, summary = scan(write(tmp_path / "bdat.pcap", session.packets))
     (key,) = yara_alerts(alerts, "Private Key In Clear")
-    assert key.details["target"]["kind"] == "smtp attachment" and key.details["target"]["file"] == {"name": "id_rsa"}
+    assert key.details["target"]["kind"] == "smtp attachment" and key.details["target"]["file"] == {
+        "name": "id_rsa"
+    }
     assert not summary.read.inputs[0].warnings
 
 

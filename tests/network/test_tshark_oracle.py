@@ -45,7 +45,10 @@ def comparison() -> dict[str, tuple[int, int, list[dict[str, str]]]]:
             total += same + max(sum((theirs - ours).values()), sum((ours - theirs).values()))
             name = str(capture.relative_to(CAPTURES))
             for side, extra in (("tshark", theirs - ours), ("tocsin", ours - theirs)):
-                differences += [{"capture": name, "only": side, "row": repr(row)} for row in sorted(extra.elements(), key=repr)]
+                differences += [
+                    {"capture": name, "only": side, "row": repr(row)}
+                    for row in sorted(extra.elements(), key=repr)
+                ]
         result[protocol] = (agreed, total, differences)
     return result
 
@@ -69,7 +72,9 @@ def test_tocsin_agrees_with_tshark(protocol, comparison, record_property):
     found = Counter((protocol, d["capture"], d["only"], d["row"]) for d in differences)
     allowed = Counter({key: count for key, count in _allowed().items() if key[0] == protocol})
     assert not found - allowed, f"differences with tshark not in {ALLOWLIST.name}: {sorted(found - allowed)}"
-    assert not allowed - found, f"stale {ALLOWLIST.name} entries (no longer differ): {sorted(allowed - found)}"
+    assert not allowed - found, (
+        f"stale {ALLOWLIST.name} entries (no longer differ): {sorted(allowed - found)}"
+    )
     assert total > 0 and share >= THRESHOLDS[protocol]
 
 

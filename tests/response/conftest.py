@@ -90,7 +90,12 @@ class Recorder(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
     def add_user(self, name: str) -> dict[str, Any]:
-        user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": uuid.uuid4().hex, "userName": name, "active": True}
+        user = {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "id": uuid.uuid4().hex,
+            "userName": name,
+            "active": True,
+        }
         self.users[user["id"]] = user
         return user
 
@@ -124,7 +129,14 @@ class _Handler(BaseHTTPRequestHandler):
 
         wanted = unquote(self.path.split("=", 1)[1]).split('"')[1]
         found = [u for u in self.server.users.values() if u["userName"] == wanted]
-        self._reply(200, {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": len(found), "Resources": found})
+        self._reply(
+            200,
+            {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                "totalResults": len(found),
+                "Resources": found,
+            },
+        )
 
     def do_PATCH(self) -> None:
         self.server.authorizations.append(self.headers.get("Authorization", ""))
@@ -155,7 +167,10 @@ class Namespace:
     def probe(self, *sources: str) -> dict[str, str]:
         result = subprocess.run(
             ["ip", "netns", "exec", self.name, sys.executable, "-c", PROBE, *sources],
-            capture_output=True, text=True, check=True, timeout=30,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
         )
         return dict(line.split() for line in result.stdout.splitlines())
 
@@ -178,8 +193,12 @@ def netns_or_skip(addresses: list[str]) -> Iterator[Namespace]:
     try:
         subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
         for address in addresses:
-            subprocess.run(["ip", "netns", "exec", name, "ip", "addr", "add", f"{address}/32", "dev", "lo"], check=True)
-        listed = subprocess.run(["ip", "netns", "exec", name, "nft", "list", "ruleset"], capture_output=True, text=True)
+            subprocess.run(
+                ["ip", "netns", "exec", name, "ip", "addr", "add", f"{address}/32", "dev", "lo"], check=True
+            )
+        listed = subprocess.run(
+            ["ip", "netns", "exec", name, "nft", "list", "ruleset"], capture_output=True, text=True
+        )
         if listed.returncode != 0:
             pytest.skip(f"nftables unavailable in this kernel: {listed.stderr.strip()}")
         yield Namespace(name)
@@ -198,13 +217,22 @@ class Tocsin:
         return [sys.executable, "-m", "tocsin", *args]
 
     def run(self, *args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(self.command(*args), cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            self.command(*args), cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=120
+        )
         if check is not None:
             assert result.returncode == check, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
         return result
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(self.command(*args), cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            self.command(*args),
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     @property
     def db(self) -> Path:
@@ -236,7 +264,13 @@ def alert(**fields: Any) -> dict[str, Any]:
     document = {
         "id": uuid.uuid4().hex[:24],
         "@timestamp": "2025-12-10T10:00:00Z",
-        "rule": {"id": "test-rule", "title": "Test Rule", "level": "high", "tags": ["attack.t1110.001"], "type": "correlation"},
+        "rule": {
+            "id": "test-rule",
+            "title": "Test Rule",
+            "level": "high",
+            "tags": ["attack.t1110.001"],
+            "type": "correlation",
+        },
         "event_count": 12,
         "message": "Test Rule: 12 events",
     }

@@ -13,9 +13,18 @@ JINJA = "{{ 7*7 }}{% for x in range(3) %}x{% endfor %}{{ ''.__class__.__mro__ }}
 
 def _hostile(tmp: Path) -> dict[str, object]:
     return alert(
-        rule={"id": "ato", "title": f"Login {JINJA}", "level": "critical", "tags": ["attack.t1078"], "type": "sigma"},
+        rule={
+            "id": "ato",
+            "title": f"Login {JINJA}",
+            "level": "critical",
+            "tags": ["attack.t1078"],
+            "type": "sigma",
+        },
         message=f"success after failures {JINJA} \x1b[2J\x1b[31mred",
-        user={"name": f"$(touch {tmp}/pwned);`touch {tmp}/pwned2`", "email": f"a@example.org\r\nBcc: all@example.org {JINJA}"},
+        user={
+            "name": f"$(touch {tmp}/pwned);`touch {tmp}/pwned2`",
+            "email": f"a@example.org\r\nBcc: all@example.org {JINJA}",
+        },
         source={"ip": f"1.2.3.4; nft flush ruleset; touch {tmp}/pwned3"},
         host={"name": "../../../../etc/passwd"},
     )
@@ -74,27 +83,47 @@ def test_hostile_fields_stay_data(tocsin: Tocsin, smtp: SmtpServer) -> None:
     record = json.loads(tocsin.run("incidents", "show", "INC-1", "--json").stdout)
     steps = {step["step_id"]: step for step in record["steps"]}
     # Steps the plan found impossible are skipped with the reason; the rest of the playbook went on.
-    assert steps["block-source"]["status"] == "skipped" and "not an IP address" in steps["block-source"]["plan"]
+    assert (
+        steps["block-source"]["status"] == "skipped" and "not an IP address" in steps["block-source"]["plan"]
+    )
     assert steps["revoke-sessions"]["status"] == "skipped"
     assert "not a valid local account name" in steps["revoke-sessions"]["plan"]
     assert steps["force-password-reset"]["status"] == "skipped"
     assert steps["report"]["status"] == "done" and record["status"] == "responded"
     assert record["inputs"]["user"] == document["user"]["name"]  # kept verbatim, never rendered again
 
-    ran = tocsin.run("playbooks", "run", "hostile-paths", "--alert-id", second["id"], "--alerts", "second.jsonl", "--execute", check=1)
+    ran = tocsin.run(
+        "playbooks",
+        "run",
+        "hostile-paths",
+        "--alert-id",
+        second["id"],
+        "--alerts",
+        "second.jsonl",
+        "--execute",
+        check=1,
+    )
     assert "Traceback" not in ran.stderr
     record = json.loads(tocsin.run("incidents", "show", "INC-2", "--json").stdout)
     steps = {step["step_id"]: step for step in record["steps"]}
-    assert "outside response.evidence_dirs" in (steps["copy-evidence"]["error"] or steps["copy-evidence"]["plan"])
-    assert "use lower-case letters, digits and dashes" in (steps["templated-template"]["error"] or steps["templated-template"]["plan"])
-    assert "not an e-mail address" in (steps["templated-recipient"]["error"] or steps["templated-recipient"]["plan"])
+    assert "outside response.evidence_dirs" in (
+        steps["copy-evidence"]["error"] or steps["copy-evidence"]["plan"]
+    )
+    assert "use lower-case letters, digits and dashes" in (
+        steps["templated-template"]["error"] or steps["templated-template"]["plan"]
+    )
+    assert "not an e-mail address" in (
+        steps["templated-recipient"]["error"] or steps["templated-recipient"]["plan"]
+    )
     assert steps["note"]["status"] == "done"
     note = next(entry["text"] for entry in record["timeline"] if entry["kind"] == "note")
     assert note == document["message"]  # the Jinja in the alert is text in the timeline
 
     # Only the plan's security team was mailed (the playbook went on past the impossible steps), and
     # never an address an alert chose.
-    recipients = {address.strip() for message in smtp.mailbox.messages for address in message["To"].split(",")}
+    recipients = {
+        address.strip() for message in smtp.mailbox.messages for address in message["To"].split(",")
+    }
     assert recipients <= {"security@example.org", "oncall@example.org"} and smtp.mailbox.messages
     assert not list(tocsin.cwd.glob("pwned*"))
     assert not (tocsin.cwd / "blocklist.txt").exists()

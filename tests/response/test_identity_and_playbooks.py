@@ -32,7 +32,9 @@ def linux_user() -> Iterator[str]:
 
 
 def _passwd_status(name: str) -> str:
-    return subprocess.run(["passwd", "--status", name], capture_output=True, text=True, check=True).stdout.split()[1]
+    return subprocess.run(
+        ["passwd", "--status", name], capture_output=True, text=True, check=True
+    ).stdout.split()[1]
 
 
 def test_account_takeover_on_a_local_user(tocsin: Tocsin, smtp: SmtpServer, linux_user: str) -> None:
@@ -40,8 +42,13 @@ def test_account_takeover_on_a_local_user(tocsin: Tocsin, smtp: SmtpServer, linu
     (home / ".google_authenticator").write_text("SECRET\n")
     session = subprocess.Popen(["runuser", "-u", linux_user, "--", "sleep", "300"])
     document = alert(
-        rule={"id": "ato", "title": "Successful Authentication After Repeated Failures", "level": "high",
-              "tags": ["attack.initial-access", "attack.t1078"], "type": "correlation"},
+        rule={
+            "id": "ato",
+            "title": "Successful Authentication After Repeated Failures",
+            "level": "high",
+            "tags": ["attack.initial-access", "attack.t1078"],
+            "type": "correlation",
+        },
         user={"name": linux_user},
         source={"ip": "203.0.113.50"},
     )
@@ -55,7 +62,10 @@ def test_account_takeover_on_a_local_user(tocsin: Tocsin, smtp: SmtpServer, linu
     chage = subprocess.run(["chage", "--list", linux_user], capture_output=True, text=True, check=True).stdout
     assert "password must be changed" in chage
     assert _passwd_status(linux_user) == "P", "locking waits for approval"
-    assert {message["To"] for message in smtp.mailbox.messages} == {f"{linux_user}@example.org", "security@example.org"}
+    assert {message["To"] for message in smtp.mailbox.messages} == {
+        f"{linux_user}@example.org",
+        "security@example.org",
+    }
     user_mail = next(m for m in smtp.mailbox.messages if m["To"].startswith(linux_user)).get_payload()
     assert "What you should do" in user_mail and "force password reset" in user_mail
     assert "waiting-approval" in tocsin.run("incidents", "list").stdout
@@ -93,10 +103,22 @@ def test_scim_disable_and_reset_with_token_from_a_private_file(tocsin: Tocsin, h
     config = tocsin.cwd / "tocsin.toml"
     config.write_text(f'[scim]\nurl = "{http.url}/scim/v2"\ntoken = "s3cr3t-scim-token"\n')
     config.chmod(0o644)
-    document = alert(user={"name": "alice@example.org"}, rule={"id": "x", "title": "ATO", "level": "high", "tags": ["attack.t1078"]})
+    document = alert(
+        user={"name": "alice@example.org"},
+        rule={"id": "x", "title": "ATO", "level": "high", "tags": ["attack.t1078"]},
+    )
     write_alerts(tocsin.cwd / "alerts.jsonl", [document])
     tocsin.env.update(TOCSIN_RESPONSE_PLAYBOOKS=str(tocsin.cwd / "playbooks"))
-    args = ("playbooks", "run", "scim-disable", "--alert-id", document["id"], "--alerts", "alerts.jsonl", "--execute")
+    args = (
+        "playbooks",
+        "run",
+        "scim-disable",
+        "--alert-id",
+        document["id"],
+        "--alerts",
+        "alerts.jsonl",
+        "--execute",
+    )
 
     refused = tocsin.run(*args, check=2)
     assert "chmod 600" in refused.stderr and "s3cr3t" not in refused.stderr
@@ -112,7 +134,13 @@ def test_shipped_playbooks_validate_and_broken_ones_are_explained(tocsin: Tocsin
     ok = tocsin.run("playbooks", "validate", str(LIBRARY))
     assert "5 valid, 0 invalid" in ok.stderr
     listed = tocsin.run("playbooks", "list")
-    for name in ("ato-containment", "credential-attack-response", "data-exposure", "coordinated-report-abuse", "cleartext-credential-exposure"):
+    for name in (
+        "ato-containment",
+        "credential-attack-response",
+        "data-exposure",
+        "coordinated-report-abuse",
+        "cleartext-credential-exposure",
+    ):
         assert name in listed.stdout
     broken = tmp_path / "broken.yml"
     broken.write_text(
@@ -130,7 +158,12 @@ def test_shipped_playbooks_validate_and_broken_ones_are_explained(tocsin: Tocsin
 
 def test_data_exposure_starts_the_72_hour_clock_and_drafts_notices(tocsin: Tocsin, smtp: SmtpServer) -> None:
     document = alert(
-        rule={"id": "exfil", "title": "Bulk Download Of Customer Records", "level": "critical", "tags": ["attack.exfiltration"]},
+        rule={
+            "id": "exfil",
+            "title": "Bulk Download Of Customer Records",
+            "level": "critical",
+            "tags": ["attack.exfiltration"],
+        },
         user={"name": "bob"},
         host={"name": "crm1"},
     )
@@ -144,6 +177,10 @@ def test_data_exposure_starts_the_72_hour_clock_and_drafts_notices(tocsin: Tocsi
     opened = datetime.fromisoformat(record["opened_at"].replace("Z", "+00:00"))
     assert datetime.fromisoformat(regulator["due"].replace("Z", "+00:00")) - opened == timedelta(hours=72)
     drafts = tocsin.cwd / "incidents" / "INC-1" / "drafts"
-    assert sorted(p.name for p in drafts.iterdir()) == ["notice-affected-users.md", "notice-regulator.md", "status-update.md"]
+    assert sorted(p.name for p in drafts.iterdir()) == [
+        "notice-affected-users.md",
+        "notice-regulator.md",
+        "status-update.md",
+    ]
     assert regulator["due"] in (drafts / "notice-regulator.md").read_text()
     assert {m["To"] for m in smtp.mailbox.messages} == {"security@example.org, oncall@example.org"}

@@ -36,7 +36,10 @@ def test_plan_then_execute_blocks_and_notifies(
 
     plan = tocsin.run("respond", "alerts.jsonl")
     for address in ATTACKERS:
-        assert f"block {address} for 86400 s with nftables set inet tocsin in network namespace {namespace.name}" in plan.stdout
+        assert (
+            f"block {address} for 86400 s with nftables set inet tocsin in network namespace {namespace.name}"
+            in plan.stdout
+        )
     assert "Plan only: nothing was changed" in plan.stderr
     assert "secret-path" not in plan.stdout + plan.stderr, "webhook URL paths carry secrets"
     assert not tocsin.db.exists() and namespace.probe(*ATTACKERS)[ATTACKERS[0]] == "open"
@@ -45,12 +48,16 @@ def test_plan_then_execute_blocks_and_notifies(
     assert "8 new incident(s)" in done.stderr and "failed" not in done.stderr, done.stderr
 
     reach = namespace.probe(*ATTACKERS, *OTHERS, BYSTANDER)
-    assert {address: reach[address] for address in ATTACKERS + OTHERS} == dict.fromkeys(ATTACKERS + OTHERS, "blocked")
+    assert {address: reach[address] for address in ATTACKERS + OTHERS} == dict.fromkeys(
+        ATTACKERS + OTHERS, "blocked"
+    )
     assert reach[BYSTANDER] == "open"
     assert "timeout" in namespace.nft("list", "set", "inet", "tocsin", "blocked4")
 
     subjects = [message["Subject"] for message in smtp.mailbox.messages]
-    assert len(subjects) == 8  # one per attacking source, one per account brute-forced from many (root, admin)
+    assert (
+        len(subjects) == 8
+    )  # one per attacking source, one per account brute-forced from many (root, admin)
     for address in ATTACKERS:
         mail = next(m for m in smtp.mailbox.messages if address in m.get_payload())
         assert mail["To"] == "security@example.org" and "Brute Force From One Source" in mail["Subject"]

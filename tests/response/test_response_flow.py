@@ -60,7 +60,16 @@ def test_skip_a_step_and_reports_follow_every_state_change(tocsin: Tocsin) -> No
     tocsin.env["TOCSIN_RESPONSE_PLAYBOOKS"] = str(tocsin.cwd / "playbooks")
     document = alert()
     write_alerts(tocsin.cwd / "alerts.jsonl", [document])
-    tocsin.run("playbooks", "run", "gated-note", "--alert-id", document["id"], "--alerts", "alerts.jsonl", "--execute")
+    tocsin.run(
+        "playbooks",
+        "run",
+        "gated-note",
+        "--alert-id",
+        document["id"],
+        "--alerts",
+        "alerts.jsonl",
+        "--execute",
+    )
     record = json.loads(tocsin.run("incidents", "show", "INC-1", "--json").stdout)
     assert record["status"] == "waiting-approval"
     report = tocsin.cwd / "incidents" / "INC-1" / "report.md"
@@ -72,7 +81,9 @@ def test_skip_a_step_and_reports_follow_every_state_change(tocsin: Tocsin) -> No
     assert "INC-1: responded" in skipped.stderr
     record = json.loads(tocsin.run("incidents", "show", "INC-1", "--json").stdout)
     steps = {s["step_id"]: s for s in record["steps"]}
-    assert steps["ask-first"]["status"] == "skipped" and "nothing to approve here" in steps["ask-first"]["error"]
+    assert (
+        steps["ask-first"]["status"] == "skipped" and "nothing to approve here" in steps["ask-first"]["error"]
+    )
     assert steps["report"]["status"] == "done"
     assert any("ask-first skipped" in entry["text"] for entry in record["timeline"])
     assert "| Status | responded" in report.read_text()
@@ -88,9 +99,15 @@ def test_skip_a_step_and_reports_follow_every_state_change(tocsin: Tocsin) -> No
 def test_incident_keys_never_hold_missing_values(tocsin: Tocsin) -> None:
     tocsin.run("scan", str(shared("authlogs/OpenSSH_2k.log")), "-o", "alerts.jsonl")
     plan = tocsin.run("respond", "alerts.jsonl").stdout
-    per_account = [line for line in plan.splitlines() if line.startswith("new incident") and "Against One Account" in line]
+    per_account = [
+        line
+        for line in plan.splitlines()
+        if line.startswith("new incident") and "Against One Account" in line
+    ]
     assert len(per_account) == 2  # root and admin: two incidents, not one keyed source.address=None
-    assert any("user.name=root" in line for line in per_account) and any("user.name=admin" in line for line in per_account)
+    assert any("user.name=root" in line for line in per_account) and any(
+        "user.name=admin" in line for line in per_account
+    )
     tocsin.run("respond", "alerts.jsonl", "--execute", check=None)
     import sqlite3
 

@@ -33,7 +33,10 @@ steps:
 def _steps(db: Path) -> dict[str, tuple[str, int]]:
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
-            return {s: (status, n) for s, status, n in connection.execute("SELECT step_id, status, attempts FROM steps")}
+            return {
+                s: (status, n)
+                for s, status, n in connection.execute("SELECT step_id, status, attempts FROM steps")
+            }
     except sqlite3.Error:
         return {}
 
@@ -55,7 +58,9 @@ def test_kill_between_steps_then_resume_runs_each_side_effect_once(tocsin: Tocsi
     gate.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     gate.bind(("127.0.0.1", port))
     gate.listen(8)
-    process = tocsin.popen("playbooks", "run", "kill-test", "--alert-id", document["id"], "--alerts", "alerts.jsonl", "--execute")
+    process = tocsin.popen(
+        "playbooks", "run", "kill-test", "--alert-id", document["id"], "--alerts", "alerts.jsonl", "--execute"
+    )
     try:
         deadline = time.monotonic() + 30
         while _steps(tocsin.db).get("notify-team", ("",))[0] != "running":
@@ -66,7 +71,11 @@ def test_kill_between_steps_then_resume_runs_each_side_effect_once(tocsin: Tocsi
     finally:
         gate.close()
     assert process.returncode == -signal.SIGKILL
-    assert _steps(tocsin.db) == {"block-source": ("done", 1), "notify-team": ("running", 1), "notify-chat": ("pending", 0)}
+    assert _steps(tocsin.db) == {
+        "block-source": ("done", 1),
+        "notify-team": ("running", 1),
+        "notify-chat": ("pending", 0),
+    }
     assert (tocsin.cwd / "blocklist.txt").read_text() == "203.0.113.9\n"
     assert http.posts == []
 
@@ -77,8 +86,15 @@ def test_kill_between_steps_then_resume_runs_each_side_effect_once(tocsin: Tocsi
     finally:
         smtp.stop()
     assert "INC-1: responded" in resumed.stderr
-    assert _steps(tocsin.db) == {"block-source": ("done", 1), "notify-team": ("done", 2), "notify-chat": ("done", 1)}
-    assert len(smtp.mailbox.messages) == 1 and smtp.mailbox.messages[0]["Message-ID"] == "<INC-1.notify-team@tocsin>"
+    assert _steps(tocsin.db) == {
+        "block-source": ("done", 1),
+        "notify-team": ("done", 2),
+        "notify-chat": ("done", 1),
+    }
+    assert (
+        len(smtp.mailbox.messages) == 1
+        and smtp.mailbox.messages[0]["Message-ID"] == "<INC-1.notify-team@tocsin>"
+    )
     assert len(http.posts) == 1 and http.posts[0]["headers"]["Idempotency-Key"] == "INC-1/notify-chat"
     assert (tocsin.cwd / "blocklist.txt").read_text() == "203.0.113.9\n"
 

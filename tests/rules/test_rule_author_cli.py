@@ -36,7 +36,9 @@ def test_undefined_identifier_in_condition_is_an_error(tmp_path):
     bad = _rule(tmp_path, "bad.yml", "selection_fail and not filtr_local", "555555555555")
     result = tocsin("rules", "check", str(bad))
     assert result.returncode == 1
-    line = next(line for line in result.stdout.splitlines() if "filtr_local" in line and "[condition]" in line)
+    line = next(
+        line for line in result.stdout.splitlines() if "filtr_local" in line and "[condition]" in line
+    )
     assert line.startswith("error") and "condition names 'filtr_local'" in line
     good = _rule(tmp_path, "good.yml", "1 of selection_* and not filter_*", "555555555556")
     checked = tocsin("rules", "check", str(good))
@@ -47,9 +49,13 @@ def test_yaml_errors_name_file_line_and_column(tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text("title: Broken\nid: 1\ndetection:\n  selection: [a, b\n  condition: selection\n")
     checked = tocsin("rules", "check", str(broken))
-    assert f"{broken}:5:12: expected ',' or ']'" in checked.stdout and "<unicode string>" not in checked.stdout
+    assert (
+        f"{broken}:5:12: expected ',' or ']'" in checked.stdout and "<unicode string>" not in checked.stdout
+    )
     scanned = tocsin("scan", str(EXAMPLE), "--rules", str(broken), "--format", "jsonl")
-    rejected = next(line for line in scanned.stderr.splitlines() if "rejected" in line and "broken.yml" in line)
+    rejected = next(
+        line for line in scanned.stderr.splitlines() if "rejected" in line and "broken.yml" in line
+    )
     assert f"{broken}:5:12:" in rejected and "<unicode string>" not in scanned.stderr
 
 
@@ -58,7 +64,9 @@ def test_sigmahq_file_naming_only_with_the_layout_option(tmp_path):
     rule = _rule(tmp_path, name, "selection_fail and not filter_local", "555555555557")
     default = tocsin("rules", "check", str(rule))
     assert "filename" not in default.stdout.lower() and default.returncode == 0, default.stdout
-    assert "filename_length: SigmaHQ repository file-naming convention (use --sigmahq-layout)" in default.stderr
+    assert (
+        "filename_length: SigmaHQ repository file-naming convention (use --sigmahq-layout)" in default.stderr
+    )
     layout = tocsin("rules", "check", str(rule), "--sigmahq-layout")
     assert "filename is too short or long" in layout.stdout and layout.returncode == 1
 

@@ -53,8 +53,14 @@ def test_cli_test_fails_with_reason(tmp_path: Path) -> None:
     folder = tmp_path / "failed_root"
     folder.mkdir()
     (folder / "events.jsonl").write_text(
-        json.dumps({"@timestamp": "2026-01-01T00:00:00Z", "event": {"category": "authentication", "outcome": "failure"},
-                    "user": {"name": "root"}}) + "\n"
+        json.dumps(
+            {
+                "@timestamp": "2026-01-01T00:00:00Z",
+                "event": {"category": "authentication", "outcome": "failure"},
+                "user": {"name": "root"},
+            }
+        )
+        + "\n"
     )
     (folder / "info.yml").write_text(
         "rule_metadata:\n    - id: 0b5e8c1a-1111-4a2b-9c3d-222233334444\n      title: Failed Root Login\n"
@@ -63,7 +69,9 @@ def test_cli_test_fails_with_reason(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["rules", "test", str(tmp_path), "--no-builtin-rules"])
     assert result.exit_code == 1
     assert "FAIL" in result.output and "1 matches, 2 expected" in result.output
-    junit = CliRunner().invoke(cli, ["rules", "test", str(tmp_path), "--no-builtin-rules", "--format", "junit"])
+    junit = CliRunner().invoke(
+        cli, ["rules", "test", str(tmp_path), "--no-builtin-rules", "--format", "junit"]
+    )
     root = ET.fromstring(junit.stdout)
     assert root.tag == "testsuites" and root.get("tests") == "1" and root.get("failures") == "1"
     case = root.find("testsuite/testcase")
@@ -112,11 +120,15 @@ def test_sigmahq_regression_layout_runs_unchanged(tmp_path: Path) -> None:
 
 
 def test_check_flags_duplicate_ids_and_schema_errors(tmp_path: Path) -> None:
-    body = "title: {t}\nid: 11111111-2222-4333-8444-555555555555\nstatus: test\nlogsource:\n    category: authentication\n" \
-           "detection:\n    sel:\n        user.name: x\n    condition: sel\nlevel: low\n"
+    body = (
+        "title: {t}\nid: 11111111-2222-4333-8444-555555555555\nstatus: test\nlogsource:\n    category: authentication\n"
+        "detection:\n    sel:\n        user.name: x\n    condition: sel\nlevel: low\n"
+    )
     (tmp_path / "a.yml").write_text(body.format(t="Rule A"))
     (tmp_path / "b.yml").write_text(body.format(t="Rule B"))
-    (tmp_path / "c.yml").write_text("title: Broken\nlogsource:\n    category: x\ndetection:\n    condition: nothing\n")
+    (tmp_path / "c.yml").write_text(
+        "title: Broken\nlogsource:\n    category: x\ndetection:\n    condition: nothing\n"
+    )
     report = check_rules([tmp_path])
     checks = {finding.check for finding in report.findings}
     assert "duplicate-id" in checks and "schema" in checks
@@ -140,7 +152,9 @@ def test_check_runs_over_sigmahq_offline() -> None:
     # Validators needing downloaded data are skipped with a reason, never silently.
     for reason in report.skipped.values():
         assert reason
-    result = CliRunner().invoke(cli, ["rules", "check", str(SIGMAHQ), "--format", "sarif", "--fail-on", "never"])
+    result = CliRunner().invoke(
+        cli, ["rules", "check", str(SIGMAHQ), "--format", "sarif", "--fail-on", "never"]
+    )
     assert result.exit_code == 0
     assert json.loads(result.stdout)["runs"][0]["results"] is not None
 

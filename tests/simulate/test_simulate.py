@@ -110,7 +110,9 @@ def test_every_scenario_meets_the_aim(corpus: Path, evaluated: dict) -> None:
         expected = {
             title for attack in GroundTruth.load(corpus / name).attacks for title in attack.expected_rules
         }
-        caught = {title for title, rule in score.rules.items() if rule.expected and rule.detected == rule.expected}
+        caught = {
+            title for title, rule in score.rules.items() if rule.expected and rule.detected == rule.expected
+        }
         assert expected <= caught, (name, expected - caught)
         assert score.recall is not None and score.recall >= 0.98, (name, score.missed)
         noisy = {title for title, rule in score.rules.items() if rule.false_positives}

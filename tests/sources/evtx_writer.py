@@ -142,15 +142,32 @@ def build_evtx(records: list[Element], first_record_id: int = 1) -> bytes:
         raise ValueError("records do not fit in one chunk")
     last_id = first_record_id + len(records) - 1
     header = struct.pack(
-        "<8sQQQQIIII", b"ElfChnk\x00", first_record_id, last_id, first_record_id, last_id,
-        128, last_offset, free_offset, zlib.crc32(bytes(body)),
+        "<8sQQQQIIII",
+        b"ElfChnk\x00",
+        first_record_id,
+        last_id,
+        first_record_id,
+        last_id,
+        128,
+        last_offset,
+        free_offset,
+        zlib.crc32(bytes(body)),
     )
     header = header.ljust(120, b"\x00")
     tables = bytes(CHUNK_HEADER_SIZE - 128)
     checksum = zlib.crc32(header + tables)
     chunk = (header + struct.pack("<II", 0, checksum) + tables + bytes(body)).ljust(CHUNK_SIZE, b"\x00")
     file_header = struct.pack(
-        "<8sQQQIHHHH", b"ElfFile\x00", 0, 0, last_id + 1, 128, 1, 3, FILE_HEADER_SIZE, 1,
+        "<8sQQQIHHHH",
+        b"ElfFile\x00",
+        0,
+        0,
+        last_id + 1,
+        128,
+        1,
+        3,
+        FILE_HEADER_SIZE,
+        1,
     ).ljust(120, b"\x00")
     file_header += struct.pack("<II", 0, zlib.crc32(file_header))
     return file_header.ljust(FILE_HEADER_SIZE, b"\x00") + chunk
@@ -186,24 +203,31 @@ def windows_event(
 ) -> Element:
     """An ``<Event>`` element shaped like the ones Windows writes, with ``data`` as EventData."""
     qualifier = {"Qualifiers": qualifiers} if qualifiers is not None else {}
-    system = Element("System", children=[
-        Element("Provider", {"Name": provider, "Guid": "{54849625-5478-4994-a5ba-3e3b0328c30d}"}),
-        Element("EventID", qualifier, [event_id]),
-        Element("Version", children=[0]),
-        Element("Level", children=[0]),
-        Element("Task", children=[12544]),
-        Element("Opcode", children=[0]),
-        Element("Keywords", children=["0x8020000000000000"]),
-        Element("TimeCreated", {"SystemTime": time}),
-        Element("EventRecordID", children=[record_id]),
-        Element("Correlation"),
-        Element("Execution", {"ProcessID": 640, "ThreadID": 700}),
-        Element("Channel", children=[channel]),
-        Element("Computer", children=[computer]),
-        Element("Security", {"UserID": user_id} if user_id else {}),
-    ])
-    event_data = Element("EventData", children=[
-        Element("Data", {"Name": name}, [value] if value != "" else []) for name, value in data.items()
-    ])
-    return Element("Event", {"xmlns": "http://schemas.microsoft.com/win/2004/08/events/event"},
-                   [system, event_data])
+    system = Element(
+        "System",
+        children=[
+            Element("Provider", {"Name": provider, "Guid": "{54849625-5478-4994-a5ba-3e3b0328c30d}"}),
+            Element("EventID", qualifier, [event_id]),
+            Element("Version", children=[0]),
+            Element("Level", children=[0]),
+            Element("Task", children=[12544]),
+            Element("Opcode", children=[0]),
+            Element("Keywords", children=["0x8020000000000000"]),
+            Element("TimeCreated", {"SystemTime": time}),
+            Element("EventRecordID", children=[record_id]),
+            Element("Correlation"),
+            Element("Execution", {"ProcessID": 640, "ThreadID": 700}),
+            Element("Channel", children=[channel]),
+            Element("Computer", children=[computer]),
+            Element("Security", {"UserID": user_id} if user_id else {}),
+        ],
+    )
+    event_data = Element(
+        "EventData",
+        children=[
+            Element("Data", {"Name": name}, [value] if value != "" else []) for name, value in data.items()
+        ],
+    )
+    return Element(
+        "Event", {"xmlns": "http://schemas.microsoft.com/win/2004/08/events/event"}, [system, event_data]
+    )

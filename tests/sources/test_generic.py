@@ -17,8 +17,9 @@ from tocsin.sources.inputs import resolve_inputs
 T0 = datetime(2024, 3, 1, 10, 0, 0, tzinfo=UTC).timestamp()
 
 
-def read(path: Path, field_map: dict[str, str] | None = None, forced: str | None = None
-         ) -> tuple[str, list[Event], InputStats]:
+def read(
+    path: Path, field_map: dict[str, str] | None = None, forced: str | None = None
+) -> tuple[str, list[Event], InputStats]:
     (source,) = resolve_inputs([str(path)])
     assert isinstance(source, InputSource)
     parser = detect_format(source, forced)
@@ -29,20 +30,37 @@ def read(path: Path, field_map: dict[str, str] | None = None, forced: str | None
 
 def test_json_field_map_with_dotted_paths(tmp_path: Path) -> None:
     records = [
-        {"ts": "2024-03-01T10:00:00Z", "actor": {"login": "octocat", "org": "acme"}, "client": "203.0.113.9",
-         "result": "failure", "op": "signin"},
+        {
+            "ts": "2024-03-01T10:00:00Z",
+            "actor": {"login": "octocat", "org": "acme"},
+            "client": "203.0.113.9",
+            "result": "failure",
+            "op": "signin",
+        },
         {"ts": 1709287260, "actor": {"login": "hubot"}, "client": "198.51.100.3", "result": "success"},
     ]
     path = tmp_path / "vendor.jsonl"
     path.write_text("".join(json.dumps(record) + "\n" for record in records))
-    field_map = {"@timestamp": "ts", "user.name": "actor.login", "source.ip": "client",
-                 "event.outcome": "result", "event.action": "op", "event.category": "authentication"}
+    field_map = {
+        "@timestamp": "ts",
+        "user.name": "actor.login",
+        "source.ip": "client",
+        "event.outcome": "result",
+        "event.action": "op",
+        "event.category": "authentication",
+    }
     name, (first, second), stats = read(path, field_map)
     assert name == "json"
     assert stats.skipped_total == 0 and not stats.warnings
     assert first.timestamp == T0 and second.timestamp == T0 + 60
-    assert first.fields == {"user.name": "octocat", "source.ip": "203.0.113.9", "source.address": "203.0.113.9", "event.outcome": "failure",
-                            "event.action": "signin", "event.category": "authentication"}
+    assert first.fields == {
+        "user.name": "octocat",
+        "source.ip": "203.0.113.9",
+        "source.address": "203.0.113.9",
+        "event.outcome": "failure",
+        "event.action": "signin",
+        "event.category": "authentication",
+    }
     assert "event.action" not in second.fields
     assert first.original == records[0]
     assert first.logsource.accepts(None, None, "authentication")
@@ -50,18 +68,29 @@ def test_json_field_map_with_dotted_paths(tmp_path: Path) -> None:
 
 
 def test_json_without_a_map_takes_ecs_named_fields(tmp_path: Path) -> None:
-    record = {"@timestamp": "2024-03-01T10:00:00.000Z", "user": {"name": "bob", "roles": ["admin"]},
-              "source.ip": "10.0.0.7", "source": {"port": "2222"},
-              "event": {"category": ["authentication", "session"], "outcome": "failure"},
-              "message": "login failed", "extra": {"user": "ignored"}}
+    record = {
+        "@timestamp": "2024-03-01T10:00:00.000Z",
+        "user": {"name": "bob", "roles": ["admin"]},
+        "source.ip": "10.0.0.7",
+        "source": {"port": "2222"},
+        "event": {"category": ["authentication", "session"], "outcome": "failure"},
+        "message": "login failed",
+        "extra": {"user": "ignored"},
+    }
     path = tmp_path / "ecs.json"
     path.write_text(json.dumps(record, indent=2))
     name, (event,), _ = read(path)
     assert name == "json"
     assert event.timestamp == T0
-    assert event.fields == {"user.name": "bob", "source.ip": "10.0.0.7", "source.address": "10.0.0.7", "source.port": 2222,
-                            "event.category": ["authentication", "session"], "event.outcome": "failure",
-                            "message": "login failed"}
+    assert event.fields == {
+        "user.name": "bob",
+        "source.ip": "10.0.0.7",
+        "source.address": "10.0.0.7",
+        "source.port": 2222,
+        "event.category": ["authentication", "session"],
+        "event.outcome": "failure",
+        "message": "login failed",
+    }
     assert event.logsource.categories == frozenset({"authentication", "session"})
 
 
@@ -86,12 +115,16 @@ def test_csv_with_a_map_and_a_ragged_row(tmp_path: Path) -> None:
     path = tmp_path / "signins.csv"
     path.write_text(
         "\ufeffTime,User Name,Client IP,Result,Detail\n"
-        "2024-03-01T10:00:00Z,alice,203.0.113.4,failure,\"bad password, twice\"\n"
+        '2024-03-01T10:00:00Z,alice,203.0.113.4,failure,"bad password, twice"\n'
         "2024-03-01T10:01:00Z,alice,203.0.113.4,success\n"
-        "2024-03-01T10:02:00Z,bob,198.51.100.8,success,\"multi\nline\"\n"
+        '2024-03-01T10:02:00Z,bob,198.51.100.8,success,"multi\nline"\n'
     )
-    field_map = {"user.name": "User Name", "source.ip": "Client IP", "event.outcome": "Result",
-                 "event.category": "authentication"}
+    field_map = {
+        "user.name": "User Name",
+        "source.ip": "Client IP",
+        "event.outcome": "Result",
+        "event.category": "authentication",
+    }
     name, events, stats = read(path, field_map)
     assert name == "csv"
     assert [event.fields["user.name"] for event in events] == ["alice", "bob"]
@@ -116,7 +149,12 @@ def test_csv_delimiters(tmp_path: Path, delimiter: str) -> None:
     name, (event,), _ = read(path)
     assert name == "csv"
     assert event.timestamp == T0
-    assert event.fields == {"user.name": "carol", "source.ip": "10.1.1.1", "source.address": "10.1.1.1", "source.port": 22}
+    assert event.fields == {
+        "user.name": "carol",
+        "source.ip": "10.1.1.1",
+        "source.address": "10.1.1.1",
+        "source.port": 22,
+    }
 
 
 def test_text_that_is_not_a_table_is_not_csv(tmp_path: Path) -> None:

@@ -36,7 +36,12 @@ def report(**overrides: Any) -> dict[str, Any]:
         "report_id": "r-1",
         "created_at": "2026-03-02T09:00:00Z",
         "platform": "example-social",
-        "reporter": {"id": "u-77", "name": "fresh_acct", "account_created_at": "2026-02-28T09:00:00Z", "followers": 40},
+        "reporter": {
+            "id": "u-77",
+            "name": "fresh_acct",
+            "account_created_at": "2026-02-28T09:00:00Z",
+            "followers": 40,
+        },
         "target": {"id": "u-5", "name": "journalist_jane"},
         "reason": "Harassment",
         "text": TEMPLATE,
@@ -191,7 +196,11 @@ def test_report_abuse_rules_fire_on_their_positive_cases() -> None:
 def test_report_abuse_rules_carry_the_playbook_tag() -> None:
     import yaml
 
-    playbook = yaml.safe_load((Path(__file__).parents[2] / "tocsin/respond/playbooks/library/coordinated-report-abuse.yml").read_text())
+    playbook = yaml.safe_load(
+        (
+            Path(__file__).parents[2] / "tocsin/respond/playbooks/library/coordinated-report-abuse.yml"
+        ).read_text()
+    )
     for name in ("mass_reporting_one_target", "mass_reporting_new_accounts", "near_identical_reports"):
         rule = next(yaml.safe_load_all((CASES / f"{name}.yml").read_text()))
         assert set(playbook["trigger"]["tags"]) <= set(rule["tags"]), name

@@ -30,7 +30,9 @@ def parse_path(path: Path, options: ParseOptions | None = None) -> tuple[list[Ev
     return events, stats
 
 
-def parse_text(tmp_path: Path, text: str, mtime: datetime | None = None, **options) -> tuple[list[Event], InputStats]:
+def parse_text(
+    tmp_path: Path, text: str, mtime: datetime | None = None, **options
+) -> tuple[list[Event], InputStats]:
     path = tmp_path / "auth.log"
     path.write_text(text, encoding="utf-8")
     if mtime is not None:
@@ -117,14 +119,22 @@ def test_openssh_agrees_with_loghub_ground_truth(openssh):
         assert event.fields["message"].strip() == content, line
         stamp = time.gmtime(event.timestamp)
         assert (time.strftime("%b", stamp), stamp.tm_mday, time.strftime("%H:%M:%S", stamp)) == (
-            row["Date"], int(row["Day"]), row["Time"]), line
-        assert event.logsource.accepts("linux", "sshd", None) and event.logsource.accepts("linux", "auth", None)
+            row["Date"],
+            int(row["Day"]),
+            row["Time"],
+        ), line
+        assert event.logsource.accepts("linux", "sshd", None) and event.logsource.accepts(
+            "linux", "auth", None
+        )
 
 
 def test_openssh_brute_force_source_is_normalized(openssh):
     _, events, _ = openssh
-    attempts = [e for e in events if e.fields.get("source.ip") == "183.62.140.253"
-                and e.fields.get("event.type") == "start"]
+    attempts = [
+        e
+        for e in events
+        if e.fields.get("source.ip") == "183.62.140.253" and e.fields.get("event.type") == "start"
+    ]
     assert len(attempts) == 286
     assert {e.fields["event.action"] for e in attempts} == {"ssh-login"}
     assert {e.fields["event.outcome"] for e in attempts} == {"failure"}
@@ -138,8 +148,11 @@ def test_openssh_brute_force_source_is_normalized(openssh):
     first = next(e for e in attempts if e.fields["user.name"] == "123")
     assert first.fields["user.invalid"] is True
     # The same source's other lines are notices, not attempts.
-    others = Counter(e.fields.get("event.action") for e in events
-                     if e.fields.get("source.ip") == "183.62.140.253" and e.fields.get("event.type") != "start")
+    others = Counter(
+        e.fields.get("event.action")
+        for e in events
+        if e.fields.get("source.ip") == "183.62.140.253" and e.fields.get("event.type") != "start"
+    )
     assert others == {"pam-authentication-failure": 287, "ssh-invalid-user": 9, "ssh-disconnect": 285}
 
 
@@ -152,24 +165,41 @@ def test_openssh_received_disconnect_has_the_source_ip(openssh):
 
 
 def test_modern_sshd_disconnected_from_user(tmp_path):
-    fields = one(tmp_path, "sshd[9]: Disconnected from authenticating user root 139.59.37.55 port 48966 [preauth]")
+    fields = one(
+        tmp_path, "sshd[9]: Disconnected from authenticating user root 139.59.37.55 port 48966 [preauth]"
+    )
     assert fields.get("event.action") == "ssh-disconnect"
     assert (fields.get("user.name"), fields.get("source.ip"), fields.get("source.port")) == (
-        "root", "139.59.37.55", 48966)
+        "root",
+        "139.59.37.55",
+        48966,
+    )
 
 
 def test_openssh_single_accepted_login(openssh):
     _, events, _ = openssh
-    successes = [e for e in events if e.fields.get("event.outcome") == "success"
-                 and e.fields.get("event.category") == "authentication"]
+    successes = [
+        e
+        for e in events
+        if e.fields.get("event.outcome") == "success" and e.fields.get("event.category") == "authentication"
+    ]
     assert len(successes) == 1
     (accepted,) = successes
     assert accepted.fields == {
-        "event.category": "authentication", "event.type": "start", "event.action": "ssh-login",
-        "event.outcome": "success", "user.name": "fztu", "system.auth.ssh.event": "Accepted",
-        "system.auth.ssh.method": "password", "source.ip": "119.137.62.142",
-        "source.address": "119.137.62.142", "source.port": 49116, "host.name": "LabSZ",
-        "process.name": "sshd", "process.pid": 24680, "event.provider": "sshd",
+        "event.category": "authentication",
+        "event.type": "start",
+        "event.action": "ssh-login",
+        "event.outcome": "success",
+        "user.name": "fztu",
+        "system.auth.ssh.event": "Accepted",
+        "system.auth.ssh.method": "password",
+        "source.ip": "119.137.62.142",
+        "source.address": "119.137.62.142",
+        "source.port": 49116,
+        "host.name": "LabSZ",
+        "process.name": "sshd",
+        "process.pid": 24680,
+        "event.provider": "sshd",
         "message": "Accepted password for fztu from 119.137.62.142 port 49116 ssh2",
     }
     assert accepted.timestamp is not None
@@ -183,8 +213,11 @@ def test_openssh_pam_lines_inside_sshd_are_not_counted_twice(openssh):
     assert len(pam) == text.count("pam_unix(sshd:auth): authentication failure") == 494
     assert {e.fields["event.type"] for e in pam} == {"info"}
     assert {e.fields["system.auth.pam.service"] for e in pam} == {"sshd"}
-    starts = Counter((e.fields["event.action"], e.fields["event.outcome"]) for e in events
-                     if e.fields.get("event.category") == "authentication" and e.fields.get("event.type") == "start")
+    starts = Counter(
+        (e.fields["event.action"], e.fields["event.outcome"])
+        for e in events
+        if e.fields.get("event.category") == "authentication" and e.fields.get("event.type") == "start"
+    )
     # 522 "Failed ..." lines plus 2 x 5 repeated ones, and the accepted login: one start event per attempt.
     assert len(re.findall(r"sshd\[\d+\]: Failed ", text)) == 522
     assert starts == {("ssh-login", "failure"): 532, ("ssh-login", "success"): 1}
@@ -231,8 +264,12 @@ def test_linux_agrees_with_loghub_ground_truth(linux):
 
 def test_linux_sshd_pam_failures_set_source_ip_or_domain(linux):
     path, events, _ = linux
-    failures = [e for e in events if e.fields.get("process.name") == "sshd"
-                and e.fields.get("event.action") == "pam-authentication-failure"]
+    failures = [
+        e
+        for e in events
+        if e.fields.get("process.name") == "sshd"
+        and e.fields.get("event.action") == "pam-authentication-failure"
+    ]
     expected = re.findall(r"sshd\(pam_unix\)\[\d+\]: authentication failure; .*rhost=(\S+)", path.read_text())
     assert len(failures) == len(expected) == 489
     # sshd(pam_unix) is the only record of these attempts here: they count (type start).
@@ -253,8 +290,11 @@ def test_linux_sshd_pam_failures_set_source_ip_or_domain(linux):
 
 def test_linux_su_klogind_and_ftpd_lines(linux):
     _, events, _ = linux
-    actions = Counter((e.fields.get("process.name"), e.fields.get("event.action"), e.fields.get("event.outcome"))
-                      for e in events if "event.action" in e.fields)
+    actions = Counter(
+        (e.fields.get("process.name"), e.fields.get("event.action"), e.fields.get("event.outcome"))
+        for e in events
+        if "event.action" in e.fields
+    )
     assert actions[("su", "session-opened", "success")] == 86
     assert actions[("su", "session-closed", "success")] == 86
     assert actions[("klogind", "kerberos-login", "failure")] == 46
@@ -319,7 +359,11 @@ def test_pinned_year_rolls_over_at_new_year(tmp_path):
     )
     events, _ = parse_text(tmp_path, text, year=2019)
     # Months going back by less than half a year are out-of-order lines, not a new year.
-    assert [e.timestamp for e in events] == [utc(2019, 6, 14, 15, 16, 1), utc(2019, 7, 2, 8), utc(2019, 6, 30, 9)]
+    assert [e.timestamp for e in events] == [
+        utc(2019, 6, 14, 15, 16, 1),
+        utc(2019, 7, 2, 8),
+        utc(2019, 6, 30, 9),
+    ]
 
 
 def test_pinned_year_on_the_real_sample(openssh):
@@ -344,8 +388,10 @@ def test_invalid_date_is_skipped_and_counted(tmp_path):
 
 
 def test_rfc5424_line(tmp_path):
-    text = ("<34>1 2003-10-11T22:14:15.003Z mymachine.example.com sshd 4711 - - "
-            "Failed password for root from 10.0.0.1 port 22 ssh2\n")
+    text = (
+        "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com sshd 4711 - - "
+        "Failed password for root from 10.0.0.1 port 22 ssh2\n"
+    )
     events, stats = parse_text(tmp_path, text)
     (event,) = events
     assert event.timestamp == pytest.approx(1065910455.003)
@@ -362,8 +408,10 @@ def test_rfc5424_line(tmp_path):
 
 
 def test_rfc5424_with_structured_data_and_bom(tmp_path):
-    text = ('<86>1 2024-03-01T10:00:00.5+02:00 bastion sshd - ID47 [origin ip="10.1.1.1"][meta x="a\\]b"] '
-            "\ufeffAccepted publickey for deploy from 2001:db8::7 port 50022 ssh2: ED25519 SHA256:abc\n")
+    text = (
+        '<86>1 2024-03-01T10:00:00.5+02:00 bastion sshd - ID47 [origin ip="10.1.1.1"][meta x="a\\]b"] '
+        "\ufeffAccepted publickey for deploy from 2001:db8::7 port 50022 ssh2: ED25519 SHA256:abc\n"
+    )
     (event,), _ = parse_text(tmp_path, text)
     assert event.timestamp == utc(2024, 3, 1, 8, 0, 0) + 0.5
     assert event.fields["log.syslog.facility.name"] == "authpriv"
@@ -382,7 +430,10 @@ def test_rfc3339_stamped_lines(tmp_path):
     )
     events, stats = parse_text(tmp_path, text)
     assert [e.timestamp for e in events] == [
-        pytest.approx(1709283600.123456), utc(2024, 3, 1, 9, 0, 1), utc(2024, 3, 1, 9, 0, 2)]
+        pytest.approx(1709283600.123456),
+        utc(2024, 3, 1, 9, 0, 1),
+        utc(2024, 3, 1, 9, 0, 2),
+    ]
     first, second, third = events
     assert first.fields["process.pid"] == 1 and first.fields["event.action"] == "ssh-invalid-user"
     assert second.fields["user.invalid"] is True and second.fields["event.type"] == "start"
@@ -392,10 +443,12 @@ def test_rfc3339_stamped_lines(tmp_path):
 
 
 def test_non_syslog_lines_are_counted(tmp_path):
-    text = ("not a syslog line\n"
-            "Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186\n"
-            "\n"
-            "2024-13-45T99:00:00Z host sshd[1]: bad stamp\n")
+    text = (
+        "not a syslog line\n"
+        "Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186\n"
+        "\n"
+        "2024-13-45T99:00:00Z host sshd[1]: bad stamp\n"
+    )
     events, stats = parse_text(tmp_path, text)
     assert len(events) == 1
     assert stats.skipped == {"not a syslog line": 1, "invalid timestamp": 1}
@@ -413,7 +466,10 @@ def one(tmp_path: Path, line: str) -> dict:
 
 
 def test_sudo_command(tmp_path):
-    fields = one(tmp_path, "sudo[77]:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat /etc/shadow")
+    fields = one(
+        tmp_path,
+        "sudo[77]:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat /etc/shadow",
+    )
     assert fields["event.category"] == "process" and fields["event.type"] == "start"
     assert fields["event.action"] == "sudo-command" and fields["event.outcome"] == "success"
     assert fields["user.name"] == "alice" and fields["user.effective.name"] == "root"
@@ -423,35 +479,54 @@ def test_sudo_command(tmp_path):
 
 
 def test_sudo_password_failures_and_refusals(tmp_path):
-    fields = one(tmp_path, "sudo: alice : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/home/alice ; "
-                           "USER=root ; COMMAND=/usr/bin/id")
+    fields = one(
+        tmp_path,
+        "sudo: alice : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/home/alice ; "
+        "USER=root ; COMMAND=/usr/bin/id",
+    )
     assert fields["event.category"] == "authentication" and fields["event.type"] == "start"
     assert fields["event.action"] == "sudo-password-failure" and fields["event.outcome"] == "failure"
     assert fields["system.auth.sudo.failures"] == 3 and fields["process.command_line"] == "/usr/bin/id"
-    fields = one(tmp_path, "sudo: mallory : user NOT in sudoers ; TTY=pts/1 ; PWD=/tmp ; USER=root ; COMMAND=/bin/bash")
+    fields = one(
+        tmp_path, "sudo: mallory : user NOT in sudoers ; TTY=pts/1 ; PWD=/tmp ; USER=root ; COMMAND=/bin/bash"
+    )
     assert fields["event.action"] == "sudo-command" and fields["event.outcome"] == "failure"
     assert fields["event.category"] == "process" and fields["user.name"] == "mallory"
     # sudo's own PAM failure echoes the result sudo logs itself: a notice, not a second attempt.
-    fields = one(tmp_path, "sudo: pam_unix(sudo:auth): authentication failure; logname=alice uid=1000 euid=0 "
-                           "tty=/dev/pts/0 ruser=alice rhost=  user=alice")
+    fields = one(
+        tmp_path,
+        "sudo: pam_unix(sudo:auth): authentication failure; logname=alice uid=1000 euid=0 "
+        "tty=/dev/pts/0 ruser=alice rhost=  user=alice",
+    )
     assert fields["event.action"] == "pam-authentication-failure" and fields["event.type"] == "info"
     assert fields["system.auth.pam.service"] == "sudo" and "source.address" not in fields
 
 
 def test_su(tmp_path):
     fields = one(tmp_path, "su[300]: FAILED SU (to root) alice on pts/0")
-    assert (fields["event.action"], fields["event.outcome"], fields["event.type"]) == ("su", "failure", "start")
+    assert (fields["event.action"], fields["event.outcome"], fields["event.type"]) == (
+        "su",
+        "failure",
+        "start",
+    )
     assert fields["user.name"] == "alice" and fields["user.effective.name"] == "root"
     assert fields["process.tty.name"] == "pts/0"
     fields = one(tmp_path, "su[301]: (to root) alice on pts/0")
     assert (fields["event.action"], fields["event.outcome"]) == ("su", "success")
     assert fields["user.effective.name"] == "root"
-    fields = one(tmp_path, "su(pam_unix)[302]: authentication failure; logname=alice uid=1000 euid=0 tty=pts/0 "
-                           "ruser=alice rhost=  user=root")
+    fields = one(
+        tmp_path,
+        "su(pam_unix)[302]: authentication failure; logname=alice uid=1000 euid=0 tty=pts/0 "
+        "ruser=alice rhost=  user=root",
+    )
     assert (fields["event.action"], fields["event.type"]) == ("pam-authentication-failure", "start")
     assert fields["user.name"] == "root" and fields["process.name"] == "su"
     fields = one(tmp_path, "su(pam_unix)[303]: session opened for user root by alice(uid=1000)")
-    assert (fields["event.category"], fields["event.type"], fields["user.name"]) == ("session", "start", "root")
+    assert (fields["event.category"], fields["event.type"], fields["user.name"]) == (
+        "session",
+        "start",
+        "root",
+    )
 
 
 def test_su_shadow_utils_format(tmp_path):
@@ -468,21 +543,35 @@ def test_vsftpd(tmp_path):
     assert (fields["event.action"], fields["event.outcome"]) == ("ftp-login", "failure")
     assert fields["user.name"] == "alice" and fields["source.ip"] == "1.2.3.4"
     fields = one(tmp_path, 'vsftpd[901]: [bob] OK LOGIN: Client "::ffff:10.0.0.5", anon password "x"')
-    assert (fields["event.outcome"], fields["user.name"], fields["source.ip"]) == ("success", "bob", "10.0.0.5")
+    assert (fields["event.outcome"], fields["user.name"], fields["source.ip"]) == (
+        "success",
+        "bob",
+        "10.0.0.5",
+    )
 
 
 def test_login(tmp_path):
     fields = one(tmp_path, "login[500]: FAILED LOGIN 1 FROM tty1 FOR root, Authentication failure")
     assert fields["event.category"] == "authentication" and fields["event.type"] == "start"
-    assert (fields["event.action"], fields["event.outcome"], fields["user.name"]) == ("login", "failure", "root")
+    assert (fields["event.action"], fields["event.outcome"], fields["user.name"]) == (
+        "login",
+        "failure",
+        "root",
+    )
     assert "source.ip" not in fields
     fields = one(tmp_path, "login[501]: FAILED LOGIN 2 FROM 192.0.2.7 FOR admin, Authentication failure")
     assert (fields["user.name"], fields["source.ip"]) == ("admin", "192.0.2.7")
-    fields = one(tmp_path, "login[502]: FAILED LOGIN (1) on '/dev/tty2' FROM 'host.example' FOR 'root', "
-                           "Authentication failure")
+    fields = one(
+        tmp_path,
+        "login[502]: FAILED LOGIN (1) on '/dev/tty2' FROM 'host.example' FOR 'root', Authentication failure",
+    )
     assert (fields["user.name"], fields["source.domain"]) == ("root", "host.example")
     fields = one(tmp_path, "login[503]: ROOT LOGIN ON pts/3 FROM 198.51.100.4")
-    assert (fields["event.action"], fields["event.outcome"], fields["user.name"]) == ("login", "success", "root")
+    assert (fields["event.action"], fields["event.outcome"], fields["user.name"]) == (
+        "login",
+        "success",
+        "root",
+    )
     assert fields["process.tty.name"] == "pts/3" and fields["source.ip"] == "198.51.100.4"
 
 

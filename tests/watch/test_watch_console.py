@@ -83,5 +83,7 @@ def test_watch_piped_speaks_json(tmp_path):
     assert all(isinstance(entry["time"], float) for entry in logs)
     (tmp_path / "again").mkdir()
     out, err = _watch(tmp_path / "again", "--format", "human", "--log-format", "human", terminal=False)
-    assert out and not out.lstrip().startswith("{") and "CRITICAL" in out and "\x1b[" not in out  # no colour in a pipe
+    assert (
+        out and not out.lstrip().startswith("{") and "CRITICAL" in out and "\x1b[" not in out
+    )  # no colour in a pipe
     assert "watch started" in err and not err.lstrip().startswith("{")

@@ -58,9 +58,13 @@ def test_geoip_locates_logins_for_impossible_travel(tmp_path: Path) -> None:
     )
     watcher.start()
     with open(watcher.logs / "auth.log", "a", encoding="utf-8") as stream:
-        stream.write("2025-01-01T09:00:00+00:00 bastion sshd[11]: Accepted password for alice from 99.108.5.25 port 50022 ssh2\n")
+        stream.write(
+            "2025-01-01T09:00:00+00:00 bastion sshd[11]: Accepted password for alice from 99.108.5.25 port 50022 ssh2\n"
+        )
         stream.flush()
-        stream.write("2025-01-01T09:40:00+00:00 bastion sshd[12]: Accepted password for alice from 1.144.110.23 port 50023 ssh2\n")
+        stream.write(
+            "2025-01-01T09:40:00+00:00 bastion sshd[12]: Accepted password for alice from 1.144.110.23 port 50023 ssh2\n"
+        )
     wait_for(
         lambda: any(alert["rule"]["title"] == "Impossible Travel" for alert in watcher.delivered()),
         what="the impossible travel alert",

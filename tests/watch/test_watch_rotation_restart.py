@@ -21,7 +21,9 @@ _sequence = itertools.count(1)
 
 def failed(user: str, ip: str) -> str:
     n = next(_sequence)
-    return f"{syslog_stamp()} web01 sshd[{5000 + n}]: Failed password for {user} from {ip} port {40000 + n} ssh2"
+    return (
+        f"{syslog_stamp()} web01 sshd[{5000 + n}]: Failed password for {user} from {ip} port {40000 + n} ssh2"
+    )
 
 
 def accepted(user: str, ip: str, method: str = "password") -> str:
@@ -60,8 +62,12 @@ def test_attack_across_rotations_and_sigkill_yields_one_alert_each(tmp_path: Pat
     watcher.start()
 
     # 1. The attacks begin.
-    writer.append(live, [noise(), failed("root", BRUTE_A), failed("root", BRUTE_B), failed("carol", CAROL_FROM)])
-    writer.append(live, [failed("root", BRUTE_B) for _ in range(4)] + [failed("root", BRUTE_A) for _ in range(2)])
+    writer.append(
+        live, [noise(), failed("root", BRUTE_A), failed("root", BRUTE_B), failed("carol", CAROL_FROM)]
+    )
+    writer.append(
+        live, [failed("root", BRUTE_B) for _ in range(4)] + [failed("root", BRUTE_A) for _ in range(2)]
+    )
     writer.append(live, [failed("carol", CAROL_FROM), accepted("alice", "10.0.4.20", "publickey")])
     wait_for(all_committed, what="phase 1 committed")
 
@@ -71,7 +77,9 @@ def test_attack_across_rotations_and_sigkill_yields_one_alert_each(tmp_path: Pat
     writer.append(live, [noise(), failed("root", BRUTE_A)])
     writer.append(live, [failed("root", BRUTE_B) for _ in range(5)] + [failed("carol", CAROL_FROM)])
     wait_for(all_committed, what="phase 2 committed")
-    wait_for(lambda: any(a["group_by"] == {"source.address": BRUTE_B} for a in watcher.delivered()), what="alert B")
+    wait_for(
+        lambda: any(a["group_by"] == {"source.address": BRUTE_B} for a in watcher.delivered()), what="alert B"
+    )
 
     # 3. Rotation by copy-truncate (logrotate shifts the older file first), one line racing the copy.
     os.rename(logs / "auth.log.1", logs / "auth.log.2")
@@ -79,7 +87,9 @@ def test_attack_across_rotations_and_sigkill_yields_one_alert_each(tmp_path: Pat
     shutil.copyfile(live, logs / "auth.log.1")
     with open(live, "r+b") as stream:
         stream.truncate(0)
-    writer.append(live, [failed("root", BRUTE_A), noise(), failed("carol", CAROL_FROM), failed("root", BRUTE_A)])
+    writer.append(
+        live, [failed("root", BRUTE_A), noise(), failed("carol", CAROL_FROM), failed("root", BRUTE_A)]
+    )
     wait_for(all_committed, what="phase 3 committed")
     assert len([a for a in watcher.delivered() if a["group_by"] == {"source.address": BRUTE_A}]) == 0
 
@@ -89,7 +99,9 @@ def test_attack_across_rotations_and_sigkill_yields_one_alert_each(tmp_path: Pat
     watcher.start()
 
     # 5. The rest of the attacks.
-    writer.append(live, [failed("root", BRUTE_A) for _ in range(3)] + [failed("root", BRUTE_B) for _ in range(3)])
+    writer.append(
+        live, [failed("root", BRUTE_A) for _ in range(3)] + [failed("root", BRUTE_B) for _ in range(3)]
+    )
     writer.append(live, [noise(), accepted("carol", CAROL_FROM)])
     wait_for(all_committed, what="phase 5 committed")
     wait_for(lambda: len(watcher.delivered()) >= 3, what="three alerts")
@@ -101,7 +113,9 @@ def test_attack_across_rotations_and_sigkill_yields_one_alert_each(tmp_path: Pat
 
     # Exactly one alert per attack.
     delivered = watcher.delivered()
-    by_attack = Counter((a["rule"]["title"], tuple(sorted((a.get("group_by") or {}).items()))) for a in delivered)
+    by_attack = Counter(
+        (a["rule"]["title"], tuple(sorted((a.get("group_by") or {}).items()))) for a in delivered
+    )
     assert by_attack == {
         ("Brute Force From One Source", (("source.address", BRUTE_A),)): 1,
         ("Brute Force From One Source", (("source.address", BRUTE_B),)): 1,

@@ -12,7 +12,9 @@ from tests.network.helpers import scan
 from tocsin.detectors.yara.compiler import compile_rules, rule_files
 from tocsin.detectors.yara.scanner import luhn_valid
 
-PRIVATE_KEY = b"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretsecret\n-----END RSA PRIVATE KEY-----\n"
+PRIVATE_KEY = (
+    b"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretsecret\n-----END RSA PRIVATE KEY-----\n"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -34,14 +36,22 @@ def test_a_broken_file_is_reported_with_its_reason_and_the_others_still_load(tmp
     (tmp_path / "bad.yar").write_text("rule bad { condition: nonsense_identifier }")
     compiled = compile_rules([tmp_path], use_cache=False)
     assert compiled.files == 2 and len(compiled.errors) == 1
-    assert compiled.errors[0].source.endswith("bad.yar") and "nonsense_identifier" in compiled.errors[0].reason
+    assert (
+        compiled.errors[0].source.endswith("bad.yar") and "nonsense_identifier" in compiled.errors[0].reason
+    )
     assert compiled.rules.match(data=b"a needle here")
 
 
 def test_http_upload_of_a_private_key_raises_a_masked_yara_alert(tmp_path):
     body = PRIVATE_KEY
     request = b"POST /upload HTTP/1.1\r\nHost: paste.example\r\nContent-Length: %d\r\n\r\n" % len(body) + body
-    session = Session(80).handshake().send(True, request).send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").close()
+    session = (
+        Session(80)
+        .handshake()
+        .send(True, request)
+        .send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        .close()
+    )
     alerts, _ = scan(write(tmp_path / "upload.pcap", session.packets))
     yara_alerts = [a for a in alerts if a.rule.type == "yara" and a.rule.title == "Private Key In Clear"]
     kinds = {a.details["target"]["kind"] for a in yara_alerts}
@@ -73,5 +83,7 @@ def test_card_numbers_need_to_pass_luhn(tmp_path):
     valid, invalid = tmp_path / "valid.txt", tmp_path / "invalid.txt"
     valid.write_bytes(b"\x00" + b"card 4111 1111 1111 1111\n" * 25)
     invalid.write_bytes(b"\x00" + b"card 4111 1111 1111 1112\n" * 25)
-    assert [a.rule.title for a in scan(valid, yara_paths=[rules])[0]] == ["Bulk Payment Card Numbers In A Payload"]
+    assert [a.rule.title for a in scan(valid, yara_paths=[rules])[0]] == [
+        "Bulk Payment Card Numbers In A Payload"
+    ]
     assert scan(invalid, yara_paths=[rules])[0] == []

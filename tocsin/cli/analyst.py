@@ -56,7 +56,9 @@ def parse_time(value: str, option: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.strip().replace(" ", "T"))
     except ValueError:
-        raise click.BadParameter(f"{value!r}: expected an ISO 8601 time such as 2025-12-10T10:00", param_hint=option) from None
+        raise click.BadParameter(
+            f"{value!r}: expected an ISO 8601 time such as 2025-12-10T10:00", param_hint=option
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -101,13 +103,17 @@ def _has_entity(entities: str, wanted: str) -> bool:
 
 @click.command("alerts")
 @db_option
-@click.option("--level", "levels", multiple=True, type=click.Choice(LEVEL_NAMES), help="Only this level (repeatable).")
+@click.option(
+    "--level", "levels", multiple=True, type=click.Choice(LEVEL_NAMES), help="Only this level (repeatable)."
+)
 @click.option("--min-level", type=click.Choice(LEVEL_NAMES), help="Only alerts at or above this level.")
 @click.option("--rule", help="Rule title or id contains this text (case-insensitive).")
 @click.option("--entity", help="An entity: NAME=VALUE (user.name=root) or just a value (any entity).")
 @click.option("--since", help="Alerts still active at or after this time (ISO 8601, UTC if no zone).")
 @click.option("--until", help="Alerts that started at or before this time.")
-@output_options("alerts", ["table", "jsonl", "csv"], help="Output (default: table on a terminal, jsonl otherwise).")
+@output_options(
+    "alerts", ["table", "jsonl", "csv"], help="Output (default: table on a terminal, jsonl otherwise)."
+)
 @click.option("--limit", type=click.IntRange(1), help="At most this many alerts.")
 def alerts_command(
     db: Path,
@@ -153,7 +159,12 @@ def alerts_command(
 @click.command("show")
 @click.argument("identifier")
 @db_option
-@click.option("--limit", type=click.IntRange(0), default=None, help="At most this many evidence events (default: table 50, else all).")
+@click.option(
+    "--limit",
+    type=click.IntRange(0),
+    default=None,
+    help="At most this many evidence events (default: table 50, else all).",
+)
 @click.option(
     "--format",
     "output_format",
@@ -198,7 +209,11 @@ def show(identifier: str, db: Path, limit: int | None, output_format: str | None
             console.print(_alert_facts(document), markup=False, highlight=False)
         console.print(evidence_table(evidence, title=f"Evidence: {len(evidence)} of {total} event(s)"))
     if kind == "alert" and len(evidence) < total:
-        why = "--limit" if limit is not None and len(evidence) == limit else "the alert keeps the first evidence ids only"
+        why = (
+            "--limit"
+            if limit is not None and len(evidence) == limit
+            else "the alert keeps the first evidence ids only"
+        )
         click.echo(f"{len(evidence)} of {total} evidence events shown ({why})", err=True)
 
 
@@ -220,7 +235,11 @@ def _alert_facts(document: dict[str, Any]) -> str:
 @click.command("report")
 @db_option
 @click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The HTML file to write."
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write.",
 )
 def report_command(db: Path, output: Path) -> None:
     """Write a self-contained HTML report of a case database: summary, chart, alerts with evidence.

@@ -94,13 +94,20 @@ def es_setup(settings: Settings) -> None:
 
 @es.command("hunt")
 @click.option(
-    "--rules", "rule_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
     help="Sigma rule file or directory (default: the built-in pack).",
 )
 @click.option("--since", default="24h", show_default=True, help="Duration (24h, 30m, 7d) or ISO 8601 time.")
 @click.option("--until", help="End of the range (default: now).")
-@click.option("--format", "output_format", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True)
-@click.option("--no-write", is_flag=True, help="Print the alerts without writing them to the alerts data stream.")
+@click.option(
+    "--format", "output_format", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True
+)
+@click.option(
+    "--no-write", is_flag=True, help="Print the alerts without writing them to the alerts data stream."
+)
 @pass_settings
 def es_hunt(
     rule_paths: tuple[Path, ...],
@@ -140,7 +147,9 @@ def es_hunt(
 @click.option("--since", default="24h", show_default=True, help="Duration (1h, 7d) or ISO 8601 time.")
 @click.option("--min-level", type=LEVELS, default="informational", show_default=True)
 @click.option("--limit", type=int, default=1000, show_default=True)
-@click.option("--format", "output_format", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True)
+@click.option(
+    "--format", "output_format", type=click.Choice(["jsonl", "table"]), default="jsonl", show_default=True
+)
 @pass_settings
 def es_alerts(since: str, min_level: str, limit: int, output_format: str, settings: Settings) -> None:
     """Read alerts back from the cluster, newest first."""

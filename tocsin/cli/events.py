@@ -95,7 +95,9 @@ def events(
         raise click.exceptions.Exit(EXIT_USAGE)
 
 
-def _events_table(stream: IO[str], events_iter: Iterable[Event], limit: int | None, width: int | None) -> None:
+def _events_table(
+    stream: IO[str], events_iter: Iterable[Event], limit: int | None, width: int | None
+) -> None:
     from rich.table import Table
 
     from tocsin.terminal import table_console

@@ -24,13 +24,19 @@ EXAMPLES: dict[str, list[str]] = {
     "audit": ["tocsin audit verify --db tocsin-cases.db"],
     "audit verify": ["tocsin audit verify", "tocsin audit verify --db case.db"],
     "config": ["tocsin config show"],
-    "config show": ["tocsin config show", "TOCSIN_SCAN__MIN_LEVEL=high tocsin config show --config tocsin.toml"],
+    "config show": [
+        "tocsin config show",
+        "TOCSIN_SCAN__MIN_LEVEL=high tocsin config show --config tocsin.toml",
+    ],
     "es": ["tocsin es setup", "tocsin es hunt --since 24h"],
     "es alerts": ["tocsin es alerts --since 1h --min-level high"],
     "es hunt": ["tocsin es hunt --since 24h", "tocsin es hunt --since 7d --rules my-rules/"],
     "es replay": ["tocsin es replay"],
     "es setup": ["tocsin es setup"],
-    "evaluate": ["tocsin evaluate sim/", "tocsin evaluate sim/ --format json --min-precision 0.98 --min-recall 0.98"],
+    "evaluate": [
+        "tocsin evaluate sim/",
+        "tocsin evaluate sim/ --format json --min-precision 0.98 --min-recall 0.98",
+    ],
     "events": [
         "tocsin events /var/log/auth.log --limit 5",
         "tocsin events capture.pcap --category auth --format table",
@@ -49,9 +55,16 @@ EXAMPLES: dict[str, list[str]] = {
     "playbooks validate": ["tocsin playbooks validate tocsin/respond/playbooks/library"],
     "respond": ["tocsin respond alerts.jsonl", "tocsin respond alerts.jsonl --execute"],
     "rules": ["tocsin rules list", "tocsin rules test", "tocsin rules check my-rules/"],
-    "rules check": ["tocsin rules check my-rules/", "tocsin rules check sigma/rules/ --format sarif -o rules.sarif"],
+    "rules check": [
+        "tocsin rules check my-rules/",
+        "tocsin rules check sigma/rules/ --format sarif -o rules.sarif",
+    ],
     "rules convert": ["tocsin rules convert --target esql", "tocsin rules convert my-rules/ --target lucene"],
-    "rules list": ["tocsin rules list", "tocsin rules list --format json", "tocsin rules list --format navigator -o layer.json"],
+    "rules list": [
+        "tocsin rules list",
+        "tocsin rules list --format json",
+        "tocsin rules list --format navigator -o layer.json",
+    ],
     "rules test": ["tocsin rules test", "tocsin rules test my-rules/ --format junit -o junit.xml"],
     "scan": [
         "tocsin scan /var/log/auth.log okta.jsonl Security.evtx",
@@ -69,7 +82,9 @@ EXAMPLES: dict[str, list[str]] = {
 }
 
 
-def walk(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+def walk(
+    command: click.Command, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     """Every command under ``command`` (itself first) with its path of names."""
     yield path, command
     if isinstance(command, click.Group):
@@ -106,7 +121,13 @@ def completion(ctx: click.Context, shell: str) -> None:
 
 
 @click.command("man")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE (default: stdout).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="Write to FILE (default: stdout).",
+)
 @click.pass_context
 def man(ctx: click.Context, output: IO[str]) -> None:
     """Print the tocsin(1) man page (troff), generated from the commands' own help."""
@@ -124,7 +145,9 @@ def _roff(text: str) -> str:
 
 
 def _help_text(command: click.Command) -> str:
-    return "\n".join(line for line in inspect.cleandoc(command.help or "").splitlines() if line.strip() != "\b")
+    return "\n".join(
+        line for line in inspect.cleandoc(command.help or "").splitlines() if line.strip() != "\b"
+    )
 
 
 def man_page(root: click.Command) -> str:
@@ -141,7 +164,12 @@ def man_page(root: click.Command) -> str:
         if not path or isinstance(command, click.Group):
             continue
         context = click.Context(command, info_name="tocsin " + " ".join(path))
-        lines += [".SS " + _roff(" ".join(path)), ".nf", _roff(command.get_usage(context).removeprefix("Usage: ")), ".fi"]
+        lines += [
+            ".SS " + _roff(" ".join(path)),
+            ".nf",
+            _roff(command.get_usage(context).removeprefix("Usage: ")),
+            ".fi",
+        ]
         lines += [".PP", ".nf", _roff(_help_text(command)), ".fi"]
         for parameter in command.get_params(context):
             record = parameter.get_help_record(context)

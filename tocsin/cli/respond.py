@@ -59,7 +59,9 @@ def session(
     """Plan and playbooks, and the journal (created when ``create``, else only if it exists)."""
     response = settings.response
     try:
-        catalog = load_catalog(Path(response.plan) if response.plan else None, [Path(p) for p in response.playbooks])
+        catalog = load_catalog(
+            Path(response.plan) if response.plan else None, [Path(p) for p in response.playbooks]
+        )
     except PlaybookError as exc:
         raise click.UsageError(str(exc)) from None
     for problem in catalog.problems:
@@ -80,7 +82,9 @@ def session(
 #: ``--db`` and ``--config``: the case database and the settings of a response command.
 journal_options = bundle(
     click.option(
-        "--db", type=click.Path(dir_okay=False, path_type=Path), help="Case database (default: [response] db, tocsin-cases.db)."
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Case database (default: [response] db, tocsin-cases.db).",
     ),
     pass_settings,
 )
@@ -97,9 +101,11 @@ def read_alerts(paths: tuple[str, ...]) -> tuple[list[Alert], list[str]]:
             raise click.UsageError(f"cannot read {name}: {exc.strerror}") from None
         stripped = text.lstrip()
         try:
-            documents = json.loads(stripped) if stripped.startswith("[") else [
-                json.loads(line) for line in text.splitlines() if line.strip()
-            ]
+            documents = (
+                json.loads(stripped)
+                if stripped.startswith("[")
+                else [json.loads(line) for line in text.splitlines() if line.strip()]
+            )
         except ValueError as exc:
             problems.append(f"{name}: not JSON Lines or a JSON array ({exc})")
             continue
@@ -110,7 +116,9 @@ def read_alerts(paths: tuple[str, ...]) -> tuple[list[Alert], list[str]]:
                 if not isinstance(exc, ValidationError):
                     problems.append(f"{name} alert {number}: {exc}")
                     continue
-                problems.append(f"{name} alert {number}: {exc.error_count()} invalid field(s), e.g. {exc.errors()[0]['loc']}")
+                problems.append(
+                    f"{name} alert {number}: {exc.error_count()} invalid field(s), e.g. {exc.errors()[0]['loc']}"
+                )
     return alerts, problems
 
 
@@ -120,7 +128,9 @@ def print_triage(triage: Triage) -> None:
         if proposal.joins:
             echo(f"{proposal.joins} (open) <- {alerts} more alert(s) for {proposal.key}")
             continue
-        echo(f"new incident [{proposal.level.name}] {proposal.playbook.id}: {proposal.alerts[0].message} ({alerts} alert(s))")
+        echo(
+            f"new incident [{proposal.level.name}] {proposal.playbook.id}: {proposal.alerts[0].message} ({alerts} alert(s))"
+        )
         for name, value in proposal.inputs.items():
             echo(f"    input {name} = {value!r}")
         for number, step in enumerate(proposal.steps, start=1):
@@ -199,9 +209,15 @@ def incidents_list(status: str | None, db: Path | None, settings: Settings) -> N
     with session(settings, db, create=False) as current:
         rows = current.journal.incidents(status) if current.journal else []
         for row in rows:
-            echo(f"{row['id']:8} {row['status']:17} {row['level']:9} {row['playbook']:30} {row['first_seen']}  {row['title']}")
+            echo(
+                f"{row['id']:8} {row['status']:17} {row['level']:9} {row['playbook']:30} {row['first_seen']}  {row['title']}"
+            )
         counts = Counter(row["status"] for row in rows)
-        echo(f"{len(rows)} incident(s)" + (": " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if rows else ""), err=True)
+        echo(
+            f"{len(rows)} incident(s)"
+            + (": " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if rows else ""),
+            err=True,
+        )
 
 
 @incidents.command("show")
@@ -215,15 +231,21 @@ def incidents_show(incident_id: str, as_json: bool, db: Path | None, settings: S
     if as_json:
         click.echo(json.dumps(record, indent=2, default=str))
         return
-    echo(f"{record['id']} [{record['level']}] {record['status']} (phase {record['phase']}): {record['title']}")
-    echo(f"  playbook {record['playbook']}, opened {record['opened_at']}, activity {record['first_seen']} .. {record['last_seen']}")
+    echo(
+        f"{record['id']} [{record['level']}] {record['status']} (phase {record['phase']}): {record['title']}"
+    )
+    echo(
+        f"  playbook {record['playbook']}, opened {record['opened_at']}, activity {record['first_seen']} .. {record['last_seen']}"
+    )
     for duty in record["duties"]:
         echo(f"  notify {duty['notify']}: {'by ' + duty['due'] if duty['due'] else duty['deadline_text']}")
     echo(f"  alerts: {len(record['alerts'])}")
     for step in record["steps"]:
         gate = " [approval: " + (step["approved_by"] or "pending") + "]" if step["requires_approval"] else ""
         detail = step["error"] or step["plan"]
-        echo(f"  {step['stage']:8} {step['step_id']:24} {step['status']:8} x{step['attempts']}{gate}  {detail}")
+        echo(
+            f"  {step['stage']:8} {step['step_id']:24} {step['status']:8} x{step['attempts']}{gate}  {detail}"
+        )
     for entry in record["timeline"]:
         echo(f"  {entry['at']}  {entry['kind']:10} {entry['text']}")
     for item in record["evidence"]:
@@ -235,7 +257,9 @@ def incidents_show(incident_id: str, as_json: bool, db: Path | None, settings: S
 @click.argument("step_id")
 @click.option("--no-run", is_flag=True, help="Only record the approval; run it later with resume.")
 @journal_options
-def incidents_approve(incident_id: str, step_id: str, no_run: bool, db: Path | None, settings: Settings) -> None:
+def incidents_approve(
+    incident_id: str, step_id: str, no_run: bool, db: Path | None, settings: Settings
+) -> None:
     """Approve a step that waits for a human, then run what can run."""
     with session(settings, db, create=False) as current:
         journal = _journal(current)
@@ -257,7 +281,9 @@ def incidents_resume(incident_id: str, db: Path | None, settings: Settings) -> N
 def _resume(current: Session, incident_id: str) -> None:
     run = RunSummary()
     status = current.engine.run(incident_id, run)
-    steps = ", ".join(f"{count} {state}" for state, count in sorted(run.steps.items())) or "nothing left to run"
+    steps = (
+        ", ".join(f"{count} {state}" for state, count in sorted(run.steps.items())) or "nothing left to run"
+    )
     echo(f"{incident_id}: {status}; steps this run: {steps}", err=True)
     if status == "failed":
         raise click.exceptions.Exit(1)
@@ -284,7 +310,9 @@ def incidents_close(incident_id: str, rollback: bool, db: Path | None, settings:
 @incidents.command("skip")
 @click.argument("incident_id")
 @click.argument("step_id")
-@click.option("--reason", required=True, help="Why the step will not run (kept in the journal and the audit log).")
+@click.option(
+    "--reason", required=True, help="Why the step will not run (kept in the journal and the audit log)."
+)
 @click.option("--no-run", is_flag=True, help="Only record the skip; run the rest later with resume.")
 @journal_options
 def incidents_skip(
@@ -315,15 +343,22 @@ def playbooks_list(settings: Settings) -> None:
     with session(settings, None, open_journal=False) as current:
         catalog = current.catalog
         enabled = catalog.plan.playbooks
-        for playbook in sorted(catalog.playbooks.values(), key=lambda p: enabled.index(p.id) if p.id in enabled else 99):
+        for playbook in sorted(
+            catalog.playbooks.values(), key=lambda p: enabled.index(p.id) if p.id in enabled else 99
+        ):
             state = "enabled" if playbook.id in enabled else "not in plan"
             trigger = " ".join(
                 f"{name}={value.name if isinstance(value, Level) else ','.join(value)}"
                 for name, value in playbook.trigger.model_dump(exclude_defaults=True).items()
             )
-            echo(f"{playbook.id:32} {state:12} {len(playbook.steps)} steps  {playbook.title}  trigger: {trigger}")
+            echo(
+                f"{playbook.id:32} {state:12} {len(playbook.steps)} steps  {playbook.title}  trigger: {trigger}"
+            )
         echo("actions: " + ", ".join(sorted(ACTIONS)))
-        echo(f"{len(catalog.playbooks)} playbook(s), {len(enabled)} enabled by plan {catalog.plan.name!r}", err=True)
+        echo(
+            f"{len(catalog.playbooks)} playbook(s), {len(enabled)} enabled by plan {catalog.plan.name!r}",
+            err=True,
+        )
 
 
 @playbooks.command("validate")
@@ -351,7 +386,13 @@ def playbooks_validate(paths: tuple[Path, ...]) -> None:
 @playbooks.command("run")
 @click.argument("playbook_id")
 @click.option("--alert-id", required=True, help="The alert to respond to.")
-@click.option("--alerts", "alerts_file", required=True, type=click.Path(exists=True, dir_okay=False), help="JSON Lines file holding it.")
+@click.option(
+    "--alerts",
+    "alerts_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON Lines file holding it.",
+)
 @click.option("--execute", is_flag=True, help="Act (default: plan only).")
 @journal_options
 def playbooks_run(
@@ -379,7 +420,11 @@ def audit_verify(db: Path | None, settings: Settings) -> None:
         result = audit.verify(journal.connection, journal.path)
     for problem in result.problems:
         echo(f"tampered: {problem}")
-    echo(f"audit log: {result.entries} entries, " + ("chain intact" if result.ok else f"{len(result.problems)} problem(s)"), err=True)
+    echo(
+        f"audit log: {result.entries} entries, "
+        + ("chain intact" if result.ok else f"{len(result.problems)} problem(s)"),
+        err=True,
+    )
     if not result.ok:
         raise click.exceptions.Exit(1)
 

@@ -22,7 +22,9 @@ from tocsin.settings import Settings
 from tocsin.terminal import SafeConsole, stderr_console, styled, table_console
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-OUTPUT = click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE.")
+OUTPUT = click.option(
+    "-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE."
+)
 
 
 def _stderr() -> SafeConsole:
@@ -36,10 +38,14 @@ def rules() -> None:
 
 @rules.command("test")
 @PATHS
-@click.option("--format", "output_format", type=click.Choice(["text", "junit"]), default="text", show_default=True)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "junit"]), default="text", show_default=True
+)
 @OUTPUT
 @click.option("--no-builtin-rules", is_flag=True, help="Do not load the built-in pack beside PATHS.")
-@click.option("--require-tests", is_flag=True, help="Also fail when a rule file has no positive or no negative case.")
+@click.option(
+    "--require-tests", is_flag=True, help="Also fail when a rule file has no positive or no negative case."
+)
 def rules_test(
     paths: tuple[Path, ...], output_format: str, output: IO[str], no_builtin_rules: bool, require_tests: bool
 ) -> None:
@@ -52,7 +58,11 @@ def rules_test(
     if text is not None:
         for result in run.results:
             mark = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
-            text.print(styled(mark + " {} — {}: {}", result.title or result.case.rule, result.case.name, result.reason))
+            text.print(
+                styled(
+                    mark + " {} — {}: {}", result.title or result.case.rule, result.case.name, result.reason
+                )
+            )
         for problem in run.problems:
             text.print(styled("[red]ERROR[/] {}: {}", problem.source, problem.reason))
     else:
@@ -81,8 +91,11 @@ def untested_files(paths: list[Path], run: TestRun) -> list[tuple[str, str]]:
     infos = [
         info
         for info in rule_infos(load_rules(context_paths(paths)))
-        if info.source and any(root == Path(info.source).resolve() or root in Path(info.source).resolve().parents
-                               for root in roots)
+        if info.source
+        and any(
+            root == Path(info.source).resolve() or root in Path(info.source).resolve().parents
+            for root in roots
+        )
     ]
     source_by_title = {info.title: info.source for info in infos}
     tested: dict[str, set[str]] = {}
@@ -100,13 +113,22 @@ def untested_files(paths: list[Path], run: TestRun) -> list[tuple[str, str]]:
 
 @rules.command("check")
 @PATHS
-@click.option("--format", "output_format", type=click.Choice(["text", "sarif"]), default="text", show_default=True)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "sarif"]), default="text", show_default=True
+)
 @OUTPUT
 @click.option("--online", is_flag=True, help="Let pySigma validators download their reference data.")
 @click.option("--sigmahq-layout", is_flag=True, help="Also apply SigmaHQ's file-naming conventions.")
-@click.option("--fail-on", type=click.Choice(["error", "warning", "note", "never"]), default="error", show_default=True)
+@click.option(
+    "--fail-on", type=click.Choice(["error", "warning", "note", "never"]), default="error", show_default=True
+)
 def rules_check(
-    paths: tuple[Path, ...], output_format: str, output: IO[str], online: bool, sigmahq_layout: bool, fail_on: str
+    paths: tuple[Path, ...],
+    output_format: str,
+    output: IO[str],
+    online: bool,
+    sigmahq_layout: bool,
+    fail_on: str,
 ) -> None:
     """Lint rules: Sigma schema, SigmaHQ conventions (pySigma validators), duplicate ids, and
     whether tocsin's engine can run them. PATHS default to the built-in pack."""
@@ -122,19 +144,26 @@ def rules_check(
             text.print(
                 styled(
                     f"[{colours[finding.severity]}]{{}}[/] {{}}{{}}: {{}} {{}}",
-                    finding.severity, finding.file, f" ({who})" if who else "", f"[{finding.check}]", finding.message,
+                    finding.severity,
+                    finding.file,
+                    f" ({who})" if who else "",
+                    f"[{finding.check}]",
+                    finding.message,
                 )
             )
     stderr = _stderr()
     for name, reason in sorted(report.skipped.items()):
         stderr.print(styled("  [yellow]skipped validator[/] {}: {}", name, reason))
-    counts = {severity: sum(1 for f in report.findings if f.severity == severity) for severity in ("error", "warning", "note")}
+    counts = {
+        severity: sum(1 for f in report.findings if f.severity == severity)
+        for severity in ("error", "warning", "note")
+    }
     stderr.print(
         f"{report.rules} rules in {report.files} files, {len(report.validators)} validators run, "
         f"{len(report.skipped)} skipped: {counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes"
     )
     order = ["note", "warning", "error"]
-    if fail_on != "never" and any(counts[s] for s in order[order.index(fail_on):]):
+    if fail_on != "never" and any(counts[s] for s in order[order.index(fail_on) :]):
         raise click.exceptions.Exit(1)
 
 
@@ -192,7 +221,9 @@ def _short(source: str) -> str:
         return source
 
 
-def _opensearch_monitors(paths: list[Path], placeholders: dict[str, list[str]], output: Any, console: SafeConsole) -> list[str]:
+def _opensearch_monitors(
+    paths: list[Path], placeholders: dict[str, list[str]], output: Any, console: SafeConsole
+) -> list[str]:
     """One Alerting monitor per single-event rule that raises alerts; correlations (and the building
     blocks they count) stay with tocsin's engine (``es hunt``)."""
     failures, monitors, correlations = [], 0, 0
@@ -205,7 +236,9 @@ def _opensearch_monitors(paths: list[Path], placeholders: dict[str, list[str]], 
             for monitor in converted.query if isinstance(converted.query, list) else [converted.query]:
                 output.write(json.dumps(monitor, default=str) + "\n")
                 monitors += 1
-    console.print(f"{monitors} OpenSearch monitors; {correlations} correlations and building blocks are left to tocsin es hunt")
+    console.print(
+        f"{monitors} OpenSearch monitors; {correlations} correlations and building blocks are left to tocsin es hunt"
+    )
     return failures
 
 
@@ -213,7 +246,9 @@ def _opensearch_monitors(paths: list[Path], placeholders: dict[str, list[str]], 
 @click.argument("rule_paths", nargs=-1, type=click.Path(exists=True, path_type=Path), metavar="[PATHS]...")
 @click.option(
     "--target",
-    type=click.Choice(["kibana-ndjson", "kibana-saved-objects", "opensearch-monitor", "lucene", "esql", "eql", "duckdb"]),
+    type=click.Choice(
+        ["kibana-ndjson", "kibana-saved-objects", "opensearch-monitor", "lucene", "esql", "eql", "duckdb"]
+    ),
     required=True,
     help="kibana-ndjson: Elastic Security detection rules; kibana-saved-objects: data view and dashboard; "
     "opensearch-monitor: OpenSearch Alerting monitors (JSON Lines).",
@@ -243,8 +278,10 @@ def rules_convert(target: str, rule_paths: tuple[Path, ...], output: Any, settin
         for rule in ruleset.detections:
             output.write(f"# {rule.info.title} [{rule.info.id}]\n{rule.predicate}\n\n")
         for correlation in ruleset.correlations:
-            output.write(f"# {correlation.info.title} [{correlation.info.id}]\n"
-                         f"# {correlation.kind} correlation: evaluated by tocsin's streaming engine\n\n")
+            output.write(
+                f"# {correlation.info.title} [{correlation.info.id}]\n"
+                f"# {correlation.kind} correlation: evaluated by tocsin's streaming engine\n\n"
+            )
         failures = [f"{error.source}: {error.reason}" for error in ruleset.errors]
     else:
         for converted in convert(paths, "default", language=target, placeholders=placeholders):

@@ -149,7 +149,9 @@ def scan(
     )
     with ExitStack() as stack:
         if report_path and db is None:  # the report shows evidence: keep the events in a temporary case
-            request.db = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tocsin-report-"))) / "case.db"
+            request.db = (
+                Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tocsin-report-"))) / "case.db"
+            )
         stream = open_output(stack, output)
         if output_format is None:
             interactive = output is None and sys.stdout.isatty()
@@ -196,7 +198,9 @@ def scan(
             write_scan_report(report_path, request.db, summary)
     print_summary(console, summary, verbose)
     if sink.failure:
-        console.print(styled("tocsin: error: cannot write the alerts to {}: {}", output or "stdout", sink.failure))
+        console.print(
+            styled("tocsin: error: cannot write the alerts to {}: {}", output or "stdout", sink.failure)
+        )
         raise click.exceptions.Exit(EXIT_USAGE)
     if respond:
         respond_to(raised, respond == "execute", db, settings)

@@ -218,7 +218,9 @@ def watch(
     )
     with ExitStack() as stack:
         human = output_format == "human" or (output_format == "auto" and sys.stdout.isatty())
-        sinks: list[Any] = [HumanAlertSink(sys.stdout, sys.stdout.isatty()) if human else JsonLinesSink(sys.stdout)]
+        sinks: list[Any] = [
+            HumanAlertSink(sys.stdout, sys.stdout.isatty()) if human else JsonLinesSink(sys.stdout)
+        ]
         if output is not None:
             alert_file = AlertFile(output)
             stack.callback(alert_file.close)

@@ -77,7 +77,9 @@ class ElasticCluster:
     def create_data_stream(self, name: str) -> None:
         self.client.indices.create_data_stream(name=name)
 
-    def search_pages(self, index: str, query: dict[str, Any], page_size: int, newest_first: bool = False) -> Hits:
+    def search_pages(
+        self, index: str, query: dict[str, Any], page_size: int, newest_first: bool = False
+    ) -> Hits:
         """Every hit of ``query``, a page at a time, over one point in time."""
         pit = self.client.open_point_in_time(index=index, keep_alive="2m", ignore_unavailable=True)["id"]
         order = "desc" if newest_first else "asc"
@@ -142,7 +144,9 @@ class OpenSearchCluster:
         try:
             current = self.client.transport.perform_request("GET", f"/_plugins/_ism/policies/{name}")
         except NOT_FOUND:
-            self.client.transport.perform_request("PUT", f"/_plugins/_ism/policies/{name}", body={"policy": policy})
+            self.client.transport.perform_request(
+                "PUT", f"/_plugins/_ism/policies/{name}", body={"policy": policy}
+            )
             return
         params = {"if_seq_no": current["_seq_no"], "if_primary_term": current["_primary_term"]}
         self.client.transport.perform_request(
@@ -168,7 +172,9 @@ class OpenSearchCluster:
     def create_data_stream(self, name: str) -> None:
         self.client.indices.create_data_stream(name=name)
 
-    def search_pages(self, index: str, query: dict[str, Any], page_size: int, newest_first: bool = False) -> Hits:
+    def search_pages(
+        self, index: str, query: dict[str, Any], page_size: int, newest_first: bool = False
+    ) -> Hits:
         """Every hit of ``query``, a page at a time, over one scroll (a consistent view)."""
         order = "desc" if newest_first else "asc"
         body = {"query": query, "sort": [{"@timestamp": order}, "_doc"], "size": page_size}

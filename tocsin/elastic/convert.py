@@ -111,7 +111,9 @@ class TocsinESQL(_OfflineThreatModel, ESQLBackend):
     value_median_aggregation_expression: ClassVar[dict[str, str]] = {
         "stats": "| eval timebucket=date_trunc({timespan}, @timestamp) | stats value_median=median({field}){fields}{groupby}"
     }
-    value_median_condition_expression: ClassVar[dict[str, str]] = {"stats": "| where value_median {op} {count}"}
+    value_median_condition_expression: ClassVar[dict[str, str]] = {
+        "stats": "| where value_median {op} {count}"
+    }
 
 
 class TocsinEQL(_OfflineThreatModel, EqlBackend):
@@ -227,7 +229,9 @@ def _convert_rule(
     return Converted(rule, language, query)
 
 
-def _queries(backend: TextQueryBackend, rule: SigmaRule | SigmaCorrelationRule, output_format: str) -> list[Any]:
+def _queries(
+    backend: TextQueryBackend, rule: SigmaRule | SigmaCorrelationRule, output_format: str
+) -> list[Any]:
     """The rule's own queries, finalized even when a correlation refers to it or it is a
     building block (``generate: false``)."""
     rule = copy.deepcopy(rule)
@@ -302,7 +306,9 @@ def _nested_sequence(rule: SigmaCorrelationRule, backend: TextQueryBackend, outp
         condition_query = _queries(backend, target, "default")[0]
         by_step = f" by {', '.join(map(_indexed, fields))}" if rule.aliases.aliases and fields else ""
         steps.append(f"[any where {condition_query.removeprefix('any where ')}]{by_step}{runs}")
-    by = f"by {', '.join(map(_indexed, rule.group_by))} " if rule.group_by and not rule.aliases.aliases else ""
+    by = (
+        f"by {', '.join(map(_indexed, rule.group_by))} " if rule.group_by and not rule.aliases.aliases else ""
+    )
     seconds = rule.timespan.seconds
     query = f"sequence {by}with maxspan={seconds}s\n " + "\n ".join(steps)
     if output_format == "default":

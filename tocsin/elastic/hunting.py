@@ -60,7 +60,9 @@ class HuntResult:
     not_hunted: list[str] = field(default_factory=list)
 
 
-def candidate_query(rule_paths: Iterable[Path], placeholders: dict[str, list[str]]) -> tuple[str, int, list[str]]:
+def candidate_query(
+    rule_paths: Iterable[Path], placeholders: dict[str, list[str]]
+) -> tuple[str, int, list[str]]:
     """The Lucene union of every single-event rule, how many rules it holds, and those left out."""
     queries: list[str] = []
     problems: list[str] = []
@@ -136,8 +138,16 @@ def in_reading_order(pages: Iterable[list[dict[str, Any]]]) -> Iterator[list[dic
 def _reading_key(hit: dict[str, Any]) -> tuple[Any, ...]:
     source = hit["_source"]
     log = source.get("log", {})
-    record = [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in str(log.get("offset", "")).split("#")]
-    return hit["sort"][0], source.get("tocsin", {}).get("epoch") or 0.0, log.get("file", {}).get("path", ""), record
+    record = [
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in str(log.get("offset", "")).split("#")
+    ]
+    return (
+        hit["sort"][0],
+        source.get("tocsin", {}).get("epoch") or 0.0,
+        log.get("file", {}).get("path", ""),
+        record,
+    )
 
 
 def event_from_hit(hit: dict[str, Any]) -> Event:
@@ -196,4 +206,3 @@ def read_alerts(
         if len(alerts) >= limit:
             return alerts[:limit]
     return alerts
-

@@ -36,7 +36,10 @@ def detection_rules(
 
 def _visualization(vis_id: str, title: str, vis_type: str, aggs: list[dict[str, Any]]) -> dict[str, Any]:
     state = {"title": title, "type": vis_type, "params": {"addLegend": True}, "aggs": aggs}
-    search = {"indexRefName": "kibanaSavedObjectMeta.searchSourceJSON.index", "query": {"query": "", "language": "kuery"}}
+    search = {
+        "indexRefName": "kibanaSavedObjectMeta.searchSourceJSON.index",
+        "query": {"query": "", "language": "kuery"},
+    }
     return {
         "id": vis_id,
         "type": "visualization",
@@ -48,7 +51,11 @@ def _visualization(vis_id: str, title: str, vis_type: str, aggs: list[dict[str, 
             "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(search)},
         },
         "references": [
-            {"id": DATA_VIEW_ID, "name": "kibanaSavedObjectMeta.searchSourceJSON.index", "type": "index-pattern"}
+            {
+                "id": DATA_VIEW_ID,
+                "name": "kibanaSavedObjectMeta.searchSourceJSON.index",
+                "type": "index-pattern",
+            }
         ],
     }
 
@@ -76,14 +83,30 @@ def _over_time(agg_id: str) -> dict[str, Any]:
 COUNT = {"id": "1", "enabled": True, "type": "count", "schema": "metric", "params": {}}
 
 PANELS = [
-    _visualization("tocsin-alerts-by-rule", "tocsin alerts by rule", "histogram",
-                   [COUNT, _terms("2", "rule.title", "segment", 20)]),
-    _visualization("tocsin-alerts-by-level", "tocsin alerts by level", "pie",
-                   [COUNT, _terms("2", "rule.level", "segment", 5)]),
-    _visualization("tocsin-alerts-by-user", "tocsin alerts by user over time", "histogram",
-                   [COUNT, _over_time("2"), _terms("3", "user.name", "group")]),
-    _visualization("tocsin-alerts-by-source", "tocsin alerts by source over time", "histogram",
-                   [COUNT, _over_time("2"), _terms("3", "source.ip", "group")]),
+    _visualization(
+        "tocsin-alerts-by-rule",
+        "tocsin alerts by rule",
+        "histogram",
+        [COUNT, _terms("2", "rule.title", "segment", 20)],
+    ),
+    _visualization(
+        "tocsin-alerts-by-level",
+        "tocsin alerts by level",
+        "pie",
+        [COUNT, _terms("2", "rule.level", "segment", 5)],
+    ),
+    _visualization(
+        "tocsin-alerts-by-user",
+        "tocsin alerts by user over time",
+        "histogram",
+        [COUNT, _over_time("2"), _terms("3", "user.name", "group")],
+    ),
+    _visualization(
+        "tocsin-alerts-by-source",
+        "tocsin alerts by source over time",
+        "histogram",
+        [COUNT, _over_time("2"), _terms("3", "source.ip", "group")],
+    ),
 ]
 
 
@@ -113,7 +136,9 @@ def saved_objects() -> list[dict[str, Any]]:
             "panelsJSON": json.dumps(layout),
             "optionsJSON": json.dumps({"useMargins": True}),
             "timeRestore": False,
-            "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps({"query": {"query": "", "language": "kuery"}})},
+            "kibanaSavedObjectMeta": {
+                "searchSourceJSON": json.dumps({"query": {"query": "", "language": "kuery"}})
+            },
         },
         "references": [
             {"id": panel["id"], "name": f"panel_{index}", "type": "visualization"}

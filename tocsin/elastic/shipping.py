@@ -260,7 +260,9 @@ class ScanShipper:
             self.shipper.offline_reason = describe(exc, self.shipper.settings)
             return
         if not ready:
-            raise ElasticError(f"{self.shipper.settings.where} has no tocsin templates: run tocsin es setup first")
+            raise ElasticError(
+                f"{self.shipper.settings.where} has no tocsin templates: run tocsin es setup first"
+            )
         self.shipper.replay()
 
     def write(self, events: list[Event], alerts: list[Alert]) -> None:

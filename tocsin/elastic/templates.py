@@ -60,7 +60,13 @@ def _endpoint() -> dict[str, Any]:
 
 
 def _user_fields() -> dict[str, Any]:
-    return {"name": KEYWORD_TEXT, "id": KEYWORD, "email": KEYWORD, "full_name": KEYWORD_TEXT, "domain": KEYWORD}
+    return {
+        "name": KEYWORD_TEXT,
+        "id": KEYWORD,
+        "email": KEYWORD,
+        "full_name": KEYWORD_TEXT,
+        "domain": KEYWORD,
+    }
 
 
 #: The ECS fields tocsin's parsers emit, typed as ECS defines them. ``log.offset`` is the one
@@ -285,41 +291,58 @@ def setup(cluster: Cluster) -> list[Change]:
         if unavailable:
             changes.append(Change(cluster.lifecycle, name, "skipped", unavailable))
             continue
-        changes.append(_ensure(
-            cluster.lifecycle, name,
-            partial(cluster.lifecycle_meta, name),
-            partial(cluster.put_lifecycle, name, policy),
-        ))
-    for name, template in component_templates(cluster.product).items():
-        changes.append(_ensure(
-            "component template", name,
-            partial(_component_template_meta, cluster, name),
-            partial(
-                cluster.put_component_template, name, {"template": template, "version": VERSION, "_meta": META}
-            ),
-        ))
-    for name in CUSTOM_TEMPLATES:
-        changes.append(_ensure(
-            "component template", name,
-            partial(_custom_template_meta, cluster, name),
-            partial(
-                cluster.put_component_template,
+        changes.append(
+            _ensure(
+                cluster.lifecycle,
                 name,
-                {"template": {}, "_meta": {"description": "site additions; tocsin never overwrites it"}},
-            ),
-        ))
+                partial(cluster.lifecycle_meta, name),
+                partial(cluster.put_lifecycle, name, policy),
+            )
+        )
+    for name, template in component_templates(cluster.product).items():
+        changes.append(
+            _ensure(
+                "component template",
+                name,
+                partial(_component_template_meta, cluster, name),
+                partial(
+                    cluster.put_component_template,
+                    name,
+                    {"template": template, "version": VERSION, "_meta": META},
+                ),
+            )
+        )
+    for name in CUSTOM_TEMPLATES:
+        changes.append(
+            _ensure(
+                "component template",
+                name,
+                partial(_custom_template_meta, cluster, name),
+                partial(
+                    cluster.put_component_template,
+                    name,
+                    {"template": {}, "_meta": {"description": "site additions; tocsin never overwrites it"}},
+                ),
+            )
+        )
     for name, template in INDEX_TEMPLATES.items():
-        changes.append(_ensure(
-            "index template", name,
-            partial(_index_template_meta, cluster, name),
-            partial(cluster.put_index_template, name, {**template, "version": VERSION, "_meta": META}),
-        ))
+        changes.append(
+            _ensure(
+                "index template",
+                name,
+                partial(_index_template_meta, cluster, name),
+                partial(cluster.put_index_template, name, {**template, "version": VERSION, "_meta": META}),
+            )
+        )
     for name in DATA_STREAMS:
-        changes.append(_ensure(
-            "data stream", name,
-            partial(_data_stream_meta, cluster, name),
-            partial(cluster.create_data_stream, name),
-        ))
+        changes.append(
+            _ensure(
+                "data stream",
+                name,
+                partial(_data_stream_meta, cluster, name),
+                partial(cluster.create_data_stream, name),
+            )
+        )
     return changes
 
 
@@ -341,7 +364,9 @@ def _data_stream_meta(cluster: Cluster, name: str) -> dict[str, Any]:
     return META if cluster.has_data_stream(name) else {}
 
 
-def _ensure(kind: str, name: str, current_meta: Callable[[], dict[str, Any]], write: Callable[[], Any]) -> Change:
+def _ensure(
+    kind: str, name: str, current_meta: Callable[[], dict[str, Any]], write: Callable[[], Any]
+) -> Change:
     try:
         meta = current_meta()
     except NOT_FOUND:

@@ -21,7 +21,13 @@ from tocsin.storage.sqlite import connect_read_only
 from tocsin.tabular import alert_row, event_row, open_private
 
 LEVELS = ["critical", "high", "medium", "low", "informational"]
-LEVEL_COLOURS = {"critical": "#7b1fa2", "high": "#d32f2f", "medium": "#f57c00", "low": "#1976d2", "informational": "#9e9e9e"}
+LEVEL_COLOURS = {
+    "critical": "#7b1fa2",
+    "high": "#d32f2f",
+    "medium": "#f57c00",
+    "low": "#1976d2",
+    "informational": "#9e9e9e",
+}
 #: Evidence rows per alert in the page; the case database keeps them all.
 EVIDENCE_ROWS = 200
 _CHART_WIDTH, _CHART_HEIGHT, _CHART_BARS = 900, 220, 48
@@ -71,7 +77,9 @@ def detection_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 height = levels[level] / tallest * plot_height
                 top -= height
                 label = f"{start:%Y-%m-%d %H:%M} UTC: {levels[level]} {level}"
-                bars.append(Bar(left + index * slot + 1, top, max(slot - 2, 1), height, LEVEL_COLOURS[level], label))
+                bars.append(
+                    Bar(left + index * slot + 1, top, max(slot - 2, 1), height, LEVEL_COLOURS[level], label)
+                )
     ticks = [
         {"x": left + index * slot, "label": f"{origin + timedelta(seconds=index * step):%m-%d %H:%M}"}
         for index in range(0, count, max(1, count // 6))
@@ -110,7 +118,12 @@ def report_context(store: CaseStore, summary: ScanSummary | None, title: str) ->
         hosts.setdefault(row["host"] or "(no host)", Counter())[row["level"]] += 1
     ranked = sorted(rules.items(), key=lambda entry: (LEVELS.index(entry[0][1]), -len(entry[1]), entry[0][0]))
     top_rules = [
-        {"rule": rule, "level": level, "alerts": len(items), "events": sum(i["event_count"] or 0 for i in items)}
+        {
+            "rule": rule,
+            "level": level,
+            "alerts": len(items),
+            "events": sum(i["event_count"] or 0 for i in items),
+        }
         for (rule, level), items in ranked
     ]
     events_total, first, last = store.connection.execute(
@@ -150,7 +163,9 @@ def _epoch(value: float | None) -> str:
 
 def render_report(context: dict[str, Any]) -> str:
     """The page's HTML; every value is autoescaped."""
-    environment = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment = Environment(
+        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
     template = files("tocsin.report").joinpath("scan-report.html.j2").read_text(encoding="utf-8")
     return environment.from_string(template).render(**context)
 

@@ -27,13 +27,14 @@ from tocsin.credentials import fingerprint_key
 GENESIS = "0" * 64
 
 
-
 def _digest(seq: int, at: str, actor: str, action: str, subject: str, details: str, prev_hash: str) -> str:
     content = json.dumps([seq, at, actor, action, subject, details, prev_hash], separators=(",", ":"))
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-def append(connection: sqlite3.Connection, actor: str, action: str, subject: str, details: dict[str, Any]) -> None:
+def append(
+    connection: sqlite3.Connection, actor: str, action: str, subject: str, details: dict[str, Any]
+) -> None:
     """Add one entry; call inside the transaction that makes the change it records."""
     last = connection.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
@@ -41,7 +42,16 @@ def append(connection: sqlite3.Connection, actor: str, action: str, subject: str
     text = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
     connection.execute(
         "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (seq, at, actor, action, subject, text, prev_hash, _digest(seq, at, actor, action, subject, text, prev_hash)),
+        (
+            seq,
+            at,
+            actor,
+            action,
+            subject,
+            text,
+            prev_hash,
+            _digest(seq, at, actor, action, subject, text, prev_hash),
+        ),
     )
 
 
@@ -77,14 +87,20 @@ def _check_anchor(connection: sqlite3.Connection, database: Path, entries: int) 
         anchor = json.loads(path.read_text(encoding="utf-8"))
         anchored, head, mac = int(anchor["entries"]), str(anchor["hash"]), str(anchor["mac"])
     except FileNotFoundError:
-        return [f"no anchor ({path.name}): entries removed from the end could not be detected"] if entries else []
+        return (
+            [f"no anchor ({path.name}): entries removed from the end could not be detected"]
+            if entries
+            else []
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return [f"anchor {path.name} unreadable: {exc}"]
     if not hmac.compare_digest(mac, _anchor_mac(anchored, head)):
         return [f"anchor {path.name} was altered (its MAC does not match)"]
     row = connection.execute("SELECT hash FROM audit WHERE seq = ?", (anchored,)).fetchone()
     if entries < anchored or row is None:
-        return [f"the log ends at {entries} entries but {anchored} were anchored (entries removed from the end)"]
+        return [
+            f"the log ends at {entries} entries but {anchored} were anchored (entries removed from the end)"
+        ]
     if row[0] != head:
         return [f"entry {anchored}: differs from the anchored head"]
     return []

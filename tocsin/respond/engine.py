@@ -166,7 +166,11 @@ class ResponseEngine:
         return row
 
     def _context(
-        self, alert: dict[str, Any], alerts: list[dict[str, Any]], incident: dict[str, Any], inputs: dict[str, Any]
+        self,
+        alert: dict[str, Any],
+        alerts: list[dict[str, Any]],
+        incident: dict[str, Any],
+        inputs: dict[str, Any],
     ) -> dict[str, Any]:
         """What templates see. Alert fields are values here, never template source."""
         plan = self.catalog.plan
@@ -183,11 +187,15 @@ class ResponseEngine:
             },
         }
 
-    def _step_context(self, incident_id: str, step_id: str, timeout: int, record: dict[str, Any] | None) -> StepContext:
+    def _step_context(
+        self, incident_id: str, step_id: str, timeout: int, record: dict[str, Any] | None
+    ) -> StepContext:
         template_context: dict[str, Any] = {}
         if record is not None:
             template_context = self._context(record["alerts"][0], record["alerts"], record, record["inputs"])
-            template_context["actions"] = [s for s in record["steps"] if s["status"] == DONE and s["stage"] == "main"]
+            template_context["actions"] = [
+                s for s in record["steps"] if s["status"] == DONE and s["stage"] == "main"
+            ]
             template_context["record"] = record
         case: IncidentCase | None = self.journal
         return StepContext(incident_id, step_id, self.settings, case, timeout, template_context)  # type: ignore[arg-type]
@@ -261,7 +269,9 @@ class ResponseEngine:
         journal = self._journal()
         step = journal.step(incident_id, step_id)
         if step.status in (DONE, RUNNING):
-            raise JournalError(f"{incident_id} step {step_id} is {step.status}; only a step not yet run can be skipped")
+            raise JournalError(
+                f"{incident_id} step {step_id} is {step.status}; only a step not yet run can be skipped"
+            )
         journal.mark(step, SKIPPED, error=f"by {journal.actor}: {reason}")
 
     def refresh_reports(self, incident_id: str) -> list[str]:
@@ -271,7 +281,9 @@ class ResponseEngine:
         for step in journal.steps(incident_id):
             if step.action == "report.incident" and step.status == DONE:
                 action = ACTIONS[step.action]
-                ctx = self._step_context(incident_id, step.step_id, step.timeout, journal.incident_record(incident_id))
+                ctx = self._step_context(
+                    incident_id, step.step_id, step.timeout, journal.incident_record(incident_id)
+                )
                 try:
                     action.run(action.params.model_validate(step.params), ctx)
                 except (ResponderError, RenderError, ValidationError) as exc:
@@ -315,9 +327,12 @@ class ResponseEngine:
         journal = self._journal()
         states = {step.status for step in journal.steps(incident_id, "main")}
         status = (
-            "failed" if FAILED in states
-            else "waiting-approval" if WAITING in states
-            else "open" if states & {PENDING, RUNNING}
+            "failed"
+            if FAILED in states
+            else "waiting-approval"
+            if WAITING in states
+            else "open"
+            if states & {PENDING, RUNNING}
             else "responded"
         )
         if journal.incident(incident_id)["status"] not in (status, "closed"):
@@ -339,7 +354,9 @@ def incident_key(playbook: Playbook, alert: Alert) -> str:
     """
     values = [f"{name}={value}" for name in playbook.dedup if (value := alert.entity(name)) is not None]
     if not values:
-        values = [f"{name}={value}" for name, value in sorted((alert.group_by or {}).items()) if value is not None]
+        values = [
+            f"{name}={value}" for name, value in sorted((alert.group_by or {}).items()) if value is not None
+        ]
     return playbook.id + "|" + "|".join(values or [f"alert={alert.id}"])
 
 

@@ -24,7 +24,14 @@ from tocsin.storage.sqlite import connect_journal
 NEW_INCIDENT = "(new)"
 
 #: Step states. ``running`` left behind by a crash is run again on resume (responders are idempotent).
-PENDING, RUNNING, DONE, FAILED, SKIPPED, WAITING = "pending", "running", "done", "failed", "skipped", "waiting"
+PENDING, RUNNING, DONE, FAILED, SKIPPED, WAITING = (
+    "pending",
+    "running",
+    "done",
+    "failed",
+    "skipped",
+    "waiting",
+)
 
 
 def iso(moment: datetime) -> str:
@@ -103,7 +110,9 @@ class Journal:
     # incidents ---------------------------------------------------------------------------------
 
     def incident_for_alert(self, alert_id: str) -> str | None:
-        row = self.connection.execute("SELECT incident_id FROM incident_alerts WHERE alert_id = ?", (alert_id,)).fetchone()
+        row = self.connection.execute(
+            "SELECT incident_id FROM incident_alerts WHERE alert_id = ?", (alert_id,)
+        ).fetchone()
         return row[0] if row else None
 
     def open_incident_for(self, dedup_key: str, since: str) -> str | None:
@@ -136,22 +145,54 @@ class Journal:
             incident_id = f"INC-{number}"
             db.execute(
                 "INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, 'open', 'detection', ?, ?, ?, NULL, ?, ?)",
-                (incident_id, number, dedup_key, playbook, title, level, now(), first, last, json.dumps(inputs), json.dumps(duties)),
+                (
+                    incident_id,
+                    number,
+                    dedup_key,
+                    playbook,
+                    title,
+                    level,
+                    now(),
+                    first,
+                    last,
+                    json.dumps(inputs),
+                    json.dumps(duties),
+                ),
             )
-            db.execute("INSERT INTO incident_alerts VALUES (?, ?, ?)", (alert["id"], incident_id, json.dumps(alert)))
+            db.execute(
+                "INSERT INTO incident_alerts VALUES (?, ?, ?)", (alert["id"], incident_id, json.dumps(alert))
+            )
             for seq, step in enumerate(steps):
                 db.execute(
                     "INSERT INTO steps (incident_id, seq, step_id, stage, action, description, params, plan, "
                     "requires_approval, timeout, retries, on_failure, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        incident_id, seq, step["id"], step["stage"], step["action"], step["description"],
-                        json.dumps(step["params"]), step["plan"].replace(NEW_INCIDENT, incident_id),
-                        int(step["requires_approval"]), step["timeout"],
-                        step["retries"], step["on_failure"], step["status"],
+                        incident_id,
+                        seq,
+                        step["id"],
+                        step["stage"],
+                        step["action"],
+                        step["description"],
+                        json.dumps(step["params"]),
+                        step["plan"].replace(NEW_INCIDENT, incident_id),
+                        int(step["requires_approval"]),
+                        step["timeout"],
+                        step["retries"],
+                        step["on_failure"],
+                        step["status"],
                     ),
                 )
-            db.execute("INSERT INTO timeline VALUES (?, ?, 'opened', ?)", (incident_id, now(), f"opened by {playbook}: {title}"))
-            audit.append(db, self.actor, "incident.open", incident_id, {"playbook": playbook, "alert": alert["id"], "key": dedup_key})
+            db.execute(
+                "INSERT INTO timeline VALUES (?, ?, 'opened', ?)",
+                (incident_id, now(), f"opened by {playbook}: {title}"),
+            )
+            audit.append(
+                db,
+                self.actor,
+                "incident.open",
+                incident_id,
+                {"playbook": playbook, "alert": alert["id"], "key": dedup_key},
+            )
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -161,13 +202,20 @@ class Journal:
 
     def attach_alert(self, incident_id: str, alert: dict[str, Any]) -> None:
         with self._change("incident.alert", incident_id, {"alert": alert["id"]}) as db:
-            db.execute("INSERT INTO incident_alerts VALUES (?, ?, ?)", (alert["id"], incident_id, json.dumps(alert)))
             db.execute(
-                "UPDATE incidents SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?) WHERE id = ?",
-                ((alert.get("window") or {}).get("start") or alert["@timestamp"], alert["@timestamp"], incident_id),
+                "INSERT INTO incident_alerts VALUES (?, ?, ?)", (alert["id"], incident_id, json.dumps(alert))
             )
             db.execute(
-                "INSERT INTO timeline VALUES (?, ?, 'alert', ?)", (incident_id, now(), f"alert {alert['id']} joined: {alert['message']}")
+                "UPDATE incidents SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?) WHERE id = ?",
+                (
+                    (alert.get("window") or {}).get("start") or alert["@timestamp"],
+                    alert["@timestamp"],
+                    incident_id,
+                ),
+            )
+            db.execute(
+                "INSERT INTO timeline VALUES (?, ?, 'alert', ?)",
+                (incident_id, now(), f"alert {alert['id']} joined: {alert['message']}"),
             )
 
     def incidents(self, status: str | None = None) -> list[dict[str, Any]]:
@@ -175,13 +223,17 @@ class Journal:
         return [self._incident(row) for row in self.connection.execute(query, (status,) if status else ())]
 
     def incident(self, incident_id: str) -> dict[str, Any]:
-        row = self.connection.execute("SELECT * FROM incidents WHERE id = ?", (incident_id.upper(),)).fetchone()
+        row = self.connection.execute(
+            "SELECT * FROM incidents WHERE id = ?", (incident_id.upper(),)
+        ).fetchone()
         if row is None:
             raise JournalError(f"no incident {incident_id} in {self.path}")
         return self._incident(row)
 
     def _incident(self, row: tuple[Any, ...]) -> dict[str, Any]:
-        names = [column[0] for column in self.connection.execute("SELECT * FROM incidents LIMIT 0").description]
+        names = [
+            column[0] for column in self.connection.execute("SELECT * FROM incidents LIMIT 0").description
+        ]
         record = dict(zip(names, row, strict=True))
         record["inputs"], record["duties"] = json.loads(record["inputs"]), json.loads(record["duties"])
         return record
@@ -189,13 +241,21 @@ class Journal:
     def set_status(self, incident_id: str, status: str) -> None:
         with self._change("incident.status", incident_id, {"status": status}) as db:
             closed = now() if status == "closed" else None
-            db.execute("UPDATE incidents SET status = ?, closed_at = ? WHERE id = ?", (status, closed, incident_id))
-            db.execute("INSERT INTO timeline VALUES (?, ?, 'status', ?)", (incident_id, now(), f"status: {status}"))
+            db.execute(
+                "UPDATE incidents SET status = ?, closed_at = ? WHERE id = ?", (status, closed, incident_id)
+            )
+            db.execute(
+                "INSERT INTO timeline VALUES (?, ?, 'status', ?)", (incident_id, now(), f"status: {status}")
+            )
 
     # steps -------------------------------------------------------------------------------------
 
     def steps(self, incident_id: str, stage: str | None = None) -> list[StepRow]:
-        query = "SELECT * FROM steps WHERE incident_id = ?" + (" AND stage = ?" if stage else "") + " ORDER BY seq"
+        query = (
+            "SELECT * FROM steps WHERE incident_id = ?"
+            + (" AND stage = ?" if stage else "")
+            + " ORDER BY seq"
+        )
         rows = self.connection.execute(query, (incident_id, stage) if stage else (incident_id,)).fetchall()
         return [_step_row(row) for row in rows]
 
@@ -205,9 +265,17 @@ class Journal:
                 return row
         raise JournalError(f"{incident_id} has no step {step_id!r}")
 
-    def mark(self, step: StepRow, status: str, *, result: dict[str, Any] | None = None, error: str | None = None) -> None:
+    def mark(
+        self, step: StepRow, status: str, *, result: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
         """Record a step's new state (``running`` also counts an attempt) and audit it."""
-        details = {"step": step.step_id, "action": step.action, "status": status, "error": error, "result": result}
+        details = {
+            "step": step.step_id,
+            "action": step.action,
+            "status": status,
+            "error": error,
+            "result": result,
+        }
         with self._change(f"step.{status}", step.incident_id, details) as db:
             if status == RUNNING:
                 db.execute(
@@ -218,11 +286,23 @@ class Journal:
             else:
                 db.execute(
                     "UPDATE steps SET status = ?, result = ?, error = ?, finished_at = ? WHERE incident_id = ? AND step_id = ?",
-                    (status, json.dumps(result) if result is not None else None, error, now(), step.incident_id, step.step_id),
+                    (
+                        status,
+                        json.dumps(result) if result is not None else None,
+                        error,
+                        now(),
+                        step.incident_id,
+                        step.step_id,
+                    ),
                 )
             if status in (DONE, FAILED, SKIPPED):
-                text = f"{step.step_id}: {step.plan}" if status == DONE else f"{step.step_id} {status}: {error}"
-                db.execute("INSERT INTO timeline VALUES (?, ?, ?, ?)", (step.incident_id, now(), f"step-{status}", text))
+                text = (
+                    f"{step.step_id}: {step.plan}" if status == DONE else f"{step.step_id} {status}: {error}"
+                )
+                db.execute(
+                    "INSERT INTO timeline VALUES (?, ?, ?, ?)",
+                    (step.incident_id, now(), f"step-{status}", text),
+                )
 
     def approve(self, incident_id: str, step_id: str) -> StepRow:
         step = self.step(incident_id, step_id)
@@ -234,7 +314,10 @@ class Journal:
                 "WHERE incident_id = ? AND step_id = ?",
                 (self.actor, now(), WAITING, PENDING, incident_id, step_id),
             )
-            db.execute("INSERT INTO timeline VALUES (?, ?, 'approval', ?)", (incident_id, now(), f"{step_id} approved by {self.actor}"))
+            db.execute(
+                "INSERT INTO timeline VALUES (?, ?, 'approval', ?)",
+                (incident_id, now(), f"{step_id} approved by {self.actor}"),
+            )
         return self.step(incident_id, step_id)
 
     # IncidentCase: what case and report actions may do ------------------------------------------
@@ -253,7 +336,10 @@ class Journal:
 
     def add_evidence(self, incident_id: str, name: str, sha256: str, size: int, path: str) -> None:
         with self._change("evidence.add", incident_id, {"name": name, "sha256": sha256}) as db:
-            db.execute("INSERT OR REPLACE INTO evidence VALUES (?, ?, ?, ?, ?)", (incident_id, name, sha256, size, path))
+            db.execute(
+                "INSERT OR REPLACE INTO evidence VALUES (?, ?, ?, ?, ?)",
+                (incident_id, name, sha256, size, path),
+            )
 
     def incident_record(self, incident_id: str) -> dict[str, Any]:
         """The incident with its alerts, steps, timeline and evidence: what reports and templates read."""
@@ -274,7 +360,8 @@ class Journal:
         record["evidence"] = [
             {"name": name, "sha256": sha, "size": size, "path": path}
             for name, sha, size, path in self.connection.execute(
-                "SELECT name, sha256, size, path FROM evidence WHERE incident_id = ? ORDER BY name", (incident_id,)
+                "SELECT name, sha256, size, path FROM evidence WHERE incident_id = ? ORDER BY name",
+                (incident_id,),
             )
         ]
         return record

@@ -123,13 +123,24 @@ def check_rules(
         if len(files) > 1:
             for where in files:
                 others = ", ".join(other for other in files if other != where) or where
-                report.findings.append(Finding("duplicate-id", "error", f"id {rule_id} also used by {others}", where, rule_id))
+                report.findings.append(
+                    Finding("duplicate-id", "error", f"id {rule_id} also used by {others}", where, rule_id)
+                )
     context = offline() if not online else _nothing()
     with context:
         _validate(parsed, report, layout)
     if engine:
         for error in load_rules(paths).errors:
-            report.findings.append(Finding("tocsin-engine", "warning", f"tocsin cannot run it: {error.reason}", error.source, None, error.title))
+            report.findings.append(
+                Finding(
+                    "tocsin-engine",
+                    "warning",
+                    f"tocsin cannot run it: {error.reason}",
+                    error.source,
+                    None,
+                    error.title,
+                )
+            )
     return report
 
 
@@ -156,7 +167,9 @@ def _parse(file: Path, report: CheckReport) -> tuple[list[Any], list[str]]:
         return [], []
     for rule in rejected:
         for error in rule.errors:
-            report.findings.append(Finding("schema", "error", one_line(error), str(file), _id(rule), rule.title))
+            report.findings.append(
+                Finding("schema", "error", one_line(error), str(file), _id(rule), rule.title)
+            )
     return good, []
 
 
@@ -166,8 +179,9 @@ def _stateful_ids(documents: list[Any], file: Path, report: CheckReport) -> list
         try:
             ids.append(parse_stateful(document, file).info.id)
         except StatefulSpecError as exc:
-            report.findings.append(Finding("schema", "error", f"stateful rule: {exc}", str(file),
-                                           None, document.get("title")))
+            report.findings.append(
+                Finding("schema", "error", f"stateful rule: {exc}", str(file), None, document.get("title"))
+            )
     return ids
 
 
@@ -198,10 +212,20 @@ def _validate(rules: list[Any], report: CheckReport, layout: bool) -> None:
         for issue in issues:
             severity = {"HIGH": "error", "MEDIUM": "warning"}.get(issue.severity.name, "note")
             for rule in issue.rules or [None]:
-                file = str(rule.source.path) if rule is not None and rule.source and rule.source.path else "<collection>"
+                file = (
+                    str(rule.source.path)
+                    if rule is not None and rule.source and rule.source.path
+                    else "<collection>"
+                )
                 report.findings.append(
-                    Finding(name, severity, f"{issue.description}{_detail(issue)}", file, _id(rule) if rule else None,
-                            getattr(rule, "title", None))
+                    Finding(
+                        name,
+                        severity,
+                        f"{issue.description}{_detail(issue)}",
+                        file,
+                        _id(rule) if rule else None,
+                        getattr(rule, "title", None),
+                    )
                 )
 
 

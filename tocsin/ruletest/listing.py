@@ -61,7 +61,9 @@ def attack_tags(tags: list[str]) -> tuple[list[str], list[str]]:
     return tactics, techniques
 
 
-def list_rules(paths: list[Path], include_building_blocks: bool = False, yara_paths: list[Path] | None = None) -> Listing:
+def list_rules(
+    paths: list[Path], include_building_blocks: bool = False, yara_paths: list[Path] | None = None
+) -> Listing:
     """Sigma, correlation and stateful rules under ``paths``, and YARA rules under ``yara_paths``
     (default: the YARA files under ``paths``)."""
     ruleset = load_rules(paths)
@@ -74,7 +76,16 @@ def list_rules(paths: list[Path], include_building_blocks: bool = False, yara_pa
             continue
         tactics, techniques = attack_tags(info.tags)
         listing.rules.append(
-            ListedRule(info.id, info.title, info.level.name, info.type, tactics, techniques, info.source or "", alerts)
+            ListedRule(
+                info.id,
+                info.title,
+                info.level.name,
+                info.type,
+                tactics,
+                techniques,
+                info.source or "",
+                alerts,
+            )
         )
     listing.rules += _yara_rules(yara_paths if yara_paths is not None else paths, listing.errors)
     listing.rules.sort(key=lambda rule: (rule.tactics[:1] or ["~"], rule.title))
@@ -92,7 +103,9 @@ def _yara_rules(paths: list[Path], errors: list[str]) -> list[ListedRule]:
             continue
         for rule in compiled:
             meta = dict(rule.meta)
-            tactics, techniques = attack_tags([f"attack.{tag}" for tag in rule.tags] + str(meta.get("attack", "")).split())
+            tactics, techniques = attack_tags(
+                [f"attack.{tag}" for tag in rule.tags] + str(meta.get("attack", "")).split()
+            )
             listed.append(ListedRule(
                 str(meta.get("id") or f"{file.stem}.{rule.identifier}"), rule_title(rule.identifier, meta), yara_level(meta).name,
                 "yara", tactics, techniques, str(file), True,
@@ -104,7 +117,10 @@ def as_json(listing: Listing) -> dict[str, Any]:
     """The listing for scripts: every rule, coverage counts and what could not be loaded."""
     return {
         "rules": [asdict(rule) for rule in listing.rules],
-        "coverage": {"tactics": dict(listing.tactic_coverage()), "techniques": dict(listing.technique_coverage())},
+        "coverage": {
+            "tactics": dict(listing.tactic_coverage()),
+            "techniques": dict(listing.technique_coverage()),
+        },
         "errors": listing.errors,
     }
 
@@ -123,8 +139,13 @@ def navigator_layer(listing: Listing, name: str = "tocsin rules") -> dict[str, A
         "domain": "enterprise-attack",
         "description": f"{sum(1 for r in listing.rules if r.alerts)} alerting rules covering {len(titles)} techniques",
         "techniques": [
-            {"techniqueID": technique, "score": len(rules), "comment": "; ".join(sorted(set(rules))),
-             "enabled": True, "showSubtechniques": True}
+            {
+                "techniqueID": technique,
+                "score": len(rules),
+                "comment": "; ".join(sorted(set(rules))),
+                "enabled": True,
+                "showSubtechniques": True,
+            }
             for technique, rules in sorted(titles.items())
         ],
         "gradient": {"colors": ["#ffe766", "#ff6666"], "minValue": 1, "maxValue": top},

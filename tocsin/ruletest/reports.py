@@ -67,7 +67,9 @@ def sarif(report: CheckReport, base: Path | None = None) -> str:
     rule_ids = sorted({finding.check for finding in report.findings})
     results = []
     for finding in report.findings:
-        location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": _uri(finding.file, base)}}}
+        location: dict[str, Any] = {
+            "physicalLocation": {"artifactLocation": {"uri": _uri(finding.file, base)}}
+        }
         if finding.title or finding.rule_id:
             location["logicalLocations"] = [{"name": finding.title or finding.rule_id, "kind": "rule",
                                              "fullyQualifiedName": finding.rule_id or finding.title}]  # fmt: skip
@@ -79,7 +81,11 @@ def sarif(report: CheckReport, base: Path | None = None) -> str:
             "locations": [location],
         })  # fmt: skip
     notifications = [
-        {"level": "note", "message": {"text": f"validator {name} skipped: {reason}"}, "descriptor": {"id": name}}
+        {
+            "level": "note",
+            "message": {"text": f"validator {name} skipped: {reason}"},
+            "descriptor": {"id": name},
+        }
         for name, reason in sorted(report.skipped.items())
     ]
     log = {

@@ -254,7 +254,9 @@ def rule_infos(ruleset: RuleSet) -> list[RuleInfo]:
     )
 
 
-def run_tests(paths: list[Path], builtin: bool = True, placeholders: dict[str, list[str]] | None = None) -> TestRun:
+def run_tests(
+    paths: list[Path], builtin: bool = True, placeholders: dict[str, list[str]] | None = None
+) -> TestRun:
     """Discover the cases under ``paths`` and run them all."""
     run = TestRun()
     search = paths or [builtin_rules_path()]
@@ -278,7 +280,9 @@ def _names(files: Iterable[Path]) -> dict[str, str]:
     return names
 
 
-def run_case(case: TestCase, ruleset: RuleSet, index: dict[str, RuleInfo], names: dict[str, str]) -> CaseResult:
+def run_case(
+    case: TestCase, ruleset: RuleSet, index: dict[str, RuleInfo], names: dict[str, str]
+) -> CaseResult:
     started = time.monotonic()
     key = case.rule.lower()
     info = index.get(key) or index.get(names.get(key, ""))
@@ -320,7 +324,11 @@ def coverage(run: TestRun, ruleset: RuleSet) -> list[tuple[str, str]]:
         (negative if result.case.negative else positive).add(target or "")
     missing = []
     for info in rule_infos(ruleset):
-        lacks = [kind for kind, found in (("positive", positive), ("negative", negative)) if info.title not in found]
+        lacks = [
+            kind
+            for kind, found in (("positive", positive), ("negative", negative))
+            if info.title not in found
+        ]
         if lacks:
             missing.append((info.id, f"{info.title}: no {' and no '.join(lacks)} case"))
     return missing

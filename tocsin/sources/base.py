@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from tocsin.batch import EventBatch
     from tocsin.sources.pcap.payloads import PayloadScanner
 
+
 @dataclass
 class ParseOptions:
     """Options that change how inputs are interpreted."""

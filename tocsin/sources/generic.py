@@ -45,15 +45,54 @@ _PLAUSIBLE_EPOCH = 315532800
 
 #: ECS fields taken from records that already use their names.
 ECS_FIELDS = (
-    "message", "event.category", "event.type", "event.outcome", "event.action", "event.code", "event.reason",
-    "event.kind", "event.dataset", "event.provider", "user.name", "user.id", "user.domain", "user.email",
-    "user.full_name", "user.target.name", "source.ip", "source.port", "source.address", "source.domain",
-    "destination.ip", "destination.port", "destination.address", "destination.domain", "client.ip",
-    "client.address", "host.name", "host.hostname", "host.ip", "process.name", "process.pid",
-    "process.command_line", "process.executable", "url.original", "url.domain", "url.path",
-    "http.request.method", "http.response.status_code", "user_agent.original", "network.protocol",
-    "network.transport", "service.name", "file.path", "log.level", "rule.name", "event.module",
-    "data_stream.dataset", "service.type",
+    "message",
+    "event.category",
+    "event.type",
+    "event.outcome",
+    "event.action",
+    "event.code",
+    "event.reason",
+    "event.kind",
+    "event.dataset",
+    "event.provider",
+    "user.name",
+    "user.id",
+    "user.domain",
+    "user.email",
+    "user.full_name",
+    "user.target.name",
+    "source.ip",
+    "source.port",
+    "source.address",
+    "source.domain",
+    "destination.ip",
+    "destination.port",
+    "destination.address",
+    "destination.domain",
+    "client.ip",
+    "client.address",
+    "host.name",
+    "host.hostname",
+    "host.ip",
+    "process.name",
+    "process.pid",
+    "process.command_line",
+    "process.executable",
+    "url.original",
+    "url.domain",
+    "url.path",
+    "http.request.method",
+    "http.response.status_code",
+    "user_agent.original",
+    "network.protocol",
+    "network.transport",
+    "service.name",
+    "file.path",
+    "log.level",
+    "rule.name",
+    "event.module",
+    "data_stream.dataset",
+    "service.type",
 )
 _ECS_HEADS = tuple((name, name.split(".", 1)[0]) for name in ECS_FIELDS)
 _ECS_NAMES = frozenset(ECS_FIELDS)
@@ -61,19 +100,64 @@ _ECS_HEAD_NAMES = frozenset(head for _, head in _ECS_HEADS)
 
 #: The allowed values of ECS categorization fields: mapped to one of these, a field is a constant.
 ECS_ALLOWED_VALUES = {
-    "event.category": frozenset({
-        "api", "authentication", "configuration", "database", "driver", "email", "file", "host", "iam",
-        "intrusion_detection", "library", "malware", "network", "package", "process", "registry", "session",
-        "threat", "vulnerability", "web",
-    }),
-    "event.type": frozenset({
-        "access", "admin", "allowed", "change", "connection", "creation", "deletion", "denied", "end",
-        "error", "group", "indicator", "info", "installation", "protocol", "start", "user",
-    }),
+    "event.category": frozenset(
+        {
+            "api",
+            "authentication",
+            "configuration",
+            "database",
+            "driver",
+            "email",
+            "file",
+            "host",
+            "iam",
+            "intrusion_detection",
+            "library",
+            "malware",
+            "network",
+            "package",
+            "process",
+            "registry",
+            "session",
+            "threat",
+            "vulnerability",
+            "web",
+        }
+    ),
+    "event.type": frozenset(
+        {
+            "access",
+            "admin",
+            "allowed",
+            "change",
+            "connection",
+            "creation",
+            "deletion",
+            "denied",
+            "end",
+            "error",
+            "group",
+            "indicator",
+            "info",
+            "installation",
+            "protocol",
+            "start",
+            "user",
+        }
+    ),
     "event.outcome": frozenset({"failure", "success", "unknown"}),
-    "event.kind": frozenset({
-        "alert", "asset", "enrichment", "event", "metric", "pipeline_error", "signal", "state",
-    }),
+    "event.kind": frozenset(
+        {
+            "alert",
+            "asset",
+            "enrichment",
+            "event",
+            "metric",
+            "pipeline_error",
+            "signal",
+            "state",
+        }
+    ),
 }
 _INTEGER_FIELDS = frozenset({"source.port", "destination.port", "process.pid", "http.response.status_code"})
 
@@ -92,7 +176,11 @@ class FieldMapper:
         for key, value in record.items():
             lowered = key.lower()
             if lowered in _ECS_NAMES:
-                if value is not None and not isinstance(value, dict) and (key == lowered or lowered not in fields):
+                if (
+                    value is not None
+                    and not isinstance(value, dict)
+                    and (key == lowered or lowered not in fields)
+                ):
                     fields[lowered] = value  # a flat dotted key; its exact spelling wins over another case
             elif lowered in _ECS_HEAD_NAMES and isinstance(value, dict):
                 nested.add(lowered)
@@ -245,8 +333,11 @@ def header_delimiter(line: str) -> str | None:
     best, best_count = None, 1
     for delimiter in _DELIMITERS:
         cells = [cell.strip() for cell in _cells(line.lstrip("\ufeff"), delimiter)]
-        if (len(cells) > best_count and len(set(cells)) == len(cells)
-                and all(_HEADER_CELL.fullmatch(cell) for cell in cells)):
+        if (
+            len(cells) > best_count
+            and len(set(cells)) == len(cells)
+            and all(_HEADER_CELL.fullmatch(cell) for cell in cells)
+        ):
             best, best_count = delimiter, len(cells)
     return best
 

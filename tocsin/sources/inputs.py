@@ -96,6 +96,8 @@ class _Counting(io.RawIOBase):
     def close(self) -> None:
         self._raw.close()
         super().close()
+
+
 #: Names skipped when walking a directory: our own outputs and obvious non-logs.
 _SKIPPED_SUFFIXES = {".db", ".db-wal", ".db-shm", ".sqlite", ".pyc", ".png", ".jpg", ".pdf"}
 

@@ -146,7 +146,9 @@ class ReportStreamParser(JsonParser):
         keys = lower_keys(record)
         if not {"reporter", "target"} <= keys or not keys & {"reason", "text"}:
             return 0
-        nested = isinstance(value_at(record, "reporter"), dict) and isinstance(value_at(record, "target"), dict)
+        nested = isinstance(value_at(record, "reporter"), dict) and isinstance(
+            value_at(record, "target"), dict
+        )
         return 90 if nested or keys & {"report_id", "created_at"} else 60
 
     def normalize(self, record: dict[str, Any]) -> Normalized | None:
@@ -223,4 +225,6 @@ def _is_new(age: float | None, followers: int | None) -> bool | None:
     """New or low-reputation reporter: young account or few followers; None when both are unknown."""
     if age is None and followers is None:
         return None
-    return (age is not None and age < NEW_ACCOUNT_DAYS) or (followers is not None and followers < LOW_FOLLOWERS)
+    return (age is not None and age < NEW_ACCOUNT_DAYS) or (
+        followers is not None and followers < LOW_FOLLOWERS
+    )

@@ -246,7 +246,13 @@ def split_program(program: str) -> tuple[str, bool]:
 
 
 def line_fields(
-    classified: dict[str, Any], host: str, program: str, base: str, pid: str | None, message: str, pri: str | None
+    classified: dict[str, Any],
+    host: str,
+    program: str,
+    base: str,
+    pid: str | None,
+    message: str,
+    pri: str | None,
 ) -> dict[str, Any]:
     """A line's ECS fields: what its program's classifier found, then the header's."""
     fields = classified
@@ -274,8 +280,6 @@ def parse_modern(line: str) -> tuple[dict[str, Any], float | None, str, str | No
     match = _ISO.match(line)
     if match:
         tag = _TAG.match(match["rest"])
-        program, pid, message = (
-            (tag["prog"], tag["pid"], tag["msg"]) if tag else ("", None, match["rest"])
-        )
+        program, pid, message = (tag["prog"], tag["pid"], tag["msg"]) if tag else ("", None, match["rest"])
         return match.groupdict(), iso_to_epoch(match["stamp"]), program, pid, message
     return None

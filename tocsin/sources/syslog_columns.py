@@ -46,12 +46,21 @@ _PLAIN_TEXT = r"^[\x20-\x7e\t]*$"
 #: What PAM says that ``linux_auth._pam`` understands: other programs' lines without it classify as {}.
 _PAM_MESSAGES = r"authentication failure; logname=|session (?:opened|closed) for user "
 #: Header fields, which win over what a classifier found (``syslog.line_fields``).
-_HEADER = ("host.name", "process.name", "process.pid", "message", "log.syslog.facility.name", "log.syslog.severity.name")
+_HEADER = (
+    "host.name",
+    "process.name",
+    "process.pid",
+    "message",
+    "log.syslog.facility.name",
+    "log.syslog.severity.name",
+)
 #: The event's ``original`` keys, resolved case-insensitively like ``lookup_path`` would.
 _ORIGINAL = {"hostname": 0, "program": 1, "pid": 2, "message": 3}
 
 
-def syslog_batches(parser: SyslogParser, source: InputSource, stats: InputStats, size: int) -> Iterator[EventBatch]:
+def syslog_batches(
+    parser: SyslogParser, source: InputSource, stats: InputStats, size: int
+) -> Iterator[EventBatch]:
     """The input's events in batches of at most ``size`` lines (see module doc)."""
     if parser.options.year is not None:
         events = parser.parse(source, stats)
@@ -226,7 +235,9 @@ class SyslogRows(EventBatch):
             position, timestamp, classified, base = entry
             host, program = self._part("host")[position], self._part("prog")[position]
             pid, message = self._part("pid")[position], self._part("msg")[position]
-            fields = line_fields(dict(classified or {}), host, program, base, pid, message, self._part("pri")[position])
+            fields = line_fields(
+                dict(classified or {}), host, program, base, pid, message, self._part("pri")[position]
+            )
             number, text = self._chunk[position]
             event = self._cache[row] = Event(
                 timestamp=timestamp,

@@ -58,9 +58,18 @@ _LOGON_EVENTS: dict[int, tuple[str, str | None]] = {
 _ACCOUNT_LOCKED_OUT = 4740
 
 LOGON_TYPES = {
-    0: "System", 2: "Interactive", 3: "Network", 4: "Batch", 5: "Service", 7: "Unlock",
-    8: "NetworkCleartext", 9: "NewCredentials", 10: "RemoteInteractive", 11: "CachedInteractive",
-    12: "CachedRemoteInteractive", 13: "CachedUnlock",
+    0: "System",
+    2: "Interactive",
+    3: "Network",
+    4: "Batch",
+    5: "Service",
+    7: "Unlock",
+    8: "NetworkCleartext",
+    9: "NewCredentials",
+    10: "RemoteInteractive",
+    11: "CachedInteractive",
+    12: "CachedRemoteInteractive",
+    13: "CachedUnlock",
 }
 
 #: NTSTATUS (4625, 4776) and Kerberos (4768, 4771) failure codes -> event.reason.
@@ -191,15 +200,18 @@ def normalize_windows(flat: dict[str, Any]) -> Normalized:
             fields.update(_logon_fields(event_id, flat))
             authentication = True
         elif event_id == _ACCOUNT_LOCKED_OUT:
-            fields.update({
-                "event.category": "iam",
-                "event.type": "change",
-                "event.action": "account-locked-out",
-                "user.name": _present(flat.get("TargetUserName")),
-                "source.domain": _present(flat.get("TargetDomainName")),  # the caller computer
-            })
-    return Normalized(parse_time(flat.get("TimeCreated_SystemTime")), compact(fields),
-                      _logsource(channel, authentication))
+            fields.update(
+                {
+                    "event.category": "iam",
+                    "event.type": "change",
+                    "event.action": "account-locked-out",
+                    "user.name": _present(flat.get("TargetUserName")),
+                    "source.domain": _present(flat.get("TargetDomainName")),  # the caller computer
+                }
+            )
+    return Normalized(
+        parse_time(flat.get("TimeCreated_SystemTime")), compact(fields), _logsource(channel, authentication)
+    )
 
 
 def _logon_fields(event_id: int, flat: dict[str, Any]) -> dict[str, Any]:
@@ -329,7 +341,9 @@ class EvtxParser(Parser):
             if flat is None:
                 stats.skip("evtx record of unexpected shape")
                 continue
-            yield normalize_windows(flat).event(flat, raw, name, str(record["event_record_id"]), self.name, stats)
+            yield normalize_windows(flat).event(
+                flat, raw, name, str(record["event_record_id"]), self.name, stats
+            )
 
 
 def _random_access(stream: IO[bytes]) -> IO[bytes]:

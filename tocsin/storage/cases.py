@@ -84,7 +84,8 @@ class CaseStore:
         matches: list[tuple[str, str, str]] = []
         for kind, table in (("event", "events"), ("alert", "alerts")):
             rows = self.connection.execute(  # a range on the primary key: ids starting with the prefix
-                f"SELECT id, document FROM {table} WHERE id >= ? AND id < ? LIMIT 6", (prefix, prefix + "\U0010ffff")
+                f"SELECT id, document FROM {table} WHERE id >= ? AND id < ? LIMIT 6",
+                (prefix, prefix + "\U0010ffff"),
             )
             matches += [(kind, row[0], row[1]) for row in rows]
         if len(matches) > 1:

@@ -77,8 +77,7 @@ class StateStore:
     def record_events(self, events: Iterable[Event]) -> None:
         """Inside the batch transaction: one compact row per event, tokens and passwords redacted."""
         self.connection.executemany(
-            "INSERT INTO watch_events (id, timestamp, input, offset, dataset, raw) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO watch_events (id, timestamp, input, offset, dataset, raw) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 (
                     event.id,

@@ -39,7 +39,9 @@ EVENT_ID_COLUMN = "tocsin_eid"
 _Value = TypeVar("_Value", bound=SigmaType)
 
 
-def _value(cond: ConditionFieldEqualsValueExpression | ConditionValueExpression, kind: type[_Value]) -> _Value:
+def _value(
+    cond: ConditionFieldEqualsValueExpression | ConditionValueExpression, kind: type[_Value]
+) -> _Value:
     """The condition's value, of the type pySigma dispatched the conversion on."""
     value = cond.value
     if not isinstance(value, kind):
@@ -143,4 +145,3 @@ class TocsinDuckDBBackend(TocsinSqliteBackend):
 
     def convert_condition_val_num(self, cond: ConditionValueExpression, state: ConversionState) -> str:
         return f"{RAW_COLUMN} LIKE '%{cond.value}%'"
-

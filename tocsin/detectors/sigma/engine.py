@@ -46,6 +46,7 @@ FRESH_TABLE = "temp.tocsin_fresh"
 #: Entity fields copied onto alerts when known.
 ENTITY_FIELDS = ("user.name", "source.ip", "source.address", "host.name")
 
+
 @dataclass
 class _Stream:
     """The rules routed to one logsource, the columns they read, and their query."""
@@ -130,7 +131,9 @@ class SigmaEngine:
                 continue
             for rule in stream.rules:
                 self.routed[rule.info.id] += len(rows)
-            table = pa.table([_column(batch, column, rows) for column in stream.columns], names=stream.columns)
+            table = pa.table(
+                [_column(batch, column, rows) for column in stream.columns], names=stream.columns
+            )
             yield from self._run(stream, table, rows)
 
     def _run(self, stream: _Stream, table: pa.Table, rows: list[int]) -> Iterator[tuple[DetectionRule, int]]:

@@ -259,7 +259,9 @@ def _parse_file(
                 except StatefulSpecError as exc:
                     errors.append(RuleLoadError(str(file), f"stateful rule: {exc}", document.get("title")))
             return []
-        if not any(key in doc for doc in rule_file.documents for key in ("detection", "correlation", "filter")):
+        if not any(
+            key in doc for doc in rule_file.documents for key in ("detection", "correlation", "filter")
+        ):
             errors.append(RuleLoadError(str(file), "not a Sigma rule (no detection or correlation section)"))
             return []
         good, rejected = rule_file.sigma()
@@ -302,7 +304,9 @@ def _compile_detection(
     if len(fields) > MAX_RULE_FIELDS:
         errors.append(
             RuleLoadError(
-                _source(rule), f"reads {len(fields)} fields, more than the limit of {MAX_RULE_FIELDS}", rule.title
+                _source(rule),
+                f"reads {len(fields)} fields, more than the limit of {MAX_RULE_FIELDS}",
+                rule.title,
             )
         )
         return None

@@ -83,8 +83,11 @@ def event_place(event: Event, geoip: GeoIP | None) -> Place | None:
     else:
         lat, lon = get("source.geo.location.lat"), get("source.geo.location.lon")
     if _number(lat) and _number(lon) and -90 <= lat <= 90 and -180 <= lon <= 180:
-        name = _name(get("source.geo.city_name"), get("source.geo.region_name"),
-                     get("source.geo.country_iso_code") or get("source.geo.country_name"))
+        name = _name(
+            get("source.geo.city_name"),
+            get("source.geo.region_name"),
+            get("source.geo.country_iso_code") or get("source.geo.country_name"),
+        )
         return Place(float(lat), float(lon), name)
     ip = event.fields.get("source.ip")
     if geoip is None or not ip or not _public(str(ip)):

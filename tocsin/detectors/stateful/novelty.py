@@ -10,16 +10,30 @@ from tocsin.model.event import Event
 
 #: (pattern, family) for browsers and common clients, first match wins (Edge and Opera claim Chrome).
 _CLIENTS = (
-    (r"\bEdg(e|A|iOS)?/", "Edge"), (r"\bOPR/|\bOpera\b", "Opera"), (r"\bFirefox/|\bFxiOS/", "Firefox"),
-    (r"\bChrome/|\bCriOS/|\bChromium/", "Chrome"), (r"\bSafari/", "Safari"), (r"\bMSIE |Trident/", "IE"),
-    (r"^curl/", "curl"), (r"^Wget/", "Wget"), (r"python-requests|aiohttp|^Python", "Python"),
-    (r"^Go-http-client", "Go"), (r"^okhttp", "okhttp"), (r"^Java/|Apache-HttpClient", "Java"),
-    (r"PowerShell", "PowerShell"), (r"^aws-cli|^aws-sdk|^Boto3|^botocore", "AWS SDK"),
-    (r"Okta ?Verify|OktaVerify", "Okta Verify"), (r"Microsoft Authenticator", "Microsoft Authenticator"),
+    (r"\bEdg(e|A|iOS)?/", "Edge"),
+    (r"\bOPR/|\bOpera\b", "Opera"),
+    (r"\bFirefox/|\bFxiOS/", "Firefox"),
+    (r"\bChrome/|\bCriOS/|\bChromium/", "Chrome"),
+    (r"\bSafari/", "Safari"),
+    (r"\bMSIE |Trident/", "IE"),
+    (r"^curl/", "curl"),
+    (r"^Wget/", "Wget"),
+    (r"python-requests|aiohttp|^Python", "Python"),
+    (r"^Go-http-client", "Go"),
+    (r"^okhttp", "okhttp"),
+    (r"^Java/|Apache-HttpClient", "Java"),
+    (r"PowerShell", "PowerShell"),
+    (r"^aws-cli|^aws-sdk|^Boto3|^botocore", "AWS SDK"),
+    (r"Okta ?Verify|OktaVerify", "Okta Verify"),
+    (r"Microsoft Authenticator", "Microsoft Authenticator"),
 )
 _SYSTEMS = (
-    (r"iPhone|iPad|iOS", "iOS"), (r"Android", "Android"), (r"Windows", "Windows"),
-    (r"Mac OS X|Macintosh|macOS", "macOS"), (r"CrOS", "ChromeOS"), (r"Linux", "Linux"),
+    (r"iPhone|iPad|iOS", "iOS"),
+    (r"Android", "Android"),
+    (r"Windows", "Windows"),
+    (r"Mac OS X|Macintosh|macOS", "macOS"),
+    (r"CrOS", "ChromeOS"),
+    (r"Linux", "Linux"),
 )
 _COMPILED_CLIENTS = [(re.compile(pattern, re.IGNORECASE), name) for pattern, name in _CLIENTS]
 _COMPILED_SYSTEMS = [(re.compile(pattern), name) for pattern, name in _SYSTEMS]

@@ -46,10 +46,14 @@ class CoordinatedReporters(Detector):
         self.campaigns, self.members = f"temp.tocsin_campaigns_{suffix}", f"temp.tocsin_members_{suffix}"
         connection.execute(f"DROP TABLE IF EXISTS {self.campaigns}")
         connection.execute(f"DROP TABLE IF EXISTS {self.members}")
-        connection.execute(f"CREATE TABLE {self.campaigns} (cid INTEGER PRIMARY KEY, target TEXT, start REAL, "
-                           "end REAL, size INTEGER)")
+        connection.execute(
+            f"CREATE TABLE {self.campaigns} (cid INTEGER PRIMARY KEY, target TEXT, start REAL, "
+            "end REAL, size INTEGER)"
+        )
         connection.execute(f"CREATE TABLE {self.members} (cid INTEGER, reporter TEXT, eids TEXT)")
-        connection.execute(f"CREATE INDEX {self.members}_reporter ON {self.members.removeprefix('temp.')} (reporter)")
+        connection.execute(
+            f"CREATE INDEX {self.members}_reporter ON {self.members.removeprefix('temp.')} (reporter)"
+        )
 
     def evaluate_group(self, key: str, rows: Iterable[Row]) -> list[Alert]:
         burst: list[Row] = []
@@ -123,14 +127,18 @@ class CoordinatedReporters(Detector):
         evidence, truncated = capped(ids)
         info = self.rule.info
         start, end = min(c[2] for c in campaigns), max(c[3] for c in campaigns)
-        named = ", ".join(reporters[:10]) + (f" and {len(reporters) - 10} more" if len(reporters) > 10 else "")
+        named = ", ".join(reporters[:10]) + (
+            f" and {len(reporters) - 10} more" if len(reporters) > 10 else ""
+        )
         return Alert(
             id=alert_id(info.id, *(f"{target}@{begin}" for _, target, begin, _, _ in campaigns)),
             timestamp=utc(end),
             rule=info,
             event_count=len(ids),
-            message=(f"{info.title}: {len(reporters)} accounts reported {len(targets)} targets together "
-                     f"({', '.join(targets)}) in {len(campaigns)} campaigns: {named}"),
+            message=(
+                f"{info.title}: {len(reporters)} accounts reported {len(targets)} targets together "
+                f"({', '.join(targets)}) in {len(campaigns)} campaigns: {named}"
+            ),
             group_by={"user.target.name": ",".join(targets)},
             window=window(start, end),
             metric={"name": "shared_reporters", "value": len(reporters)},
@@ -140,8 +148,12 @@ class CoordinatedReporters(Detector):
                 "reporters": reporters,
                 "targets": targets,
                 "campaigns": [
-                    {"target": target, "start": utc(begin).isoformat().replace("+00:00", "Z"),
-                     "end": utc(finish).isoformat().replace("+00:00", "Z"), "reporters": size}
+                    {
+                        "target": target,
+                        "start": utc(begin).isoformat().replace("+00:00", "Z"),
+                        "end": utc(finish).isoformat().replace("+00:00", "Z"),
+                        "reporters": size,
+                    }
                     for _, target, begin, finish, size in campaigns
                 ],
             },

@@ -119,7 +119,9 @@ def _include(requested: str, including: str | None, namespace: str) -> str | Non
     if not including:
         return None
     try:
-        return _resolve_include(requested.encode(), Path(including).resolve().parent).read_text(encoding="utf-8")
+        return _resolve_include(requested.encode(), Path(including).resolve().parent).read_text(
+            encoding="utf-8"
+        )
     except (OSError, ValueError, UnicodeDecodeError):
         return None  # libyara reports the include as failed, naming it
 

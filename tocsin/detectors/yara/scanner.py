@@ -95,7 +95,9 @@ class YaraScanner:
             matches = self._match(externals, data=data)
         self.stats["files scanned"] += 1
         timestamp = source.mtime or 0.0
-        alerts = [self._alert(match, timestamp, name, name, {"kind": "file", "path": name}, {}) for match in matches]
+        alerts = [
+            self._alert(match, timestamp, name, name, {"kind": "file", "path": name}, {}) for match in matches
+        ]
         return [alert for alert in alerts if alert is not None]
 
     def _match(self, externals: dict[str, str], **target: Any) -> list[yara.Match]:
@@ -145,7 +147,10 @@ class YaraScanner:
             rule=info,
             event_count=1,
             message=f"{title}: YARA rule {match.rule} matched {where}",
-            details={"yara": {"namespace": match.namespace, "meta": meta, "matches": found}, "target": target},
+            details={
+                "yara": {"namespace": match.namespace, "meta": meta, "matches": found},
+                "target": target,
+            },
             **{name: value for name, value in entities.items() if value},
         )
 

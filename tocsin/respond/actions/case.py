@@ -20,7 +20,9 @@ class UpdateCase(Responder):
     params = UpdateParams
 
     def plan(self, params: UpdateParams, ctx: StepContext) -> str:
-        return f"mark {ctx.incident_id} {params.status or '(status unchanged)'}" + (f": {params.note}" if params.note else "")
+        return f"mark {ctx.incident_id} {params.status or '(status unchanged)'}" + (
+            f": {params.note}" if params.note else ""
+        )
 
     def execute(self, params: UpdateParams, ctx: StepContext) -> dict[str, Any]:
         if params.status:
@@ -55,7 +57,9 @@ class AttachEvidence(Responder):
     params = EvidenceParams
 
     def plan(self, params: EvidenceParams, ctx: StepContext) -> str:
-        names = [str(_allowed(path, ctx)) for path in params.paths] + (["alerts.jsonl"] if params.alerts else [])
+        names = [str(_allowed(path, ctx)) for path in params.paths] + (
+            ["alerts.jsonl"] if params.alerts else []
+        )
         return f"preserve {', '.join(names) or 'nothing'} in {ctx.incident_dir / 'evidence'}"
 
     def execute(self, params: EvidenceParams, ctx: StepContext) -> dict[str, Any]:
@@ -76,7 +80,8 @@ class AttachEvidence(Responder):
             entry.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
             ctx.case.add_evidence(ctx.incident_id, name, entry["sha256"], entry["size"], str(folder / name))
         (folder / "MANIFEST.sha256").write_text(
-            "".join(f"{entry['sha256']}  {name}\n" for name, entry in sorted(manifest.items())), encoding="utf-8"
+            "".join(f"{entry['sha256']}  {name}\n" for name, entry in sorted(manifest.items())),
+            encoding="utf-8",
         )
         return {"files": sorted(manifest)}
 

@@ -80,13 +80,17 @@ class Nftables:
 
     def block(self, address: IpAddress, ttl: int, timeout: float) -> None:
         self._ensure_table(timeout)
-        self._nft(["add", "element", "inet", self.table, _set(address), f"{{ {address} timeout {ttl}s }}"], timeout)
+        self._nft(
+            ["add", "element", "inet", self.table, _set(address), f"{{ {address} timeout {ttl}s }}"], timeout
+        )
 
     def unblock(self, address: IpAddress, timeout: float) -> None:
         if self._nft(["list", "table", "inet", self.table], timeout, check=False).returncode != 0:
             return
         # Deleting an absent element fails; absent already means unblocked.
-        self._nft(["delete", "element", "inet", self.table, _set(address), f"{{ {address} }}"], timeout, check=False)
+        self._nft(
+            ["delete", "element", "inet", self.table, _set(address), f"{{ {address} }}"], timeout, check=False
+        )
 
     def _ensure_table(self, timeout: float) -> None:
         if self._nft(["list", "table", "inet", self.table], timeout, check=False).returncode == 0:
@@ -108,14 +112,23 @@ class Nftables:
         prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
         try:
             result = subprocess.run(
-                [*prefix, "nft", *args], input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+                [*prefix, "nft", *args],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
             )
         except FileNotFoundError as exc:
-            raise ResponderError(f"{exc.filename} not found: install nftables (and iproute2 for netns)") from None
+            raise ResponderError(
+                f"{exc.filename} not found: install nftables (and iproute2 for netns)"
+            ) from None
         except subprocess.TimeoutExpired:
             raise ResponderError(f"nft {' '.join(args[:2])} took longer than {timeout} s") from None
         if check and result.returncode != 0:
-            raise ResponderError(f"nft {' '.join(args[:2])}: {result.stderr.strip().splitlines()[0] if result.stderr.strip() else result.returncode}")
+            raise ResponderError(
+                f"nft {' '.join(args[:2])}: {result.stderr.strip().splitlines()[0] if result.stderr.strip() else result.returncode}"
+            )
         return result
 
 

@@ -32,7 +32,9 @@ def request_json(
     """Send ``body`` as JSON; return the status and the decoded JSON reply (None when empty)."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise ResponderError(f"{redacted(url)}: only http and https URLs are allowed")
-    request = urllib.request.Request(url, method=method, headers={"Accept": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, method=method, headers={"Accept": "application/json", **(headers or {})}
+    )
     if body is not None:
         request.data = json.dumps(body).encode()
         request.add_header("Content-Type", content_type)

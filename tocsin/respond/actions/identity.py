@@ -146,14 +146,18 @@ class ScimAccounts:
         self._patch(user, [{"op": "replace", "path": "password", "value": secrets.token_urlsafe(32)}])
 
     def revoke_sessions(self, user: str) -> None:
-        raise ResponderError("SCIM 2.0 has no session revocation; disable the account or use the provider's API")
+        raise ResponderError(
+            "SCIM 2.0 has no session revocation; disable the account or use the provider's API"
+        )
 
     def require_mfa_reenrolment(self, user: str) -> None:
         raise ResponderError("SCIM 2.0 has no MFA factor resource; reset factors in the provider's console")
 
     def _patch(self, user: str, operations: list[dict[str, Any]]) -> None:
         user_id = self._user_id(user)
-        self._call("PATCH", f"/Users/{quote(user_id, safe='')}", {"schemas": [_PATCH], "Operations": operations})
+        self._call(
+            "PATCH", f"/Users/{quote(user_id, safe='')}", {"schemas": [_PATCH], "Operations": operations}
+        )
 
     def _user_id(self, user: str) -> str:
         escaped = user.replace("\\", "\\\\").replace('"', '\\"')

@@ -73,7 +73,7 @@ def _connect(smtp: SmtpSettings, timeout: float) -> smtplib.SMTP:
         if not client.has_extn("starttls"):
             client.close()
             raise ResponderError(
-                f"SMTP {host}:{port} does not offer STARTTLS (set smtp.security = \"none\" only for a trusted local relay)"
+                f'SMTP {host}:{port} does not offer STARTTLS (set smtp.security = "none" only for a trusted local relay)'
             )
         client.starttls(context=context)
     elif security != "none":
@@ -121,7 +121,9 @@ def _slack(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _payload(kind: Literal["json", "slack", "teams"] | str, params: WebhookParams, incident: str) -> dict[str, Any]:
+def _payload(
+    kind: Literal["json", "slack", "teams"] | str, params: WebhookParams, incident: str
+) -> dict[str, Any]:
     line = f"[{incident}] {params.title}"
     if kind == "slack":
         return {"text": f"*{_slack(line)}*\n{_slack(params.text)}"}

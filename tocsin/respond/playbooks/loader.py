@@ -67,7 +67,9 @@ def playbook_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix in (".yml", ".yaml") and p.name != "plan.yml")
+            files += sorted(
+                p for p in path.rglob("*") if p.suffix in (".yml", ".yaml") and p.name != "plan.yml"
+            )
         elif path.exists():
             files.append(path)
         else:
@@ -82,7 +84,9 @@ def load_playbook(path: Path) -> Playbook:
     except ValidationError as exc:
         raise _explain(path, exc) from None
     problems = [problem for step in (*playbook.steps, *playbook.rollback) for problem in _check_step(step)]
-    problems += [f"input {name}: {reason}" for name, text in playbook.inputs.items() if (reason := check_syntax(text))]
+    problems += [
+        f"input {name}: {reason}" for name, text in playbook.inputs.items() if (reason := check_syntax(text))
+    ]
     if problems:
         raise PlaybookError(f"{path}: " + "; ".join(problems))
     return playbook
@@ -93,7 +97,9 @@ def _check_step(step: Step) -> list[str]:
     if action is None:
         return [f"step {step.id}: unknown action {step.action!r} (tocsin playbooks list names them)"]
     fields = action.params.model_fields
-    problems = [f"step {step.id}: {step.action} has no parameter {key!r}" for key in step.with_ if key not in fields]
+    problems = [
+        f"step {step.id}: {step.action} has no parameter {key!r}" for key in step.with_ if key not in fields
+    ]
     problems += [
         f"step {step.id}: {step.action} needs parameter {name!r}"
         for name, info in fields.items()
@@ -119,5 +125,9 @@ def load_catalog(plan_path: Path | None = None, extra: Iterable[Path] = ()) -> C
             continue
         catalog.playbooks[playbook.id] = playbook
         catalog.sources[playbook.id] = path
-    catalog.problems += [f"plan: playbook {name!r} not found" for name in catalog.plan.playbooks if name not in catalog.playbooks]
+    catalog.problems += [
+        f"plan: playbook {name!r} not found"
+        for name in catalog.plan.playbooks
+        if name not in catalog.playbooks
+    ]
     return catalog

@@ -106,8 +106,13 @@ def _describe(code: str | None) -> tuple[str | None, str | None, str | None, boo
     if code in _MFA:
         action, method, result = _MFA[code]
         sent = result == "sent"
-        return (action, "authentication", "info" if sent else "start", sent or result == "approved",
-                {"tocsin.mfa.method": method, "tocsin.mfa.result": result})
+        return (
+            action,
+            "authentication",
+            "info" if sent else "start",
+            sent or result == "approved",
+            {"tocsin.mfa.method": method, "tocsin.mfa.result": result},
+        )
     if code in _TYPES:
         action, category, kind, success = _TYPES[code]
         return action, category, kind, success, {}

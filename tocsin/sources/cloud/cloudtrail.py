@@ -24,8 +24,13 @@ CLOUDTRAIL = LogSource.of("aws", ("cloudtrail",))
 CLOUDTRAIL_AUTHENTICATION = CLOUDTRAIL.with_category("authentication")
 
 #: Sign-in events whose responseElements, keyed by the event name, say Success or Failure.
-_SIGN_INS = {"ConsoleLogin", "CheckMfa", "ExternalIdPDirectoryLogin", "UserAuthentication",
-             "CredentialVerification"}
+_SIGN_INS = {
+    "ConsoleLogin",
+    "CheckMfa",
+    "ExternalIdPDirectoryLogin",
+    "UserAuthentication",
+    "CredentialVerification",
+}
 _IAM_SERVICES = {"iam", "sts", "sso", "identitystore", "signin", "access-analyzer"}
 
 
@@ -76,8 +81,11 @@ class CloudTrailParser(JsonParser):
             service = (event_source or "").split(".", 1)[0]
             fields["event.category"] = "iam" if service in _IAM_SERVICES else "api"
             fields["event.type"] = change_type(event_name)
-        return Normalized(parse_time(value_at(record, "eventTime")), compact(fields),
-                          categorized(logsource, fields.get("event.category")))
+        return Normalized(
+            parse_time(value_at(record, "eventTime")),
+            compact(fields),
+            categorized(logsource, fields.get("event.category")),
+        )
 
 
 def _principal(identity: dict[str, Any]) -> str | None:
@@ -101,8 +109,11 @@ def _sign_in(record: dict[str, Any], event_name: str, error_code: str | None) ->
     result = text(value_at(record, f"responseElements.{event_name}"))
     failed = error_code is not None or bool(value_at(record, "errorMessage"))
     success = result.lower() == "success" if result else (False if failed else None)
-    fields: dict[str, Any] = {"event.category": "authentication", "event.type": "start",
-                              "event.outcome": outcome(success)}
+    fields: dict[str, Any] = {
+        "event.category": "authentication",
+        "event.type": "start",
+        "event.outcome": outcome(success),
+    }
     if event_name == "CheckMfa" and success is not None:
         fields["tocsin.mfa.method"] = mfa_method(value_at(record, "additionalEventData.MfaType"))
         fields["tocsin.mfa.result"] = "approved" if success else "denied"

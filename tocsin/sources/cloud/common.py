@@ -10,22 +10,71 @@ from typing import Any
 from tocsin.model.event import LogSource, lookup_path
 
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
-_DELETION = {"delete", "deleted", "destroy", "remove", "removed", "revoke", "revoked", "trash", "purge",
-             "uninstall", "unenroll", "terminate"}
-_CREATION = {"create", "created", "add", "added", "invite", "enroll", "register", "install", "upload",
-             "insert"}
-_ACCESS = {"get", "list", "describe", "view", "download", "read", "show", "search", "lookup", "clone",
-           "fetch", "reveal", "preview"}
+_DELETION = {
+    "delete",
+    "deleted",
+    "destroy",
+    "remove",
+    "removed",
+    "revoke",
+    "revoked",
+    "trash",
+    "purge",
+    "uninstall",
+    "unenroll",
+    "terminate",
+}
+_CREATION = {
+    "create",
+    "created",
+    "add",
+    "added",
+    "invite",
+    "enroll",
+    "register",
+    "install",
+    "upload",
+    "insert",
+}
+_ACCESS = {
+    "get",
+    "list",
+    "describe",
+    "view",
+    "download",
+    "read",
+    "show",
+    "search",
+    "lookup",
+    "clone",
+    "fetch",
+    "reveal",
+    "preview",
+}
 #: (substring of the vendor's factor name, tocsin.mfa.method), first match wins.
 _MFA_METHODS = (
-    ("bypass", "bypass"), ("backup", "backup_code"),
-    ("push", "push"), ("notification", "push"), ("prompt", "push"),
-    ("sms", "sms"), ("text message", "sms"),
-    ("voice", "voice"), ("call", "voice"),
-    ("webauthn", "webauthn"), ("fido", "webauthn"), ("u2f", "webauthn"), ("security_key", "webauthn"),
-    ("security key", "webauthn"), ("passkey", "webauthn"),
-    ("totp", "totp"), ("authenticator", "totp"), ("passcode", "totp"), ("verification code", "totp"),
-    ("otp", "totp"), ("hardware", "hardware_token"), ("token", "hardware_token"),
+    ("bypass", "bypass"),
+    ("backup", "backup_code"),
+    ("push", "push"),
+    ("notification", "push"),
+    ("prompt", "push"),
+    ("sms", "sms"),
+    ("text message", "sms"),
+    ("voice", "voice"),
+    ("call", "voice"),
+    ("webauthn", "webauthn"),
+    ("fido", "webauthn"),
+    ("u2f", "webauthn"),
+    ("security_key", "webauthn"),
+    ("security key", "webauthn"),
+    ("passkey", "webauthn"),
+    ("totp", "totp"),
+    ("authenticator", "totp"),
+    ("passcode", "totp"),
+    ("verification code", "totp"),
+    ("otp", "totp"),
+    ("hardware", "hardware_token"),
+    ("token", "hardware_token"),
     ("email", "email"),
 )
 

@@ -95,13 +95,19 @@ def _administrator(record: dict[str, Any]) -> tuple[dict[str, Any], LogSource]:
     }
     if action in _ADMIN_SIGN_INS:
         error = (text(details.get("error")) or "").lower()
-        fields.update({"event.category": "authentication", "event.type": "start",
-                       "event.outcome": outcome(_ADMIN_SIGN_INS[action]),
-                       "event.reason": text(details.get("error")),
-                       "tocsin.mfa.method": mfa_method(details.get("factor"))})
+        fields.update(
+            {
+                "event.category": "authentication",
+                "event.type": "start",
+                "event.outcome": outcome(_ADMIN_SIGN_INS[action]),
+                "event.reason": text(details.get("error")),
+                "tocsin.mfa.method": mfa_method(details.get("factor")),
+            }
+        )
         if fields["tocsin.mfa.method"]:
-            fields["tocsin.mfa.result"] = ("fraud" if "fraud" in error
-                                           else "approved" if _ADMIN_SIGN_INS[action] else "denied")
+            fields["tocsin.mfa.result"] = (
+                "fraud" if "fraud" in error else "approved" if _ADMIN_SIGN_INS[action] else "denied"
+            )
         return fields, DUO_AUTHENTICATION
     iam = action.startswith(_IAM_PREFIXES)
     fields["event.category"] = "iam" if iam else "configuration"

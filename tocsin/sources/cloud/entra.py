@@ -35,8 +35,13 @@ ACTIVITY = LogSource.of("azure", ("activitylogs",))
 RISK = LogSource.of("azure", ("riskdetection",))
 
 _IAM_WORDS = ("user", "member", "role", "group", "principal", "credential", "password", "owner")
-_OPERATION_TYPES = {"add": "creation", "delete": "deletion", "update": "change", "assign": "change",
-                    "unassign": "change"}
+_OPERATION_TYPES = {
+    "add": "creation",
+    "delete": "deletion",
+    "update": "change",
+    "assign": "change",
+    "unassign": "change",
+}
 #: Sign-in error code: strong authentication (MFA) failed.
 _MFA_FAILED = 500121
 
@@ -66,7 +71,9 @@ class EntraParser(JsonParser):
         fields["event.provider"] = "entra"
         if not fields.get("source.ip"):
             fields["source.ip"] = as_ip(value_at(record, "callerIpAddress"))
-        return Normalized(_timestamp(record, entry), compact(fields), categorized(logsource, fields.get("event.category")))
+        return Normalized(
+            _timestamp(record, entry), compact(fields), categorized(logsource, fields.get("event.category"))
+        )
 
 
 def _kind(record: dict[str, Any], entry: dict[str, Any]) -> str:
@@ -84,8 +91,12 @@ def _kind(record: dict[str, Any], entry: dict[str, Any]) -> str:
 
 def _timestamp(record: dict[str, Any], entry: dict[str, Any]) -> float | None:
     """The export's ``time``, else the entry's own creation/activity/detection time."""
-    for source, key in ((record, "time"), (entry, "createdDateTime"), (entry, "activityDateTime"),
-                        (entry, "detectedDateTime")):
+    for source, key in (
+        (record, "time"),
+        (entry, "createdDateTime"),
+        (entry, "activityDateTime"),
+        (entry, "detectedDateTime"),
+    ):
         timestamp = parse_time(value_at(source, key))
         if timestamp is not None:
             return timestamp
@@ -99,8 +110,11 @@ def _sign_in(record: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
         code = value_at(record, "resultType")
     succeeded = None if code is None else str(code).lower() in ("0", "success")
     user = text(value_at(entry, "userPrincipalName")) or text(value_at(entry, "servicePrincipalName"))
-    session = (text(value_at(entry, "sessionId")) or text(value_at(entry, "correlationId"))
-               or text(value_at(record, "correlationId")))
+    session = (
+        text(value_at(entry, "sessionId"))
+        or text(value_at(entry, "correlationId"))
+        or text(value_at(record, "correlationId"))
+    )
     return {
         "event.dataset": "azure.signinlogs",
         "event.action": text(value_at(record, "operationName")) or "Sign-in activity",
@@ -123,10 +137,14 @@ def _sign_in(record: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
 
 def _audit(record: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
     """A directory audit entry: who (initiatedBy) did what (operation) to whom (targetResources)."""
-    action = (text(value_at(record, "operationName")) or text(value_at(entry, "activityDisplayName"))
-              or text(value_at(entry, "operationName")))
-    user = (text(value_at(entry, "initiatedBy.user.userPrincipalName"))
-            or text(value_at(entry, "initiatedBy.app.displayName")))
+    action = (
+        text(value_at(record, "operationName"))
+        or text(value_at(entry, "activityDisplayName"))
+        or text(value_at(entry, "operationName"))
+    )
+    user = text(value_at(entry, "initiatedBy.user.userPrincipalName")) or text(
+        value_at(entry, "initiatedBy.app.displayName")
+    )
     operation = (text(value_at(entry, "operationType")) or "").lower()
     iam = any(word in (action or "").lower() for word in _IAM_WORDS)
     session = text(value_at(record, "correlationId")) or text(value_at(entry, "correlationId"))
@@ -196,23 +214,34 @@ def _geo(location: Any) -> dict[str, Any]:
         "source.geo.country_iso_code": text(location.get("countryOrRegion")),
         "source.geo.region_name": text(location.get("state")),
         "source.geo.city_name": text(location.get("city")),
-        "source.geo.location": geo_location(value_at(location, "geoCoordinates.latitude"),
-                                            value_at(location, "geoCoordinates.longitude")),
+        "source.geo.location": geo_location(
+            value_at(location, "geoCoordinates.latitude"), value_at(location, "geoCoordinates.longitude")
+        ),
     }
 
 
 def _mfa(entry: dict[str, Any], code: int | None) -> dict[str, Any]:
     """tocsin.mfa.* from the MFA step of a sign-in's authenticationDetails (or its mfaDetail)."""
     steps = value_at(entry, "authenticationDetails")
-    mfa_steps = [step for step in (steps if isinstance(steps, list) else [])
-                 if isinstance(step, dict) and mfa_method(step.get("authenticationMethod"))]
+    mfa_steps = [
+        step
+        for step in (steps if isinstance(steps, list) else [])
+        if isinstance(step, dict) and mfa_method(step.get("authenticationMethod"))
+    ]
     step = mfa_steps[-1] if mfa_steps else {}
     method = mfa_method(step.get("authenticationMethod") or value_at(entry, "mfaDetail.authMethod"))
     if not (step or method or code == _MFA_FAILED):
         return {}
-    detail = " ".join(filter(None, (text(step.get("authenticationStepResultDetail")),
-                                    text(value_at(entry, "status.additionalDetails")),
-                                    text(value_at(entry, "status.failureReason"))))).lower()
+    detail = " ".join(
+        filter(
+            None,
+            (
+                text(step.get("authenticationStepResultDetail")),
+                text(value_at(entry, "status.additionalDetails")),
+                text(value_at(entry, "status.failureReason")),
+            ),
+        )
+    ).lower()
     result: str | None
     if "fraud" in detail:
         result = "fraud"

@@ -29,15 +29,35 @@ AUDIT_AUTHENTICATION = AUDIT.with_category("authentication")
 WEBHOOK = LogSource.of("github", ("webhook",))
 
 #: Audit actions recording a sign-in or 2FA challenge, and whether it succeeded.
-_SIGN_INS = {"user.login": True, "user.failed_login": False,
-             "user.two_factor_challenge_success": True, "user.two_factor_challenge_failure": False}
-_IAM_MARKERS = ("member", "team.", "invite", "user", "public_key", "access_token", "oauth",
-                "integration_installation", "role")
+_SIGN_INS = {
+    "user.login": True,
+    "user.failed_login": False,
+    "user.two_factor_challenge_success": True,
+    "user.two_factor_challenge_failure": False,
+}
+_IAM_MARKERS = (
+    "member",
+    "team.",
+    "invite",
+    "user",
+    "public_key",
+    "access_token",
+    "oauth",
+    "integration_installation",
+    "role",
+)
 _UNCATEGORIZED_PREFIXES = ("git.", "workflows.")
 #: (payload key, webhook event name) in order of precedence.
-_WEBHOOK_OBJECTS = (("workflow_job", "workflow_job"), ("workflow_run", "workflow_run"),
-                    ("review", "pull_request_review"), ("pull_request", "pull_request"), ("issue", "issues"),
-                    ("pages", "gollum"), ("commits", "push"), ("pusher", "push"))
+_WEBHOOK_OBJECTS = (
+    ("workflow_job", "workflow_job"),
+    ("workflow_run", "workflow_run"),
+    ("review", "pull_request_review"),
+    ("pull_request", "pull_request"),
+    ("issue", "issues"),
+    ("pages", "gollum"),
+    ("commits", "push"),
+    ("pusher", "push"),
+)
 
 
 class GitHubParser(JsonParser):
@@ -80,8 +100,13 @@ def _audit(record: dict[str, Any], action: str | None) -> Normalized:
         "source.geo.country_iso_code": text(value_at(record, "actor_location.country_code")),
     }
     if action in _SIGN_INS:
-        fields.update({"event.category": "authentication", "event.type": "start",
-                       "event.outcome": outcome(_SIGN_INS[action])})
+        fields.update(
+            {
+                "event.category": "authentication",
+                "event.type": "start",
+                "event.outcome": outcome(_SIGN_INS[action]),
+            }
+        )
         if "two_factor" in action:
             fields["tocsin.mfa.result"] = "approved" if _SIGN_INS[action] else "denied"
         logsource = AUDIT_AUTHENTICATION

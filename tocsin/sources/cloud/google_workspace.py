@@ -28,9 +28,17 @@ from tocsin.sources.timeparse import parse_time
 
 _LOGIN_RESULTS = {"login_success": True, "login_failure": False}
 _CHALLENGES = {"login_challenge", "login_verification"}
-_APP_CATEGORIES = {"admin": "configuration", "drive": "file", "user_accounts": "iam", "groups": "iam",
-                   "groups_enterprise": "iam", "token": "iam", "calendar": "configuration",
-                   "mobile": "host", "rules": "intrusion_detection"}
+_APP_CATEGORIES = {
+    "admin": "configuration",
+    "drive": "file",
+    "user_accounts": "iam",
+    "groups": "iam",
+    "groups_enterprise": "iam",
+    "token": "iam",
+    "calendar": "configuration",
+    "mobile": "host",
+    "rules": "intrusion_detection",
+}
 _ADMIN_IAM_TYPES = {"USER_SETTINGS", "DELEGATED_ADMIN_SETTINGS", "GROUP_SETTINGS"}
 _INFO_CATEGORIES = {"host", "intrusion_detection"}
 _PARAMETER_VALUES = ("value", "multiValue", "boolValue", "intValue", "multiIntValue", "messageValue")
@@ -84,8 +92,11 @@ class GoogleWorkspaceParser(JsonParser):
             fields.update(_authentication(name, parameters))
         else:
             fields["event.category"], fields["event.type"] = _classify(application, name, kind)
-        return Normalized(parse_time(value_at(record, "id.time")), compact(fields),
-                          categorized(logsource(application, authentication), fields.get("event.category")))
+        return Normalized(
+            parse_time(value_at(record, "id.time")),
+            compact(fields),
+            categorized(logsource(application, authentication), fields.get("event.category")),
+        )
 
 
 def _first_event(record: dict[str, Any]) -> dict[str, Any]:
@@ -114,9 +125,12 @@ def _authentication(name: str, parameters: dict[str, Any]) -> dict[str, Any]:
     else:
         status = (text(parameters.get("login_challenge_status")) or "").lower()
         success = True if "pass" in status else False if "fail" in status else None
-    fields: dict[str, Any] = {"event.category": "authentication", "event.type": "start",
-                              "event.outcome": outcome(success),
-                              "event.reason": text(parameters.get("login_failure_type"))}
+    fields: dict[str, Any] = {
+        "event.category": "authentication",
+        "event.type": "start",
+        "event.outcome": outcome(success),
+        "event.reason": text(parameters.get("login_failure_type")),
+    }
     if name in _CHALLENGES:
         fields["tocsin.mfa.method"] = mfa_method(parameters.get("login_challenge_method"))
         fields["tocsin.mfa.result"] = None if success is None else "approved" if success else "denied"

@@ -31,8 +31,16 @@ _MFA_RESULTS = {
     "user.mfa.okta_verify.deny_push_upgrade_needed": "denied",
     "user.account.report_suspicious_activity_by_enduser": "fraud",
 }
-_IAM_PREFIXES = ("user.account.", "user.lifecycle.", "user.mfa.factor.", "group.", "system.api_token.",
-                 "application.user_membership.", "system.mfa.factor.", "app.oauth2.as.consent.")
+_IAM_PREFIXES = (
+    "user.account.",
+    "user.lifecycle.",
+    "user.mfa.factor.",
+    "group.",
+    "system.api_token.",
+    "application.user_membership.",
+    "system.mfa.factor.",
+    "app.oauth2.as.consent.",
+)
 _CONFIGURATION_PREFIXES = ("system.", "policy.", "application.")
 
 
@@ -82,7 +90,9 @@ class OktaParser(JsonParser):
             **_geo(value_at(record, "client.geographicalContext")),
             **_mfa(record, event_type, result),
         }
-        return Normalized(parse_time(value_at(record, "published")), compact(fields), categorized(OKTA, category))
+        return Normalized(
+            parse_time(value_at(record, "published")), compact(fields), categorized(OKTA, category)
+        )
 
 
 def _classify(event_type: str) -> tuple[str | None, str | None]:

@@ -79,4 +79,6 @@ class OneLoginParser(JsonParser):
             "source.ip": as_ip(record.get("ipaddr")),
             "user_agent.original": text(record.get("user_agent")),
         }
-        return Normalized(parse_time(record.get("created_at")), compact(fields), categorized(ONELOGIN, category))
+        return Normalized(
+            parse_time(record.get("created_at")), compact(fields), categorized(ONELOGIN, category)
+        )

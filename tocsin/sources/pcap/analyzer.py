@@ -138,7 +138,9 @@ class Analyzer:
         if (flags & RST or flow.fins == 3) and not flow.closed:
             self._end_streams(flow, packet.timestamp, packet.number)
 
-    def _payload(self, flow: Flow, from_client: bool, data: bytes, timestamp: float, number: int, gap: bool) -> None:
+    def _payload(
+        self, flow: Flow, from_client: bool, data: bytes, timestamp: float, number: int, gap: bool
+    ) -> None:
         """In-order payload of one direction: to the dissector and the stream scanner."""
         if flow.service is None:
             cls = choose_dissector(self.dissectors, flow.protocol, flow.server_port, data, from_client)
@@ -169,7 +171,9 @@ class Analyzer:
         if len(scan.buffer) >= SCAN_CHUNK:
             self._flush_scan(flow, from_client, scan, timestamp, final=False)
 
-    def _flush_scan(self, flow: Flow, from_client: bool, scan: _StreamScan, timestamp: float, final: bool) -> None:
+    def _flush_scan(
+        self, flow: Flow, from_client: bool, scan: _StreamScan, timestamp: float, final: bool
+    ) -> None:
         if not scan.buffer or self.scanner is None:
             return
         direction = "client→server" if from_client else "server→client"
@@ -214,13 +218,21 @@ class Analyzer:
             self.close_flow(flow, self.last_time, 0)
         budget = self.budget
         if budget.per_stream_hits:
-            self.stats.warn(f"TCP reassembly per-stream cap ({budget.per_stream >> 10} KiB) hit {budget.per_stream_hits} time(s); holes skipped")
+            self.stats.warn(
+                f"TCP reassembly per-stream cap ({budget.per_stream >> 10} KiB) hit {budget.per_stream_hits} time(s); holes skipped"
+            )
         if budget.total_hits:
-            self.stats.warn(f"TCP reassembly total cap ({budget.total >> 20} MiB) hit {budget.total_hits} time(s); holes skipped")
+            self.stats.warn(
+                f"TCP reassembly total cap ({budget.total >> 20} MiB) hit {budget.total_hits} time(s); holes skipped"
+            )
         if budget.gaps:
-            self.stats.warn(f"TCP streams with missing data: {budget.gaps} gap(s), {budget.gap_bytes:,} bytes")
+            self.stats.warn(
+                f"TCP streams with missing data: {budget.gaps} gap(s), {budget.gap_bytes:,} bytes"
+            )
         if self.flows.evicted:
-            self.stats.warn(f"flow table cap ({self.flows.max_flows:,}) hit: {self.flows.evicted} flow(s) closed early")
+            self.stats.warn(
+                f"flow table cap ({self.flows.max_flows:,}) hit: {self.flows.evicted} flow(s) closed early"
+            )
 
     # -- events -----------------------------------------------------------------------
 
@@ -286,8 +298,20 @@ class Analyzer:
         """Hand content to the scanner, if one is listening."""
         if self.scanner is not None and data:
             self.scanner(
-                Payload(data, kind, self.input, timestamp, flow.uid, flow.client, flow.client_port,
-                        flow.server, flow.server_port, offset, name, part)
+                Payload(
+                    data,
+                    kind,
+                    self.input,
+                    timestamp,
+                    flow.uid,
+                    flow.client,
+                    flow.client_port,
+                    flow.server,
+                    flow.server_port,
+                    offset,
+                    name,
+                    part,
+                )
             )
 
     def _flow_event(self, flow: Flow) -> None:

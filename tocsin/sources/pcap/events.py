@@ -25,6 +25,9 @@ _BY_DATASET = {dataset: name for name, datasets in EVENT_CATEGORIES.items() for 
 
 def event_category(event: Event) -> str | None:
     """The ``--category`` an event falls in (None for non-network events)."""
-    if event.fields.get("event.category") == "authentication" and event.fields.get("event.module") == "network":
+    if (
+        event.fields.get("event.category") == "authentication"
+        and event.fields.get("event.module") == "network"
+    ):
         return "auth"
     return _BY_DATASET.get(event.fields.get("event.dataset", ""))

@@ -52,7 +52,9 @@ class Flow:
     def uid(self) -> str:
         """The Community ID v1 of the flow: the same flow gets the same id in Zeek, Suricata and here."""
         if self._uid is None:
-            self._uid = community_id(self.protocol, self.client, self.client_port, self.server, self.server_port)
+            self._uid = community_id(
+                self.protocol, self.client, self.client_port, self.server, self.server_port
+            )
         return self._uid
 
     @property
@@ -116,7 +118,9 @@ class FlowTable:
     def remove(self, flow: Flow) -> None:
         key = (flow.protocol, flow.client, flow.client_port, flow.server, flow.server_port)
         if self.flows.pop(key, None) is None:
-            self.flows.pop((flow.protocol, flow.server, flow.server_port, flow.client, flow.client_port), None)
+            self.flows.pop(
+                (flow.protocol, flow.server, flow.server_port, flow.client, flow.client_port), None
+            )
 
     def expired(self, now: float) -> list[Flow]:
         """Flows idle for longer than their timeout, then the oldest ones beyond the cap."""

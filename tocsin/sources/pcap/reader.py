@@ -110,7 +110,11 @@ def capture_kind(head: bytes) -> str | None:
     """'pcap' or 'pcapng' from the first bytes, else None."""
     if head[:4] in PCAP_MAGICS:
         return "pcap"
-    if head[:4] == PCAPNG_MAGIC and len(head) >= 12 and head[8:12] in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
+    if (
+        head[:4] == PCAPNG_MAGIC
+        and len(head) >= 12
+        and head[8:12] in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d")
+    ):
         return "pcapng"
     return None
 
@@ -233,7 +237,7 @@ def _ts_resolution(options: bytes, order: str) -> float:
             break
         if code == 9 and size >= 1:
             value = options[position + 4]
-            return 2.0 ** -(value & 0x7F) if value & 0x80 else 10.0 ** -value
+            return 2.0 ** -(value & 0x7F) if value & 0x80 else 10.0**-value
         position += 4 + ((size + 3) & ~3)
     return 1e-6
 
@@ -275,7 +279,9 @@ class Defragmenter:
         datagram = self.open.get(key)
         if datagram is None:
             if len(self.open) >= self.max_datagrams:
-                self._drop(next(iter(self.open)), "IP fragments dropped: too many datagrams in reassembly", stats)
+                self._drop(
+                    next(iter(self.open)), "IP fragments dropped: too many datagrams in reassembly", stats
+                )
             datagram = self.open[key] = _Datagram(timestamp)
         if offset + len(payload) > MAX_DATAGRAM or len(datagram.pieces) >= self.max_pieces:
             self._drop(key, "IP fragments dropped: datagram over the size or piece limit", stats)
@@ -303,7 +309,9 @@ class Defragmenter:
         for key in list(self.open):
             self._drop(key, "IP fragments of a datagram never completed", stats)
         if self.reassembled:
-            stats.warn(f"IP datagrams reassembled from fragments: {self.reassembled:,} (from {self.fragments:,} fragments)")
+            stats.warn(
+                f"IP datagrams reassembled from fragments: {self.reassembled:,} (from {self.fragments:,} fragments)"
+            )
 
     def _expire(self, now: float, stats: InputStats) -> None:
         while self.open:
@@ -436,11 +444,37 @@ def decode(frame: Frame, stats: InputStats, fragments: Defragmenter | None = Non
         sport, dport, seq, _, data_offset, flags = _TCP(data, start)
         header_end = start + (data_offset >> 4) * 4
         payload = data[header_end:end] if header_end <= end else b""
-        return Packet(frame.timestamp, frame.number, TCP, source, destination, sport, dport, flags, seq, payload, frame.wire_length)
+        return Packet(
+            frame.timestamp,
+            frame.number,
+            TCP,
+            source,
+            destination,
+            sport,
+            dport,
+            flags,
+            seq,
+            payload,
+            frame.wire_length,
+        )
     if protocol == UDP:
         if end - start < 8:
             stats.skip("truncated UDP header")
             return None
         sport, dport, _ = _UDP(data, start)
-        return Packet(frame.timestamp, frame.number, UDP, source, destination, sport, dport, 0, 0, data[start + 8 : end], frame.wire_length)
-    return Packet(frame.timestamp, frame.number, protocol, source, destination, 0, 0, 0, 0, b"", frame.wire_length)
+        return Packet(
+            frame.timestamp,
+            frame.number,
+            UDP,
+            source,
+            destination,
+            sport,
+            dport,
+            0,
+            0,
+            data[start + 8 : end],
+            frame.wire_length,
+        )
+    return Packet(
+        frame.timestamp, frame.number, protocol, source, destination, 0, 0, 0, 0, b"", frame.wire_length
+    )

@@ -21,7 +21,9 @@ class Tlv(NamedTuple):
     end: int  # one past the value
 
 
-def header(data: bytes | bytearray, offset: int = 0, limit: int | None = None) -> tuple[int, bool, int, int, int]:
+def header(
+    data: bytes | bytearray, offset: int = 0, limit: int | None = None
+) -> tuple[int, bool, int, int, int]:
     """(class, constructed, tag, value start, value length) of the TLV at ``offset``; the value may be incomplete."""
     limit = len(data) if limit is None else limit
     if offset + 2 > limit:

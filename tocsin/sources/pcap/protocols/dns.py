@@ -223,7 +223,9 @@ class Dns(Dissector):
         self.pending.clear()
         self.queued = 0
 
-    def _event(self, query: dict[str, Any] | None, answer: dict[str, Any] | None, timestamp: float, number: int) -> None:
+    def _event(
+        self, query: dict[str, Any] | None, answer: dict[str, Any] | None, timestamp: float, number: int
+    ) -> None:
         known = answer if query is None or (not query["name"] and answer is not None) else query
         assert known is not None
         qtype = None if known["qtype"] is None else TYPES.get(known["qtype"], str(known["qtype"]))

@@ -90,7 +90,9 @@ class Irc(LineDissector):
             return
         if self.events >= MAX_EVENTS:
             if self.events == MAX_EVENTS:
-                self.analyzer.stats.warn(f"irc: more than {MAX_EVENTS} commands in one connection; the rest not emitted")
+                self.analyzer.stats.warn(
+                    f"irc: more than {MAX_EVENTS} commands in one connection; the rest not emitted"
+                )
                 self.events += 1
             return
         self.events += 1

@@ -72,7 +72,9 @@ def parse(data: bytes) -> dict[str, Any] | None:
             info["realm"] = _string(data, body, 2)
             info["service"] = principal(data, body[3]) if 3 in body else None
             if 8 in body:
-                info["etypes"] = [ber.integer(data, e) for e in ber.children(data, ber.explicit(data, body[8]))]
+                info["etypes"] = [
+                    ber.integer(data, e) for e in ber.children(data, ber.explicit(data, body[8]))
+                ]
     elif kind in (AS_REP, TGS_REP):
         info["realm"] = _string(data, fields, 3)
         info["client"] = principal(data, fields[4]) if 4 in fields else None
@@ -115,7 +117,9 @@ class _Kerberos(Dissector):
         request = self.request[0] if self.request is not None else {}
         self.request = None
         reply = reply or {}
-        kind = request.get("type") or (AS_REQ if reply.get("type") == AS_REP else TGS_REQ if reply.get("type") == TGS_REP else None)
+        kind = request.get("type") or (
+            AS_REQ if reply.get("type") == AS_REP else TGS_REQ if reply.get("type") == TGS_REP else None
+        )
         request_type = None if kind is None else {AS_REQ: "AS", TGS_REQ: "TGS"}.get(kind)
         client = reply.get("client") or request.get("client")
         realm = request.get("realm") or reply.get("realm")
@@ -137,8 +141,9 @@ class _Kerberos(Dissector):
         original = {"request_type": request_type, "client": f"{client}/{realm}" if client else None,
                     "service": service, "success": success, "error_msg": error,
                     "error_text": reply.get("error_text")}  # fmt: skip
-        raw = f"KERBEROS {request_type or '?'} client={client or '-'}@{realm or '-'} service={service or '-'} " + (
-            f"error={error}" if error else "ok" if success else "no reply"
+        raw = (
+            f"KERBEROS {request_type or '?'} client={client or '-'}@{realm or '-'} service={service or '-'} "
+            + (f"error={error}" if error else "ok" if success else "no reply")
         )
         self.emit(timestamp, number, "kerberos", fields, original, raw, LOGSOURCE)
         if request_type != "AS" or success is None or (code in NOT_FAILURES):

@@ -72,7 +72,9 @@ class Ldap(Dissector):
             op = ber.header(data, message_id.end)
         except ValueError:
             return False
-        return message_id.cls == 0 and message_id.tag == 2 and op[0] == ber.APPLICATION and op[2] == BIND_REQUEST
+        return (
+            message_id.cls == 0 and message_id.tag == 2 and op[0] == ber.APPLICATION and op[2] == BIND_REQUEST
+        )
 
     def data(self, from_client: bool, data: bytes, timestamp: float, number: int, gap: bool) -> None:
         side = 0 if from_client else 1
@@ -97,7 +99,9 @@ class Ldap(Dissector):
                     return  # the header itself is incomplete
                 raise
             if start + length > MAX_MESSAGE:
-                self.analyzer.stats.warn(f"ldap: message over {MAX_MESSAGE >> 10} KiB; rest of the connection skipped")
+                self.analyzer.stats.warn(
+                    f"ldap: message over {MAX_MESSAGE >> 10} KiB; rest of the connection skipped"
+                )
                 self.done[side] = True
                 buffer.clear()
                 return
@@ -167,7 +171,9 @@ class Ldap(Dissector):
             self.pending.pop(next(iter(self.pending)))
         self.pending[message_id] = (name, secret, method, extra)
 
-    def _bind_response(self, message_id: int, message: bytes, op: ber.Tlv, timestamp: float, number: int) -> None:
+    def _bind_response(
+        self, message_id: int, message: bytes, op: ber.Tlv, timestamp: float, number: int
+    ) -> None:
         request = self.pending.pop(message_id, None)
         fields = ber.children(message, op)
         if not fields:

@@ -85,7 +85,9 @@ class Ftp(LineDissector):
         self.command_event(verb, argument, timestamp, number, {"user.name": self.user} if self.user else None)
         if verb == "USER":
             self.user, self.password, self.awaiting = argument, None, "USER"
-        elif verb == "PASS" and self.awaiting is not None:  # a PASS after the login's verdict is no new attempt
+        elif (
+            verb == "PASS" and self.awaiting is not None
+        ):  # a PASS after the login's verdict is no new attempt
             self.password, self.awaiting = argument, "PASS"
 
     def server_line(self, line: str, timestamp: float, number: int) -> None:
@@ -261,7 +263,9 @@ class Smtp(_MailAuth):
             self.analyzer.stats.warn(f"smtp: malformed MIME message ({defect})")
         for number, part in enumerate(parts):
             kind = "smtp attachment" if part.attachment else "smtp body"
-            self.analyzer.payload(self.flow, kind, part.data, self.message_start, name=part.filename, part=number)
+            self.analyzer.payload(
+                self.flow, kind, part.data, self.message_start, name=part.filename, part=number
+            )
 
     def close(self, timestamp: float, number: int) -> None:
         if self.in_data or self.in_bdat:

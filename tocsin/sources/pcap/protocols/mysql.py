@@ -171,7 +171,9 @@ class Mysql(Dissector):
         self.capabilities = caps
         self.user = self.user or None
         self.database = self.database or None
-        self.secret = auth.rstrip(b"\0").decode("utf-8", "replace") if self.plugin == CLEAR_PLUGIN and auth else None
+        self.secret = (
+            auth.rstrip(b"\0").decode("utf-8", "replace") if self.plugin == CLEAR_PLUGIN and auth else None
+        )
         self.stage = "auth"
 
     def _change_user(self, payload: bytes) -> None:
@@ -228,7 +230,9 @@ class Mysql(Dissector):
             elif kind == 0xFE and len(payload) > 1:
                 self.plugin = _cstring(payload, 1)[0] or self.plugin  # AuthSwitchRequest
 
-    def _outcome(self, success: bool, timestamp: float, number: int, error: dict[str, Any] | None = None) -> None:
+    def _outcome(
+        self, success: bool, timestamp: float, number: int, error: dict[str, Any] | None = None
+    ) -> None:
         extra = {"mysql.auth_plugin": self.plugin, "mysql.database": self.database,
                  "mysql.server_version": self.server_version, **(error or {})}  # fmt: skip
         self.auth(timestamp, number, self.user, "success" if success else "failure", self.secret,
@@ -240,7 +244,9 @@ class Mysql(Dissector):
             self.stage = "command"
         self.framers[1].reset()
 
-    def _event(self, action: str, text: str, timestamp: float, number: int, extra: dict[str, Any] | None = None) -> None:
+    def _event(
+        self, action: str, text: str, timestamp: float, number: int, extra: dict[str, Any] | None = None
+    ) -> None:
         self.emit(
             timestamp, number, "mysql",
             {"event.category": "database", "event.type": "info", "event.action": action,

@@ -15,7 +15,16 @@ LOGSOURCE = LogSource.of("zeek", ("postgresql",), "database")
 #: Login messages are small; anything bigger ends dissection.
 MAX_MESSAGE = 1 << 16
 SSL_REQUEST, GSSENC_REQUEST, CANCEL_REQUEST, PROTOCOL_3 = 80877103, 80877104, 80877102, 196608
-AUTH_METHODS = {0: "trust", 2: "kerberos-v5", 3: "cleartext", 5: "md5", 6: "scm", 7: "gss", 9: "sspi", 10: "sasl"}
+AUTH_METHODS = {
+    0: "trust",
+    2: "kerberos-v5",
+    3: "cleartext",
+    5: "md5",
+    6: "scm",
+    7: "gss",
+    9: "sspi",
+    10: "sasl",
+}
 
 
 def _fields(body: bytes) -> dict[str, str]:
@@ -158,13 +167,17 @@ class Postgresql(Dissector):
             self._outcome(True, timestamp, number)
         elif kind == ord("E"):
             fields = _fields(body)
-            self._outcome(False, timestamp, number, {"error.code": fields.get("C"), "error.message": fields.get("M")})
+            self._outcome(
+                False, timestamp, number, {"error.code": fields.get("C"), "error.message": fields.get("M")}
+            )
 
     def close(self, timestamp: float, number: int) -> None:
         if self.stage == "auth-ok":
             self._outcome(True, timestamp, number)
 
-    def _outcome(self, success: bool, timestamp: float, number: int, error: dict[str, Any] | None = None) -> None:
+    def _outcome(
+        self, success: bool, timestamp: float, number: int, error: dict[str, Any] | None = None
+    ) -> None:
         user = self.parameters.get("user") or None
         extra = {"postgresql.database": self.parameters.get("database") or user,
                  "postgresql.application_name": self.parameters.get("application_name"), **(error or {})}  # fmt: skip

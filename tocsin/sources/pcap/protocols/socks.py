@@ -31,7 +31,9 @@ class Socks(Dissector):
 
     @classmethod
     def recognizes(cls, data: bytes, from_client: bool) -> bool:
-        return from_client and len(data) >= 3 and data[0] == 5 and 1 <= data[1] <= 8 and len(data) == 2 + data[1]
+        return (
+            from_client and len(data) >= 3 and data[0] == 5 and 1 <= data[1] <= 8 and len(data) == 2 + data[1]
+        )
 
     def data(self, from_client: bool, data: bytes, timestamp: float, number: int, gap: bool) -> None:
         if self.stage == "tunnel":

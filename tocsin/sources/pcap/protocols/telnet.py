@@ -150,7 +150,9 @@ class Telnet(Dissector):
         prompt, self.prompt = self.prompt, None
         if prompt == "login":
             self.user = line.strip() or None
-            self._event("telnet-login-name", {"user.name": self.user}, "login", self.user or "", timestamp, number)
+            self._event(
+                "telnet-login-name", {"user.name": self.user}, "login", self.user or "", timestamp, number
+            )
         elif prompt == "password":
             if self.awaiting is not None:  # asked for the password again: the last one was refused
                 self._outcome("failure", timestamp, number)
@@ -159,7 +161,9 @@ class Telnet(Dissector):
             shown = mask(line) if line else ""
             self._event("telnet-password", {"user.name": self.user}, "password", shown, timestamp, number)
         elif self.logged_in and line.strip():
-            self._event("telnet-command", {"user.name": self.user}, "command", line.strip(), timestamp, number)
+            self._event(
+                "telnet-command", {"user.name": self.user}, "command", line.strip(), timestamp, number
+            )
 
     # -- server output -----------------------------------------------------------------------
 

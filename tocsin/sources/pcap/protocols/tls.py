@@ -288,4 +288,12 @@ class Ssh(Dissector):
             "ssh.server.banner": server,
         }
         raw = f"SSH client={client or '-'} server={server or '-'}"
-        self.emit(self.first[0], self.first[1], "ssh", fields, {"client": client, "server": server}, raw, SSH_LOGSOURCE)
+        self.emit(
+            self.first[0],
+            self.first[1],
+            "ssh",
+            fields,
+            {"client": client, "server": server},
+            raw,
+            SSH_LOGSOURCE,
+        )
