@@ -15,7 +15,6 @@ The URL is never logged or written to disk: webhook paths often carry secrets.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -26,6 +25,7 @@ from typing import Any
 from tocsin.models import Alert
 from tocsin.responders.base import ResponderError
 from tocsin.responders.http import redacted, request_json
+from tocsin.watch.delivery import append_whole
 
 log = logging.getLogger("tocsin.watch")
 
@@ -77,15 +77,11 @@ class WebhookSink:
                 self.counters["dropped"] += 1
                 log.error("webhook spool full, alert dropped", extra={"fields": {"alert": alert.id}})
                 return
-            try:
-                with open(self.spool, "a", encoding="utf-8") as stream:
-                    stream.write(line + "\n")
-                    stream.flush()
-                    os.fsync(stream.fileno())
-            except OSError:  # a full disk: no half-written line; the watch pauses and writes it again
-                with contextlib.suppress(OSError):
-                    os.truncate(self.spool, size)
-                raise
+            descriptor = os.open(self.spool, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:  # on a full disk: no half-written line, and the watch pauses and writes it again
+                append_whole(descriptor, (line + "\n").encode("utf-8"), sync=True)
+            finally:
+                os.close(descriptor)
             self.counters["spooled"] += 1
         self.written.set()
 
