@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import sys
 from contextlib import ExitStack
@@ -78,11 +77,6 @@ def open_output(stack: ExitStack, output: Path | None) -> IO[str]:
         raise click.UsageError(f"cannot write {output}: {exc.strerror}") from None
     stack.callback(_close_quietly, stream)
     return stream
-
-
-def disk_full(exc: BaseException) -> bool:
-    """Whether ``exc`` is a full disk (a file write, or SQLite writing the case or engine database)."""
-    return getattr(exc, "errno", None) == errno.ENOSPC or "database or disk is full" in str(exc)
 
 
 def _close_quietly(stream: IO[str]) -> None:

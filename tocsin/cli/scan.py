@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from tocsin.cli import EXIT_USAGE
-from tocsin.cli.inputs import check_paths, disk_full, open_output, parsing
+from tocsin.cli.inputs import check_paths, open_output, parsing
 from tocsin.cli.options import (
     LevelType,
     geoip_option,
@@ -25,6 +25,7 @@ from tocsin.cli.options import (
     to_es_option,
     yara_option,
 )
+from tocsin.storage.sqlite import is_disk_full
 
 if TYPE_CHECKING:
     from tocsin.model.alert import Alert, Level
@@ -187,7 +188,7 @@ def scan(
                 console.print(f"tocsin: error: {exc}", markup=False)
                 raise click.exceptions.Exit(EXIT_USAGE) from None
             except (sqlite3.OperationalError, OSError) as exc:
-                if not disk_full(exc):
+                if not is_disk_full(exc):
                     raise
                 console.print(styled("tocsin: error: disk full ({}): the scan stopped before its end", exc))
                 raise click.exceptions.Exit(EXIT_USAGE) from None

@@ -11,6 +11,7 @@ holds events, alerts and incidents.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from contextlib import suppress
@@ -53,3 +54,16 @@ def _private(path: str | Path) -> str:
         with suppress(OSError):  # FileExistsError included: an existing database keeps its mode
             os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     return name
+
+
+#: SQLite's result code for "database or disk is full".
+SQLITE_FULL = 13
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` is a full disk: a file write, or SQLite writing its database or journal."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == SQLITE_FULL or "database or disk is full" in str(exc)
+    return False

@@ -51,15 +51,25 @@ class AlertFile:
         self.descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     def write(self, alert: Alert) -> None:
-        line = memoryview((json.dumps(alert.document(), separators=(",", ":")) + "\n").encode("utf-8"))
-        complete = os.fstat(self.descriptor).st_size
-        try:
-            while line:
-                line = line[os.write(self.descriptor, line) :]
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self.descriptor, complete)
-            raise
+        append_whole(
+            self.descriptor, (json.dumps(alert.document(), separators=(",", ":")) + "\n").encode("utf-8")
+        )
 
     def close(self) -> None:
         os.close(self.descriptor)
+
+
+def append_whole(descriptor: int, data: bytes, sync: bool = False) -> None:
+    """Append ``data`` to a file opened with ``O_APPEND``, all of it or nothing (then fsync it when
+    ``sync``): when a write fails (a full disk) the file is cut back to where it was, and it raises."""
+    complete = os.fstat(descriptor).st_size
+    rest = memoryview(data)
+    try:
+        while rest:
+            rest = rest[os.write(descriptor, rest) :]
+        if sync:
+            os.fsync(descriptor)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(descriptor, complete)
+        raise

@@ -8,22 +8,8 @@ the disk has room again it says so once more and goes on from the last committed
 
 from __future__ import annotations
 
-import errno
 import logging
-import sqlite3
 import time
-
-#: SQLite's result code for "database or disk is full".
-SQLITE_FULL = 13
-
-
-def is_disk_full(exc: BaseException) -> bool:
-    """Whether ``exc`` is a full disk: a file write, or SQLite writing its database or journal."""
-    if isinstance(exc, OSError):
-        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
-    if isinstance(exc, sqlite3.Error):
-        return getattr(exc, "sqlite_errorcode", None) == SQLITE_FULL or "database or disk is full" in str(exc)
-    return False
 
 
 class DiskFullPause:

@@ -51,9 +51,10 @@ from tocsin.pipeline import DetectionPipeline
 from tocsin.sources import PARSERS, InputSource, InputStats, ParseOptions, Parser, UnreadableInput
 from tocsin.sources.detect import detect_format
 from tocsin.storage.cases import CaseStore
+from tocsin.storage.sqlite import is_disk_full
 from tocsin.watch.checkpoint import StateStore
 from tocsin.watch.follower import Chunk, Followed, Follower
-from tocsin.watch.pause import DiskFullPause, is_disk_full
+from tocsin.watch.pause import DiskFullPause
 
 if TYPE_CHECKING:
     from tocsin.watch.capture import LiveCapture

@@ -15,7 +15,6 @@ The URL is never logged or written to disk: webhook paths often carry secrets.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from tocsin.model.alert import Alert
 from tocsin.respond.actions.base import ResponderError
 from tocsin.respond.actions.http import redacted, request_json
 from tocsin.retry import backoff
+from tocsin.watch.delivery import append_whole
 
 log = logging.getLogger("tocsin.watch")
 
@@ -73,26 +73,21 @@ class WebhookSink:
         """Spool the alert (durably); the thread posts it."""
         line = json.dumps(alert.document(), separators=(",", ":"))
         with self.lock:
-            size = self.spool.stat().st_size if self.spool.exists() else 0
-            if size + self._replay_bytes() + len(line) + 1 > self.spool_limit:
+            if self._spooled_bytes() + len(line) + 1 > self.spool_limit:
                 self.counters["dropped"] += 1
                 log.error("webhook spool full, alert dropped", extra={"fields": {"alert": alert.id}})
                 return
-            try:
-                with open(self.spool, "a", encoding="utf-8") as stream:
-                    stream.write(line + "\n")
-                    stream.flush()
-                    os.fsync(stream.fileno())
-            except OSError:  # a full disk: no half-written line; the watch pauses and writes it again
-                with contextlib.suppress(OSError):
-                    os.truncate(self.spool, size)
-                raise
+            descriptor = os.open(self.spool, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:  # on a full disk: no half-written line, and the watch pauses and writes it again
+                append_whole(descriptor, (line + "\n").encode("utf-8"), sync=True)
+            finally:
+                os.close(descriptor)
             self.counters["spooled"] += 1
         self.written.set()
 
-    def _replay_bytes(self) -> int:
-        """Bytes of the replay file the thread is posting from: they wait on disk too."""
-        return self.replay.stat().st_size if self.replay.exists() else 0
+    def _spooled_bytes(self) -> int:
+        """Bytes waiting on disk: the spool and the replay file the thread is posting from."""
+        return sum(path.stat().st_size for path in (self.spool, self.replay) if path.exists())
 
     def close(self, wait: float = 5.0) -> None:
         """Stop the thread (after at most ``wait`` s); what is not posted stays spooled for the next run."""
