@@ -28,7 +28,10 @@ from tocsin.model.alert import Alert, Level
 from tocsin.settings import Settings
 from tocsin.terminal import stderr_console
 
-DEFAULT_STATE = Path("/var/lib/tocsin") if os.geteuid() == 0 else Path.home() / ".local/state/tocsin/watch"
+
+def default_state_dir() -> Path:
+    """Where watch keeps its state unless told: the system's state folder for root, else the user's."""
+    return Path("/var/lib/tocsin") if os.geteuid() == 0 else Path.home() / ".local/state/tocsin/watch"
 
 
 def _print_status(state: Path, health: Path | None) -> None:
@@ -76,8 +79,8 @@ def _alive(pid: int) -> bool:
     "--state",
     "state_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_STATE,
-    show_default=True,
+    default=default_state_dir,
+    show_default="/var/lib/tocsin as root, else ~/.local/state/tocsin/watch",
     help="State directory: offsets, correlation windows, case database, status.",
 )
 @rules_options
