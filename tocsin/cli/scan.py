@@ -122,16 +122,12 @@ def scan(
          with --strict or --fail-on, a run in which nothing was checked
       3  an internal error
     """
-    from tocsin.cli.es import elastic_sink
-    from tocsin.cli.respond import respond_to
     from tocsin.detectors.stateful.geo import GeoIPUnavailable
     from tocsin.model.alert import Level
     from tocsin.output import CsvAlertSink, JsonLinesSink, JsonSink, TableSink, print_summary, print_tripped
     from tocsin.progress import ScanProgress
-    from tocsin.report import write_scan_report
     from tocsin.scan import ScanRequest, run_scan
     from tocsin.terminal import stderr_console, styled, table_console
-    from tocsin.timeline import write_timeline
 
     check_paths(paths, output=output, db=db)
     console = stderr_console()
@@ -169,7 +165,11 @@ def scan(
             else JsonLinesSink(stream)
         )
         with ScanProgress(console) as progress:
-            shipper = stack.enter_context(elastic_sink(settings, console)) if to_es else None
+            shipper = None
+            if to_es:  # the cluster clients are imported only by the scans that ship
+                from tocsin.cli.es import elastic_sink
+
+                shipper = stack.enter_context(elastic_sink(settings, console))
             raised: list[Alert] = []
 
             def keep(alert: Alert) -> None:
@@ -194,8 +194,12 @@ def scan(
                 raise click.exceptions.Exit(EXIT_USAGE) from None
         sink.close()
         if timeline:
+            from tocsin.timeline import write_timeline
+
             write_timeline(timeline, [alert.document() for alert in raised])
         if report_path and request.db:
+            from tocsin.report import write_scan_report
+
             write_scan_report(report_path, request.db, summary)
     print_summary(console, summary, verbose)
     if sink.failure:
@@ -204,6 +208,8 @@ def scan(
         )
         raise click.exceptions.Exit(EXIT_USAGE)
     if respond:
+        from tocsin.cli.respond import respond_to
+
         respond_to(raised, respond == "execute", db, settings)
     explicit_failures = [
         f"{s.name}: {s.error}" for s in summary.read.inputs
