@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from tocsin import __version__
+from tocsin import MissingExtra, __version__
 from tocsin.cli.help import finish as finish_help
 
 EXIT_USAGE = 2
@@ -103,7 +103,10 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
             module, attribute, _ = LAZY_COMMANDS[cmd_name]
-            command = getattr(importlib.import_module(module), attribute)
+            try:
+                command = getattr(importlib.import_module(module), attribute)
+            except MissingExtra as exc:  # an optional part not installed: say which extra, exit 2
+                raise click.ClickException(str(exc)) from None
             finish_help(command, (cmd_name,))
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)

@@ -9,5 +9,7 @@ names the scenarios.
 
 from importlib.util import find_spec
 
+from tocsin import MissingExtra
+
 if find_spec("scapy") is None:  # checked, not imported: only what builds packets imports it
-    raise ImportError("tocsin simulate and evaluate need the lab extra: pip install 'tocsin[lab]'")
+    raise MissingExtra("tocsin simulate and evaluate need the lab extra: pip install 'tocsin[lab]'")
