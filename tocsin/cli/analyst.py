@@ -18,6 +18,7 @@ from tocsin.cli.options import output_options, width_option
 from tocsin.model.alert import Level
 from tocsin.report import write_scan_report
 from tocsin.storage.cases import AmbiguousId, CaseStore
+from tocsin.storage.sqlite import connect_read_only
 from tocsin.tabular import (
     ALERT_COLUMNS,
     EVENT_COLUMNS,
@@ -42,7 +43,7 @@ db_option = click.option(
 def open_store(db: Path) -> CaseStore:
     """The case database, read as it is; a file that is not one is a usage error."""
     try:
-        connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        connection = connect_read_only(db)
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
         raise click.UsageError(f"{db} is not a tocsin case database ({exc})") from None
