@@ -34,7 +34,7 @@ from tocsin.sources.base import (
 )
 from tocsin.sources.inputs import HEAD_BYTES, decode_lines
 from tocsin.sources.jsonbase import JsonParser, Normalized
-from tocsin.sources.jsonstream import TOO_DEEP, TooDeep, is_json_lines, iter_json_records, loads
+from tocsin.sources.jsonstream import is_json_lines, iter_json_lines, iter_json_records
 from tocsin.sources.logsource import HINT_FIELDS, infer_logsource
 from tocsin.sources.timeparse import parse_time
 
@@ -230,7 +230,7 @@ class GenericJsonParser(JsonParser, BatchParser):
                 while chunk := list(islice(events, size)):
                     yield EventList(chunk)
                 return
-            rows = self._records(decode_lines(stream, stats, self.options.max_record_bytes), stats)
+            rows = self._records(iter_json_lines(stream, stats, self.options.max_record_bytes), stats)
             while records := list(islice(rows, size)):
                 yield self._batch(records, source.name)
 
@@ -238,21 +238,10 @@ class GenericJsonParser(JsonParser, BatchParser):
         return self._events(iter_json_records(stream, stats, self.options.max_record_bytes), name, stats)
 
     def _records(
-        self, lines: Iterator[tuple[int, str]], stats: InputStats
+        self, values: Iterator[tuple[str, str, Any]], stats: InputStats
     ) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """``(line number, text, record)`` of each JSON object line, counted as ``parse`` counts them."""
-        for number, line in lines:
-            text = line.strip()
-            if not text:
-                continue
-            try:
-                record = loads(text)
-            except TooDeep:
-                stats.skip(TOO_DEEP)
-                continue
-            except ValueError:
-                stats.skip("malformed JSON")
-                continue
+        for offset, text, record in values:
             stats.records += 1
             if not isinstance(record, dict):
                 stats.skip("JSON value is not an object")
@@ -260,7 +249,7 @@ class GenericJsonParser(JsonParser, BatchParser):
             stats.events += 1
             if _TIMESTAMP_KEY_SET.isdisjoint(record):
                 stats.warn("record without a readable timestamp")
-            yield str(number), text, record
+            yield offset, text, record
 
     def _batch(self, chunk: list[tuple[str, str, dict[str, Any]]], name: str) -> JsonRecords:
         records = [record for _, _, record in chunk]
