@@ -41,7 +41,7 @@ class JsonLinesSink:
     def write(self, alert: Alert) -> None:
         if self.failure:
             return
-        line = json.dumps(alert.document(), separators=(",", ":")) + "\n"
+        line = alert.json_text() + "\n"
         try:
             self.stream.write(line)
             self.stream.flush()

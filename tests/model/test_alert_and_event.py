@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -53,3 +54,25 @@ def test_an_event_id_is_a_digest_of_where_it_was_read_and_its_record() -> None:
     assert event.id == event.identify("followed-key", event.offset)  # the reader's scope stays the id
     event.raw += " "
     assert event.identify(event.input, event.offset) != default
+
+
+def test_values_that_look_like_times_are_written_as_they_were_read(tmp_path: Path) -> None:
+    """Only the alert's own times are written in UTC 'Z' form; a user name ending like a time
+    offset is hostile input and stays exactly as it was (it used to lose its ``+00:00``)."""
+    log = tmp_path / "auth.log"
+    name = "evilT1+00:00"
+    log.write_text(
+        "".join(f"Jan  5 10:00:{second:02} host sshd[1]: Failed password for {name} from 1.2.3.4 port 22 ssh2\n"
+                for second in range(30))
+    )  # fmt: skip
+    alerts: list[Alert] = []
+    run_scan(
+        ScanRequest(paths=[str(log)], parse=ParseOptions(year=2025), min_level=Level.informational),
+        alerts.append,
+    )
+    assert alerts
+    for alert in alerts:
+        document = json.loads(alert.json_text())
+        assert document == alert.document()
+        assert document["user"]["name"] == name
+        assert document["@timestamp"].startswith("2025-01-05T10:00:") and document["@timestamp"].endswith("Z")

@@ -50,7 +50,7 @@ class CaseStore:
                     alert.document()["@timestamp"],
                     alert.level.name,
                     alert.rule.id,
-                    json.dumps(alert.document(), separators=(",", ":")),
+                    alert.json_text(),
                 )
                 for alert in alerts
             ),

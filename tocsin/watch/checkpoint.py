@@ -138,7 +138,7 @@ class StateStore:
         for alert in alerts:
             cursor = self.connection.execute(
                 "INSERT OR IGNORE INTO watch_outbox VALUES (?, ?, ?, ?, NULL)",
-                (alert.id, now, int(alert.level), json.dumps(alert.document(), separators=(",", ":"))),
+                (alert.id, now, int(alert.level), alert.json_text()),
             )
             if cursor.rowcount:
                 new.append(alert)

@@ -8,7 +8,6 @@ alerts each sink already took, so every sink gets every alert exactly once.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -51,9 +50,7 @@ class AlertFile:
         self.descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     def write(self, alert: Alert) -> None:
-        append_whole(
-            self.descriptor, (json.dumps(alert.document(), separators=(",", ":")) + "\n").encode("utf-8")
-        )
+        append_whole(self.descriptor, (alert.json_text() + "\n").encode("utf-8"))
 
     def close(self) -> None:
         os.close(self.descriptor)

@@ -71,7 +71,7 @@ class WebhookSink:
 
     def write(self, alert: Alert) -> None:
         """Spool the alert (durably); the thread posts it."""
-        line = json.dumps(alert.document(), separators=(",", ":"))
+        line = alert.json_text()
         with self.lock:
             if self._spooled_bytes() + len(line) + 1 > self.spool_limit:
                 self.counters["dropped"] += 1
