@@ -50,9 +50,11 @@ _MAGIC_OPENERS: tuple[tuple[bytes, Callable[[_Counting], _Decompressor]], ...] =
 _ZIP_MAGIC = b"PK\x03\x04"
 #: How much of an input format detection looks at (after any blank lines at its start).
 HEAD_BYTES = 65536
-#: Bytes read at a time by ``decode_lines``.
+#: Bytes read at a time by ``line_blocks``.
 _BLOCK = 1 << 20
 _BLANK = b" \t\r\n"
+#: What ``bytes.isspace`` calls white space (``str.isspace`` also counts Unicode spaces).
+_BLANK_TEXT = " \t\n\r\x0b\x0c"
 #: Errors a truncated or corrupt compressed stream raises mid-read.
 STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
 #: Decompressed bytes allowed per compressed byte read (logs compress 5-30:1; bombs 1000:1 and more),
@@ -366,48 +368,73 @@ def _walk(root: Path) -> Iterator[Path | UnreadableInput]:
         yield UnreadableInput(f"{error.filename}: {error.strerror or error}")
 
 
-def decode_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[tuple[int, str]]:
-    """Decoded text lines with their 1-based line numbers.
+def line_blocks(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """The stream's complete lines a block at a time: ``(number of the block's first line, bytes)``.
 
-    Lines that are not UTF-8 are decoded as Latin-1 and counted; lines with
-    NUL bytes are counted as binary and skipped; lines longer than
-    ``max_bytes`` are skipped without being held whole; a truncated
-    compressed stream ends the input with a count, not an exception.
-    The stream is read a block at a time (``read1``: one decompressed chunk,
-    so a truncated stream loses only the chunk being decompressed).
+    A block ends with a line end (the last block of an input may not). A line that grows past
+    ``max_bytes`` with no end in sight is counted and dropped without being held whole; its number
+    is still counted. A truncated compressed stream ends the input with a count, not an exception.
+    The stream is read with ``read1`` (one decompressed chunk), so a truncated stream loses only
+    the chunk being decompressed.
     """
-    number = 0
+    number = 1
     read = getattr(stream, "read1", stream.read)
-    pending = b""  # the start of a line the blocks read so far have not finished
-    oversized = False  # the pending line is already longer than max_bytes: its rest is dropped
+    pending = b""  # the start of a line no block read so far has finished
+    dropping = False  # the pending line is longer than max_bytes: its rest is dropped
     try:
-        while block := read(_BLOCK):
-            lines = block.split(b"\n")
-            last = lines.pop()
-            if lines:
-                lines[0] = b"" if oversized else pending + lines[0]
-                for line in lines:
-                    number += 1
-                    if oversized or len(line) > max_bytes:
-                        oversized = False
-                        stats.skip(f"record longer than {max_bytes} bytes")
-                        continue
-                    decoded = _decoded(line, stats)
-                    if decoded is not None:
-                        yield number, decoded
-                pending = b""
-            if not oversized:
-                pending += last
-                if len(pending) > max_bytes:
-                    oversized, pending = True, b""
+        while chunk := read(_BLOCK):
+            if dropping:
+                end = chunk.find(b"\n")
+                if end < 0:
+                    continue
+                chunk, dropping, number = chunk[end + 1 :], False, number + 1
+            data = pending + chunk if pending else chunk
+            end = data.rfind(b"\n")
+            if end >= 0:
+                block, pending = data[: end + 1], data[end + 1 :]
+                yield number, block
+                number += block.count(b"\n")
+            else:
+                pending = data
+            if len(pending) > max_bytes:
+                stats.skip(f"record longer than {max_bytes} bytes")
+                pending, dropping = b"", True
     except STREAM_ERRORS as exc:
         stats.skip(stream_error_reason(exc))
         return
-    if oversized or pending:
-        number += 1
-        if oversized:
+    if pending:
+        yield number, pending
+
+
+def decode_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[tuple[int, str]]:
+    """Decoded text lines with their 1-based line numbers.
+
+    Lines that are not UTF-8 are decoded as Latin-1 and counted; lines with NUL bytes are counted
+    as binary and skipped; lines longer than ``max_bytes`` are skipped (see ``line_blocks``).
+    """
+    for first, block in line_blocks(stream, stats, max_bytes):
+        yield from numbered_lines(first, block, stats, max_bytes)
+
+
+def numbered_lines(first: int, block: bytes, stats: InputStats, max_bytes: int) -> Iterator[tuple[int, str]]:
+    """The readable lines of a block of ``line_blocks``, decoded, with their numbers."""
+    if b"\x00" not in block:
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:  # the usual block, decoded at once: the same lines the loop below gives
+            short = max_bytes // 4  # characters: a line this short is within max_bytes bytes
+            for number, text_line in enumerate(text.split("\n"), first):
+                if len(text_line) > short and len(text_line.encode()) > max_bytes:
+                    stats.skip(f"record longer than {max_bytes} bytes")
+                elif text_line.strip(_BLANK_TEXT):  # not only blanks, as bytes.isspace() sees them
+                    yield number, text_line.rstrip("\r\n")
+            return
+    for number, line in enumerate(block.split(b"\n"), first):
+        if len(line) > max_bytes:
             stats.skip(f"record longer than {max_bytes} bytes")
-        elif (decoded := _decoded(pending, stats)) is not None:
+        elif (decoded := _decoded(line, stats)) is not None:
             yield number, decoded
 
 
