@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from typing import Any
 
 from tocsin.model.event import Event, LogSource, lookup_path, sql_value
@@ -50,6 +51,15 @@ class EventBatch(ABC):
             value if value is None or isinstance(value, str) else str(value)
             for value in self.values(name, rows)
         ]
+
+
+_TEXT_TYPES = {str, type(None)}
+
+
+def _text(value: Any) -> str | None:
+    """A field value as the engine's text column holds it (``sql_value``, as text)."""
+    compared = sql_value(value)
+    return compared if compared is None or isinstance(compared, str) else str(compared)
 
 
 class EventList(EventBatch):
@@ -127,10 +137,13 @@ class JsonRecords(EventBatch):
         offsets: list[str],
         logsources: list[LogSource],
         materialize: Callable[[dict[str, Any], str, str], Event],
+        keys: set[str] | None = None,
     ) -> None:
+        """``keys``, every key of ``records`` when the caller has them at hand."""
         self.records, self._raws, self._offsets, self._logsources = records, raws, offsets, logsources
         self._materialize = materialize
         self._cache: dict[int, Event] = {}
+        self._keys = keys
         self._spellings: dict[str, set[str]] | None = None
 
     def _plain(self, name: str) -> bool:
@@ -140,7 +153,7 @@ class JsonRecords(EventBatch):
             return False
         if self._spellings is None:
             self._spellings = defaultdict(set)
-            for key in {key for record in self.records for key in record}:
+            for key in self._keys if self._keys is not None else set().union(*self.records):
                 self._spellings[key.lower()].add(key)
         lowered = name.lower()
         if lowered.partition(".")[0] in self._spellings:  # a nested object may hold it
@@ -151,18 +164,27 @@ class JsonRecords(EventBatch):
         return len(self.records)
 
     def logsource_groups(self) -> dict[LogSource, list[int]]:
-        groups: dict[LogSource, list[int]] = defaultdict(list)
-        for row, logsource in enumerate(self._logsources):
-            groups[logsource].append(row)
-        return groups
+        return EventList.group_by_logsource(self._logsources)
+
+    def _plain_values(self, name: str, rows: Sequence[int]) -> list[Any]:
+        """Field ``name`` of ``rows`` as the records hold it (only for ``_plain`` names)."""
+        records = self.records
+        if len(rows) != len(records):  # every row is the usual single-logsource batch
+            records = list(map(records.__getitem__, rows))
+        return list(map(dict.get, records, repeat(name)))
+
+    def texts(self, name: str, rows: Sequence[int]) -> list[str | None]:
+        if not self._plain(name):
+            return super().texts(name, rows)
+        got = self._plain_values(name, rows)
+        if set(map(type, got)) <= _TEXT_TYPES:  # the usual column: text already, no Python per row
+            return got
+        return [value if value is None or type(value) is str else _text(value) for value in got]
 
     def values(self, name: str, rows: Sequence[int]) -> list[Any]:
         records = self.records
         if self._plain(name):
-            if len(rows) == len(records):  # every row: the usual single-logsource batch
-                got = [record.get(name) for record in records]
-            else:
-                got = [records[row].get(name) for row in rows]
+            got = self._plain_values(name, rows)
             return [value if value is None or type(value) is str else sql_value(value) for value in got]
         fallbacks = _DERIVED.get(name, ())
         out = []

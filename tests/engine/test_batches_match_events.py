@@ -104,3 +104,36 @@ def test_generic_ecs_json_lines(tmp_path: Path) -> None:
     ]  # fmt: skip
     path.write_text("\n".join(json.dumps(record) for record in records * 20) + "\n")
     assert_same(path)
+
+
+#: JSON lines that must leave a block to the line-by-line decoder, each for its own reason.
+HOSTILE_JSON_LINES = [
+    b"",
+    b"   \t",
+    b"[1, 2]",
+    b'{"a": NaN, "@timestamp": "2025-01-01T00:00:00Z"}',
+    b'{"big": 123456789012345678901234567890}',
+    b'{"a": 1e999}',
+    b'{"a": 1,}',
+    b'{"user.name": "x", "user.name": "y", "process.name": "sshd"}',
+    b'{"d": ' + b"[" * 70 + b"]" * 70 + b"}",
+    b'{"user.name": "caf\xe9"}',
+    b'{"user.name": "nul\x00"}',
+    b"\xc2\xa0",
+    b'{"process.name": "sshd", "message": "crlf"}\r',
+    b"not json",
+]
+
+
+def test_json_blocks_read_as_lines(tmp_path: Path) -> None:
+    """Blocks decoded in one sweep and blocks decoded line by line give the same records, counts and
+    columns, whichever way each block of a large input goes."""
+    plain = json.dumps(
+        {"@timestamp": "2025-01-01T00:00:00Z", "process.name": "sshd", "event.category": "authentication",
+         "user.name": "root", "source.ip": "1.2.3.4", "message": "Failed password for root " + "x" * 200}
+    ).encode()  # fmt: skip
+    lines = [plain] * 5000 + HOSTILE_JSON_LINES * 3 + [plain] * 5000 + [b""] * 3 + [plain] * 10
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    assert path.stat().st_size > 2 << 20  # more than one block of the reader
+    assert_same(path)

@@ -13,6 +13,7 @@ from tocsin.model.event import Event
 from tocsin.sources import PARSERS, InputSource, InputStats, ParseOptions
 from tocsin.sources.detect import detect_format
 from tocsin.sources.inputs import resolve_inputs
+from tocsin.sources.jsonstream import _plain_block
 
 T0 = datetime(2024, 3, 1, 10, 0, 0, tzinfo=UTC).timestamp()
 
@@ -184,3 +185,23 @@ def test_loghub_structured_csv(name: str) -> None:
     # Time holds only a time of day and Date a day or month name: no guessed timestamp.
     assert all(event.timestamp is None for event in events)
     assert stats.warnings == {"record without a readable timestamp": 2000}
+
+
+def test_plain_json_blocks_are_decoded_in_one_sweep() -> None:
+    """The sweep takes a block of ordinary lines (blank lines and CRLF included) and leaves every
+    block holding a line it would read differently to the line-by-line decoder."""
+    plain = b'{"user.name": "a"}\r\n\n{"user.name": "b"}\n'
+    lines = _plain_block(7, plain, 1 << 20)
+    assert lines is not None
+    assert (lines.offsets, lines.raws, lines.values) == (
+        ["7", "9"], ['{"user.name": "a"}', '{"user.name": "b"}'], [{"user.name": "a"}, {"user.name": "b"}],
+    )  # fmt: skip
+    for hostile in (
+        b'{"a": NaN}',
+        b'{"a": 1,}',
+        b'{"a": "caf\xe9"}',
+        b'{"a": "\x00"}',
+        b'{"d": ' + b"[" * 65 + b"]" * 65 + b"}",
+    ):
+        assert _plain_block(1, plain + hostile + b"\n", 1 << 20) is None, hostile
+    assert _plain_block(1, b'{"a": "' + b"x" * 400 + b'"}\n', 1000) is None  # may be longer than the limit

@@ -48,9 +48,9 @@ class InputStats:
         """Count records dropped for ``reason``."""
         self.skipped[reason] += count
 
-    def warn(self, reason: str) -> None:
+    def warn(self, reason: str, count: int = 1) -> None:
         """Count records kept but read in a degraded way (e.g. a fallback encoding)."""
-        self.warnings[reason] += 1
+        self.warnings[reason] += count
 
     @property
     def skipped_total(self) -> int:

@@ -34,7 +34,7 @@ from tocsin.sources.base import (
 )
 from tocsin.sources.inputs import HEAD_BYTES, decode_lines
 from tocsin.sources.jsonbase import JsonParser, Normalized
-from tocsin.sources.jsonstream import is_json_lines, iter_json_lines, iter_json_records
+from tocsin.sources.jsonstream import JsonLines, is_json_lines, iter_json_records, json_line_blocks
 from tocsin.sources.logsource import HINT_FIELDS, infer_logsource
 from tocsin.sources.timeparse import parse_time
 
@@ -230,42 +230,42 @@ class GenericJsonParser(JsonParser, BatchParser):
                 while chunk := list(islice(events, size)):
                     yield EventList(chunk)
                 return
-            rows = self._records(iter_json_lines(stream, stats, self.options.max_record_bytes), stats)
-            while records := list(islice(rows, size)):
-                yield self._batch(records, source.name)
+            pending = JsonLines()
+            for lines in json_line_blocks(stream, stats, self.options.max_record_bytes):
+                pending.extend(lines)
+                while len(pending) >= size:
+                    yield self._batch(pending.take(size), source.name, stats)
+            if pending:
+                yield self._batch(pending, source.name, stats)
 
     def _events_of(self, stream: Any, name: str, stats: InputStats) -> Iterator[Event]:
         return self._events(iter_json_records(stream, stats, self.options.max_record_bytes), name, stats)
 
-    def _records(
-        self, values: Iterator[tuple[str, str, Any]], stats: InputStats
-    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """``(line number, text, record)`` of each JSON object line, counted as ``parse`` counts them."""
-        for offset, text, record in values:
-            stats.records += 1
-            if not isinstance(record, dict):
-                stats.skip("JSON value is not an object")
-                continue
-            stats.events += 1
-            if _TIMESTAMP_KEY_SET.isdisjoint(record):
-                stats.warn("record without a readable timestamp")
-            yield offset, text, record
-
-    def _batch(self, chunk: list[tuple[str, str, dict[str, Any]]], name: str) -> JsonRecords:
-        records = [record for _, _, record in chunk]
-        logsources = [self.mapper.logsource] * len(records) if self.mapper.logsource else _logsources(records)
+    def _batch(self, lines: JsonLines, name: str, stats: InputStats) -> JsonRecords:
+        """The object records of ``lines`` as a batch, counted as ``parse`` counts them."""
+        stats.records += len(lines)
+        if set(map(type, lines.values)) != {dict}:
+            objects = [row for row, value in enumerate(lines.values) if isinstance(value, dict)]
+            stats.skip("JSON value is not an object", len(lines) - len(objects))
+            lines = JsonLines(
+                *([column[row] for row in objects] for column in (lines.offsets, lines.raws, lines.values))
+            )
+        records = lines.values
+        stats.events += len(records)
+        untimed = sum(map(_TIMESTAMP_KEY_SET.isdisjoint, records))
+        if untimed:
+            stats.warn("record without a readable timestamp", untimed)
+        keys: set[str] = set().union(*records)
+        if self.mapper.logsource:
+            logsources = [self.mapper.logsource] * len(records)
+        else:
+            logsources = _logsources(records, keys)
         unseen = InputStats(name)  # the rows were counted when read
 
         def materialize(record: dict[str, Any], raw: str, offset: str) -> Event:
             return self.mapper(record).event(record, raw, name, offset, self.name, unseen)
 
-        return JsonRecords(
-            records,
-            [raw for _, raw, _ in chunk],
-            [offset for offset, _, _ in chunk],
-            logsources,
-            materialize,
-        )
+        return JsonRecords(records, lines.raws, lines.offsets, logsources, materialize, keys)
 
     @classmethod
     def recognizes(cls, record: dict[str, Any]) -> int:
@@ -280,19 +280,28 @@ _HINTS = (*HINT_FIELDS, "event.category")
 _HINT_HEADS = frozenset(name.partition(".")[0] for name in _HINTS)
 
 
-def _logsources(records: list[dict[str, Any]]) -> list[LogSource]:
-    """Each record's inferred log source; records naming their source alike share one lookup."""
+def _logsources(records: list[dict[str, Any]], keys: set[str]) -> list[LogSource]:
+    """Each record's inferred log source; records naming their source alike share one lookup.
+    ``keys`` are the records' keys: a hint no record holds is not looked up."""
+    present = [name for name in _HINTS if name in keys]
+    flat = _HINT_HEADS.isdisjoint(keys)
+    if flat:
+        columns = [[record.get(name) for record in records] for name in present]
+        with suppress(TypeError):  # a list-valued hint is not hashable: record by record below
+            if all(len(set(column)) == 1 for column in columns):  # one source for the whole batch
+                first = [column[0] for column in columns]
+                return [infer_logsource(dict(zip(present, first, strict=True)).get)] * len(records)
     known: dict[tuple[Any, ...], LogSource] = {}
     out = []
     for record in records:
-        if _HINT_HEADS.isdisjoint(record):  # flat dotted keys: the common export shape
-            key = tuple(map(record.get, _HINTS))
+        if flat or _HINT_HEADS.isdisjoint(record):  # flat dotted keys: the common export shape
+            key = tuple(map(record.get, present))
             try:
                 logsource = known.get(key)
             except TypeError:  # a list-valued field: not hashable as a key
                 logsource = None
             if logsource is None:
-                logsource = infer_logsource(dict(zip(_HINTS, key, strict=True)).get)
+                logsource = infer_logsource(dict(zip(present, key, strict=True)).get)
                 with suppress(TypeError):
                     known[key] = logsource
         else:

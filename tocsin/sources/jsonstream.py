@@ -21,13 +21,21 @@ import codecs
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import repeat
 from typing import IO, Any
 
 import orjson
 
 from tocsin.sources.base import InputStats
-from tocsin.sources.inputs import STREAM_ERRORS, decode_lines, stream_error_reason
+from tocsin.sources.inputs import (
+    STREAM_ERRORS,
+    decode_lines,
+    line_blocks,
+    numbered_lines,
+    stream_error_reason,
+)
 
 _WRAPPED_ARRAY = re.compile(rb'\A\s*\{\s*"(?:Records|records|value|events)"\s*:\s*\[')
 
@@ -118,19 +126,110 @@ def _first_line_is_object(head: bytes) -> bool:
 
 def iter_json_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[Record]:
     """Yield ``(line number, raw_text, value)`` for each line of a JSON Lines stream."""
-    for number, line in decode_lines(stream, stats, max_bytes):
+    return json_line_records(decode_lines(stream, stats, max_bytes), stats)
+
+
+def json_line_records(lines: Iterable[tuple[int, str]], stats: InputStats) -> Iterator[Record]:
+    """``(line number, raw_text, value)`` of numbered JSON Lines; malformed and hostile lines counted.
+
+    The usual line is decoded by orjson right here (this loop runs once per record of the largest
+    inputs); what orjson refuses goes through ``loads``.
+    """
+    decode, refused = orjson.loads, orjson.JSONDecodeError
+    for number, line in lines:
         text = line.strip()
         if not text:
             continue
         try:
-            value = loads(text)
+            value = decode(text)
+            # too_deep's own first test, inlined: most lines hold too few brackets to need the walk
+            if text.count("{") + text.count("[") > MAX_JSON_DEPTH and too_deep(text, value):
+                raise TooDeep(TOO_DEEP)
+        except refused:
+            try:
+                value = loads(text)
+            except TooDeep:
+                stats.skip(TOO_DEEP)
+                continue
+            except ValueError:
+                stats.skip("malformed JSON")
+                continue
         except TooDeep:
             stats.skip(TOO_DEEP)
             continue
-        except ValueError:
-            stats.skip("malformed JSON")
-            continue
         yield str(number), text, value
+
+
+@dataclass
+class JsonLines:
+    """Records of consecutive JSON lines as columns: line numbers (as text), the lines, the values."""
+
+    offsets: list[str] = field(default_factory=list)
+    raws: list[str] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def extend(self, other: JsonLines) -> None:
+        self.offsets += other.offsets
+        self.raws += other.raws
+        self.values += other.values
+
+    def take(self, count: int) -> JsonLines:
+        """The first ``count`` records, removed from these."""
+        taken = JsonLines(self.offsets[:count], self.raws[:count], self.values[:count])
+        del self.offsets[:count], self.raws[:count], self.values[:count]
+        return taken
+
+
+def json_line_blocks(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[JsonLines]:
+    """The records of a JSON Lines stream, a block of lines at a time.
+
+    A plain block (``_plain_block``) is decoded in one sweep of C calls, with no Python code run per
+    line; any other block goes line by line through ``json_line_records``, which counts what it skips.
+    Both give the same records: the sweep only takes blocks where nothing would be skipped.
+    """
+    for first, block in line_blocks(stream, stats, max_bytes):
+        lines = _plain_block(first, block, max_bytes)
+        if lines is None:
+            records = list(json_line_records(numbered_lines(first, block, stats, max_bytes), stats))
+            lines = (
+                JsonLines(*(list(column) for column in zip(*records, strict=True)))
+                if records
+                else JsonLines()
+            )
+        if lines.values:
+            yield lines
+
+
+def _plain_block(first: int, block: bytes, max_bytes: int) -> JsonLines | None:
+    """The records of a block whose every line is UTF-8 without NUL bytes, within ``max_bytes``, a
+    JSON value orjson decodes, and holds too few brackets to nest beyond ``MAX_JSON_DEPTH``; None for
+    any other block."""
+    if b"\x00" in block:
+        return None
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = text.split("\n")
+    if len(block) > max_bytes // 4 and max(map(len, lines)) > max_bytes // 4:
+        return None  # a line that may be longer than max_bytes bytes (at most 4 bytes a character)
+    raws = list(map(str.strip, lines))
+    numbers: Iterable[int] = range(first, first + len(raws))
+    if not all(raws):  # blank lines, such as the empty one after the block's last line end
+        kept = [(number, raw) for number, raw in zip(numbers, raws, strict=True) if raw]
+        numbers, raws = [number for number, _ in kept], [raw for _, raw in kept]
+    if not raws:
+        return JsonLines()
+    if max(map(str.count, raws, repeat("{"))) + max(map(str.count, raws, repeat("["))) > MAX_JSON_DEPTH:
+        return None  # a line that may nest too deep: too_deep decides, line by line
+    try:
+        values = list(map(orjson.loads, raws))
+    except orjson.JSONDecodeError:
+        return None
+    return JsonLines(list(map(str, numbers)), raws, values)
 
 
 def _iter_buffered(stream: IO[bytes], stats: InputStats, max_bytes: int, array: bool) -> Iterator[Record]:
