@@ -12,7 +12,7 @@ from rich.text import Text
 
 from tocsin.model.alert import Alert, Level
 from tocsin.pipeline import BlindRule
-from tocsin.scan import ScanSummary
+from tocsin.scan import ReadSummary, ScanSummary
 from tocsin.tabular import ALERT_COLUMNS, LEVEL_STYLES, SHORT_ID, alert_row, entities, write_csv
 from tocsin.terminal import SafeConsole, styled
 
@@ -230,6 +230,26 @@ def print_tripped(console: SafeConsole, summary: ScanSummary, alert: Alert, fail
     )
 
 
+def _by_count(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]
+
+
+def print_not_logs(console: SafeConsole, read: ReadSummary, verbose: bool) -> None:
+    """The files of a folder passed over as not logs: counted by reason, each named with ``verbose``."""
+    if not read.not_logs:
+        return
+    reasons = Counter(reason for _, reason in read.not_logs)
+    console.print(
+        styled(
+            "  passed over {} file(s) that are not logs: {}",
+            len(read.not_logs),
+            ", ".join(f"{reason} ({count})" for reason, count in sorted(reasons.items(), key=_by_count)),
+        )
+    )
+    for name, reason in read.not_logs if verbose else []:
+        console.print(styled("    {}: not a log: {}", name, reason))
+
+
 def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = False) -> None:
     """The end-of-run summary (to stderr): inputs, skips, rules, alerts by level."""
     read = summary.read
@@ -245,6 +265,7 @@ def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = Fa
     )
     for problem in read.failed_inputs:
         console.print(styled("  [yellow]not read[/]: {}", problem))
+    print_not_logs(console, read, verbose)
     skipped = read.skipped
     if skipped:
         console.print(styled("  [yellow]skipped[/] {:,} record(s):", sum(skipped.values())))

@@ -20,7 +20,7 @@ from tocsin.pipeline import BlindRule, Coverage, DetectionPipeline
 from tocsin.sources import InputSource, InputStats, ParseOptions, UnreadableInput
 from tocsin.sources.base import BatchParser, Parser, SkippedInput
 from tocsin.sources.detect import detect_format
-from tocsin.sources.inputs import ReadMeter, resolve_inputs
+from tocsin.sources.inputs import ReadMeter, not_a_log, read_head, resolve_inputs
 from tocsin.storage.cases import CaseStore
 from tocsin.storage.sqlite import connect
 from tocsin.tabular import entity_pairs
@@ -34,6 +34,9 @@ class ReadSummary:
     unreadable: list[str] = field(default_factory=list)
     #: Folder entries deliberately not read (FIFOs, devices, sockets), with their kind.
     passed_over: list[str] = field(default_factory=list)
+    #: Files of a folder known not to be logs (licences, readmes, keytabs), with the reason: not read,
+    #: not a failure.
+    not_logs: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def events(self) -> int:
@@ -218,6 +221,14 @@ def _parsed_inputs(
         meter.end()
 
 
+def _not_a_log(item: InputSource) -> str | None:
+    """Why ``item`` (which no parser recognised) is not a log, when a folder walk found it and it is known."""
+    try:
+        return not_a_log(item, read_head(item)) if item.walked else None
+    except OSError:
+        return None
+
+
 def _parsed_input(
     item: InputSource,
     format_in: str | None,
@@ -234,6 +245,9 @@ def _parsed_input(
         if scan_file is not None and format_in is None:
             stats.format = "file"
             scan_file(item)
+        elif format_in is None and (reason := _not_a_log(item)) is not None:
+            summary.inputs.remove(stats)
+            summary.not_logs.append((item.name, reason))
         else:
             stats.error = str(exc).removeprefix(f"{item.name}: ")
         return
