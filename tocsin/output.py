@@ -154,7 +154,7 @@ def sort_alerts(alerts: list[Alert]) -> list[Alert]:
 
 def _print_coverage(console: SafeConsole, summary: ScanSummary, verbose: bool) -> None:
     """The rules that saw no event of their log source, by log source: the user's named, the
-    built-in pack's (which covers every vendor, so most scans leave some idle) counted."""
+    built-in and installed packs' (which cover every vendor, so most scans leave some idle) counted."""
     user = summary.blind_user_rules
     if user:
         console.print(
@@ -173,7 +173,8 @@ def _print_coverage(console: SafeConsole, summary: ScanSummary, verbose: bool) -
     if builtin and (verbose or summary.read.events):
         console.print(
             styled(
-                "  [dim]built-in pack: {} rule(s) idle, no events of their log source: {}[/]",
+                "  [dim]{}: {} rule(s) idle, no events of their log source: {}[/]",
+                "built-in and installed packs" if summary.pack_paths else "built-in pack",
                 len(builtin),
                 _by_logsource(builtin, limit=None if verbose else 6),
             )
@@ -284,6 +285,8 @@ def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = Fa
             len(summary.rule_errors),
         )
     )
+    for note in summary.rule_notes:
+        console.print(styled("  {}", note))
     shown = summary.rule_errors if verbose else summary.rule_errors[:10]
     for error in shown:
         title = f" ({error.title})" if error.title else ""
