@@ -301,7 +301,10 @@ def _read_folder(root: Path) -> _Snapshot:
     snapshot = _Snapshot()
     seen = 0
     for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        links = [d for d in subdirs if os.path.islink(os.path.join(directory, d))]
+        if links:
+            snapshot.skipped["a link or special file"] += len(links)
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d not in links)
         for file in sorted(files):
             seen += 1
             if seen > MAX_MEMBERS:
@@ -327,7 +330,7 @@ def _member_path(name: str, archive: Path) -> str:
     parts = PurePosixPath(normalised).parts
     if normalised.startswith("/") or re.match(r"[A-Za-z]:", normalised) or ".." in parts:
         raise PackError(f"{archive}: member {name!r} points outside the archive (path traversal): refused")
-    return PurePosixPath(*[part for part in parts if part not in ("", ".")]).as_posix()
+    return "/".join(part for part in parts if part not in ("", "."))
 
 
 def _bounded_read(stream: IO[bytes], declared: int, archive: Path, name: str) -> bytes:
