@@ -190,6 +190,16 @@ def test_disable_and_enable_a_rule_and_the_last_installed_id_wins(tmp_path, env)
         env={**env, "TOCSIN_RULE_PACKS__DISABLED": "00000000-0000-4000-8000-000000000002"},
     )
     assert "Pack Test" not in titles(configured)
+    enabled = tocsin(
+        "rules",
+        "enable",
+        "00000000-0000-4000-8000-000000000002",
+        env={**env, "TOCSIN_RULE_PACKS__DISABLED": "00000000-0000-4000-8000-000000000002"},
+    )
+    assert enabled.stderr.splitlines()[1:] == [
+        "  were not disabled: 00000000-0000-4000-8000-000000000002",
+        "  still disabled by [rule_packs] disabled in the configuration",
+    ]
 
 
 def test_rules_list_shows_packs_counts_per_log_source_and_filters(tmp_path, env):

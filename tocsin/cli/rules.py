@@ -450,7 +450,9 @@ def rules_enable(rule_ids: tuple[str, ...], settings: Settings) -> None:
     if unknown:
         _stderr().print(styled("  [yellow]were not disabled[/]: {}", ", ".join(unknown)))
     if any(rule_id.lower() in enabled for rule_id in settings.rule_packs.disabled):
-        _stderr().print(styled("  [yellow]still disabled by [rule_packs] disabled in the configuration[/]"))
+        _stderr().print(
+            styled("  [yellow]still disabled by {} in the configuration[/]", "[rule_packs] disabled")
+        )
 
 
 def _print_skipped(pack: Pack) -> None:
