@@ -3,6 +3,7 @@ over under their own reason, not reported as unrecognised; named on the command 
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,14 @@ def test_every_file_of_the_shared_captures_is_read_or_passed_over() -> None:
     assert "unrecognised format" not in result.stderr, result.stderr
     summary = "  passed over 2 file(s) that are not logs: Kerberos keytab (1), licence text (1)"
     assert summary in result.stderr.splitlines(), result.stderr
+
+
+def test_a_readme_inside_a_named_archive_is_passed_over(tmp_path: Path) -> None:
+    archive = tmp_path / "logs.zip"
+    with zipfile.ZipFile(archive, "w") as opened:
+        opened.writestr("README.txt", "These are the logs of host.\n")
+        opened.writestr("auth.log", SYSLOG)
+    result = tocsin("scan", str(archive), "--format", "jsonl", "-v")
+    assert result.returncode == 0, result.stderr
+    assert f"    {archive}!README.txt: not a log: documentation" in result.stderr.splitlines()
+    assert "unrecognised format" not in result.stderr

@@ -7,7 +7,6 @@ size limit, and compressed inputs are decompressed as they are read.
 from __future__ import annotations
 
 import bz2
-import dataclasses
 import gzip
 import io
 import lzma
@@ -229,8 +228,8 @@ class _Metered(io.RawIOBase):
 
 def not_a_log(source: InputSource, head: bytes) -> str | None:
     """Why ``source``, which no parser recognised, is known not to be a log (a licence, a readme, a
-    Kerberos keytab); None otherwise. Only asked of files found in a folder: a file named on the
-    command line that cannot be read is an error."""
+    Kerberos keytab); None otherwise. Only asked of files found in a folder or an archive: a file
+    named on the command line that cannot be read is an error."""
     stem = source.name.replace("\\", "/").rsplit("/", 1)[-1].rsplit("!", 1)[-1].split(".", 1)[0].lower()
     if stem in _NOT_LOG_NAMES:
         return _NOT_LOG_NAMES[stem]
@@ -242,10 +241,7 @@ def _file_source(path: Path, name: str, meter: ReadMeter | None, walked: bool = 
         head = handle.read(4)
     status = path.stat()
     if head == _ZIP_MAGIC:
-        return [
-            dataclasses.replace(member, walked=walked)
-            for member in _zip_members(path, name, status.st_mtime, meter)
-        ]
+        return list(_zip_members(path, name, status.st_mtime, meter))
 
     def opener() -> IO[bytes]:
         if meter is None:
@@ -276,7 +272,10 @@ def _zip_members(path: Path, name: str, mtime: float, meter: ReadMeter | None) -
                 raw = _Metered(raw, meter, member.compress_size / max(member.file_size, 1))
             return _decompressing(io.BufferedReader(raw))
 
-        yield InputSource(name=f"{name}!{info.filename}", open=opener, mtime=mtime, size=info.compress_size)
+        # Found in an archive, not named: a README member is passed over like a README in a folder.
+        yield InputSource(
+            name=f"{name}!{info.filename}", open=opener, mtime=mtime, size=info.compress_size, walked=True
+        )
 
 
 class _Replay(io.RawIOBase):
