@@ -26,6 +26,12 @@ def _fingerprint_key(tmp_path_factory: pytest.TempPathFactory) -> None:
     )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _rule_packs_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Installed rule packs go to a temporary XDG_DATA_HOME, never the runner's ~/.local/share."""
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """One line for the cluster suite (marker ``elasticsearch``), so a run shows whether it ran
     against a real node or skipped it."""

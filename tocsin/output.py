@@ -12,7 +12,7 @@ from rich.text import Text
 
 from tocsin.model.alert import Alert, Level
 from tocsin.pipeline import BlindRule
-from tocsin.scan import ScanSummary
+from tocsin.scan import ReadSummary, ScanSummary
 from tocsin.tabular import ALERT_COLUMNS, LEVEL_STYLES, SHORT_ID, alert_row, entities, write_csv
 from tocsin.terminal import SafeConsole, styled
 
@@ -154,7 +154,7 @@ def sort_alerts(alerts: list[Alert]) -> list[Alert]:
 
 def _print_coverage(console: SafeConsole, summary: ScanSummary, verbose: bool) -> None:
     """The rules that saw no event of their log source, by log source: the user's named, the
-    built-in pack's (which covers every vendor, so most scans leave some idle) counted."""
+    built-in and installed packs' (which cover every vendor, so most scans leave some idle) counted."""
     user = summary.blind_user_rules
     if user:
         console.print(
@@ -173,7 +173,8 @@ def _print_coverage(console: SafeConsole, summary: ScanSummary, verbose: bool) -
     if builtin and (verbose or summary.read.events):
         console.print(
             styled(
-                "  [dim]built-in pack: {} rule(s) idle, no events of their log source: {}[/]",
+                "  [dim]{}: {} rule(s) idle, no events of their log source: {}[/]",
+                "built-in and installed packs" if summary.pack_paths else "built-in pack",
                 len(builtin),
                 _by_logsource(builtin, limit=None if verbose else 6),
             )
@@ -230,6 +231,26 @@ def print_tripped(console: SafeConsole, summary: ScanSummary, alert: Alert, fail
     )
 
 
+def _by_count(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]
+
+
+def print_not_logs(console: SafeConsole, read: ReadSummary, verbose: bool) -> None:
+    """The files of a folder passed over as not logs: counted by reason, each named with ``verbose``."""
+    if not read.not_logs:
+        return
+    reasons = Counter(reason for _, reason in read.not_logs)
+    console.print(
+        styled(
+            "  passed over {} file(s) that are not logs: {}",
+            len(read.not_logs),
+            ", ".join(f"{reason} ({count})" for reason, count in sorted(reasons.items(), key=_by_count)),
+        )
+    )
+    for name, reason in read.not_logs if verbose else []:
+        console.print(styled("    {}: not a log: {}", name, reason))
+
+
 def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = False) -> None:
     """The end-of-run summary (to stderr): inputs, skips, rules, alerts by level."""
     read = summary.read
@@ -245,6 +266,7 @@ def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = Fa
     )
     for problem in read.failed_inputs:
         console.print(styled("  [yellow]not read[/]: {}", problem))
+    print_not_logs(console, read, verbose)
     skipped = read.skipped
     if skipped:
         console.print(styled("  [yellow]skipped[/] {:,} record(s):", sum(skipped.values())))
@@ -263,6 +285,8 @@ def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = Fa
             len(summary.rule_errors),
         )
     )
+    for note in summary.rule_notes:
+        console.print(styled("  {}", note))
     shown = summary.rule_errors if verbose else summary.rule_errors[:10]
     for error in shown:
         title = f" ({error.title})" if error.title else ""

@@ -10,7 +10,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tocsin.batch import EventBatch, EventList
-from tocsin.detectors.sigma.ruleset import RuleLoadError, RuleSet, builtin_rules_path, load_rules
+from tocsin.detectors.sigma.ruleset import (
+    RuleLoadError,
+    RuleSelection,
+    RuleSet,
+    builtin_rules_path,
+    load_rules,
+)
 from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.yara.compiler import YaraLoadError
 from tocsin.detectors.yara.pipeline import ContentScan
@@ -20,7 +26,7 @@ from tocsin.pipeline import BlindRule, Coverage, DetectionPipeline
 from tocsin.sources import InputSource, InputStats, ParseOptions, UnreadableInput
 from tocsin.sources.base import BatchParser, Parser, SkippedInput
 from tocsin.sources.detect import detect_format
-from tocsin.sources.inputs import ReadMeter, resolve_inputs
+from tocsin.sources.inputs import ReadMeter, not_a_log, read_head, resolve_inputs
 from tocsin.storage.cases import CaseStore
 from tocsin.storage.sqlite import connect
 from tocsin.tabular import entity_pairs
@@ -34,6 +40,9 @@ class ReadSummary:
     unreadable: list[str] = field(default_factory=list)
     #: Folder entries deliberately not read (FIFOs, devices, sockets), with their kind.
     passed_over: list[str] = field(default_factory=list)
+    #: Files of a folder known not to be logs (licences, readmes, keytabs), with the reason: not read,
+    #: not a failure.
+    not_logs: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def events(self) -> int:
@@ -60,6 +69,10 @@ class ScanSummary:
     rule_files: int
     rules_loaded: int
     rule_errors: list[RuleLoadError]
+    #: Rules the rule-pack filters left out and ids loaded twice, one line each (``RuleSet.notes``).
+    rule_notes: list[str] = field(default_factory=list)
+    #: The installed packs' rule folders: like the built-in pack's, their idle rules are only counted.
+    pack_paths: list[Path] = field(default_factory=list)
     alerts_by_level: Counter[str] = field(default_factory=Counter)
     alerts_hidden: int = 0
     #: Alerts per rule title and per entity (``user.name=root``), every level counted.
@@ -101,9 +114,10 @@ class ScanSummary:
 
     @property
     def blind_user_rules(self) -> list[BlindRule]:
-        """Rules the user asked for (not the built-in pack) that saw no event of their log source."""
-        builtin = str(builtin_rules_path())
-        return [rule for rule in self.coverage.blind if not (rule.source or "").startswith(builtin)]
+        """Rules the user asked for (not the built-in pack nor an installed pack, which cover every
+        vendor) that saw no event of their log source."""
+        packs = (str(builtin_rules_path()), *(str(path) for path in self.pack_paths))
+        return [rule for rule in self.coverage.blind if not (rule.source or "").startswith(packs)]
 
     def strict_failures(self) -> list[str]:
         """Why ``--strict`` fails this run, if it does: anything skipped, rejected or not looked at."""
@@ -126,6 +140,9 @@ class ScanRequest:
     paths: list[str]
     rule_paths: list[Path] = field(default_factory=list)
     builtin_rules: bool = True
+    #: Installed rule packs, loaded between the built-in pack and ``rule_paths``, and what of them loads.
+    pack_paths: list[Path] = field(default_factory=list)
+    selection: RuleSelection | None = None
     format_in: str | None = None
     parse: ParseOptions = field(default_factory=ParseOptions)
     db: Path | None = None
@@ -218,6 +235,14 @@ def _parsed_inputs(
         meter.end()
 
 
+def _not_a_log(item: InputSource) -> str | None:
+    """Why ``item`` (which no parser recognised) is not a log, when a folder walk found it and it is known."""
+    try:
+        return not_a_log(item, read_head(item)) if item.walked else None
+    except OSError:
+        return None
+
+
 def _parsed_input(
     item: InputSource,
     format_in: str | None,
@@ -234,6 +259,9 @@ def _parsed_input(
         if scan_file is not None and format_in is None:
             stats.format = "file"
             scan_file(item)
+        elif format_in is None and (reason := _not_a_log(item)) is not None:
+            summary.inputs.remove(stats)
+            summary.not_logs.append((item.name, reason))
         else:
             stats.error = str(exc).removeprefix(f"{item.name}: ")
         return
@@ -250,8 +278,10 @@ def _parsed_input(
 
 
 def load_ruleset(request: ScanRequest) -> RuleSet:
-    paths = ([builtin_rules_path()] if request.builtin_rules else []) + list(request.rule_paths)
-    return load_rules(paths, request.placeholders)
+    paths = (
+        ([builtin_rules_path()] if request.builtin_rules else []) + request.pack_paths + request.rule_paths
+    )
+    return load_rules(paths, request.placeholders, request.selection)
 
 
 def run_scan(
@@ -271,7 +301,9 @@ def run_scan(
     started = time.monotonic()
     ruleset = ruleset or load_ruleset(request)
     read = ReadSummary()
-    summary = ScanSummary(read, ruleset.files, ruleset.loaded, ruleset.errors)
+    summary = ScanSummary(
+        read, ruleset.files, ruleset.loaded, ruleset.errors, ruleset.notes(), request.pack_paths
+    )
     geoip = GeoIP(request.geoip) if request.geoip else None
     content = ContentScan.load(request.yara_paths, request.builtin_rules)
     summary.yara_files, summary.yara_errors = content.compiled.files, content.compiled.errors

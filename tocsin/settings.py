@@ -104,6 +104,30 @@ class SigmaSettings(Section):
     placeholders: dict[str, list[str]] = {}
 
 
+def _data_dir(value: Any) -> Any:
+    """The installed rule packs: ``value``, or the default under ``XDG_DATA_HOME``."""
+    if value:
+        return value
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "tocsin" / "rules"
+
+
+class RulePackSettings(Section):
+    #: Where ``tocsin rules install`` keeps packs (default ``$XDG_DATA_HOME/tocsin/rules``).
+    directory: Annotated[Path, Field(strict=False), BeforeValidator(_data_dir)] = Field(
+        default_factory=lambda: _data_dir("")
+    )
+    enabled: bool = True  # scan, watch and es hunt load the installed packs beside the built-in one
+    status: list[str] = [
+        "stable",
+        "test",
+    ]  # statuses of installed rules that load (a rule without one: experimental)
+    min_level: LevelName = "informational"  # installed rules below this level do not load
+    tags: list[str] = []  # when set, only installed rules with one of these tags load (attack.t1110*)
+    disabled: list[
+        str
+    ] = []  # rule ids that never load (built-in or installed), beside `tocsin rules disable`
+
+
 class ElasticsearchSettings(Section):
     url: str = ""  # https://host:9200 (TOCSIN_ES_URL); or cloud_id (TOCSIN_ES_CLOUD_ID)
     #: auto asks the cluster (TOCSIN_ES_PRODUCT).
@@ -190,6 +214,7 @@ class Settings(BaseSettings):
 
     scan: ScanSettings = Field(default_factory=ScanSettings)
     sigma: SigmaSettings = Field(default_factory=SigmaSettings)
+    rule_packs: RulePackSettings = Field(default_factory=RulePackSettings)
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
     response: ResponseSettings = Field(default_factory=ResponseSettings)
     watch: WatchSettings = Field(default_factory=WatchSettings)

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from tocsin.cli.options import pass_settings
+from tocsin.detectors.sigma.packs import rule_selection
 from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
 from tocsin.elastic.client import ElasticError, ElasticSettings, describe, make_client
 from tocsin.elastic.cluster import CLUSTER_ERRORS, Cluster
@@ -98,7 +99,7 @@ def es_setup(settings: Settings) -> None:
     "rule_paths",
     multiple=True,
     type=click.Path(exists=True, path_type=Path),
-    help="Sigma rule file or directory (default: the built-in pack).",
+    help="Sigma rule file or directory (default: the built-in pack and the installed rule packs).",
 )
 @click.option("--since", default="24h", show_default=True, help="Duration (24h, 30m, 7d) or ISO 8601 time.")
 @click.option("--until", help="End of the range (default: now).")
@@ -119,7 +120,8 @@ def es_hunt(
 ) -> None:
     """Run Sigma rules over the events on the cluster; the alerts match a local scan's."""
     cluster = ElasticSettings.from_config(settings)
-    paths = list(rule_paths) or [builtin_rules_path()]
+    pack_paths, selection = rule_selection(settings.rule_packs, not rule_paths)
+    paths = list(rule_paths) or [builtin_rules_path(), *pack_paths]
     placeholders = settings.sigma.placeholders
     try:
         start = parse_since(since)
@@ -129,7 +131,7 @@ def es_hunt(
     client = _client(cluster)
     console = _console()
     with _cluster_errors(cluster):
-        result = hunt(client, load_rules(paths, placeholders), paths, start, end, placeholders)
+        result = hunt(client, load_rules(paths, placeholders, selection), paths, start, end, placeholders)
     _print_alerts(result.alerts, output_format)
     console.print(
         f"hunted {result.rules_hunted} rule queries over {result.events:,} matching events "

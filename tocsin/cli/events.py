@@ -61,6 +61,7 @@ def events(
     settings: Settings,
 ) -> None:
     """Print the normalized (ECS) events of inputs: what rules are written against."""
+    from tocsin.output import print_not_logs
     from tocsin.scan import ReadSummary, read_events
     from tocsin.sources.pcap.events import event_category
     from tocsin.tabular import EVENT_COLUMNS, event_row, write_csv
@@ -89,6 +90,7 @@ def events(
     console.print(f"{read.events:,} events from {len(read.inputs)} input(s)")
     for problem in read.failed_inputs:
         console.print(styled("  [yellow]not read[/]: {}", problem))
+    print_not_logs(console, read, verbose=False)
     for reason, count in read.skipped.most_common():
         console.print(styled("  [yellow]skipped[/] {:,}: {}", count, reason))
     if read.unreadable:

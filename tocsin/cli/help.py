@@ -66,6 +66,14 @@ EXAMPLES: dict[str, list[str]] = {
         "tocsin rules list --format navigator -o layer.json",
     ],
     "rules test": ["tocsin rules test", "tocsin rules test my-rules/ --format junit -o junit.xml"],
+    "rules install": [
+        "tocsin rules install sigma/",
+        "tocsin rules install sigma_all_rules.zip --name sigmahq",
+    ],
+    "rules update": ["tocsin rules update sigma/", "tocsin rules update sigma_all_rules.zip --pack sigmahq"],
+    "rules remove": ["tocsin rules remove sigmahq"],
+    "rules disable": ["tocsin rules disable 0e6a2c4d-3b91-4f0a-8d57-6a1e9c2b7f41"],
+    "rules enable": ["tocsin rules enable 0e6a2c4d-3b91-4f0a-8d57-6a1e9c2b7f41"],
     "scan": [
         "tocsin scan /var/log/auth.log okta.jsonl Security.evtx",
         "tocsin scan logs/ --db case.db --report report.html --timeline timeline.csv",

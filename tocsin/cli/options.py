@@ -71,7 +71,7 @@ config_option = click.option(
     "--config", "config_file", type=click.Path(path_type=Path), help="Configuration file."
 )
 
-#: ``--rules`` and ``--no-builtin-rules``: the rules a detection runs, beside the built-in pack.
+#: ``--rules``, ``--no-builtin-rules`` and ``--no-installed-rules``: the rules a detection runs.
 rules_option = click.option(
     "--rules",
     "rule_paths",
@@ -82,6 +82,9 @@ rules_option = click.option(
 rules_options = bundle(
     rules_option,
     click.option("--no-builtin-rules", is_flag=True, help="Do not load the built-in rule pack."),
+    click.option(
+        "--no-installed-rules", is_flag=True, help="Do not load the rule packs of `tocsin rules install`."
+    ),
 )
 
 format_in_option = click.option(

@@ -1,8 +1,12 @@
-"""``tocsin rules list|test|check|convert``: tooling for rule authors."""
+"""``tocsin rules list|test|check|convert``: tooling for rule authors; ``install|update|remove|disable|enable``:
+the community rule packs scan, watch and es hunt load."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -10,12 +14,14 @@ import click
 from rich.table import Table
 from sigma.correlations import SigmaCorrelationRule
 
+from tocsin.cli import EXIT_USAGE
 from tocsin.cli.options import pass_settings
+from tocsin.detectors.sigma.packs import Pack, PackError, PackStore, rule_selection
 from tocsin.detectors.sigma.ruleset import builtin_rules_path, load_rules
 from tocsin.elastic.convert import convert
 from tocsin.elastic.kibana import detection_rules, ndjson, saved_objects
 from tocsin.ruletest.check import check_rules
-from tocsin.ruletest.listing import as_json, list_rules, navigator_layer
+from tocsin.ruletest.listing import Listing, as_json, list_rules, navigator_layer
 from tocsin.ruletest.reports import junit_xml, sarif
 from tocsin.ruletest.runner import TestRun, context_paths, rule_infos, run_tests
 from tocsin.settings import Settings
@@ -179,10 +185,17 @@ def rules_check(
     help="json: every rule and the coverage counts; navigator: an ATT&CK Navigator layer of the coverage.",
 )
 @OUTPUT
-def rules_list(paths: tuple[Path, ...], building_blocks: bool, output_format: str, output: IO[str]) -> None:
+@pass_settings
+def rules_list(
+    paths: tuple[Path, ...], building_blocks: bool, output_format: str, output: IO[str], settings: Settings
+) -> None:
     """Table of rules (Sigma, correlation, stateful and YARA) with their ATT&CK tactics and techniques,
-    then coverage counts. PATHS default to the built-in pack and its YARA rules."""
-    listing = list_rules(list(paths) or [builtin_rules_path()], building_blocks)
+    then coverage counts. PATHS default to the built-in pack with its YARA rules and the installed
+    rule packs (as scan loads them), which are then listed with their rules per log source."""
+    pack_paths, selection = rule_selection(settings.rule_packs, installed=not paths)
+    listing = list_rules(
+        list(paths) or [builtin_rules_path(), *pack_paths], building_blocks, selection=selection
+    )
     if output_format != "table":
         document = as_json(listing) if output_format == "json" else navigator_layer(listing)
         output.write(json.dumps(document, indent=2) + "\n")
@@ -208,8 +221,46 @@ def rules_list(paths: tuple[Path, ...], building_blocks: bool, output_format: st
         used = sorted({t for rule in listing.rules if tactic in rule.tactics for t in rule.techniques})
         coverage_table.add_row(tactic, str(count), ", ".join(f"{t} ({techniques[t]})" for t in used))
     listing_console.print(coverage_table)
+    if not paths:
+        _print_packs(listing_console, listing, settings)
     for error in listing.errors:
         _stderr().print(styled("  [yellow]not loaded[/]: {}", error))
+
+
+def _print_packs(console: SafeConsole, listing: Listing, settings: Settings) -> None:
+    """The installed packs with their loaded rules per log source, what the filters left out and the
+    disabled rule ids."""
+    store = _store(settings)
+    packs, _ = store.packs()
+    table = Table(title=f"{len(packs)} installed rule pack(s) in {store.root}")
+    for column in ("Pack", "Installed", "Rules", "Loaded", "Loaded per log source", "Source"):
+        table.add_column(column)
+    for pack in packs:
+        root = str(pack.rules_path)
+        loaded = [rule for rule in listing.rules if rule.source.startswith(root)]
+        per_source = Counter(rule.logsource or rule.kind for rule in loaded)
+        table.add_row(
+            pack.name, pack.installed[:19], str(len(pack.rules)), str(len(loaded)),
+            ", ".join(f"{name} ({count})" for name, count in per_source.most_common()), pack.source,
+        )  # fmt: skip
+    console.print(table)
+    rule_packs = settings.rule_packs
+    console.print(
+        styled(
+            "installed rules load with status {}, level ≥ {}{}",
+            ", ".join(rule_packs.status),
+            rule_packs.min_level,
+            f", tags {', '.join(rule_packs.tags)}" if rule_packs.tags else "",
+        )
+    )
+    for reason, count in sorted(listing.left_out.items()):
+        console.print(styled("  left out: {} rule(s): {}", count, reason))
+    try:
+        disabled = [*rule_packs.disabled, *store.disabled()]
+    except PackError as exc:
+        console.print(styled("  [yellow]disabled rules unreadable[/]: {}", str(exc)))
+        disabled = []
+    console.print(styled("disabled rule ids: {}", ", ".join(disabled) or "none"))
 
 
 def _short(source: str) -> str:
@@ -293,3 +344,117 @@ def rules_convert(target: str, rule_paths: tuple[Path, ...], output: Any, settin
             output.write(f"# {converted.rule.title} [{converted.rule.id}]\n{body}\n\n")
     for failure in failures:
         console.print(styled("  [yellow]not converted[/]: {}", failure))
+
+
+def _store(settings: Settings) -> PackStore:
+    return PackStore(settings.rule_packs.directory)
+
+
+@contextmanager
+def _pack_errors() -> Iterator[None]:
+    """A pack that cannot be installed, updated or removed: its reason on stderr, exit 2."""
+    try:
+        yield
+    except PackError as exc:
+        _stderr().print(styled("tocsin: error: {}", str(exc)))
+        raise click.exceptions.Exit(EXIT_USAGE) from None
+    except OSError as exc:
+        _stderr().print(
+            styled("tocsin: error: {}: {}", exc.filename or "rule directory", exc.strerror or exc)
+        )
+        raise click.exceptions.Exit(EXIT_USAGE) from None
+
+
+SOURCE = click.argument("source", type=click.Path(exists=True, path_type=Path))
+
+
+@rules.command("install")
+@SOURCE
+@click.option("--name", help="Pack name (default: the folder's or archive's name).")
+@pass_settings
+def rules_install(source: Path, name: str | None, settings: Settings) -> None:
+    """Install community Sigma rules as a pack that scan, watch and es hunt then load.
+
+    SOURCE is a SigmaHQ checkout, a folder of Sigma rules or a release archive (.zip, .tar.gz). The
+    rules are copied into the rule directory ([rule_packs] directory); installed rules load when
+    their status is in [rule_packs] status (stable, test by default), see docs/rule-packs.md.
+    """
+    with _pack_errors():
+        pack = _store(settings).install(source, name)
+    _stderr().print(
+        styled(
+            "installed pack {}: {} rule(s) from {} in {}", pack.name, len(pack.rules), pack.source, pack.path
+        )
+    )
+    _print_skipped(pack)
+
+
+@rules.command("update")
+@SOURCE
+@click.option("--pack", "name", help="The pack to replace (default: the one installed from SOURCE).")
+@pass_settings
+def rules_update(source: Path, name: str | None, settings: Settings) -> None:
+    """Replace an installed pack with the rules of SOURCE; list the rules added, removed and changed."""
+    with _pack_errors():
+        pack, changes = _store(settings).update(source, name)
+    console = _stderr()
+    console.print(
+        styled(
+            "updated pack {}: {} rule(s); {} added, {} removed, {} changed",
+            pack.name,
+            len(pack.rules),
+            len(changes.added),
+            len(changes.removed),
+            len(changes.changed),
+        )
+    )
+    for what, ids in (("added", changes.added), ("removed", changes.removed), ("changed", changes.changed)):
+        for rule_id in ids:
+            console.print(styled("  {} {}", what, rule_id))
+    _print_skipped(pack)
+
+
+@rules.command("remove")
+@click.argument("name")
+@pass_settings
+def rules_remove(name: str, settings: Settings) -> None:
+    """Remove an installed pack."""
+    with _pack_errors():
+        pack = _store(settings).remove(name)
+    _stderr().print(styled("removed pack {} ({} rule(s))", pack.name, len(pack.rules)))
+
+
+@rules.command("disable")
+@click.argument("rule_ids", nargs=-1, required=True, metavar="ID...")
+@pass_settings
+def rules_disable(rule_ids: tuple[str, ...], settings: Settings) -> None:
+    """Never load these rules (ids of built-in or installed rules), until `tocsin rules enable`."""
+    store = _store(settings)
+    with _pack_errors():
+        store.set_disabled([*store.disabled(), *rule_ids])
+    _stderr().print(styled("disabled: {}", ", ".join(rule_ids)))
+
+
+@rules.command("enable")
+@click.argument("rule_ids", nargs=-1, required=True, metavar="ID...")
+@pass_settings
+def rules_enable(rule_ids: tuple[str, ...], settings: Settings) -> None:
+    """Load again rules that `tocsin rules disable` turned off."""
+    store = _store(settings)
+    with _pack_errors():
+        disabled = store.disabled()
+        enabled = {rule_id.lower() for rule_id in rule_ids}
+        store.set_disabled([rule_id for rule_id in disabled if rule_id.lower() not in enabled])
+    unknown = [rule_id for rule_id in rule_ids if rule_id.lower() not in {d.lower() for d in disabled}]
+    _stderr().print(styled("enabled: {}", ", ".join(rule_ids)))
+    if unknown:
+        _stderr().print(styled("  [yellow]were not disabled[/]: {}", ", ".join(unknown)))
+    if any(rule_id.lower() in enabled for rule_id in settings.rule_packs.disabled):
+        _stderr().print(
+            styled("  [yellow]still disabled by {} in the configuration[/]", "[rule_packs] disabled")
+        )
+
+
+def _print_skipped(pack: Pack) -> None:
+    for reason, count in sorted(pack.skipped.items()):
+        _stderr().print(styled("  not copied: {} file(s): {}", count, reason))

@@ -88,6 +88,7 @@ def scan(
     paths: tuple[str, ...],
     rule_paths: tuple[Path, ...],
     no_builtin_rules: bool,
+    no_installed_rules: bool,
     output_format: str | None,
     output: Path | None,
     width: int | None,
@@ -122,6 +123,7 @@ def scan(
          with --strict or --fail-on, a run in which nothing was checked
       3  an internal error
     """
+    from tocsin.detectors.sigma.packs import rule_selection
     from tocsin.detectors.stateful.geo import GeoIPUnavailable
     from tocsin.model.alert import Level
     from tocsin.output import CsvAlertSink, JsonLinesSink, JsonSink, TableSink, print_summary, print_tripped
@@ -131,10 +133,13 @@ def scan(
 
     check_paths(paths, output=output, db=db)
     console = stderr_console()
+    pack_paths, selection = rule_selection(settings.rule_packs, not no_installed_rules)
     request = ScanRequest(
         paths=list(paths),
         rule_paths=[Path(p) for p in settings.scan.rules] + list(rule_paths),
         builtin_rules=settings.scan.builtin_rules and not no_builtin_rules,
+        pack_paths=pack_paths,
+        selection=selection,
         format_in=format_in,
         parse=parsing(settings, year, timezone, field_map, reveal_secrets, logsource),
         db=db,

@@ -142,6 +142,7 @@ def watch(
     state_dir: Path,
     rule_paths: tuple[Path, ...],
     no_builtin_rules: bool,
+    no_installed_rules: bool,
     yara_paths: tuple[Path, ...],
     geoip: Path | None,
     format_in: str | None,
@@ -176,6 +177,7 @@ def watch(
       tocsin watch /var/log/auth.log --format jsonl --log-format json | jq .message
       tocsin watch --status --state /var/lib/tocsin
     """
+    from tocsin.detectors.sigma.packs import rule_selection
     from tocsin.output import JsonLinesSink
     from tocsin.sources import ParseOptions
     from tocsin.watch.console import HumanAlertSink, HumanLogFormatter
@@ -197,11 +199,14 @@ def watch(
     logger.setLevel(log_level.upper())
     logger.propagate = False
     section = settings.watch
+    pack_paths, selection = rule_selection(settings.rule_packs, not no_installed_rules)
     options = WatchOptions(
         paths=list(paths),
         state_dir=state_dir,
         rule_paths=[Path(p) for p in settings.scan.rules] + list(rule_paths),
         builtin_rules=settings.scan.builtin_rules and not no_builtin_rules,
+        pack_paths=pack_paths,
+        selection=selection,
         placeholders=settings.sigma.placeholders,
         format_in=format_in,
         parse=ParseOptions(

@@ -9,7 +9,7 @@ from typing import Any
 
 import yara
 
-from tocsin.detectors.sigma.ruleset import load_rules
+from tocsin.detectors.sigma.ruleset import RuleSelection, load_rules
 from tocsin.detectors.yara.compiler import EXTERNALS
 from tocsin.detectors.yara.compiler import rule_files as yara_rule_files
 from tocsin.detectors.yara.scanner import _level as yara_level
@@ -32,12 +32,16 @@ class ListedRule:
     techniques: list[str]
     source: str
     alerts: bool
+    #: ``product/service/category`` of a single-event Sigma rule; empty for the others.
+    logsource: str = ""
 
 
 @dataclass
 class Listing:
     rules: list[ListedRule] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Rules the rule-pack filters left out, by reason.
+    left_out: dict[str, int] = field(default_factory=dict)
 
     def tactic_coverage(self) -> Counter[str]:
         return Counter(tactic for rule in self.rules if rule.alerts for tactic in rule.tactics)
@@ -62,16 +66,25 @@ def attack_tags(tags: list[str]) -> tuple[list[str], list[str]]:
 
 
 def list_rules(
-    paths: list[Path], include_building_blocks: bool = False, yara_paths: list[Path] | None = None
+    paths: list[Path],
+    include_building_blocks: bool = False,
+    yara_paths: list[Path] | None = None,
+    selection: RuleSelection | None = None,
 ) -> Listing:
-    """Sigma, correlation and stateful rules under ``paths``, and YARA rules under ``yara_paths``
-    (default: the YARA files under ``paths``)."""
-    ruleset = load_rules(paths)
-    listing = Listing(errors=[f"{error.source}: {error.reason}" for error in ruleset.errors])
-    entries = [(rule.info, rule.emits_alerts) for rule in ruleset.detections]
-    entries += [(rule.info, True) for rule in ruleset.correlations]
-    entries += [(rule.info, True) for rule in ruleset.stateful]
-    for info, alerts in entries:
+    """Sigma, correlation and stateful rules under ``paths`` that ``selection`` keeps, and YARA rules
+    under ``yara_paths`` (default: the YARA files under ``paths``)."""
+    ruleset = load_rules(paths, selection=selection)
+    listing = Listing(
+        errors=[f"{error.source}: {error.reason}" for error in ruleset.errors],
+        left_out=dict(ruleset.left_out),
+    )
+    entries = [
+        (rule.info, rule.emits_alerts, "/".join(filter(None, (rule.product, rule.service, rule.category))))
+        for rule in ruleset.detections
+    ]
+    entries += [(rule.info, True, "") for rule in ruleset.correlations]
+    entries += [(rule.info, True, "") for rule in ruleset.stateful]
+    for info, alerts, logsource in entries:
         if not alerts and not include_building_blocks:
             continue
         tactics, techniques = attack_tags(info.tags)
@@ -85,6 +98,7 @@ def list_rules(
                 techniques,
                 info.source or "",
                 alerts,
+                logsource,
             )
         )
     listing.rules += _yara_rules(yara_paths if yara_paths is not None else paths, listing.errors)

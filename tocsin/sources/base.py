@@ -72,6 +72,8 @@ class InputSource:
     head: bytes | None = None
     #: Bytes to read on disk (compressed bytes for a compressed file or archive member); None for streams.
     size: int | None = None
+    #: Found in a folder or an archive rather than named on the command line (see ``inputs.not_a_log``).
+    walked: bool = False
 
 
 @dataclass

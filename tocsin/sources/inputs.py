@@ -102,6 +102,20 @@ class _Counting(io.RawIOBase):
 
 #: Names skipped when walking a directory: our own outputs and obvious non-logs.
 _SKIPPED_SUFFIXES = {".db", ".db-wal", ".db-shm", ".sqlite", ".pyc", ".png", ".jpg", ".pdf"}
+#: Files of a folder that no parser recognised and that are known not to be logs, passed over under
+#: their own reason rather than "unrecognised format": the name before its first dot (``LICENSE.zeek``)…
+_NOT_LOG_NAMES = {
+    "license": "licence text",
+    "licence": "licence text",
+    "copying": "licence text",
+    "copyright": "licence text",
+    "readme": "documentation",
+    "changelog": "documentation",
+    "authors": "documentation",
+    "contributing": "documentation",
+}
+#: … or the first bytes (MIT Kerberos keytab versions 1 and 2).
+_NOT_LOG_MAGICS = ((b"\x05\x01", "Kerberos keytab"), (b"\x05\x02", "Kerberos keytab"))
 
 
 class _Decompressed(io.RawIOBase):
@@ -214,7 +228,17 @@ class _Metered(io.RawIOBase):
         super().close()
 
 
-def _file_source(path: Path, name: str, meter: ReadMeter | None) -> list[InputSource]:
+def not_a_log(source: InputSource, head: bytes) -> str | None:
+    """Why ``source``, which no parser recognised, is known not to be a log (a licence, a readme, a
+    Kerberos keytab); None otherwise. Only asked of files found in a folder or an archive: a file
+    named on the command line that cannot be read is an error."""
+    stem = source.name.replace("\\", "/").rsplit("/", 1)[-1].rsplit("!", 1)[-1].split(".", 1)[0].lower()
+    if stem in _NOT_LOG_NAMES:
+        return _NOT_LOG_NAMES[stem]
+    return next((reason for magic, reason in _NOT_LOG_MAGICS if head.startswith(magic)), None)
+
+
+def _file_source(path: Path, name: str, meter: ReadMeter | None, walked: bool = False) -> list[InputSource]:
     with open(path, "rb") as handle:
         head = handle.read(4)
     status = path.stat()
@@ -226,7 +250,11 @@ def _file_source(path: Path, name: str, meter: ReadMeter | None) -> list[InputSo
             return _decompressing(open(path, "rb"))
         return _decompressing(io.BufferedReader(_Metered(open(path, "rb", buffering=0), meter)))
 
-    return [InputSource(name=name, open=opener, path=path, mtime=status.st_mtime, size=status.st_size)]
+    return [
+        InputSource(
+            name=name, open=opener, path=path, mtime=status.st_mtime, size=status.st_size, walked=walked
+        )
+    ]
 
 
 def _zip_members(path: Path, name: str, mtime: float, meter: ReadMeter | None) -> Iterator[InputSource]:
@@ -246,7 +274,10 @@ def _zip_members(path: Path, name: str, mtime: float, meter: ReadMeter | None) -
                 raw = _Metered(raw, meter, member.compress_size / max(member.file_size, 1))
             return _decompressing(io.BufferedReader(raw))
 
-        yield InputSource(name=f"{name}!{info.filename}", open=opener, mtime=mtime, size=info.compress_size)
+        # Found in an archive, not named: a README member is passed over like a README in a folder.
+        yield InputSource(
+            name=f"{name}!{info.filename}", open=opener, mtime=mtime, size=info.compress_size, walked=True
+        )
 
 
 class _Replay(io.RawIOBase):
@@ -335,7 +366,7 @@ def resolve_inputs(
                 yield file
                 continue
             try:
-                yield from _file_source(file, str(file.absolute()), meter)
+                yield from _file_source(file, str(file.absolute()), meter, walked=file is not path)
             except UnreadableInput as exc:
                 yield exc
             except OSError as exc:

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tocsin.detectors.sigma.engine import FRESH_TABLE
-from tocsin.detectors.sigma.ruleset import RuleSet, builtin_rules_path, load_rules
+from tocsin.detectors.sigma.ruleset import RuleSelection, RuleSet, builtin_rules_path, load_rules
 from tocsin.detectors.stateful.geo import GeoIP
 from tocsin.detectors.yara.pipeline import ContentScan
 from tocsin.model.alert import Alert, Level
@@ -74,6 +74,8 @@ class WatchOptions:
     state_dir: Path
     rule_paths: list[Path] = field(default_factory=list)
     builtin_rules: bool = True
+    pack_paths: list[Path] = field(default_factory=list)  # installed rule packs (see ScanRequest)
+    selection: RuleSelection | None = None
     placeholders: dict[str, list[str]] = field(default_factory=dict)
     format_in: str | None = None
     parse: ParseOptions = field(default_factory=ParseOptions)
@@ -146,8 +148,9 @@ class WatchService:
     # -- rules -----------------------------------------------------------------------------
 
     def _load_rules(self) -> RuleSet:
-        paths = ([builtin_rules_path()] if self.options.builtin_rules else []) + list(self.options.rule_paths)
-        ruleset = load_rules(paths, self.options.placeholders)
+        builtin = [builtin_rules_path()] if self.options.builtin_rules else []
+        paths = builtin + self.options.pack_paths + self.options.rule_paths
+        ruleset = load_rules(paths, self.options.placeholders, self.options.selection)
         for error in ruleset.errors:
             log.warning("rule rejected", extra={"fields": {"error": str(error)}})
         log.info("rules loaded", extra={"fields": {"rules": ruleset.loaded, "files": ruleset.files}})

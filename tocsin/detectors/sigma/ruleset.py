@@ -9,8 +9,10 @@ their building-block references resolved like a correlation's.
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,54 @@ class DetectionRule:
 
 
 @dataclass
+class RuleSelection:
+    """Which rules of the installed packs (under ``roots``) load: by status, level and tag; and the
+    rule ids that never load, wherever they come from. ``problems`` (unreadable pack manifests) are
+    reported as rejected rules."""
+
+    roots: tuple[Path, ...] = ()
+    statuses: frozenset[str] = frozenset({"stable", "test"})
+    min_level: str = "informational"
+    #: Tag patterns (``attack.t1110*``); a rule needs one of them. Empty: every tag.
+    tags: tuple[str, ...] = ()
+    disabled: frozenset[str] = frozenset()
+    #: Pack name by the resolved path of its rule folder, for messages.
+    names: dict[str, str] = field(default_factory=dict)
+    problems: list[RuleLoadError] = field(default_factory=list)
+
+    def left_out(self, rule: SigmaRule | SigmaCorrelationRule, source: Path | None) -> str | None:
+        """Why ``rule`` does not load; None when it does."""
+        if {str(rule.id).lower(), (rule.name or "").lower()} & self.disabled:
+            return "disabled"
+        if source is None or not any(root in source.parents for root in self.roots):
+            return None
+        status = rule.status.name.lower() if rule.status else "experimental"
+        if status not in self.statuses:
+            return f"status {status}"
+        if Level.from_sigma(rule.level.name if rule.level else None) < Level.parse(self.min_level):
+            return f"level below {self.min_level}"
+        tags = [str(tag).lower() for tag in rule.tags]
+        if self.tags and not any(fnmatchcase(tag, pattern) for tag in tags for pattern in self.tags):
+            return "none of the selected tags"
+        return None
+
+    def pack_of(self, source: str) -> str:
+        """The pack a rule file belongs to, else the file."""
+        path = Path(source)
+        return next((name for root, name in self.names.items() if Path(root) in path.parents), source)
+
+
+@dataclass
+class Shadowed:
+    """A rule id loaded more than once: the last one loaded (``winner``) is used."""
+
+    id: str
+    title: str
+    winner: str
+    loser: str
+
+
+@dataclass
 class RuleSet:
     """Everything loaded from the rule paths, ready for an engine."""
 
@@ -92,6 +142,25 @@ class RuleSet:
     #: Fields the correlation candidate table holds, over every correlation (nested ones included).
     correlation_fields: set[str] = field(default_factory=set)
     stateful: list[StatefulRule] = field(default_factory=list)
+    #: Rules the selection left out, by reason (``status experimental``, ``disabled``...).
+    left_out: Counter[str] = field(default_factory=Counter)
+    shadowed: list[Shadowed] = field(default_factory=list)
+
+    def notes(self) -> list[str]:
+        """One line each for the rules left out by the selection and the ids loaded more than once."""
+        notes = []
+        if self.left_out:
+            reasons = ", ".join(f"{reason} ({count})" for reason, count in sorted(self.left_out.items()))
+            notes.append(
+                f"{sum(self.left_out.values())} rule(s) left out by the rule-pack filters: {reasons}"
+            )
+        if self.shadowed:
+            first = self.shadowed[0]
+            notes.append(
+                f"{len(self.shadowed)} rule id(s) loaded more than once, the last loaded wins: "
+                f"e.g. {first.id} ({first.title}) from {first.winner} over {first.loser}"
+            )
+        return notes
 
     @property
     def loaded(self) -> int:
@@ -139,14 +208,24 @@ def processing_pipeline(placeholders: dict[str, list[str]]) -> ProcessingPipelin
     return sysmon_pipeline() + windows_logsource_pipeline() + expansion
 
 
-def load_rules(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None) -> RuleSet:
-    """Parse and compile every rule under ``paths``."""
+def load_rules(
+    paths: Iterable[Path],
+    placeholders: dict[str, list[str]] | None = None,
+    selection: RuleSelection | None = None,
+) -> RuleSet:
+    """Parse and compile every rule under ``paths`` that ``selection`` keeps; when two rules share an
+    id, the one loaded last (the later path) is used."""
     ruleset = RuleSet()
     parsed: list[SigmaRule | SigmaCorrelationRule | SigmaFilter] = []
     stateful: list[StatefulRule] = []
     for file in rule_files(paths):
         ruleset.files += 1
         parsed.extend(_parse_file(file, ruleset.errors, stateful))
+    if selection is not None:
+        ruleset.errors.extend(selection.problems)
+        parsed = [rule for rule in parsed if not _left_out(rule, selection, ruleset)]
+        stateful = [rule for rule in stateful if rule.info.id.lower() not in selection.disabled]
+    parsed = _last_of_each_id(parsed, ruleset, selection)
     collection = _resolved_collection(parsed, ruleset.errors)
     pipeline = processing_pipeline(placeholders or {})
     detection_backend = TocsinDuckDBBackend(pipeline)
@@ -189,6 +268,45 @@ def load_rules(paths: Iterable[Path], placeholders: dict[str, list[str]] | None 
         if correlation.emits_alerts:
             ruleset.correlations.append(correlation)
     return ruleset
+
+
+def _left_out(
+    rule: SigmaRule | SigmaCorrelationRule | SigmaFilter, selection: RuleSelection, ruleset: RuleSet
+) -> bool:
+    if isinstance(rule, SigmaFilter):
+        return False
+    reason = selection.left_out(
+        rule, Path(rule.source.path).resolve() if rule.source and rule.source.path else None
+    )
+    if reason:
+        ruleset.left_out[reason] += 1
+    return reason is not None
+
+
+def _last_of_each_id(
+    parsed: list[SigmaRule | SigmaCorrelationRule | SigmaFilter],
+    ruleset: RuleSet,
+    selection: RuleSelection | None,
+) -> list[SigmaRule | SigmaCorrelationRule | SigmaFilter]:
+    """``parsed`` with one rule per id, the last one loaded; each id dropped is noted in ``ruleset``."""
+    position: dict[str, int] = {}
+    kept: list[SigmaRule | SigmaCorrelationRule | SigmaFilter | None] = []
+    for rule in parsed:
+        if rule.id is None or isinstance(rule, SigmaFilter):
+            kept.append(rule)
+            continue
+        key = str(rule.id).lower()
+        if key in position:
+            earlier = kept[position[key]]
+            assert earlier is not None and not isinstance(earlier, SigmaFilter)
+            where = selection.pack_of if selection else str
+            ruleset.shadowed.append(
+                Shadowed(str(rule.id), rule.title, where(_source(rule)), where(_source(earlier)))
+            )
+            kept[position[key]] = None
+        position[key] = len(kept)
+        kept.append(rule)
+    return [rule for rule in kept if rule is not None]
 
 
 def _resolved_collection(

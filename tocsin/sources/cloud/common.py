@@ -168,6 +168,12 @@ def mfa_method(factor: Any) -> str | None:
     return next((method for marker, method in _MFA_METHODS if marker in lowered), None)
 
 
+def anonymizer(flag: Any) -> bool | None:
+    """``tocsin.source.anonymizer``: True when the vendor says the source is an anonymising proxy, VPN
+    or Tor exit (a JSON true, or the string ``true`` of exports that stringify booleans)."""
+    return True if flag is True or (isinstance(flag, str) and flag.strip().lower() == "true") else None
+
+
 def outcome(success: bool | None) -> str | None:
     """ECS ``event.outcome`` from a known result."""
     if success is None:

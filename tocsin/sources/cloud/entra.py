@@ -34,6 +34,8 @@ AUDIT = LogSource.of("azure", ("auditlogs",))
 ACTIVITY = LogSource.of("azure", ("activitylogs",))
 RISK = LogSource.of("azure", ("riskdetection",))
 
+#: The Identity Protection detection of a sign-in from an anonymising proxy, VPN or Tor exit.
+_ANONYMIZED_IP = "anonymizedIPAddress"
 _IAM_WORDS = ("user", "member", "role", "group", "principal", "credential", "password", "owner")
 _OPERATION_TYPES = {
     "add": "creation",
@@ -130,9 +132,20 @@ def _sign_in(record: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
         "user_agent.original": text(value_at(entry, "userAgent")),
         "source.as.number": as_int(value_at(entry, "autonomousSystemNumber")),
         "tocsin.session.id": session,
+        "tocsin.source.anonymizer": True if _ANONYMIZED_IP in _risk_events(entry) else None,
         **_geo(value_at(entry, "location")),
         **_mfa(entry, as_int(code)),
     }
+
+
+def _risk_events(entry: dict[str, Any]) -> set[str]:
+    """The risk detections Identity Protection attached to a sign-in (``riskEventTypes`` and ``_v2``)."""
+    events: set[str] = set()
+    for key in ("riskEventTypes", "riskEventTypes_v2"):
+        values = value_at(entry, key)
+        if isinstance(values, list):
+            events.update(value for value in values if isinstance(value, str))
+    return events
 
 
 def _audit(record: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:

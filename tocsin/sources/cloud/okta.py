@@ -7,6 +7,7 @@ from typing import Any
 from tocsin.model.event import LogSource
 from tocsin.sources.base import compact
 from tocsin.sources.cloud.common import (
+    anonymizer,
     as_email,
     as_int,
     as_ip,
@@ -42,6 +43,9 @@ _IAM_PREFIXES = (
     "app.oauth2.as.consent.",
 )
 _CONFIGURATION_PREFIXES = ("system.", "policy.", "application.")
+#: Granting or starting an impersonation (Okta support access, an administrator acting as a user)
+#: changes who may act as an account: an ``iam`` event like a role grant.
+_IMPERSONATION_PREFIX = "user.session.impersonation."
 
 
 class OktaParser(JsonParser):
@@ -87,16 +91,23 @@ class OktaParser(JsonParser):
             "source.as.number": as_int(value_at(record, "securityContext.asNumber")),
             "source.as.organization.name": text(value_at(record, "securityContext.asOrg")),
             "tocsin.session.id": text(value_at(record, "authenticationContext.externalSessionId")),
+            "tocsin.source.anonymizer": anonymizer(value_at(record, "securityContext.isProxy")),
             **_geo(value_at(record, "client.geographicalContext")),
             **_mfa(record, event_type, result),
         }
-        return Normalized(
-            parse_time(value_at(record, "published")), compact(fields), categorized(OKTA, category)
-        )
+        return Normalized(_published(record), compact(fields), categorized(OKTA, category))
+
+
+def _published(record: dict[str, Any]) -> float | None:
+    """When Okta published the event; Panther's exports also carry it as ``p_event_time``."""
+    published = parse_time(value_at(record, "published"))
+    return published if published is not None else parse_time(value_at(record, "p_event_time"))
 
 
 def _classify(event_type: str) -> tuple[str | None, str | None]:
     """ECS (event.category, event.type) of an Okta event type."""
+    if event_type.startswith(_IMPERSONATION_PREFIX):
+        return "iam", "change"
     if event_type == "user.session.start" or event_type.startswith("user.authentication."):
         return "authentication", "start"
     if event_type in _MFA_RESULTS or event_type == "policy.evaluate_sign_on":

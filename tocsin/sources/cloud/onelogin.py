@@ -16,7 +16,7 @@ ONELOGIN = LogSource.of("onelogin", ("onelogin.events",))
 _EVENT_TYPES: dict[str, tuple[str, str, str, bool | None]] = {
     "1": ("app-added-to-role", "iam", "change", True),
     "2": ("app-removed-from-role", "iam", "change", True),
-    "3": ("user-assumed-user", "session", "start", True),
+    "3": ("user-assumed-user", "iam", "change", True),  # an administrator acting as the user
     "4": ("role-assigned-to-user", "iam", "change", True),
     "5": ("user-logged-in", "authentication", "start", True),
     "6": ("user-failed-authentication", "authentication", "start", False),
