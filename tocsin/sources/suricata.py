@@ -13,6 +13,7 @@ count each lookup once, as they do on a capture and on Zeek's one-row-per-lookup
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ DNS_QUERY_TYPES = frozenset({"query", "request"})
 #: FTP logins waiting for their PASS verdict are remembered for at most this many flows.
 MAX_FTP_FLOWS = 10_000
 _FTP_ENDS_LOGIN = frozenset({421, 430})
+
+_TRUNCATED_RECORD = re.compile(rb'\s*\{.*"(timestamp|event_type)"\s*:.*"(event_type|timestamp)"\s*:')
 
 Extra = list[tuple[dict[str, Any], LogSource]]
 Derive = Callable[[dict[str, Any], dict[str, Any], "EveReader"], Extra]
@@ -372,6 +375,9 @@ class EveParser(BatchParser):
     @classmethod
     def sniff(cls, sample: Sample) -> int:
         record = first_json_record(sample.head)
+        if record is None:  # a first record longer than the sample: its opening keys tell
+            line = sample.head.split(b"\n", 1)[0]
+            return 70 if _TRUNCATED_RECORD.match(line) else 0
         if isinstance(record, dict) and {"event_type", "timestamp"} <= record.keys():
             return (
                 85 if "src_ip" in record or "flow_id" in record or record.get("event_type") == "stats" else 0

@@ -353,6 +353,7 @@ OTHER_LOGS = frozenset(
         "software", "ssl_certs", "stats", "syslog", "tunnel", "websocket", "x509",
     }
 )  # fmt: skip
+_TRUNCATED_RECORD = re.compile(rb'\s*\{.*("_path"\s*:\s*"|"uid"\s*:.*"id\.orig_h"\s*:)')
 _ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
 
 
@@ -587,6 +588,9 @@ class ZeekParser(BatchParser):
         if sample.head.lstrip(b"\xef\xbb\xbf").startswith(b"#separator"):
             return 95
         record = first_json_record(sample.head)
+        if record is None:  # a first record longer than the sample: its opening keys tell
+            line = sample.head.split(b"\n", 1)[0]
+            return 70 if _TRUNCATED_RECORD.match(line) and b'"ts"' in line else 0
         if not isinstance(record, dict) or "ts" not in record:
             return 0
         if isinstance(record.get("_path"), str) or {"uid", "id.orig_h"} <= record.keys():
