@@ -210,6 +210,11 @@ def integer(value: Any) -> int | None:
     return None
 
 
+def text(value: Any) -> str | None:
+    """A text field value, None when the record holds anything else there."""
+    return value if isinstance(value, str) and value else None
+
+
 def lower(value: Any) -> str | None:
     return value.lower() if isinstance(value, str) and value else None
 

@@ -40,6 +40,7 @@ from tocsin.sources.netlog import (
     masked_raw,
     protocol_name,
     rows_to_batches,
+    text,
 )
 from tocsin.sources.pcap.protocols.http import basic_auth
 from tocsin.sources.timeparse import parse_time
@@ -134,8 +135,8 @@ def _dns(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> E
         {
             "event.action": "dns-query" if not answer else "dns-answer",
             "dns.type": "answer" if answer else "query",
-            "dns.question.type": question.get("rrtype"),
-            "dns.response_code": dns.get("rcode"),
+            "dns.question.type": text(question.get("rrtype")),
+            "dns.response_code": text(dns.get("rcode")),
             "dns.answers": [
                 compact(
                     {
