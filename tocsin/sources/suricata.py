@@ -135,6 +135,7 @@ def _dns(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> E
         {
             "event.action": "dns-query" if not answer else "dns-answer",
             "dns.type": "answer" if answer else "query",
+            "dns.id": integer(dns.get("id")),
             "dns.question.type": text(question.get("rrtype")),
             "dns.response_code": text(dns.get("rcode")),
             "dns.answers": [
