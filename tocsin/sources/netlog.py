@@ -19,7 +19,7 @@ from typing import Any
 
 from tocsin.batch import EventBatch, JsonRecords
 from tocsin.credentials import mask, secret_fields
-from tocsin.model.event import Event, LogSource, iso_timestamp
+from tocsin.model.event import Event, LogSource, complete_ecs, iso_timestamp
 from tocsin.sources.base import compact
 from tocsin.sources.pcap.protocols.dns import is_ip
 from tocsin.sources.pcap.protocols.http import authority
@@ -51,6 +51,22 @@ HTTP_ALIASES: dict[str, str] = {
 }
 
 
+#: The fields a login event repeats from the record's own event (the connection and the reader).
+LOGIN_BASE = (
+    "source.ip",
+    "source.port",
+    "destination.ip",
+    "destination.port",
+    "network.community_id",
+    "network.transport",
+    "network.protocol",
+    "event.kind",
+    "event.module",
+    "event.dataset",
+)
+_SCALARS = frozenset({str, int, float, bool})
+
+
 @dataclass(slots=True)
 class Row:
     """One event of a log record: ECS fields over the record's own (``original``)."""
@@ -61,6 +77,32 @@ class Row:
     raw: str
     offset: str
     logsource: LogSource
+
+
+def take(fields: dict[str, Any], values: Iterator[tuple[str, Any]]) -> None:
+    """Set each ``(ECS name, value)`` whose value is a scalar or a list of scalars (a hostile record's
+    objects, where a sensor writes text or numbers, are left out); ports become integers."""
+    for name, value in values:
+        kind = type(value)
+        if kind in _SCALARS or (kind is list and all(type(item) in _SCALARS for item in value)):
+            fields[name] = value
+    for name in ("source.port", "destination.port"):
+        port = fields.get(name)
+        if port is not None and type(port) is not int:
+            fields[name] = integer(port)
+
+
+def event_rows(timestamp: float | None, fields: dict[str, Any], logins: list[tuple[dict[str, Any], LogSource]],
+               record: dict[str, Any], raw: str, offset: str, logsource: LogSource) -> list[Row]:  # fmt: skip
+    """The record's event, and one per login it reports (offset ``N login``), with the connection's fields."""
+    rows = [Row(timestamp, ecs_fields(fields), record, raw, offset, logsource)]
+    if logins:
+        base = {name: fields.get(name) for name in LOGIN_BASE}
+        rows += [
+            Row(timestamp, ecs_fields({**base, **more}), record, raw, f"{offset} login", source)
+            for more, source in logins
+        ]
+    return rows
 
 
 def rows_to_batches(rows: Iterator[Row], size: int, name: str, format: str) -> Iterator[EventBatch]:
@@ -86,6 +128,14 @@ def _batch(chunk: list[Row], name: str, format: str) -> JsonRecords:
         [row.logsource for row in chunk],
         materialize,
     )
+
+
+def ecs_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """An event's ECS fields: unknown ones dropped, the derived ones (``source.address``…) set now, so the
+    engine reads every field of a row with a plain lookup."""
+    out = compact(fields)
+    complete_ecs(out)
+    return out
 
 
 def auth_fields(protocol: str, user: str | None, outcome: str, method: str | None,

@@ -29,6 +29,7 @@ from tocsin.sources.netlog import (
     auth_fields,
     auth_logsource,
     dns_fields,
+    event_rows,
     flow_fields,
     http_aliases,
     http_fields,
@@ -40,6 +41,7 @@ from tocsin.sources.netlog import (
     masked_raw,
     protocol_name,
     rows_to_batches,
+    take,
     text,
 )
 from tocsin.sources.pcap.protocols.http import basic_auth
@@ -291,8 +293,14 @@ EVENT_TYPES: dict[str, EveType] = {
 }
 
 
-def _scalar(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool)
+def _value(record: dict[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in a record (EVE nests each protocol's fields under its name)."""
+    value: Any = record
+    for key in path:
+        if type(value) is not dict:
+            return None
+        value = value.get(key)
+    return value
 
 
 class EveReader:
@@ -304,6 +312,7 @@ class EveReader:
         self.ftp_users: OrderedDict[Any, str | None] = OrderedDict()
         self.secrets: list[str] = []
         self._logsources: dict[tuple[str, bool], LogSource] = {}
+        self._paths: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
 
     def rows(self, records: Iterator[tuple[str, str, Any]]) -> Iterator[Row]:
         stats = self.stats
@@ -327,34 +336,27 @@ class EveReader:
     def _rows(self, kind: str, record: dict[str, Any], raw: str, offset: str) -> list[Row]:
         spec = EVENT_TYPES.get(kind)
         fields: dict[str, Any] = {"event.kind": "event", "event.module": "suricata", "event.dataset": DATASET}
-        for table in (COMMON, spec.fields if spec else {}):
-            for ecs, path in table.items():
-                value = record.get(path) if path in record else lookup_path(record, path)
-                if _scalar(value) or (isinstance(value, list) and all(map(_scalar, value))):
-                    fields[ecs] = value
-        for ecs in ("source.port", "destination.port"):
-            if ecs in fields:
-                fields[ecs] = integer(fields[ecs])
+        take(fields, ((ecs, _value(record, path)) for ecs, path in self._pairs(kind, spec)))
         fields["network.transport"] = lower(record.get("proto"))
         fields["network.protocol"] = protocol_name(record.get("app_proto"))
-        extra: Extra = []
+        logins: Extra = []
         if spec is not None:
             fields.update(spec.constants)
             if spec.derive is not None:
-                extra = spec.derive(record, fields, self)
-        timestamp = parse_time(record.get("timestamp"))
+                logins = spec.derive(record, fields, self)
         secrets, self.secrets = self.secrets, []
         for secret in secrets:
             raw = masked_raw(raw, secret, self.reveal)
-        base = {name: fields.get(name) for name in (*COMMON, "event.module", "event.dataset", "event.kind",
-                                                    "network.transport", "network.protocol")}  # fmt: skip
         logsource = self._logsource(kind, spec, fields.get("event.action") != "dns-answer")
-        rows = [Row(timestamp, compact(fields), record, raw, offset, logsource)]
-        rows += [
-            Row(timestamp, compact({**base, **more}), record, raw, f"{offset} login", source)
-            for more, source in extra
-        ]
-        return rows
+        return event_rows(parse_time(record.get("timestamp")), fields, logins, record, raw, offset, logsource)
+
+    def _pairs(self, kind: str, spec: EveType | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(ECS name, EVE path split at its dots) of an event type, computed once per input."""
+        pairs = self._paths.get(kind)
+        if pairs is None:
+            table = {**COMMON, **(spec.fields if spec else {})}
+            pairs = self._paths[kind] = tuple((ecs, tuple(path.split("."))) for ecs, path in table.items())
+        return pairs
 
     def _logsource(self, kind: str, spec: EveType | None, question: bool) -> LogSource:
         key = (kind, question)

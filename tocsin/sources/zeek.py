@@ -32,6 +32,7 @@ from tocsin.sources.netlog import (
     auth_fields,
     auth_logsource,
     dns_fields,
+    event_rows,
     flow_fields,
     http_aliases,
     http_fields,
@@ -41,6 +42,7 @@ from tocsin.sources.netlog import (
     masked_raw,
     protocol_name,
     rows_to_batches,
+    take,
 )
 from tocsin.sources.pcap.protocols.kerberos import ERRORS, NOT_FAILURES
 from tocsin.sources.timeparse import parse_time
@@ -365,10 +367,6 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text) if "\\x" in text else text
 
 
-def _scalar(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool)
-
-
 def log_type_of(name: str) -> str | None:
     """The log type a file name gives (``conn`` of ``conn.00:00:00-01:00:00.log.gz``), if it names one."""
     stem = PurePath(name.replace("\\", "/")).name.partition(".")[0].lower()
@@ -406,7 +404,7 @@ class ZeekReader:
         self.reveal = reveal
         self.from_name = log_type_of(name)
         self.header = _Header()
-        self._logsources: dict[str, LogSource] = {}
+        self._plans: dict[str, tuple[tuple[tuple[str, str], ...], ZeekLog | None, LogSource]] = {}
         self._secrets: list[str] = []
 
     # -- lines ------------------------------------------------------------------------
@@ -521,37 +519,34 @@ class ZeekReader:
     # -- records ----------------------------------------------------------------------
 
     def _rows(self, log_type: str, record: dict[str, Any], raw: str, offset: str) -> list[Row]:
-        spec = LOGS.get(log_type)
+        plan = self._plans.get(log_type)
+        if plan is None:
+            plan = self._plans[log_type] = self._plan(log_type)
+        pairs, spec, logsource = plan
         fields: dict[str, Any] = {
             "event.kind": "event",
             "event.module": "zeek",
             "event.dataset": f"zeek.{log_type}",
         }
-        for table in (COMMON, spec.fields if spec else {}):
-            for ecs, name in table.items():
-                value = record.get(name)
-                if _scalar(value) or (isinstance(value, list) and all(map(_scalar, value))):
-                    fields[ecs] = value
-        for ecs in ("source.port", "destination.port"):
-            if ecs in fields:
-                fields[ecs] = integer(fields[ecs])
-        if isinstance(fields.get("network.transport"), str):
-            fields["network.transport"] = fields["network.transport"].lower()
-        extra: list[tuple[dict[str, Any], LogSource]] = []
+        get = record.get
+        take(fields, ((ecs, get(name)) for ecs, name in pairs))
+        transport = fields.get("network.transport")
+        if isinstance(transport, str):
+            fields["network.transport"] = transport.lower()
+        logins: list[tuple[dict[str, Any], LogSource]] = []
         if spec is not None:
             fields.update(spec.constants)
             if spec.derive is not None:
-                extra = spec.derive(record, fields, self)
-        timestamp = parse_time(record.get("ts"))
-        raw = self._masked(record, raw)
-        base = {name: fields.get(name) for name in (*COMMON, "event.module", "event.dataset", "event.kind",
-                                                    "network.transport", "network.protocol")}  # fmt: skip
-        rows = [Row(timestamp, compact(fields), record, raw, offset, self._logsource(log_type))]
-        rows += [
-            Row(timestamp, compact({**base, **more}), record, raw, f"{offset} login", logsource)
-            for more, logsource in extra
-        ]
-        return rows
+                logins = spec.derive(record, fields, self)
+        raw = self._masked(raw)
+        return event_rows(parse_time(get("ts")), fields, logins, record, raw, offset, logsource)
+
+    def _plan(self, log_type: str) -> tuple[tuple[tuple[str, str], ...], ZeekLog | None, LogSource]:
+        """The field pairs, spec and log source of one log type (computed once per input)."""
+        spec = LOGS.get(log_type)
+        pairs = tuple({**COMMON, **(spec.fields if spec else {})}.items())
+        categories = CAPTURE_CATEGORIES.get(log_type, ())
+        return pairs, spec, LogSource(frozenset({"zeek"}), frozenset({log_type}), frozenset(categories))
 
     def secret(self, record: dict[str, Any], name: str) -> str | None:
         """A password the record shows (Zeek hides them unless told otherwise), masked in the record."""
@@ -563,20 +558,11 @@ class ZeekReader:
             record[name] = masked_raw(value, value, False)
         return value
 
-    def _masked(self, record: dict[str, Any], raw: str) -> str:
+    def _masked(self, raw: str) -> str:
         secrets, self._secrets = self._secrets, []
         for secret in secrets:
             raw = masked_raw(raw, secret, self.reveal)
         return raw
-
-    def _logsource(self, log_type: str) -> LogSource:
-        logsource = self._logsources.get(log_type)
-        if logsource is None:
-            categories = CAPTURE_CATEGORIES.get(log_type, ())
-            logsource = self._logsources[log_type] = LogSource(
-                frozenset({"zeek"}), frozenset({log_type}), frozenset(categories)
-            )
-        return logsource
 
 
 class ZeekParser(BatchParser):
