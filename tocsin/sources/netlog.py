@@ -65,6 +65,10 @@ LOGIN_BASE = (
     "event.dataset",
 )
 _SCALARS = frozenset({str, int, float, bool})
+#: FTP replies other than 2xx and 5xx that end a login (as the capture analysis reads FTP).
+_FTP_ENDS_LOGIN = frozenset({421, 430})
+#: The login events a record reports, each with its log source.
+Logins = list[tuple[dict[str, Any], LogSource]]
 
 
 @dataclass(slots=True)
@@ -92,7 +96,7 @@ def take(fields: dict[str, Any], values: Iterator[tuple[str, Any]]) -> None:
             fields[name] = integer(port)
 
 
-def event_rows(timestamp: float | None, fields: dict[str, Any], logins: list[tuple[dict[str, Any], LogSource]],
+def event_rows(timestamp: float | None, fields: dict[str, Any], logins: Logins,
                record: dict[str, Any], raw: str, offset: str, logsource: LogSource) -> list[Row]:  # fmt: skip
     """The record's event, and one per login it reports (offset ``N login``), with the connection's fields."""
     rows = [Row(timestamp, ecs_fields(fields), record, raw, offset, logsource)]
@@ -158,6 +162,13 @@ def auth_fields(protocol: str, user: str | None, outcome: str, method: str | Non
 def auth_logsource(product: str, protocol: str) -> LogSource:
     """The log source of a login attempt seen by a sensor (the capture analysis's, for its product)."""
     return LogSource.of(product, (protocol,), "authentication")
+
+
+def ftp_outcome(code: int | None) -> str | None:
+    """The outcome of an FTP login from the reply to USER or PASS; None while the login goes on (331)."""
+    if code is None or not (200 <= code < 300 or code >= 500 or code in _FTP_ENDS_LOGIN):
+        return None
+    return "success" if code < 300 else "failure"
 
 
 def http_outcome(status: int | None) -> str | None:

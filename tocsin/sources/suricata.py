@@ -25,12 +25,14 @@ from tocsin.sources.base import BatchParser, InputSource, InputStats, Sample, co
 from tocsin.sources.jsonstream import first_json_record, iter_json_lines
 from tocsin.sources.netlog import (
     CAPTURE_CATEGORIES,
+    Logins,
     Row,
     auth_fields,
     auth_logsource,
     dns_fields,
     event_rows,
     flow_fields,
+    ftp_outcome,
     http_aliases,
     http_fields,
     http_outcome,
@@ -63,12 +65,10 @@ TLS_VERSIONS = {"SSLv3": "3", "TLS 1.0": "1.0", "TLS 1.1": "1.1", "TLS 1.2": "1.
 DNS_QUERY_TYPES = frozenset({"query", "request"})
 #: FTP logins waiting for their PASS verdict are remembered for at most this many flows.
 MAX_FTP_FLOWS = 10_000
-_FTP_ENDS_LOGIN = frozenset({421, 430})
 
 _TRUNCATED_RECORD = re.compile(rb'\s*\{.*"(timestamp|event_type)"\s*:.*"(event_type|timestamp)"\s*:')
 
-Extra = list[tuple[dict[str, Any], LogSource]]
-Derive = Callable[[dict[str, Any], dict[str, Any], "EveReader"], Extra]
+Derive = Callable[[dict[str, Any], dict[str, Any], "EveReader"], Logins]
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class EveType:
     derive: Derive | None = None
 
 
-def _alert(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Extra:
+def _alert(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Logins:
     action = lookup_path(record, "alert.action")
     fields["event.type"] = (
         {"allowed": "allowed", "blocked": "denied"}.get(action, "info") if isinstance(action, str) else "info"
@@ -89,7 +89,7 @@ def _alert(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) ->
     return []
 
 
-def _http(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Extra:
+def _http(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Logins:
     http = mapping(record.get("http"))
     fields.update(
         http_fields(
@@ -125,7 +125,7 @@ def _http(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> 
     ]
 
 
-def _dns(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Extra:
+def _dns(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Logins:
     dns = mapping(record.get("dns"))
     queries = items(dns.get("queries"))
     question = queries[0] if queries and isinstance(queries[0], dict) else dns
@@ -157,14 +157,14 @@ def _dns(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> E
     return []
 
 
-def _tls(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Extra:
+def _tls(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Logins:
     version = lookup_path(record, "tls.version")
     fields["tls.version"] = TLS_VERSIONS.get(version) if isinstance(version, str) else None
     fields["tls.version_protocol"] = "ssl" if version == "SSLv3" else "tls"
     return []
 
 
-def _ssh(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Extra:
+def _ssh(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Logins:
     for side in ("client", "server"):
         proto, software = (
             lookup_path(record, f"ssh.{side}.proto_version"),
@@ -175,7 +175,7 @@ def _ssh(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> E
     return []
 
 
-def _flow(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Extra:
+def _flow(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Logins:
     flow = mapping(record.get("flow"))
     start, end = parse_time(flow.get("start")), parse_time(flow.get("end"))
     duration = end - start if start is not None and end is not None else None
@@ -185,7 +185,7 @@ def _flow(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> 
     return []
 
 
-def _ftp(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Extra:
+def _ftp(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> Logins:
     """EVE logs each FTP command with its reply codes; the USER before a PASS names the account."""
     ftp = mapping(record.get("ftp"))
     command = ftp.get("command")
@@ -206,15 +206,10 @@ def _ftp(record: dict[str, Any], fields: dict[str, Any], reader: EveReader) -> E
         reader.secrets.append(secret)
         if not reader.reveal:
             ftp["command_data"] = masked_raw(secret, secret, False)
-    codes = [integer(code) for code in ftp.get("completion_code") or []]
-    final = [
-        code
-        for code in codes
-        if code is not None and (200 <= code < 300 or code >= 500 or code in _FTP_ENDS_LOGIN)
-    ]
-    if verb not in ("USER", "PASS") or not final:
+    verdicts = [ftp_outcome(integer(code)) for code in items(ftp.get("completion_code"))]
+    outcome = next((verdict for verdict in reversed(verdicts) if verdict is not None), None)
+    if verb not in ("USER", "PASS") or outcome is None:
         return []
-    outcome = "success" if final[-1] < 300 else "failure"
     return [
         (
             auth_fields("ftp", user, outcome, "password", secret, reader.reveal),
@@ -339,7 +334,7 @@ class EveReader:
         take(fields, ((ecs, _value(record, path)) for ecs, path in self._pairs(kind, spec)))
         fields["network.transport"] = lower(record.get("proto"))
         fields["network.protocol"] = protocol_name(record.get("app_proto"))
-        logins: Extra = []
+        logins: Logins = []
         if spec is not None:
             fields.update(spec.constants)
             if spec.derive is not None:

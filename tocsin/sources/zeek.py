@@ -28,12 +28,14 @@ from tocsin.sources.inputs import decode_lines
 from tocsin.sources.jsonstream import TOO_DEEP, TooDeep, first_json_record, loads
 from tocsin.sources.netlog import (
     CAPTURE_CATEGORIES,
+    Logins,
     Row,
     auth_fields,
     auth_logsource,
     dns_fields,
     event_rows,
     flow_fields,
+    ftp_outcome,
     http_aliases,
     http_fields,
     http_outcome,
@@ -59,7 +61,7 @@ COMMON: dict[str, str] = {
 _PROTOCOL_EVENT = {"event.category": "network", "event.type": "protocol"}
 _TCP = {"network.transport": "tcp"}
 
-Derive = Callable[[dict[str, Any], dict[str, Any], "ZeekReader"], list[tuple[dict[str, Any], LogSource]]]
+Derive = Callable[[dict[str, Any], dict[str, Any], "ZeekReader"], Logins]
 
 
 @dataclass(frozen=True)
@@ -75,16 +77,12 @@ class ZeekLog:
 #: Zeek's TLS version names → the capture analysis's ``tls.version``.
 TLS_VERSIONS = {"SSLv3": "3", "TLSv10": "1.0", "TLSv11": "1.1", "TLSv12": "1.2", "TLSv13": "1.3"}
 #: DNS header flags as Zeek logs them (booleans) → the capture analysis's ``dns.header_flags``.
-DNS_FLAGS = (("AA", "AA"), ("TC", "TC"), ("RD", "RD"), ("RA", "RA"))
-#: FTP replies that end a login (the capture analysis's FTP reading).
-_FTP_ENDS_LOGIN = frozenset({421, 430})
+DNS_FLAGS = ("AA", "TC", "RD", "RA")
 _KERBEROS_CODES = {name: code for code, name in ERRORS.items()}
 _HIDDEN = "<hidden>"
 
 
-def _conn(
-    record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader
-) -> list[tuple[dict[str, Any], LogSource]]:
+def _conn(record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader) -> Logins:
     fields.update(
         flow_fields(
             parse_time(record.get("ts")),
@@ -97,15 +95,13 @@ def _conn(
     return []
 
 
-def _dns(
-    record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader
-) -> list[tuple[dict[str, Any], LogSource]]:
+def _dns(record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader) -> Logins:
     answers, ttls = items(record.get("answers")), items(record.get("TTLs"))
     fields.update(dns_fields(record.get("query"), answers))
     answered = record.get("rcode") is not None or record.get("rcode_name") is not None
     fields["dns.type"] = "answer" if answered else "query"
     if answered:
-        fields["dns.header_flags"] = [flag for name, flag in DNS_FLAGS if record.get(name) is True] or None
+        fields["dns.header_flags"] = [flag for flag in DNS_FLAGS if record.get(flag) is True] or None
     fields["dns.answers"] = [
         compact({"data": answer, "ttl": ttls[position] if position < len(ttls) else None})
         for position, answer in enumerate(answers)
@@ -113,9 +109,7 @@ def _dns(
     return []
 
 
-def _http(
-    record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader
-) -> list[tuple[dict[str, Any], LogSource]]:
+def _http(record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader) -> Logins:
     fields.update(http_fields(record.get("method"), record.get("uri"), record.get("host")))
     record.update(http_aliases(fields, record.get("host")))
     status = integer(record.get("status_code"))
@@ -131,18 +125,14 @@ def _http(
     ]
 
 
-def _ssl(
-    record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader
-) -> list[tuple[dict[str, Any], LogSource]]:
+def _ssl(record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader) -> Logins:
     version = record.get("version")
     fields["tls.version"] = TLS_VERSIONS.get(version) if isinstance(version, str) else None
     fields["tls.version_protocol"] = "ssl" if version == "SSLv3" else "tls"
     return []
 
 
-def _ssh(
-    record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader
-) -> list[tuple[dict[str, Any], LogSource]]:
+def _ssh(record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader) -> Logins:
     verdict = record.get("auth_success")
     if not isinstance(verdict, bool):
         return []
@@ -150,30 +140,23 @@ def _ssh(
     return [(auth_fields("ssh", None, outcome, None, None, reader.reveal), auth_logsource("zeek", "ssh"))]
 
 
-def _ftp(
-    record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader
-) -> list[tuple[dict[str, Any], LogSource]]:
+def _ftp(record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader) -> Logins:
     command = record.get("command")
     verb = command.upper() if isinstance(command, str) else ""
     fields["event.action"] = verb.lower() or None
     secret = reader.secret(record, "password")
     if verb == "PASS":
         secret = reader.secret(record, "arg") or secret
-    code = integer(record.get("reply_code"))
-    if verb not in ("USER", "PASS") or code is None:
-        return []
-    if not (200 <= code < 300 or code >= 500 or code in _FTP_ENDS_LOGIN):
+    outcome = ftp_outcome(integer(record.get("reply_code")))
+    if verb not in ("USER", "PASS") or outcome is None:
         return []
     user = record.get("user") if isinstance(record.get("user"), str) else None
-    outcome = "success" if code < 300 else "failure"
     return [
         (auth_fields("ftp", user, outcome, "password", secret, reader.reveal), auth_logsource("zeek", "ftp"))
     ]
 
 
-def _kerberos(
-    record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader
-) -> list[tuple[dict[str, Any], LogSource]]:
+def _kerberos(record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader) -> Logins:
     client = record.get("client")
     user, _, realm = client.rpartition("/") if isinstance(client, str) and "/" in client else (client, "", "")
     request_type = record.get("request_type") if isinstance(record.get("request_type"), str) else None
@@ -198,9 +181,7 @@ def _kerberos(
              auth_logsource("zeek", "kerberos"))]  # fmt: skip
 
 
-def _ntlm(
-    record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader
-) -> list[tuple[dict[str, Any], LogSource]]:
+def _ntlm(record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader) -> Logins:
     verdict = record.get("success")
     if not isinstance(verdict, bool):
         return []
@@ -210,9 +191,7 @@ def _ntlm(
              auth_logsource("zeek", "ntlm"))]  # fmt: skip
 
 
-def _hosts(
-    record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader
-) -> list[tuple[dict[str, Any], LogSource]]:
+def _hosts(record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader) -> Logins:
     """files and notice logs name their hosts outside ``id.*`` (``tx_hosts``/``rx_hosts``, ``src``/``dst``)."""
     for ecs, names in (("source.ip", ("src", "tx_hosts")), ("destination.ip", ("dst", "rx_hosts"))):
         for name in names:
@@ -533,7 +512,7 @@ class ZeekReader:
         transport = fields.get("network.transport")
         if isinstance(transport, str):
             fields["network.transport"] = transport.lower()
-        logins: list[tuple[dict[str, Any], LogSource]] = []
+        logins: Logins = []
         if spec is not None:
             fields.update(spec.constants)
             if spec.derive is not None:
