@@ -15,7 +15,7 @@ from tests.network.helpers import scan
 from tocsin.credentials import mask
 from tocsin.model.event import Event
 from tocsin.scan import ReadSummary, read_events
-from tocsin.sources import ParseOptions
+from tocsin.sources import InputStats, ParseOptions
 from tocsin.sources.detect import detect_format
 from tocsin.sources.inputs import resolve_inputs
 from tocsin.sources.suricata import EveParser
@@ -258,3 +258,27 @@ def test_sniffing_picks_eve_without_stealing_other_json(tmp_path):
     )
     (source,) = resolve_inputs([str(other)])
     assert detect_format(source).name == "json"
+
+
+def test_appended_lines_are_read_on_their_own_for_watch():
+    token = base64.b64encode(b"erin:x").decode()
+    http = {
+        "url": "/",
+        "http_method": "GET",
+        "status": 401,
+        "request_headers": [{"name": "Authorization", "value": f"Basic {token}"}],
+    }
+    data = (
+        json.dumps(eve("dns", dns={"type": "query", "rrname": "a.example"}))
+        + "\n"
+        + json.dumps(eve("http", http=http))
+        + "\n"
+    ).encode()
+    stats = InputStats("eve.json")
+    events = list(EveParser(ParseOptions()).parse_lines(data, "eve.json", stats))
+    assert [event.offset for event in events] == [
+        "1",
+        "2",
+        "2#login",
+    ]  # line numbers, as watch maps them to bytes
+    assert stats.records == 2 and stats.events == 3

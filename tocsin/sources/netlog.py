@@ -98,12 +98,12 @@ def take(fields: dict[str, Any], values: Iterator[tuple[str, Any]]) -> None:
 
 def event_rows(timestamp: float | None, fields: dict[str, Any], logins: Logins,
                record: dict[str, Any], raw: str, offset: str, logsource: LogSource) -> list[Row]:  # fmt: skip
-    """The record's event, and one per login it reports (offset ``N login``), with the connection's fields."""
+    """The record's event, and one per login it reports (offset ``N#login``, the convention for a second event of one line), with the connection's fields."""
     rows = [Row(timestamp, ecs_fields(fields), record, raw, offset, logsource)]
     if logins:
         base = {name: fields.get(name) for name in LOGIN_BASE}
         rows += [
-            Row(timestamp, ecs_fields({**base, **more}), record, raw, f"{offset} login", source)
+            Row(timestamp, ecs_fields({**base, **more}), record, raw, f"{offset}#login", source)
             for more, source in logins
         ]
     return rows
