@@ -390,3 +390,12 @@ def test_sigmahq_zeek_rules_route_and_resolve_zeek_field_names(tmp_path):
     assert titles.count("WebDav Put Request") == 1  # the internal destination is filtered by id.resp_h
     assert "DNS TOR Proxies" in titles
     assert "Kerberos Network Traffic RC4 Ticket Encryption" in titles
+
+
+def test_a_byte_order_mark_and_an_overlong_path_are_harmless(tmp_path):
+    block = tsv("x" * 500, "ts\tuid\tid.orig_h", "time\tstring\taddr", "1714557600.0\tC1\t10.1.2.3")
+    path = tmp_path / "sensor.log"
+    path.write_bytes(b"\xef\xbb\xbf" + block.encode())
+    (event,), summary = read(path)
+    assert summary.inputs[0].format == "zeek" and not summary.inputs[0].skipped
+    assert event.fields["event.dataset"] == "zeek." + "x" * 64 and event.fields["source.ip"] == "10.1.2.3"

@@ -80,6 +80,8 @@ TLS_VERSIONS = {"SSLv3": "3", "TLSv10": "1.0", "TLSv11": "1.1", "TLSv12": "1.2",
 DNS_FLAGS = ("AA", "TC", "RD", "RA")
 _KERBEROS_CODES = {name: code for code, name in ERRORS.items()}
 _HIDDEN = "<hidden>"
+#: A log type (``#path``, ``_path``) is cut to this length: it becomes a dataset and a Sigma service.
+MAX_LOG_NAME = 64
 
 
 def _conn(record: dict[str, Any], fields: dict[str, Any], reader: ZeekReader) -> Logins:
@@ -390,7 +392,8 @@ class ZeekReader:
 
     def rows(self, stream: IO[bytes], max_bytes: int) -> Iterator[Row]:
         stats = self.stats
-        for number, line in decode_lines(stream, stats, max_bytes):
+        for number, text in decode_lines(stream, stats, max_bytes):
+            line = text.removeprefix("\ufeff") if number == 1 else text
             if line.startswith("#"):
                 self._directive(line)
                 continue
@@ -423,7 +426,7 @@ class ZeekReader:
         elif key == "unset_field":
             header.unset = value
         elif key == "path":
-            header.path = value.strip().lower() or None
+            header.path = value.strip().lower()[:MAX_LOG_NAME] or None
         elif key == "fields":
             header.fields, header.types = value.split(header.separator), None
         elif key == "types":
@@ -488,7 +491,9 @@ class ZeekReader:
             return None, None
         path = record.get("_path")
         log_type = (
-            path.lower() if isinstance(path, str) and path else self.from_name or guess_log_type(record)
+            path.lower()[:MAX_LOG_NAME]
+            if isinstance(path, str) and path
+            else self.from_name or guess_log_type(record)
         )
         if log_type is None and not ({"ts", "uid"} <= record.keys() or "id.orig_h" in record):
             self.stats.skip("not a Zeek record")
