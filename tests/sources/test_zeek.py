@@ -399,3 +399,26 @@ def test_a_byte_order_mark_and_an_overlong_path_are_harmless(tmp_path):
     (event,), summary = read(path)
     assert summary.inputs[0].format == "zeek" and not summary.inputs[0].skipped
     assert event.fields["event.dataset"] == "zeek." + "x" * 64 and event.fields["source.ip"] == "10.1.2.3"
+
+
+def test_events_category_selects_zeek_records_as_it_selects_a_captures(tmp_path):
+    base = {"ts": 1714557600.0, "uid": "C1", "id.orig_h": "10.1.2.3", "id.orig_p": 1, "id.resp_h": "10.1.0.1"}
+    records = [
+        {**base, "_path": "dns", "id.resp_p": 53, "query": "a.example"},
+        {**base, "_path": "ssh", "id.resp_p": 22, "auth_success": False, "client": "SSH-2.0-x"},
+        {**base, "_path": "conn", "id.resp_p": 22, "proto": "tcp"},
+    ]
+    path = write(tmp_path, "zeek.json", "".join(json.dumps(r) + "\n" for r in records))
+    for category, expected in (
+        ("dns", ["dns-query"]),
+        ("auth", ["ssh-login"]),
+        ("tls", ["ssh-banner"]),
+        ("flow", [None]),
+    ):
+        shown = subprocess.run(
+            [sys.executable, "-m", "tocsin", "events", str(path), "--category", category],
+            capture_output=True,
+            timeout=120,
+        )
+        actions = [json.loads(line)["event"].get("action") for line in shown.stdout.splitlines()]
+        assert shown.returncode == 0 and actions == expected, category
