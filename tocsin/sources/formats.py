@@ -18,8 +18,10 @@ from tocsin.sources.generic import CsvParser, GenericJsonParser
 from tocsin.sources.journald import JournaldParser
 from tocsin.sources.pcap.parser import PcapParser
 from tocsin.sources.report_stream import ReportStreamParser
+from tocsin.sources.suricata import EveParser
 from tocsin.sources.syslog import SyslogParser
 from tocsin.sources.windows import EvtxJsonParser, EvtxParser
+from tocsin.sources.zeek import ZeekParser
 
 PARSERS: dict[str, type[Parser]] = {
     parser.name: parser
@@ -40,5 +42,7 @@ PARSERS: dict[str, type[Parser]] = {
         ReportStreamParser,
         EvtxParser,
         EvtxJsonParser,
+        ZeekParser,
+        EveParser,
     )
 }

@@ -249,7 +249,7 @@ class Dns(Dissector):
             "dns.question.registered_domain": ".".join(labels[-2:]) or None,
             "dns.response_code": rcode,
             "dns.answers": answers or None,
-            "dns.resolved_ip": [v for v in values if _is_ip(v)] or None,
+            "dns.resolved_ip": [v for v in values if is_ip(v)] or None,
             "dns.header_flags": answer["header_flags"] if answer else None,
             "dns.question.longest_label": max((len(label) for label in labels), default=0),
             "dns.question.name_length": len(name),
@@ -269,7 +269,8 @@ class Dns(Dissector):
         self.emit(timestamp, number, "dns", fields, original, raw, LOGSOURCE)
 
 
-def _is_ip(value: str) -> bool:
+def is_ip(value: str) -> bool:
+    """Whether ``value`` is an IPv4 or IPv6 address."""
     for family in (socket.AF_INET, socket.AF_INET6):
         try:
             socket.inet_pton(family, value)

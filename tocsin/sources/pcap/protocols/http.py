@@ -245,10 +245,10 @@ class Http(Dissector):
             request = _Message(timestamp=response.timestamp if response else 0.0)
         method, uri, version = _request_line(request.start_line)
         headers = request.headers
-        domain, port = _authority(headers.get("host"), uri)
+        domain, port = authority(headers.get("host"), uri)
         path, _, query = uri.partition("?") if uri.startswith("/") else ("", "", "")
         status = _status(response) if response else None
-        user, password = _basic_auth(headers.get("authorization") or headers.get("proxy-authorization"))
+        user, password = basic_auth(headers.get("authorization") or headers.get("proxy-authorization"))
         fields: dict[str, Any] = {
             "event.category": "network",
             "event.type": "protocol",
@@ -321,7 +321,7 @@ def _request_line(line: str) -> tuple[str, str, str]:
     return parts[0], parts[1] if len(parts) == 2 else "", ""
 
 
-def _authority(host: str | None, uri: str) -> tuple[str | None, int | None]:
+def authority(host: str | None, uri: str) -> tuple[str | None, int | None]:
     """(domain, port) from the Host header, else from an absolute-form target; the port only when given."""
     if not host:
         scheme, sep, rest = uri.partition("://")
@@ -357,7 +357,8 @@ def _status(message: _Message | None) -> int:
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
-def _basic_auth(value: str | None) -> tuple[str | None, str | None]:
+def basic_auth(value: str | None) -> tuple[str | None, str | None]:
+    """User and password of an ``Authorization: Basic`` header value (Zeek and EVE logs read them alike)."""
     if not value or not value.lower().startswith("basic"):
         return None, None
     try:
