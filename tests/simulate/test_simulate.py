@@ -43,7 +43,7 @@ def _files(directory: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("name", ["exfiltration", "mfa_fatigue"])
+@pytest.mark.parametrize("name", ["exfiltration", "mfa_fatigue", "account_enumeration"])
 def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path: Path, name: str) -> None:
     for label, seed in (("a", 5), ("b", 5), ("c", 6)):
         generate(SCENARIOS[name], Settings(seed=seed, days=3), tmp_path / label)
