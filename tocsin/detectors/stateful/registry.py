@@ -14,6 +14,7 @@ def detector_class(kind: str) -> type[Detector] | None:
     from tocsin.detectors.stateful.reporters import CoordinatedReporters
     from tocsin.detectors.stateful.sequence import ChangeThenUnusualLogin, UnusualLoginThenChange
     from tocsin.detectors.stateful.travel import ImpossibleTravel
+    from tocsin.detectors.stateful.walk import SequentialObjectWalk
 
     kinds: dict[str, type[Detector]] = {
         detector.kind: detector
@@ -22,6 +23,7 @@ def detector_class(kind: str) -> type[Detector] | None:
             UnusualLoginThenChange,
             ChangeThenUnusualLogin,
             CoordinatedReporters,
+            SequentialObjectWalk,
         )
     }
     return kinds.get(kind)

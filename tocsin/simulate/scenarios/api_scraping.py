@@ -1,4 +1,5 @@
-"""Scraping through the API: one token walks sequential record ids, from one address or a proxy pool."""
+"""Scraping through the API: one token walks sequential record ids, from one address or a proxy
+pool, fast, or slowly enough to stay under the distinct-object thresholds."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from tocsin.simulate.world import token
 
 BY_TOKEN = "API Objects Scraped With One Token"
 BY_SOURCE = "API Objects Scraped From One Source"
+IN_SEQUENCE = "API Objects Read In Sequence"
 
 
 def api_scraping(simulation: Simulation) -> None:
@@ -22,7 +24,7 @@ def api_scraping(simulation: Simulation) -> None:
             attack = simulation.attack(
                 "T1213",
                 "An API token walking sequential customer ids" + (" through proxies" if rotating else ""),
-                [BY_TOKEN] if rotating else [BY_TOKEN, BY_SOURCE],
+                [BY_TOKEN, IN_SEQUENCE] if rotating else [BY_TOKEN, BY_SOURCE, IN_SEQUENCE],
                 **{"source.ip": [proxy.ip for proxy in pool], "user.name": [user[0]]},
             )
             api_token = "tok-" + token(rng, 12)
@@ -34,3 +36,20 @@ def api_scraping(simulation: Simulation) -> None:
                     [platform.read(time, user, proxy.ip, proxy.user_agent, api_token, "customer", number)]
                 )
                 time += rng.uniform(0.2, 2.5)
+
+        user = platform.identity(customer(world.seed, rng.randrange(customers)))
+        attacker = world.attacker(rng)
+        attack = simulation.account_attack(
+            "T1213",
+            "A token walking customer ids slowly, one every half minute",
+            [IN_SEQUENCE],
+            attacker.ip,
+            [user[0]],
+        )
+        api_token, time = "tok-" + token(rng, 12), simulation.moment(0, 24, 2 * slot + 2)
+        first = rng.randrange(100_000, 900_000)
+        for number in range(first, first + rng.randint(30, 80)):
+            attack.emit_all(
+                [platform.read(time, user, attacker.ip, attacker.user_agent, api_token, "customer", number)]
+            )
+            time += rng.uniform(15, 60)
