@@ -152,6 +152,28 @@ def test_bad_lines_are_counted_and_skipped() -> None:
     assert "source.ip" not in hostile and "user.id" not in hostile and "url.path" not in hostile
 
 
+def test_map_reads_another_shape_field_by_field_or_by_object() -> None:
+    record = {
+        "when": 1772442000,
+        "what": "login",
+        "ok": False,
+        "actor": {"id": 7, "name": "bob"},
+        "client": {"ip": "192.0.2.9"},
+        "user": "ignored",
+    }
+    field_map = {
+        "@timestamp": "when",
+        "event": "what",
+        "outcome": "ok",
+        "user": "actor",
+        "source.ip": "client.ip",
+    }
+    (event,), stats = parse(json.dumps(record), field_map=field_map)
+    assert stats.skipped_total == 0 and event.timestamp == 1772442000
+    assert (event.fields["user.name"], event.fields["user.id"]) == ("bob", "7")
+    assert (event.fields["event.outcome"], event.fields["source.ip"]) == ("failure", "192.0.2.9")
+
+
 def test_detected_by_its_marker_only() -> None:
     assert detect_format(source_of([json.dumps(login())] * 2)) is PARSERS["platform"]
     unmarked = login()

@@ -162,14 +162,14 @@ class PlatformParser(JsonParser):
         return Normalized(parse_time(get("timestamp")), compact(fields), logsource)
 
     def _getter(self, record: dict[str, Any]) -> Callable[[str], Any]:
-        """A schema field's value: from ``--map``'s source path when mapped, else the schema's own."""
+        """A schema field's value: from ``--map``'s source path when it or its object is mapped
+        (``user=actor`` reads ``user.name`` from ``actor.name``), else the schema's own."""
         mapping = self.mapping
 
         def get(name: str) -> Any:
-            path = mapping.get(name)
-            if path is not None:
-                return lookup_path(record, path)
-            value = value_at(record, name)
+            head, dot, rest = name.partition(".")
+            path = mapping.get(name) or (f"{mapping[head]}.{rest}" if dot and head in mapping else None)
+            value = lookup_path(record, path or name)
             return None if isinstance(value, dict) and "." in name else value
 
         return get
