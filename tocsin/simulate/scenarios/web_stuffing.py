@@ -29,7 +29,7 @@ def web_credential_stuffing(simulation: Simulation) -> None:
                 **{"source.ip": [proxy.ip for proxy in pool]},
             )
             time = simulation.moment(0, 24, 2 * slot + (0 if fast else 1))
-            for _ in range(rng.randint(40, 90) if fast else rng.randint(13, 17)):
+            for _ in range(rng.randint(40, 90) if fast else rng.randint(20, 26)):
                 proxy = rng.choice(pool)
                 if rng.random() < 0.3:
                     person = customer(world.seed, rng.randrange(customers))
@@ -42,4 +42,4 @@ def web_credential_stuffing(simulation: Simulation) -> None:
                     user, reason = (f"{name}@{rng.choice(MAIL_DOMAINS)}", None), "unknown_user"
                 session = None if reason else platform.new_session(rng)
                 attack.emit_all([platform.login(time, user, proxy.ip, TOOL, session, reason)])
-                time += rng.uniform(2, 12) if fast else rng.uniform(60, 120)
+                time += rng.uniform(2, 12) if fast else rng.uniform(40, 75)
