@@ -248,7 +248,7 @@ def test_incremental_evaluation_matches_batch_ids_and_prunes(tmp_path: Path) -> 
         seen.update((alert.id, alert) for alert in engine.evaluate())
     assert not engine.evaluate()  # nothing new since the last call
     assert sorted(seen) == sorted(alert.id for alert in run(docs))
-    assert engine.prune(T0) == 15  # the five history logins, kept by each of the three login rules
+    assert engine.prune(T0) == 20  # the five history logins, kept by each of the four login rules
     engine.close()
 
 
@@ -283,20 +283,27 @@ def test_bad_stateful_rules_are_reported_not_loaded(tmp_path: Path) -> None:
     (tmp_path / "ref.yml").write_text(
         "title: Z\nid: z-1\nstateful:\n    kind: impossible_travel\n    rules: {login: no_such_rule}\n"
     )
+    (tmp_path / "mixed.yml").write_text(
+        "title: W\nid: w-1\nstateful:\n    kind: impossible_travel\n"
+        "    rules: {login: tocsin_successful_authentication}\n---\n"
+        "title: V\nid: v-1\nlogsource: {category: authentication}\n"
+        "detection: {selection: {user.name: x}, condition: selection}\n"
+    )
     ruleset = load_rules([builtin_rules_path(), tmp_path])
     reasons = sorted(error.reason for error in ruleset.errors)
-    assert len(reasons) == 3, reasons
+    assert len(reasons) == 4, reasons
     assert any("unknown stateful kind 'teleport'" in r for r in reasons)
     assert any("max_speed_kmh must be a float" in r for r in reasons)
     assert any("did not load: no_such_rule" in r for r in reasons)
+    assert any("holds only stateful rules" in r for r in reasons)
     report = check_rules([tmp_path], engine=False)
-    assert {f.check for f in report.findings} == {"schema"} and len(report.findings) == 2
+    assert {f.check for f in report.findings} == {"schema"} and len(report.findings) == 3
 
 
 def test_pack_check_accepts_stateful_rules() -> None:
     report = check_rules([builtin_rules_path()], engine=False)
     stateful_files = {str(rule.info.source) for rule in PACK.stateful}
-    assert len(stateful_files) == 4
+    assert len(stateful_files) == 6
     assert not [f for f in report.findings if f.file in stateful_files and f.severity == "error"]
 
 

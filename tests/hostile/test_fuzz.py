@@ -32,8 +32,8 @@ SEED_FORMATS = {
     "auth0.jsonl": "auth0", "capture.pcap": "pcap", "cloudtrail.jsonl": "cloudtrail", "duo.jsonl": "duo",
     "entra.jsonl": "entra", "generic.csv": "csv", "generic.json": "json", "github.jsonl": "github",
     "google_workspace.jsonl": "google_workspace", "journald.json": "journald", "okta.jsonl": "okta",
-    "onelogin.jsonl": "onelogin", "report_stream.jsonl": "report_stream", "security.evtx": "evtx",
-    "syslog.log": "syslog", "syslog5424.log": "syslog",
+    "onelogin.jsonl": "onelogin", "platform.jsonl": "platform", "report_stream.jsonl": "report_stream",
+    "security.evtx": "evtx", "syslog.log": "syslog", "syslog5424.log": "syslog",
 }  # fmt: skip
 HOSTILE = [
     b"\x00", b"\xff\xfe", b"\x1b[2J", b"\x1b]8;;http://x\x1b\\", b"[/bold]", b"[link=http://x]", b"<script>",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from tocsin.cli import cli
 from tocsin.evaluation.runner import evaluate_scenario
 from tocsin.evaluation.scoring import ScenarioScore
 from tocsin.scan import ReadSummary, ScanRequest, load_ruleset, read_events
+from tocsin.simulate.formats import platform, webaccess
 from tocsin.simulate.scenarios import SCENARIOS
 from tocsin.simulate.simulation import Settings, generate
 from tocsin.simulate.truth import LOGS_DIR, GroundTruth
@@ -43,7 +45,7 @@ def _files(directory: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("name", ["exfiltration", "mfa_fatigue"])
+@pytest.mark.parametrize("name", ["exfiltration", "mfa_fatigue", "account_enumeration"])
 def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path: Path, name: str) -> None:
     for label, seed in (("a", 5), ("b", 5), ("c", 6)):
         generate(SCENARIOS[name], Settings(seed=seed, days=3), tmp_path / label)
@@ -117,6 +119,49 @@ def test_every_scenario_meets_the_aim(corpus: Path, evaluated: dict) -> None:
         assert score.recall is not None and score.recall >= 0.98, (name, score.missed)
         noisy = {title for title, rule in score.rules.items() if rule.false_positives}
         assert score.precision is not None and score.precision >= 0.98, (name, noisy)
+
+
+def _background(corpus: Path, name: str, path: str) -> list[dict]:
+    """The records of one file that belong to no attack."""
+    truth = GroundTruth.load(corpus / name)
+    attack = {number for a in truth.attacks for number in a.records.get(path, [])}
+    lines = (corpus / name / LOGS_DIR / path).read_text().splitlines()
+    return [json.loads(line) for number, line in enumerate(lines, 1) if number not in attack]
+
+
+def test_web_platform_background_holds_the_look_alikes(corpus: Path, evaluated: dict) -> None:
+    """The precision of the web-platform scenarios is earned against near misses, not an empty log."""
+    events = _background(corpus, "account_enumeration", "platform/app_events.jsonl")
+    logins = [e for e in events if e["event"] == "login"]
+    nat = {e["user"]["name"] for e in logins if e["source"]["ip"] == platform.NAT_IP}
+    assert len(nat) >= 10 and any(
+        e["outcome"] == "failure" for e in logins if e["source"]["ip"] == platform.NAT_IP
+    )
+    reset = [e for e in events if e["event"] == "password_reset_complete"]
+    assert reset and all(
+        any(
+            login["user"]["name"] == e["user"]["name"]
+            and login["source"]["ip"] == e["source"]["ip"]
+            and login["timestamp"] > e["timestamp"]
+            and login["outcome"] == "success"
+            for login in logins
+        )
+        for e in reset
+    )  # the owner logs in from where the reset was done
+    exports = [e for e in events if e["event"] == "data_export" and e["user"]["name"] == platform.ADMIN[0]]
+    assert exports and min(e["bytes"] for e in exports) >= 800_000_000
+    assert sum(e["event"] == "api_access" and e.get("token_id") == platform.PARTNER[2] for e in events) > 500
+    requests = _background(corpus, "account_enumeration", "web/nginx_access.jsonl")
+    probes = [
+        r
+        for r in requests
+        if r["source"]["ip"] == webaccess.MONITOR_IP and r["url"]["path"] == "/server-status"
+    ]
+    assert len(probes) >= 7 * 280 and {r["http"]["response"]["status_code"] for r in probes} == {200}
+    pages = {r["url"]["query"] for r in requests if r["source"]["ip"] == webaccess.CRAWLER[0]}
+    assert {f"page={number}" for number in range(1, 150)} <= pages
+    for name in ("account_enumeration", "web_brute_force", "exposed_secrets", "vulnerability_scanning"):
+        assert evaluated[name][0].false_positives == 0, name
 
 
 def test_cli_simulates_and_evaluates(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from tocsin.sources.cloud.onelogin import OneLoginParser
 from tocsin.sources.generic import CsvParser, GenericJsonParser
 from tocsin.sources.journald import JournaldParser
 from tocsin.sources.pcap.parser import PcapParser
+from tocsin.sources.platform import PlatformParser
 from tocsin.sources.report_stream import ReportStreamParser
 from tocsin.sources.suricata import EveParser
 from tocsin.sources.syslog import SyslogParser
@@ -40,6 +41,7 @@ PARSERS: dict[str, type[Parser]] = {
         JournaldParser,
         PcapParser,
         ReportStreamParser,
+        PlatformParser,
         EvtxParser,
         EvtxJsonParser,
         ZeekParser,

@@ -49,6 +49,12 @@ DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "nginx.access": ("nginx", ("access",)),
     "nginx.error": ("nginx", ("error",)),
 }
+#: ``event.dataset`` / ``data_stream.dataset`` values that also name a SigmaHQ category.
+DATASET_CATEGORIES: dict[str, str] = {
+    "apache.access": "webserver",
+    "nginx.access": "webserver",
+    "iis.access": "webserver",
+}
 #: Dataset families whose second part is the service: ``zeek.dns`` is product zeek, service dns.
 DATASET_FAMILIES = {"zeek": "zeek", "suricata": "suricata"}
 #: ``event.module`` values naming only a product.
@@ -85,7 +91,9 @@ _LOOKUPS: dict[str, tuple[str, ...]] = {
 def infer_logsource(get: Callable[[str], Any]) -> LogSource:
     """The log source of a record whose fields ``get`` returns (None when absent)."""
     hints = tuple(_text(get(name)) for name in HINT_FIELDS)
-    return _logsource(hints, _categories(get("event.category")))
+    categories = _categories(get("event.category"))
+    extra = [DATASET_CATEGORIES[hint] for hint in hints[:2] if hint in DATASET_CATEGORIES]  # the datasets
+    return _logsource(hints, tuple(sorted({*categories, *extra})) if extra else categories)
 
 
 def forced_logsource(spec: str) -> LogSource:

@@ -12,11 +12,18 @@ def detector_class(kind: str) -> type[Detector] | None:
     """The detector of ``kind``, None for an unknown kind."""
     # Imported here, not above: the detectors import the rule spec, which imports this module.
     from tocsin.detectors.stateful.reporters import CoordinatedReporters
-    from tocsin.detectors.stateful.sequence import UnusualLoginThenChange
+    from tocsin.detectors.stateful.sequence import ChangeThenUnusualLogin, UnusualLoginThenChange
     from tocsin.detectors.stateful.travel import ImpossibleTravel
+    from tocsin.detectors.stateful.walk import SequentialObjectWalk
 
     kinds: dict[str, type[Detector]] = {
         detector.kind: detector
-        for detector in (ImpossibleTravel, UnusualLoginThenChange, CoordinatedReporters)
+        for detector in (
+            ImpossibleTravel,
+            UnusualLoginThenChange,
+            ChangeThenUnusualLogin,
+            CoordinatedReporters,
+            SequentialObjectWalk,
+        )
     }
     return kinds.get(kind)

@@ -1,4 +1,5 @@
-"""An unusual login of an account followed, within a window, by a sensitive action of that account.
+"""An unusual login of an account followed, within a window, by a sensitive action of that account
+(and a recovery change followed by an unusual login: ``ChangeThenUnusualLogin``).
 
 "Unusual" is judged against the account's own history: a network (AS, else IPv4 /24 or IPv6 /48)
 or a user-agent family never seen in its earlier successful logins — only once the account has at
@@ -23,6 +24,8 @@ from tocsin.model.alert import Alert, alert_id
 from tocsin.model.event import Event
 
 LOGIN, CHANGE = 0, 1
+#: The change role of ChangeThenUnusualLogin (its roles are change, then login).
+RECOVERY_CHANGE = 0
 NOVELTIES = {"source", "user_agent"}
 
 
@@ -153,3 +156,86 @@ class _History(GroupState):
 
     def open_alerts(self) -> list[Alert]:
         return [alert for unusual in self.pending for alert in self.detector._alerts(self.user, unusual)]
+
+
+class ChangeThenUnusualLogin(Detector):
+    """A recovery change (password reset, e-mail change) followed, within a window, by a login of the
+    account from a network or client family its earlier successful logins never used."""
+
+    kind = "change_then_unusual_login"
+    roles = ("change", "login")
+    defaults = {"window": 3600, "baseline_logins": 2, "novelty": ["source", "user_agent"]}
+
+    @classmethod
+    def check(cls, parameters: dict[str, Any]) -> None:
+        novelty = set(parameters["novelty"])
+        if not novelty or novelty - NOVELTIES:
+            raise StatefulSpecError(f"novelty must name some of {', '.join(sorted(NOVELTIES))}")
+
+    def extract(self, role: str, event: Event) -> tuple[str, dict[str, Any]] | None:
+        key = user_key(event)
+        if key is None:
+            return None
+        data = {"action": event.fields.get("event.action"), "ip": event.fields.get("source.ip")}
+        if role == "login":
+            data.update(net=source_key(event), agent=event_agent(event))
+        return key, data
+
+    def start_group(self, key: str) -> GroupState:
+        return _Recovery(self, key)
+
+    def alert(self, user: str, change: Row, login: Row, reasons: list[str], history: int) -> Alert:
+        info = self.rule.info
+        return Alert(
+            id=alert_id(info.id, user, change.eid, login.eid),
+            timestamp=utc(login.ts),
+            rule=info,
+            event_count=2,
+            message=(
+                f"{info.title}: {user}: {change.data.get('action') or 'a recovery change'}, then within "
+                f"{human_duration(login.ts - change.ts)} a login from "
+                f"{login.data.get('ip') or 'an unknown address'} ({'; '.join(reasons)}; {history} earlier logins)"
+            ),
+            user={"name": user},
+            source={"ip": login.data["ip"]} if login.data.get("ip") else None,
+            window=window(change.ts, login.ts),
+            evidence=[change.eid, login.eid],
+            details={"reasons": reasons, "earlier_logins": history, "change": change.data.get("action")},
+        )
+
+
+class _Recovery(GroupState):
+    """An account's login networks and clients so far, and its latest recovery change in its window."""
+
+    def __init__(self, detector: ChangeThenUnusualLogin, user: str) -> None:
+        self.detector, self.user = detector, user
+        self.networks: set[str] = set()
+        self.agents: set[str] = set()
+        self.logins = 0
+        self.change: Row | None = None
+
+    def feed(self, row: Row) -> list[Alert]:
+        parameters = self.detector.parameters
+        if row.role == RECOVERY_CHANGE:
+            self.change = row
+            return []
+        alerts = []
+        change, novelty = self.change, parameters["novelty"]
+        net, agent = row.data.get("net"), row.data.get("agent")
+        if (
+            change is not None
+            and row.ts - change.ts <= parameters["window"]
+            and self.logins >= parameters["baseline_logins"]
+        ):
+            reasons = []
+            if "source" in novelty and net and net not in self.networks:
+                reasons.append(f"new network {net}")
+            if "user_agent" in novelty and agent and agent not in self.agents:
+                reasons.append(f"new client {agent}")
+            if reasons:
+                alerts.append(self.detector.alert(self.user, change, row, reasons, self.logins))
+                self.change = None
+        self.logins += 1
+        self.networks.update([net] if net else [])
+        self.agents.update([agent] if agent else [])
+        return alerts

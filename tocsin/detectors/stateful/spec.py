@@ -55,6 +55,10 @@ def parse_stateful(document: dict[str, Any], source: Path) -> StatefulRule:
     for key in ("title", "id"):
         if not isinstance(document.get(key), str) or not document[key].strip():
             raise StatefulSpecError(f"a stateful rule needs a {key}")
+    if STATEFUL_KEY not in document:
+        raise StatefulSpecError(
+            "a file with a stateful rule holds only stateful rules (put Sigma rules in another)"
+        )
     section = document[STATEFUL_KEY]
     if not isinstance(section, dict):
         raise StatefulSpecError("stateful must be a mapping with kind, rules and parameters")

@@ -9,8 +9,10 @@ from tocsin.simulate.formats import (
     entra,
     network,
     okta,
+    platform,
     reports,
     sshd,
+    webaccess,
     workspace,
 )
 
@@ -23,7 +25,9 @@ BACKGROUNDS: dict[str, Source] = {
     entra.STREAM: entra.entra_background,
     network.STREAM: network.network_background,
     okta.STREAM: okta.okta_background,
+    platform.STREAM: platform.platform_background,
     reports.STREAM: reports.reports_background,
     sshd.STREAM: sshd.ssh_background,
+    webaccess.STREAM: webaccess.web_background,
     workspace.STREAM: workspace.workspace_background,
 }
