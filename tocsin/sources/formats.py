@@ -19,6 +19,15 @@ from tocsin.sources.journald import JournaldParser
 from tocsin.sources.pcap.parser import PcapParser
 from tocsin.sources.report_stream import ReportStreamParser
 from tocsin.sources.syslog import SyslogParser
+from tocsin.sources.web.lines import (
+    AlbParser,
+    ApacheAccessParser,
+    ApacheErrorParser,
+    HaproxyParser,
+    NginxAccessParser,
+    NginxErrorParser,
+    TomcatAccessParser,
+)
 from tocsin.sources.windows import EvtxJsonParser, EvtxParser
 
 PARSERS: dict[str, type[Parser]] = {
@@ -40,5 +49,12 @@ PARSERS: dict[str, type[Parser]] = {
         ReportStreamParser,
         EvtxParser,
         EvtxJsonParser,
+        ApacheAccessParser,
+        NginxAccessParser,
+        TomcatAccessParser,
+        ApacheErrorParser,
+        NginxErrorParser,
+        HaproxyParser,
+        AlbParser,
     )
 }
