@@ -19,6 +19,7 @@ from tocsin.sources.journald import JournaldParser
 from tocsin.sources.pcap.parser import PcapParser
 from tocsin.sources.report_stream import ReportStreamParser
 from tocsin.sources.syslog import SyslogParser
+from tocsin.sources.web.jsonlog import JsonAccessParser
 from tocsin.sources.web.lines import (
     AlbParser,
     ApacheAccessParser,
@@ -28,6 +29,7 @@ from tocsin.sources.web.lines import (
     NginxErrorParser,
     TomcatAccessParser,
 )
+from tocsin.sources.web.w3c import CloudFrontParser, IisParser
 from tocsin.sources.windows import EvtxJsonParser, EvtxParser
 
 PARSERS: dict[str, type[Parser]] = {
@@ -56,5 +58,8 @@ PARSERS: dict[str, type[Parser]] = {
         NginxErrorParser,
         HaproxyParser,
         AlbParser,
+        IisParser,
+        CloudFrontParser,
+        JsonAccessParser,
     )
 }

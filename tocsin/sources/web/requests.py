@@ -215,7 +215,8 @@ class Requests:
     def __init__(self, options: ParseOptions, dataset: str, logsource: LogSource) -> None:
         settings = options.web or WebSettings()
         self.dataset = dataset
-        self.provider = dataset.partition(".")[0]
+        family, _, service = dataset.partition(".")
+        self.provider = service if family == "aws" else family
         self.logsource = logsource
         self.login_logsource = logsource.with_category("authentication")
         self._trusted: list[IPv4Network | IPv6Network] = [
