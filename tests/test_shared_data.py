@@ -1,7 +1,7 @@
 """Every real sample file under ../shared/data/cloud and ../shared/data/authlogs scans without a crash.
 
 Each file goes through the real command line: recognised ones give exactly their known number of events;
-the ones no parser reads (licences, an Apache error log) are reported as unrecognised, which fails the
+the ones no parser reads (licences) are reported as unrecognised, which fails the
 run with exit 2 when the file is named on the command line and is only reported when it is found while
 walking a directory.
 """

@@ -72,6 +72,8 @@ HAPROXY = re.compile(
     r"(?: \{[^}]*\})?(?: \{[^}]*\})? " + _QUOTED.format("request") + r".*"
 )
 
+_HAPROXY_TAG = re.compile(r"^\S.{0,40} haproxy\[\d+\]: ")
+
 #: AWS Application Load Balancer access log entries (the fields up to ``domain_name``).
 ALB = re.compile(
     r"(?P<type>https?|h2|grpcs?|wss?) (?P<time>\S+) (?P<elb>\S+) (?P<client>\S+) (?P<target>\S+) "
@@ -124,7 +126,11 @@ class LineFormat(WebParser):
 
     def batches(self, source: InputSource, stats: InputStats, size: int) -> Iterator[WebRecords]:
         requests = Requests(self.options, self.dataset, self.logsource)
-        fullmatch, read, skip_reason = self.pattern.fullmatch, self.read, f"not a {self.name} line"
+        fullmatch, read, skip_reason = (
+            self.pattern.fullmatch,
+            self.read,
+            f"line not in the {self.name} format",
+        )
         with source.open() as stream:
             lines = decode_lines(stream, stats, self.options.max_record_bytes)
             while chunk := list(islice(lines, size)):
@@ -286,6 +292,15 @@ class HaproxyParser(LineFormat):
     dataset = "haproxy.log"
     logsource = LogSource(frozenset({"haproxy"}), frozenset(), frozenset({"webserver", "proxy"}))
     confidence = 90  # its lines are syslog lines too: HAProxy's own shape is the closer match
+
+    @classmethod
+    def sniff(cls, sample: Sample) -> int:
+        """HAProxy's own lines, HTTP logs among them: its notices ("Proxy started") are counted as
+        skipped, not a reason to read the file as plain syslog."""
+        lines = [line for line in sample.text.splitlines()[:20] if line.strip()]
+        if not lines or not all(_HAPROXY_TAG.search(line) for line in lines):
+            return 0
+        return cls.confidence if any(cls.pattern.fullmatch(line) for line in lines) else 0
 
     def read(
         self, match: re.Match[str], requests: Requests
