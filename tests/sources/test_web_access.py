@@ -7,7 +7,9 @@ from pydantic import ValidationError
 
 from tests.sources.web_support import FIXTURES, ecs, read, utc, write
 from tocsin.settings import WebSettings
-from tocsin.sources import ParseOptions
+from tocsin.sources import InputStats, ParseOptions
+from tocsin.sources.inputs import resolve_inputs
+from tocsin.sources.web.lines import ApacheAccessParser
 
 
 def test_combined_fixture_fields():
@@ -93,11 +95,7 @@ def test_sigma_webserver_names_resolve_on_the_event():
     assert first.get("c-ip") == "203.0.113.7"
 
 
-def test_parse_gives_the_events_batches_give(tmp_path):
-    from tocsin.sources.inputs import resolve_inputs
-    from tocsin.sources.web.lines import ApacheAccessParser
-    from tocsin.sources import InputStats
-
+def test_parse_gives_the_events_batches_give():
     (source,) = resolve_inputs([str(FIXTURES / "access_combined.log")])
     stats = InputStats(source.name)
     parsed = list(ApacheAccessParser(ParseOptions()).parse(source, stats))
@@ -211,7 +209,7 @@ def test_x_forwarded_for_trust(tmp_path, trusted, forwarded, source, client):
 
 
 def test_trusted_proxies_must_be_networks():
-    with pytest.raises(ValidationError, match="not an address or CIDR network: 'proxy.example'"):
+    with pytest.raises(ValidationError, match=r"not an address or CIDR network: 'proxy\.example'"):
         WebSettings(trusted_proxies=["proxy.example"])
 
 
