@@ -21,13 +21,13 @@ from tocsin.sources.web.batch import WebParser, WebRecords
 from tocsin.sources.web.requests import Requests, integer, request_line, split_host_port
 
 #: A double-quoted field in which ``\"`` and ``\\`` are escapes (Apache, nginx, ALB).
-_QUOTED = r'"(?P<{}>(?:[^"\\]|\\.)*)"'
+_QUOTED = r'"(?P<{}>[^"\\]*(?:\\.[^"\\]*)*)"'
 
 #: Combined and common log formats (Apache, nginx, Tomcat), with an optional virtual host (and
 #: port) first, an optional X-Forwarded-For after the user agent (nginx's ``main`` format) and an
 #: optional response time last.
 COMBINED = re.compile(
-    r"(?:(?P<vhost>[^\s:\[\"]+)(?::(?P<vport>\d{1,5}))? )?"
+    r"(?:(?P<vhost>[^\s:\[\"]+)(?::(?P<vport>\d{1,5}))? (?=\S+ \S+ \S+ \[))?"
     r"(?P<client>[^\s\[\"]+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]{1,40})\] "
     + _QUOTED.format("request")
     + r" (?P<status>\d{3}|-) (?P<bytes>\d+|-)"
