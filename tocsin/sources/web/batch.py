@@ -11,6 +11,18 @@ from tocsin.sources.base import BatchParser, InputSource, InputStats
 from tocsin.sources.web.requests import SIGMA_FIELDS
 
 
+def sigma_names(fields: dict[str, Any], logged: dict[str, Any] | None) -> dict[str, Any]:
+    """An event's original fields: the record as logged (if any) with the SigmaHQ ``webserver``
+    names holding the values of the ECS fields they name (a W3C column of that name as decoded), so
+    rules naming them match an event as they match a batch row."""
+    original = {key: value for key, value in (logged or {}).items() if key.lower() not in SIGMA_FIELDS}
+    for alias, ecs in SIGMA_FIELDS.items():
+        value = fields.get(ecs)
+        if value is not None:
+            original[alias] = value
+    return original
+
+
 class WebRecords(EventBatch):
     """Rows of one input: each row's ECS fields (flat dotted keys), time, line and log source, and
     for formats with columns of their own (W3C, JSON) the record as logged.
@@ -70,11 +82,7 @@ class WebRecords(EventBatch):
         event = self._cache.get(row)
         if event is None:
             fields = dict(self.records[row])
-            original = dict(self.originals[row] or {})
-            for alias, ecs in SIGMA_FIELDS.items():
-                value = fields.get(ecs)
-                if value is not None and "(" not in alias:
-                    original.setdefault(alias, value)
+            original = sigma_names(fields, self.originals[row])
             event = self._cache[row] = Event(
                 timestamp=self.timestamps[row],
                 fields=fields,

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any, ClassVar
 
+from tocsin.batch import EventBatch
 from tocsin.model.event import LogSource
 from tocsin.sources.base import InputSource, InputStats, Sample
 from tocsin.sources.inputs import decode_lines
@@ -124,7 +125,7 @@ class LineFormat(WebParser):
     ) -> tuple[float | None, dict[str, Any], LogSource]:
         """(time, ECS fields, log source) of a matched line."""
 
-    def batches(self, source: InputSource, stats: InputStats, size: int) -> Iterator[WebRecords]:
+    def batches(self, source: InputSource, stats: InputStats, size: int) -> Iterator[EventBatch]:
         requests = Requests(self.options, self.dataset, self.logsource)
         fullmatch, read, skip_reason = (
             self.pattern.fullmatch,
@@ -156,6 +157,20 @@ class CombinedFormat(LineFormat):
 
     pattern = COMBINED
     unit: ClassVar[float] = 1e-6
+
+    def batches(self, source: InputSource, stats: InputStats, size: int) -> Iterator[EventBatch]:
+        """Lines in batches split a column at a time (``web.columns``)."""
+        from tocsin.sources.web.columns import CombinedRows
+
+        requests = Requests(self.options, self.dataset, self.logsource)
+        with source.open() as stream:
+            lines = decode_lines(stream, stats, self.options.max_record_bytes)
+            while chunk := list(islice(lines, size)):
+                stats.records += len(chunk)
+                rows = CombinedRows(self, requests, source.name, chunk, stats)
+                stats.events += len(rows)
+                if len(rows):
+                    yield rows
 
     def read(
         self, match: re.Match[str], requests: Requests

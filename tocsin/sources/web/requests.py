@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
 import re
 from calendar import timegm
 from datetime import datetime
@@ -120,6 +119,16 @@ class Clock:
     def __init__(self, zone: str) -> None:
         self.zone = None if zone.upper() == "UTC" else ZoneInfo(zone)
         self._last: tuple[str, float | None] = ("", None)
+        self._days: dict[str, float | None] = {}
+
+    def _midnight(self, key: str, year: int, month: int, day: int) -> float | None:
+        """The UTC epoch of the start of a date (cached under ``key``); None when it does not exist."""
+        if key not in self._days:
+            moment = _moment(year, month, day, "00:00:00")
+            if len(self._days) > 4096:
+                self._days.clear()
+            self._days[key] = None if moment is None else float(timegm(moment.timetuple()))
+        return self._days[key]
 
     def _naive(self, year: int, month: int, day: int, clock: str, fraction: str = "") -> float | None:
         moment = _moment(year, month, day, clock)
@@ -144,11 +153,10 @@ class Clock:
             if stamp[7:11].isdigit() and len(base) == 8 and (not fraction or fraction.isdigit()):
                 if zone and _ZONE.fullmatch(zone):
                     offset = (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60) * (-1 if zone[0] == "-" else 1)
-                    moment = _moment(int(stamp[7:11]), month, int(stamp[:2]), base)
-                    if moment is not None:
-                        epoch = (
-                            timegm(moment.timetuple()) - offset + (float("0." + fraction) if fraction else 0)
-                        )
+                    midnight = self._midnight(stamp[:11], int(stamp[7:11]), month, int(stamp[:2]))
+                    seconds = _seconds(base)
+                    if midnight is not None and seconds is not None:
+                        epoch = midnight + seconds - offset + (float("0." + fraction) if fraction else 0)
                 elif not zone:
                     epoch = self._naive(
                         int(stamp[7:11]), month, int(stamp[:2]), base, "0." + fraction if fraction else ""
@@ -191,6 +199,16 @@ class Clock:
         return epoch
 
 
+def _seconds(clock: str) -> int | None:
+    """Seconds since midnight of ``hh:mm:ss``; None for a time that does not exist."""
+    hour, minute, second = clock[0:2], clock[3:5], clock[6:8]
+    if not (clock[2:3] == clock[5:6] == ":" and hour.isdigit() and minute.isdigit() and second.isdigit()):
+        return None
+    if int(hour) > 23 or int(minute) > 59 or int(second) > 59:
+        return None
+    return int(hour) * 3600 + int(minute) * 60 + int(second)
+
+
 def _moment(year: int, month: int, day: int, clock: str) -> datetime | None:
     """A naive datetime of a date and ``hh:mm:ss``; None when it does not exist."""
     try:
@@ -199,10 +217,24 @@ def _moment(year: int, month: int, day: int, clock: str) -> datetime | None:
         return None
 
 
-def _globs(patterns: list[str]) -> re.Pattern[str] | None:
+def glob_regex(patterns: list[str]) -> str | None:
+    """One case-insensitive regular expression, the same for Python's ``re`` and RE2, matching a
+    whole path that one of ``patterns`` matches (``*``: any characters, ``?``: one; a trailing ``/``
+    is ignored); None for no patterns."""
     if not patterns:
         return None
-    return re.compile("|".join(fnmatch.translate(pattern.rstrip("/") or "/") for pattern in patterns), re.I)
+    alternatives = (
+        "".join(
+            ".*" if char == "*" else "." if char == "?" else re.escape(char)
+            for char in pattern.rstrip("/") or "/"
+        )
+        for pattern in patterns
+    )
+    return "(?is)^(?:" + "|".join(alternatives) + ")$"
+
+
+#: What a request to a login endpoint is, by whether its status says it failed (``classify``).
+LOGIN = ("authentication", "start", "web-login")
 
 
 class Requests:
@@ -223,10 +255,15 @@ class Requests:
             ip_network(network, strict=False) for network in settings.trusted_proxies
         ]
         self._trust_cache: dict[str, bool] = {}
-        self._login_paths = _globs(settings.login_paths)
-        self._any_method_paths = _globs(settings.login_paths_any_method)
-        self._login_methods = frozenset(method.upper() for method in settings.login_methods)
+        #: Login endpoints as regular expressions over the path without its trailing ``/``.
+        self.login_paths = glob_regex(settings.login_paths)
+        self.any_method_paths = glob_regex(settings.login_paths_any_method)
+        self._login_paths = re.compile(self.login_paths) if self.login_paths else None
+        self._any_method_paths = re.compile(self.any_method_paths) if self.any_method_paths else None
+        self.login_methods = sorted({method.upper() for method in settings.login_methods})
         self._failures = frozenset(settings.failure_statuses)
+        #: X-Forwarded-For is read (from trusted proxies only) when there are any.
+        self.reads_forwarded = bool(settings.trusted_proxies)
         self.clock = Clock(options.timezone)
 
     def trusted(self, address: str) -> bool:
@@ -268,14 +305,23 @@ class Requests:
         if not path:
             return False
         path = path.rstrip("/") or "/"
-        if self._any_method_paths is not None and self._any_method_paths.fullmatch(path):
+        if self._any_method_paths is not None and self._any_method_paths.match(path):
             return True
         return (
             method is not None
-            and method.upper() in self._login_methods
+            and method.upper() in self.login_methods
             and self._login_paths is not None
-            and self._login_paths.fullmatch(path) is not None
+            and self._login_paths.match(path) is not None
         )
+
+    def classify(self, status: int | None, login: bool) -> tuple[str, str, str | None, str | None, LogSource]:
+        """(category, type, action, outcome, log source) of a request with ``status``; ``login``: to a
+        login endpoint. A login is one only when its status says how it went (see docs/web-logs.md)."""
+        if status is None:
+            return "web", "access", None, None, self.logsource
+        if login and (status in self._failures or 200 <= status < 400):
+            return (*LOGIN, "failure" if status in self._failures else "success", self.login_logsource)
+        return "web", "access", None, "failure" if status >= 400 else "success", self.logsource
 
     def fields(
         self,
@@ -339,21 +385,16 @@ class Requests:
             user = basic_auth_user(authorization)
         if user:
             fields["user.name"] = user
-        if (
-            status is not None
-            and (status in self._failures or 200 <= status < 400)
-            and self.login(method, path)
-        ):
-            fields["event.category"] = "authentication"
-            fields["event.type"] = "start"
-            fields["event.action"] = "web-login"
-            fields["event.outcome"] = "failure" if status in self._failures else "success"
-            return fields, self.login_logsource
-        fields["event.category"] = "web"
-        fields["event.type"] = "access"
-        if status is not None:
-            fields["event.outcome"] = "failure" if status >= 400 else "success"
-        return fields, self.logsource
+        category, kind, action, outcome, logsource = self.classify(
+            status, status is not None and self.login(method, path)
+        )
+        fields["event.category"] = category
+        fields["event.type"] = kind
+        if action is not None:
+            fields["event.action"] = action
+        if outcome is not None:
+            fields["event.outcome"] = outcome
+        return fields, logsource
 
 
 _IP_CACHE: dict[str, bool] = {}
