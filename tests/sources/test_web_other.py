@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.sources.web_support import FIXTURES, ecs, read, utc
+from tests.sources.web_support import FIXTURES, ecs, read, utc, write
 from tocsin.settings import WebSettings
 from tocsin.sources import ParseOptions
 
@@ -125,3 +125,24 @@ def test_json_access_log_behind_a_trusted_proxy():
     options = ParseOptions(web=WebSettings(trusted_proxies=["10.0.0.0/8"]))
     _, (nginx, *_), _ = read(FIXTURES / "nginx_json.log", options)
     assert ecs(nginx, "source.ip", "client.ip") == {"source.ip": "198.51.100.77", "client.ip": "10.0.0.2"}
+
+
+def test_hostile_json_records_are_read_or_counted(tmp_path):
+    lines = [
+        '{"remote_addr":"192.0.2.1","status":{"x":1},"request":["GET / HTTP/1.1"],"time_local":{},"request_time":"fast"}',
+        '{"remote_addr":"192.0.2.1","status":"200","request":"GET /a HTTP/1.1","time_local":"99/Xyz/2019:99:00:00 +0000"}',
+        '{"remote_addr":"192.0.2.1","status":200,"request":"GET /b HTTP/1.1","http_authorization":"Basic !!!"}',
+        "[1, 2]",
+        '{"remote_addr":' + "[" * 100 + "]" * 100 + ',"status":1}',
+    ]
+    _, events, stats = read(write(tmp_path, "access.json", "\n".join(lines) + "\n"))
+    assert [
+        ecs(event, "url.path", "http.response.status_code", "event.duration", "user.name") for event in events
+    ] == [
+        {"url.path": None, "http.response.status_code": None, "event.duration": None, "user.name": None},
+        {"url.path": "/a", "http.response.status_code": 200, "event.duration": None, "user.name": None},
+        {"url.path": "/b", "http.response.status_code": 200, "event.duration": None, "user.name": None},
+    ]
+    assert [event.timestamp for event in events] == [None, None, None]
+    assert stats.warnings == {"record without a readable timestamp": 3}
+    assert stats.skipped_total == 2

@@ -49,6 +49,9 @@ COLUMNS: dict[str, str] = {
 class W3CFormat(WebParser):
     """A W3C extended log; ``separator`` splits columns, ``unit`` is that of ``time-taken``."""
 
+    #: A line reads by the ``#Fields:`` header above it: lines appended to a followed file cannot be
+    #: read on their own.
+    line_oriented = False
     dataset: ClassVar[str]
     logsource: ClassVar[LogSource]
     separator: ClassVar[str | None]
