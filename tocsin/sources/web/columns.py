@@ -26,13 +26,13 @@ from tocsin.model.event import Event, LogSource, sql_value
 from tocsin.sources.base import InputStats
 from tocsin.sources.web.batch import sigma_names
 from tocsin.sources.web.lines import COMBINED
-from tocsin.sources.web.requests import _REQUEST_LINE, SIGMA_FIELDS, Requests, _is_ip_cached, integer
+from tocsin.sources.web.requests import REQUEST_LINE, SIGMA_FIELDS, Requests, integer, is_ip_cached
 
 if TYPE_CHECKING:
     from tocsin.sources.web.lines import CombinedFormat
 
 _RE2_COMBINED = "^" + COMBINED.pattern.replace(r" (?=\S+ \S+ \S+ \[)", " ") + "$"
-_RE2_REQUEST = "^" + _REQUEST_LINE.pattern + "$"
+_RE2_REQUEST = "^" + REQUEST_LINE.pattern + "$"
 _PATH = r"^(?P<path>/[^?]*)(?:\?(?P<query>.*))?$"
 _EXTENSION = r"\.(?P<extension>[^./]{1,10})$"
 #: Lines on which RE2's ``\d``, ``\s`` and ``.`` mean what Python's mean: printable ASCII and tabs.
@@ -78,7 +78,7 @@ class CombinedRows(EventBatch):
         slow = {
             client
             for client in set(clients)
-            if client is not None and client != "-" and not _is_ip_cached(client)
+            if client is not None and client != "-" and not is_ip_cached(client)
         }
         if requests.reads_forwarded:
             slow = set(clients)

@@ -50,7 +50,7 @@ SIGMA_FIELDS: dict[str, str] = {
     "cs-version": "http.version",
 }
 
-_REQUEST_LINE = re.compile(
+REQUEST_LINE = re.compile(
     r"(?P<method>[A-Za-z_-]{1,32}) (?P<target>\S+)(?: [A-Za-z]+/(?P<version>\d+(?:\.\d+)?))?"
 )
 _MONTHS = {
@@ -64,7 +64,7 @@ _ZONE = re.compile(r"[+-]\d{4}")
 
 def request_line(request: str) -> tuple[str | None, str, str | None]:
     """``GET /a?b HTTP/1.1`` → (method, target, version); a line of another shape is all target."""
-    match = _REQUEST_LINE.fullmatch(request)
+    match = REQUEST_LINE.fullmatch(request)
     if match is None:
         return None, request, None
     return match["method"], match["target"], match["version"]
@@ -346,7 +346,7 @@ class Requests:
         fields["event.provider"] = self.provider
         if client and client != "-":
             source, proxy = self.client(client, forwarded)
-            fields["source.ip" if _is_ip_cached(source) else "source.domain"] = source
+            fields["source.ip" if is_ip_cached(source) else "source.domain"] = source
             fields["source.address"] = source
             if proxy is not None:
                 fields["client.ip"] = proxy
@@ -400,7 +400,8 @@ class Requests:
 _IP_CACHE: dict[str, bool] = {}
 
 
-def _is_ip_cached(text: str) -> bool:
+def is_ip_cached(text: str) -> bool:
+    """Whether ``text`` is an IP address (answers kept for the addresses seen last)."""
     known = _IP_CACHE.get(text)
     if known is None:
         if len(_IP_CACHE) > 65536:
