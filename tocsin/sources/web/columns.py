@@ -31,7 +31,8 @@ from tocsin.sources.web.requests import REQUEST_LINE, SIGMA_FIELDS, Requests, in
 if TYPE_CHECKING:
     from tocsin.sources.web.lines import CombinedFormat
 
-_RE2_COMBINED = "^" + COMBINED.pattern.replace(r" (?=\S+ \S+ \S+ \[)", " ") + "$"
+#: ``lines.COMBINED`` for RE2 (no look-ahead: see module doc), anchored.
+RE2_COMBINED = "^" + COMBINED.pattern.replace(r" (?=\S+ \S+ \S+ \[)", " ") + "$"
 _RE2_REQUEST = "^" + REQUEST_LINE.pattern + "$"
 _PATH = r"^(?P<path>/[^?]*)(?:\?(?P<query>.*))?$"
 _EXTENSION = r"\.(?P<extension>[^./]{1,10})$"
