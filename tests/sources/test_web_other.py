@@ -146,3 +146,13 @@ def test_hostile_json_records_are_read_or_counted(tmp_path):
     assert [event.timestamp for event in events] == [None, None, None]
     assert stats.warnings == {"record without a readable timestamp": 3}
     assert stats.skipped_total == 2
+
+
+def test_a_basic_authorization_header_is_redacted_before_storage():
+    from tocsin.credentials import redact
+
+    raw = (FIXTURES / "nginx_json.log").read_text().splitlines()[0]
+    assert "ZGF2ZTpodW50ZXIy" in raw
+    redacted = redact(raw)
+    assert "ZGF2ZTpodW50ZXIy" not in redacted and '"http_authorization":"Basic ****(hmac-sha256:' in redacted
+    assert redact("basic information about Authorization") == "basic information about Authorization"
