@@ -6,6 +6,7 @@ from collections import Counter
 
 from tests.conftest import shared
 from tests.sources.web_support import FIXTURES, ecs, read, utc, write
+from tocsin.sources import ParseOptions
 
 
 def test_apache_2k_is_an_apache_error_log():
@@ -70,8 +71,6 @@ def test_apache_24_error_log():
 
 
 def test_apache_error_log_timezone(tmp_path):
-    from tocsin.sources import ParseOptions
-
     path = write(tmp_path, "error_log", "[Sun Dec 04 04:47:44 2005] [notice] started\n")
     _, (event,), _ = read(path, ParseOptions(timezone="Europe/Paris"))
     assert event.timestamp == utc(2005, 12, 4, 3, 47, 44)

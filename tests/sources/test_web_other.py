@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.sources.web_support import FIXTURES, ecs, read, utc, write
+from tocsin.credentials import redact
 from tocsin.settings import WebSettings
 from tocsin.sources import ParseOptions
 
@@ -149,8 +150,6 @@ def test_hostile_json_records_are_read_or_counted(tmp_path):
 
 
 def test_a_basic_authorization_header_is_redacted_before_storage():
-    from tocsin.credentials import redact
-
     raw = (FIXTURES / "nginx_json.log").read_text().splitlines()[0]
     assert "ZGF2ZTpodW50ZXIy" in raw
     redacted = redact(raw)
