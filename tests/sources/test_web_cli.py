@@ -143,3 +143,18 @@ def test_apache_2k_scans_as_apache_error_events():
     assert "unrecognised" not in stderr
     assert re.search(r"^Read 1 input\(s\), 2,000 events \(1 apache-error\)", stderr, re.M), stderr
     assert alerts == []  # SigmaHQ's apache rules look for crashes this log does not have
+
+
+def test_sigmahq_proxy_rules_fire_on_load_balancer_logs(tmp_path):
+    rules = shared("sigma/sigmahq/web/proxy_generic/proxy_ua_hacktool.yml")
+    template = (FIXTURES / "alb.log").read_text().splitlines()[0]
+    path = tmp_path / "alb.log"
+    path.write_text(
+        template.replace('"Mozilla/5.0 (Windows NT 10.0)"', '"Mozilla/5.0 (Hydra) dirbuster"')
+        + "\n"
+        + template.replace("203.0.113.60", "203.0.113.61")
+        + "\n"
+    )
+    alerts, stderr, _ = scan(str(path), "--no-builtin-rules", "--rules", str(rules))
+    assert [alert["rule"]["title"] for alert in alerts] == ["Hack Tool User Agent"], stderr
+    assert "203.0.113.60" in json.dumps(alerts) and "203.0.113.61" not in json.dumps(alerts)
