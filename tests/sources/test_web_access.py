@@ -237,3 +237,14 @@ def test_hostile_values_are_kept_as_data(tmp_path):
     assert stats.skipped_total == 1
     assert event.fields["user_agent.original"] == agent
     assert event.fields["url.path"] == "/\x1b]0;pwned\x07"
+
+
+def test_lines_appended_to_a_followed_access_log():
+    data = (FIXTURES / "access_combined.log").read_bytes().splitlines(keepends=True)
+    stats = InputStats("access.log")
+    events = list(ApacheAccessParser(ParseOptions()).parse_lines(b"".join(data[1:3]), "access.log", stats))
+    assert [(event.offset, event.fields["url.path"]) for event in events] == [
+        ("1", "/login"),
+        ("2", "/missing"),
+    ]
+    assert (stats.records, stats.events) == (2, 2)
