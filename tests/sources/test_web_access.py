@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from pydantic import ValidationError
 
@@ -248,3 +250,23 @@ def test_lines_appended_to_a_followed_access_log():
         ("2", "/missing"),
     ]
     assert (stats.records, stats.events) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    ("start", "forced"),
+    [
+        ('1.1.1.1 - - [27/Jun/2019:12:00:00 +0000] "', "apache-access"),
+        ('1.1.1.1 - - [27/Jun/2019:12:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "', "apache-access"),
+        ('http 2019-06-27T12:00:00Z a b 1.1.1.1:1 - 1 1 1 200 200 1 1 "GET / HTTP/1.1" "', "aws-alb"),
+    ],
+)
+def test_an_unclosed_quote_fails_in_linear_time(tmp_path, start, forced):
+    good = (
+        (FIXTURES / ("alb.log" if forced == "aws-alb" else "access_combined.log")).read_text().splitlines()[0]
+    )
+    hostile = start + '\\"' * 450_000  # just under the 1 MiB record limit
+    path = write(tmp_path, "access.log", "\n".join([good, *[hostile] * 5, good]) + "\n")
+    started = time.perf_counter()
+    _, events, stats = read(path, forced=forced)
+    assert time.perf_counter() - started < 4  # backtracking took seconds per line
+    assert (len(events), stats.skipped_total) == (2, 5)

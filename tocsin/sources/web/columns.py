@@ -31,8 +31,9 @@ from tocsin.sources.web.requests import REQUEST_LINE, SIGMA_FIELDS, Requests, in
 if TYPE_CHECKING:
     from tocsin.sources.web.lines import CombinedFormat
 
-#: ``lines.COMBINED`` for RE2 (no look-ahead: see module doc), anchored.
-RE2_COMBINED = "^" + COMBINED.pattern.replace(r" (?=\S+ \S+ \S+ \[)", " ") + "$"
+#: ``lines.COMBINED`` for RE2 (no look-ahead, see module doc; no possessive quantifiers, which change
+#: nothing in a pattern RE2 runs without backtracking), anchored.
+RE2_COMBINED = "^" + COMBINED.pattern.replace(r" (?=\S+ \S+ \S+ \[)", " ").replace("*+", "*") + "$"
 _RE2_REQUEST = "^" + REQUEST_LINE.pattern + "$"
 _PATH = r"^(?P<path>/[^?]*)(?:\?(?P<query>.*))?$"
 _EXTENSION = r"\.(?P<extension>[^./]{1,10})$"

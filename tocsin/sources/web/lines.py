@@ -21,8 +21,9 @@ from tocsin.sources.timeparse import parse_time
 from tocsin.sources.web.batch import WebParser, WebRecords
 from tocsin.sources.web.requests import Requests, integer, request_line, split_host_port
 
-#: A double-quoted field in which ``\"`` and ``\\`` are escapes (Apache, nginx, ALB).
-_QUOTED = r'"(?P<{}>[^"\\]*(?:\\.[^"\\]*)*)"'
+#: A double-quoted field in which ``\"`` and ``\\`` are escapes (Apache, nginx, ALB); possessive, so
+#: an unclosed quote in a hostile line fails in linear time.
+_QUOTED = r'"(?P<{}>[^"\\]*+(?:\\.[^"\\]*+)*+)"'
 
 #: Combined and common log formats (Apache, nginx, Tomcat), with an optional virtual host (and
 #: port) first, an optional X-Forwarded-For after the user agent (nginx's ``main`` format) and an
