@@ -89,7 +89,8 @@ _TOKENS = re.compile(
     r"|(?:AccountKey=|aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?)(?P<key>[A-Za-z0-9/+=]{40,88})"
     r"|\b[a-z][a-z0-9+.-]{1,15}://[^/\s:@\"']{1,64}:(?P<url_password>[^/\s@\"']{1,64})@"
     r"|(?:^|[?&\s\"])(?:pass|passwd|password|pwd|pword|token|secret|api_?key)=(?P<form>[^&\s\"]{3,})"
-    r"|\b[Bb]earer\s+(?P<bearer>[A-Za-z0-9._~+/=-]{16,})",
+    r"|\b[Bb]earer\s+(?P<bearer>[A-Za-z0-9._~+/=-]{16,})"
+    r"|authorization[\"']?\s*[:=]\s*[\"']?Basic\s+(?P<basic>[A-Za-z0-9+/]{4,}={0,2})",
     re.IGNORECASE,
 )
 

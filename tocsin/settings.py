@@ -207,6 +207,45 @@ class FirewallSettings(Section):
     never_block: list[str] = ["127.0.0.0/8", "::1/128"]  # addresses no playbook may block
 
 
+def _networks(value: list[str]) -> list[str]:
+    from ipaddress import ip_network
+
+    for item in value:
+        try:
+            ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"not an address or CIDR network: {item!r}") from None
+    return value
+
+
+class WebSettings(Section):
+    """Web server logs (docs/web-logs.md): whose X-Forwarded-For to believe, and what a login is."""
+
+    #: Proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; empty: never.
+    trusted_proxies: Annotated[list[str], AfterValidator(_networks)] = []
+    #: Paths (globs, case-insensitive) where a request with one of ``login_methods`` is a login.
+    login_paths: list[str] = [
+        "/login",
+        "/signin",
+        "/sign-in",
+        "/session",
+        "/sessions",
+        "/users/sign_in",
+        "/api/*/auth*",
+        "/oauth/token",
+        "/wp-login.php",
+        "/xmlrpc.php",
+        "/user/login",
+        "/account/login",
+        "*/j_security_check",
+    ]
+    login_methods: list[str] = ["POST"]
+    #: Paths where a request of any method is a login (HTTP authentication: 401 is a failure).
+    login_paths_any_method: list[str] = ["/manager/html", "/manager/html/*"]
+    #: Statuses of a login request that mean a failed login; 2xx and 3xx mean success, others no login.
+    failure_statuses: list[Annotated[int, Field(ge=100, le=999)]] = [400, 401, 403, 407, 422, 429]
+
+
 class Settings(BaseSettings):
     """Every section; the file's values are the lowest-priority source, the environment overrides them."""
 
@@ -222,6 +261,7 @@ class Settings(BaseSettings):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     scim: ScimSettings = Field(default_factory=ScimSettings)
     firewall: FirewallSettings = Field(default_factory=FirewallSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     _source: Path | None = PrivateAttr(default=None)
 
     @property

@@ -62,6 +62,7 @@ def parsing(
         field_map=_field_map(field_map),
         reveal_secrets=reveal_secrets,
         logsource=forced,
+        web=settings.web,
     )
 
 

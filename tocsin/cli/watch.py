@@ -212,6 +212,7 @@ def watch(
         parse=ParseOptions(
             timezone=timezone or settings.scan.timezone,
             max_record_bytes=settings.scan.max_record_bytes,
+            web=settings.web,
         ),
         min_level=min_level or Level.parse(settings.scan.min_level),
         batch_size=batch_size or section.batch_size,

@@ -14,6 +14,7 @@ from tocsin.model.event import Event, LogSource
 
 if TYPE_CHECKING:
     from tocsin.batch import EventBatch
+    from tocsin.settings import WebSettings
     from tocsin.sources.pcap.payloads import PayloadScanner
 
 
@@ -30,6 +31,8 @@ class ParseOptions:
     logsource: LogSource | None = None
     #: Where captures hand each payload they complete (stream, message, file) for content rules.
     payload_scanner: PayloadScanner | None = None
+    #: Trusted proxies and login endpoints of web server logs (``[web]``; None: the defaults).
+    web: WebSettings | None = None
 
 
 @dataclass

@@ -21,6 +21,17 @@ from tocsin.sources.platform import PlatformParser
 from tocsin.sources.report_stream import ReportStreamParser
 from tocsin.sources.suricata import EveParser
 from tocsin.sources.syslog import SyslogParser
+from tocsin.sources.web.jsonlog import JsonAccessParser
+from tocsin.sources.web.lines import (
+    AlbParser,
+    ApacheAccessParser,
+    ApacheErrorParser,
+    HaproxyParser,
+    NginxAccessParser,
+    NginxErrorParser,
+    TomcatAccessParser,
+)
+from tocsin.sources.web.w3c import CloudFrontParser, IisParser
 from tocsin.sources.windows import EvtxJsonParser, EvtxParser
 from tocsin.sources.zeek import ZeekParser
 
@@ -46,5 +57,15 @@ PARSERS: dict[str, type[Parser]] = {
         EvtxJsonParser,
         ZeekParser,
         EveParser,
+        ApacheAccessParser,
+        NginxAccessParser,
+        TomcatAccessParser,
+        ApacheErrorParser,
+        NginxErrorParser,
+        HaproxyParser,
+        AlbParser,
+        IisParser,
+        CloudFrontParser,
+        JsonAccessParser,
     )
 }

@@ -44,10 +44,15 @@ DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "google_workspace.login": ("gcp", ("google_workspace.login",)),
     "google_workspace.admin": ("gcp", ("google_workspace.admin",)),
     "google_workspace.drive": ("gcp", ("google_workspace.drive",)),
-    "apache.access": ("apache", ("access",)),
-    "apache.error": ("apache", ("error",)),
-    "nginx.access": ("nginx", ("access",)),
-    "nginx.error": ("nginx", ("error",)),
+    "apache.access": ("apache", ("access", "apache")),
+    "apache.error": ("apache", ("error", "apache")),
+    "nginx.access": ("nginx", ("access", "nginx")),
+    "nginx.error": ("nginx", ("error", "nginx")),
+    "tomcat.access": ("tomcat", ("access", "tomcat")),
+    "iis.access": ("iis", ("access", "iis")),
+    "aws.elb": ("aws", ("elb",)),
+    "aws.cloudfront": ("aws", ("cloudfront",)),
+    "haproxy.log": ("haproxy", ()),
 }
 #: ``event.dataset`` / ``data_stream.dataset`` values that also name a SigmaHQ category.
 DATASET_CATEGORIES: dict[str, str] = {
