@@ -34,8 +34,8 @@ STREAMS = {
     "duo": Stream("duo/authentication.jsonl", "duo"),
     "reports": Stream("reports/user_reports.jsonl", "report_stream"),
     "platform": Stream("platform/app_events.jsonl", "platform"),
-    #: The platform's nginx access log exported as ECS JSON (read by the generic JSON reader).
-    "web": Stream("web/nginx_access.jsonl", "json"),
+    #: The platform's nginx access log exported as ECS JSON (read by the web JSON access-log reader).
+    "web": Stream("web/nginx_access.jsonl", "web-json"),
     "network": Stream("pcap/office-gateway.pcap", "pcap", "packet"),
     #: A long-term sensor that keeps headers only (tcpdump -s 96): flows, not payloads.
     "edge": Stream("pcap/edge-sensor-headers.pcap", "pcap", "packet", snaplen=96),
