@@ -76,3 +76,15 @@ def test_values_that_look_like_times_are_written_as_they_were_read(tmp_path: Pat
         assert document == alert.document()
         assert document["user"]["name"] == name
         assert document["@timestamp"].startswith("2025-01-05T10:00:") and document["@timestamp"].endswith("Z")
+
+
+def test_an_events_own_tocsin_fields_stay_in_its_document() -> None:
+    """A parser's tocsin.* fields (the vendor's anonymising-proxy verdict on okta.jsonl) are written
+    beside the format and log source, so a cluster hunt can match on them as a local scan does."""
+    events = list(read_events([str(shared("cloud/okta.jsonl"))], None, ParseOptions(), ReadSummary()))
+    flagged = [event for event in events if event.fields.get("tocsin.source.anonymizer")]
+    assert flagged
+    for event in flagged:
+        document = event.to_document()
+        assert document["tocsin"]["source"] == {"anonymizer": True}
+        assert document["tocsin"]["format"] == "okta" and document["tocsin"]["logsource"]

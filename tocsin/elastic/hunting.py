@@ -36,7 +36,10 @@ from tocsin.storage.sqlite import connect
 DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 #: Document parts ``Event.to_document`` derives rather than copies from ``Event.fields``.
-DERIVED = {"@timestamp", "original", "tocsin", "event.id", "event.original", "log.file.path", "log.offset"}
+DERIVED = {
+    "@timestamp", "original", "tocsin.format", "tocsin.logsource", "tocsin.epoch",
+    "event.id", "event.original", "log.file.path", "log.offset",
+}  # fmt: skip
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:

@@ -137,7 +137,12 @@ class Event:
         event["id"] = self.id
         event["original"] = self.raw
         doc["log"] = {**doc.get("log", {}), "file": {"path": self.input}, "offset": self.offset}
-        doc["tocsin"] = {"format": self.format, "logsource": self.logsource.as_dict()}
+        # Beside the event's own tocsin.* fields (tocsin.source.anonymizer, tocsin.session.id...).
+        doc["tocsin"] = {
+            **doc.get("tocsin", {}),
+            "format": self.format,
+            "logsource": self.logsource.as_dict(),
+        }
         if self.original:
             doc["original"] = self.original
         return doc
