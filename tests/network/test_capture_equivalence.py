@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import shared
+from tests.conftest import SHARED
 from tests.network.helpers import events_of, scan
 from tests.network.sensor_logs import TSHARK, write_eve, write_zeek
 from tocsin.model.alert import Alert
 from tocsin.model.event import Event
 
-PCAPS = shared("pcaps")
+PCAPS = SHARED / "pcaps"
 #: Rules that need what only the capture analysis has (see the module doc).
 CAPTURE_ONLY_RULES = {"7d4f2c1a-8e3b-4a6d-9c5f-1b2e3d4c5a61"}
 
