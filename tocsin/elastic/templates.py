@@ -34,6 +34,7 @@ DATE: dict[str, Any] = {"type": "date"}
 LONG: dict[str, Any] = {"type": "long", "ignore_malformed": True}
 IP: dict[str, Any] = {"type": "ip", "ignore_malformed": True}
 WILDCARD: dict[str, Any] = {"type": "wildcard"}
+BOOLEAN: dict[str, Any] = {"type": "boolean"}
 
 
 def _obj(**properties: dict[str, Any]) -> dict[str, Any]:
@@ -134,6 +135,20 @@ ECS_PROPERTIES: dict[str, Any] = {
         logsource=_obj(product=KEYWORD, service=KEYWORD, category=KEYWORD),
         # The exact epoch seconds (``@timestamp`` keeps milliseconds), kept for hunting parity.
         epoch={"type": "double", "index": False},
+        # Fields ECS has no name for, as the parsers emit them.
+        source=_obj(anonymizer=BOOLEAN),
+        mfa=_obj(method=KEYWORD, result=KEYWORD),
+        session=_obj(id=KEYWORD),
+        token=_obj(id=KEYWORD),
+        device=_obj(id=KEYWORD),
+        object=_obj(id=KEYWORD, type=KEYWORD),
+        report=_obj(
+            reason=KEYWORD,
+            reporter_age_days=LONG,
+            reporter_followers=LONG,
+            reporter_new=BOOLEAN,
+            text_fingerprint=KEYWORD,
+        ),
     ),
     # A source's own fields, whatever they are: one field in the mapping, however many keys.
     "original": {"type": "flattened", "ignore_above": 8191, "depth_limit": 20},
