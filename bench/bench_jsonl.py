@@ -31,8 +31,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
+
+from pinned import Run, measure
 
 KIT = Path(__file__).resolve().parents[2] / "shared" / "bench" / "sshd-jsonl"
 RULE_KEYS = {
@@ -53,35 +54,6 @@ with open(sys.argv[1], "rb") as stream:
         count += 1
 print(count)
 """
-
-
-@dataclass
-class Run:
-    name: str
-    events: int
-    wall: float
-    cpu: float
-    rss_mb: float
-    output: str
-
-    @property
-    def rate(self) -> float:
-        return self.events / self.wall
-
-
-def measure(name: str, events: int, command: list[str]) -> Run:
-    """Run ``command`` pinned to CPU 0; its wall time, CPU time and peak RSS."""
-    pinned = ["taskset", "-c", "0", *command]
-    with tempfile.TemporaryFile() as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(pinned, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        out.seek(0)
-        text = out.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{name} failed:\n{text}")
-    return Run(name, events, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text)
 
 
 def bench(events: int, work: Path) -> tuple[list[Run], dict[str, int], dict[str, int]]:

@@ -24,12 +24,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from pinned import measure
 
 SIGMAHQ_WEB = Path(__file__).resolve().parents[2] / "shared" / "data" / "sigma" / "sigmahq" / "web"
 RE_FLOOR = """\
@@ -121,34 +120,6 @@ def generate(path: Path, lines: int, seed: int = 7) -> None:
             out.write(
                 f'{client} - {user} [{stamp}] "{method} {target} HTTP/1.1" {status} {size} "{referrer}" "{agent}"\n'
             )
-
-
-@dataclass
-class Run:
-    name: str
-    lines: int
-    wall: float
-    cpu: float
-    rss_mb: float
-    output: str
-
-    @property
-    def rate(self) -> float:
-        return self.lines / self.wall
-
-
-def measure(name: str, lines: int, command: list[str]) -> Run:
-    """Run ``command`` pinned to CPU 0; its wall time, CPU time and peak RSS."""
-    with tempfile.TemporaryFile() as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(["taskset", "-c", "0", *command], stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        out.seek(0)
-        text = out.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{name} failed:\n{text}")
-    return Run(name, lines, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text)
 
 
 def main() -> None:

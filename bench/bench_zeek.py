@@ -29,13 +29,13 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from pinned import Run, measure
 
 ORJSON_FLOOR = """\
 import sys, orjson
@@ -50,34 +50,6 @@ T0 = 1_714_557_600.0
 AGENTS = ("Mozilla/5.0 (X11; Linux x86_64)", "curl/8.5.0", "python-requests/2.31", "Go-http-client/1.1")
 PATHS = ("/", "/login", "/api/v1/items", "/static/app.js", "/wp-login.php", "/search?q=shoes")
 NAMES = ("www.example.com", "api.example.com", "cdn.example.net", "login.example.org", "updates.example.io")
-
-
-@dataclass
-class Run:
-    name: str
-    lines: int
-    wall: float
-    cpu: float
-    rss_mb: float
-    output: str
-
-    @property
-    def rate(self) -> float:
-        return self.lines / self.wall
-
-
-def measure(name: str, lines: int, command: list[str]) -> Run:
-    """Run ``command`` pinned to CPU 0; its wall time, CPU time and peak RSS."""
-    with tempfile.TemporaryFile() as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(["taskset", "-c", "0", *command], stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        out.seek(0)
-        text = out.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) not in (0, 1):  # 1: alerts were raised
-        raise SystemExit(f"{name} failed:\n{text}")
-    return Run(name, lines, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text)
 
 
 def _endpoints(rng: random.Random) -> tuple[str, int, str]:
@@ -193,13 +165,16 @@ def bench(lines: int, work: Path) -> list[Run]:
             ("built-in pack", []),
             ("one rule", ["--no-builtin-rules", "--rules", str(rule)]),
         ):
-            runs.append(measure(f"{name}: tocsin scan, {label}", lines, [*scan, *options]))
+            runs.append(measure(f"{name}: tocsin scan, {label}", lines, [*scan, *options], exit_codes=(0, 1)))
             with alerts.open() as stream:
                 titles = sorted({json.loads(line)["rule"]["title"] for line in stream})
             runs[-1].output = f"alerts from: {', '.join(titles) or 'none'}"
         runs.append(
             measure(
-                f"{name}: floor, orjson decode only", lines, [sys.executable, "-c", ORJSON_FLOOR, str(data)]
+                f"{name}: floor, orjson decode only",
+                lines,
+                [sys.executable, "-c", ORJSON_FLOOR, str(data)],
+                exit_codes=(0, 1),
             )
         )
     return runs
