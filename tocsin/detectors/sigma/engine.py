@@ -186,8 +186,15 @@ class SigmaEngine:
     # -- correlations -----------------------------------------------------------------
 
     def _create_correlation_table(self) -> None:
-        """A temporary table of this run (on disk: temp_store is FILE); an event given twice is kept once."""
-        columns = [f"{EVENT_ID_COLUMN} TEXT PRIMARY KEY", f"{TIMESTAMP_COLUMN} REAL"]
+        """The candidate table; an event given twice is kept once.
+
+        A scan's table is a temporary one of this run (on disk: temp_store is FILE) that rows are
+        only appended to: a key on the event id would be updated at a random place for every row,
+        reading and writing pages all over a table larger than the page cache. Its duplicates are
+        dropped and its id index built once, sorted, when the input is read (``_settle``).
+        """
+        key = "PRIMARY KEY" if self.persistent else ""
+        columns = [f"{EVENT_ID_COLUMN} TEXT {key}".rstrip(), f"{TIMESTAMP_COLUMN} REAL"]
         columns += [f"tocsin_m{flag} INTEGER" for flag in range(self._flag_count)]
         columns += [f"{quote(column)} TEXT COLLATE NOCASE" for column in self._correlation_columns]
         if self.persistent:
@@ -195,7 +202,21 @@ class SigmaEngine:
         else:
             self.connection.execute(f"CREATE TEMP TABLE {self.table} ({', '.join(columns)})")
         width = 2 + self._flag_count + len(self._correlation_columns)
-        self._correlation_insert = f"INSERT OR IGNORE INTO {self.table} VALUES ({', '.join('?' * width)})"
+        verb = "INSERT OR IGNORE" if self.persistent else "INSERT"
+        self._correlation_insert = f"{verb} INTO {self.table} VALUES ({', '.join('?' * width)})"
+
+    def _settle(self) -> None:
+        """A scan's candidate table once every row is in: each event once (its first row, as
+        ``INSERT OR IGNORE`` would keep), and an index on the id for the evidence look-ups."""
+        index = f"CREATE UNIQUE INDEX IF NOT EXISTS temp.{self.table}_eid ON {self.table} ({EVENT_ID_COLUMN})"
+        try:
+            self.connection.execute(index)
+        except sqlite3.IntegrityError:  # an input given twice, or the same record in two inputs
+            self.connection.execute(
+                f"DELETE FROM {self.table} WHERE rowid NOT IN "
+                f"(SELECT MIN(rowid) FROM {self.table} GROUP BY {EVENT_ID_COLUMN})"
+            )
+            self.connection.execute(index)
 
     def _layout(self) -> list[tuple[str, str]]:
         """Each candidate column's name and meaning; a flag's meaning is its rule's id, not its number."""
@@ -283,6 +304,10 @@ class SigmaEngine:
 
     def finish(self) -> list[Alert]:
         """Evaluate every correlation rule over the kept events."""
+        if not self.ruleset.correlations:
+            return []
+        if not self.persistent:
+            self._settle()
         runner = CorrelationRunner(self.connection, self.table, EVIDENCE_CAP)
         alerts = [
             self._correlation_alert(rule, episode)

@@ -44,7 +44,9 @@ from tocsin.storage.sqlite import connect
 
 #: The temporary row table of a batch run.
 TEMP_ROWS = "temp.tocsin_stateful_rows"
-_COLUMNS = "rule TEXT, gkey TEXT, ts REAL, role INTEGER, eid TEXT, data TEXT, PRIMARY KEY (rule, role, eid)"
+_COLUMNS = "rule TEXT, gkey TEXT, ts REAL, role INTEGER, eid TEXT, data TEXT"
+#: What makes a kept row unique: an event given twice plays each of its roles once.
+_KEY = "rule, role, eid"
 
 
 class StatefulEngine:
@@ -89,8 +91,14 @@ class StatefulEngine:
             self._create_tables()
 
     def _create_tables(self) -> None:
+        """The kept rows. A batch run's table is only appended to (a key would be updated at a random
+        place for every row); its duplicates are dropped once the input is read (``_settle``)."""
         execute = self.connection.execute
-        execute(f"CREATE TABLE IF NOT EXISTS {self.rows} ({_COLUMNS})")
+        key = f", PRIMARY KEY ({_KEY})" if self.persistent else ""
+        execute(f"CREATE TABLE IF NOT EXISTS {self.rows} ({_COLUMNS}{key})")
+        self._insert = (
+            f"INSERT {'OR IGNORE ' if self.persistent else ''}INTO {self.rows} VALUES (?, ?, ?, ?, ?, ?)"
+        )
         if self.persistent:
             name = self.rows.rpartition(".")[2]
             execute(f"CREATE INDEX IF NOT EXISTS {self.rows}_ts ON {name} (ts)")
@@ -123,7 +131,7 @@ class StatefulEngine:
                     kept.append((number, rule_id, key, Row(event.timestamp, index, event.id, data)))
         kept.sort(key=itemgetter(0))  # reading order: the rowid breaks ties of equal time
         self.connection.executemany(
-            f"INSERT OR IGNORE INTO {self.rows} VALUES (?, ?, ?, ?, ?, ?)",
+            self._insert,
             (
                 (rule_id, key, row.ts, row.role, row.eid, json.dumps(row.data, default=str))
                 for _, rule_id, key, row in kept
@@ -136,7 +144,22 @@ class StatefulEngine:
 
     def finish(self) -> list[Alert]:
         """Evaluate every group of every rule (batch mode)."""
+        if self.rules and not self.persistent:
+            self._settle()
         return self._evaluate(incremental=False)
+
+    def _settle(self) -> None:
+        """A batch run's rows once every one is in: each event's role once, its first row kept."""
+        index = (
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {self.rows}_key ON {self.rows.rpartition('.')[2]} ({_KEY})"
+        )
+        try:
+            self.connection.execute(index)
+        except sqlite3.IntegrityError:
+            self.connection.execute(
+                f"DELETE FROM {self.rows} WHERE rowid NOT IN (SELECT MIN(rowid) FROM {self.rows} GROUP BY {_KEY})"
+            )
+            self.connection.execute(index)
 
     def evaluate(self) -> list[Alert]:
         """Evaluate the groups that received rows since the last call (persistent tables only);
