@@ -159,3 +159,14 @@ def test_community_rules_over_cloud_samples_complete_and_alert() -> None:
     community = [alert for alert in alerts if "sigmahq" in (alert["rule"].get("source") or "")]
     assert len(community) >= 20
     assert "engine error" not in stderr
+
+
+def test_an_input_given_twice_correlates_as_given_once() -> None:
+    """Candidates are appended as read and their duplicates dropped at the end: the same lines read
+    twice keep each event once, so windows count it once (same alerts, same evidence)."""
+    log = str(shared("authlogs/OpenSSH_2k.log"))
+    _, once, _ = scan(log)
+    _, twice, _ = scan(log, log)
+    correlations = [alert for alert in once if alert["rule"]["type"] == "correlation"]
+    assert len(correlations) >= 10
+    assert sorted(twice, key=lambda alert: alert["id"]) == sorted(once, key=lambda alert: alert["id"])
