@@ -40,6 +40,10 @@ class EventBatch(ABC):
     def event(self, row: int) -> Event:
         """Row ``row`` as a whole event."""
 
+    def identities(self, rows: Sequence[int]) -> list[tuple[str, float | None]]:
+        """Each row's event id and timestamp, what correlation candidates keep of an event."""
+        return [(event.id, event.timestamp) for event in map(self.event, rows)]
+
     @property
     def events(self) -> list[Event]:
         """Every row as a whole event (costly for record batches: use only where documents are needed)."""

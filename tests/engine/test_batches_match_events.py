@@ -64,9 +64,10 @@ def assert_same(path: Path) -> None:
     by_event, by_batch = ReadSummary(), ReadSummary()
     events = list(read_events([str(path)], None, ParseOptions(), by_event))
     fields = set(EXTRA_FIELDS).union(*(event.fields for event in events))
-    documents = []
+    documents, identities = [], []
     for batch in read_batches([str(path)], None, ParseOptions(), by_batch, 500):
         rows = list(range(len(batch)))
+        identities += batch.identities(rows)  # before any row is made an event
         columns = {name: batch.texts(name, rows) for name in fields}
         for row, raw in zip(rows, batch.raw(rows), strict=True):
             event = batch.event(row)
@@ -75,6 +76,7 @@ def assert_same(path: Path) -> None:
             for name in fields:
                 assert columns[name][row] == text(EventList.field_value(event, name)), (name, event.raw)
     expected = [event.to_document() for event in events]
+    assert identities == [(event.id, event.timestamp) for event in events]
     assert json.dumps(documents, default=str) == json.dumps(expected, default=str)
     [stats_events], [stats_batches] = by_event.inputs, by_batch.inputs
     assert (stats_batches.records, stats_batches.events, stats_batches.skipped, stats_batches.warnings) == (

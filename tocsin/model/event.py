@@ -55,6 +55,15 @@ class LogSource:
         }
 
 
+def record_id(scope: tuple[str, ...], raw: str) -> str:
+    """The id of the record ``raw`` read at ``scope`` (``Event.identify``), for batches that know
+    a row's id before (or without) making its event."""
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update("".join(f"{part}\0" for part in scope).encode())
+    digest.update(raw.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
 def complete_ecs(fields: dict[str, Any]) -> None:
     """Fill the ECS fields every parser would otherwise derive the same way, so rules can rely on them.
 
@@ -114,10 +123,7 @@ class Event:
         ``scope`` says where the record was read (by default its input and offset); a reader whose
         input or offsets are not stable on their own (a followed file, a live capture) names its own.
         """
-        digest = hashlib.blake2b(digest_size=12)
-        digest.update("".join(f"{part}\0" for part in scope).encode())
-        digest.update(self.raw.encode("utf-8", "surrogatepass"))
-        self._id = digest.hexdigest()
+        self._id = record_id(scope, self.raw)
         return self._id
 
     def get(self, name: str) -> Any:

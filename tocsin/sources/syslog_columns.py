@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tocsin.batch import EventBatch, EventList
-from tocsin.model.event import Event, LogSource, sql_value
+from tocsin.model.event import Event, LogSource, record_id, sql_value
 from tocsin.sources.base import InputSource, InputStats
 from tocsin.sources.inputs import decode_lines
 from tocsin.sources.linux_auth import PROGRAMS
@@ -224,6 +224,18 @@ class SyslogRows(EventBatch):
         for row in rows:
             entry = self._rows[row]
             out.append(entry.raw if isinstance(entry, Event) else self._chunk[entry[0]][1])
+        return out
+
+    def identities(self, rows: Sequence[int]) -> list[tuple[str, float | None]]:
+        out: list[tuple[str, float | None]] = []
+        for row in rows:
+            entry = self._rows[row]
+            if isinstance(entry, Event):
+                out.append((entry.id, entry.timestamp))
+                continue
+            position, timestamp = entry[0], entry[1]
+            number, text = self._chunk[position]
+            out.append((record_id((self._name, str(number)), text), timestamp))  # as ``event`` names it
         return out
 
     def event(self, row: int) -> Event:

@@ -259,9 +259,11 @@ class SigmaEngine:
         rows_kept = sorted(flags)  # in reading order: the table's rowid is the tie-break of equal times
         columns = [batch.values(column, rows_kept) for column in self._correlation_columns]
         rows = []
-        for position, index in enumerate(rows_kept):
-            matched, event = flags[index], batch.event(index)
-            row: list[Any] = [event.id, event.timestamp]
+        for position, (index, identity) in enumerate(
+            zip(rows_kept, batch.identities(rows_kept), strict=True)
+        ):
+            matched = flags[index]
+            row: list[Any] = list(identity)
             row += [1 if flag in matched else None for flag in range(self._flag_count)]
             row += [column[position] for column in columns]
             rows.append(row)
