@@ -26,32 +26,47 @@ class AlertSink(Protocol):
 
     def write(self, alert: Alert) -> None: ...
 
+    def flush(self) -> None:
+        """The alerts written so far are on their way (a scan calls it after each batch)."""
+
     def close(self) -> None: ...
 
 
 class JsonLinesSink:
-    """One JSON document per line, written as soon as each alert is raised; after a failed write the
-    file is cut back to its last complete line and nothing more is written."""
+    """One JSON document per line, written as soon as each alert is raised, or with ``batched`` as
+    soon as each batch's alerts are (``flush``: one write for thousands of alerts, not one each).
+    After a failed write the file is cut back to its last complete line and nothing more is written."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], batched: bool = False) -> None:
         self.stream = stream
+        self.batched = batched
         self.failure: str | None = None
         self._written = 0
+        self._pending: list[str] = []
 
     def write(self, alert: Alert) -> None:
         if self.failure:
             return
-        line = alert.json_text() + "\n"
+        self._pending.append(alert.json_text())
+        if not self.batched:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.failure or not self._pending:
+            return
+        text = "\n".join(self._pending) + "\n"
+        self._pending.clear()
         try:
-            self.stream.write(line)
+            self.stream.write(text)
             self.stream.flush()
-            self._written += len(line.encode("utf-8"))
+            self._written += len(text.encode("utf-8"))
         except OSError as exc:
             self.failure = f"{exc.strerror or exc} after {self._written:,} bytes of alerts"
             with contextlib.suppress(OSError, ValueError):
                 self.stream.truncate(self._written)  # no half-written last line
 
     def close(self) -> None:
+        self.flush()
         if not self.failure:
             try:
                 self.stream.flush()
@@ -69,6 +84,9 @@ class _SortedSink:
 
     def write(self, alert: Alert) -> None:
         self.alerts.append(alert)
+
+    def flush(self) -> None:
+        """Nothing yet: the alerts are sorted once all are raised."""
 
     def close(self) -> None:
         try:
@@ -112,6 +130,9 @@ class TableSink:
             alert.id if alert.rule.type == "correlation" else "",
         )
         self.rows.setdefault(key, []).append(alert)
+
+    def flush(self) -> None:
+        """Nothing yet: the table is drawn once all alerts are raised."""
 
     def close(self) -> None:
         if not self.rows:

@@ -167,7 +167,7 @@ def scan(
             if output_format == "csv"
             else JsonSink(stream)
             if output_format == "json"
-            else JsonLinesSink(stream)
+            else JsonLinesSink(stream, batched=True)
         )
         with ScanProgress(console) as progress:
             shipper = None
@@ -181,11 +181,15 @@ def scan(
                 sink.write(alert)
                 raised.append(alert)
 
+            def batch_done(events: int) -> None:
+                sink.flush()
+                progress.add_events(events)
+
             try:
                 summary = run_scan(
                     request,
                     keep if respond or timeline else sink.write,
-                    progress.add_events,
+                    batch_done,
                     on_documents=shipper.write if shipper else None,
                     meter=progress.meter,
                 )
