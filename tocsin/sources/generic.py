@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from contextlib import suppress
 from functools import partial
-from itertools import islice
+from itertools import islice, repeat
 from typing import Any
 
 from tocsin.batch import EventBatch, EventList, JsonRecords
@@ -286,7 +286,7 @@ def _logsources(records: list[dict[str, Any]], keys: set[str]) -> list[LogSource
     present = [name for name in _HINTS if name in keys]
     flat = _HINT_HEADS.isdisjoint(keys)
     if flat:
-        columns = [[record.get(name) for record in records] for name in present]
+        columns = [list(map(dict.get, records, repeat(name))) for name in present]
         with suppress(TypeError):  # a list-valued hint is not hashable: record by record below
             if all(len(set(column)) == 1 for column in columns):  # one source for the whole batch
                 first = [column[0] for column in columns]

@@ -23,7 +23,6 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import IO, Any
 
 import orjson
@@ -203,6 +202,10 @@ def json_line_blocks(stream: IO[bytes], stats: InputStats, max_bytes: int) -> It
             yield lines
 
 
+#: Every byte but opening brackets and the line end: deleting them leaves each line's openings.
+_NOT_OPENING = bytes(byte for byte in range(256) if byte not in b"{[\n")
+
+
 def _plain_block(first: int, block: bytes, max_bytes: int) -> JsonLines | None:
     """The records of a block whose every line is UTF-8 without NUL bytes, within ``max_bytes``, a
     JSON value orjson decodes, and holds too few brackets to nest beyond ``MAX_JSON_DEPTH``; None for
@@ -223,8 +226,8 @@ def _plain_block(first: int, block: bytes, max_bytes: int) -> JsonLines | None:
         numbers, raws = [number for number, _ in kept], [raw for _, raw in kept]
     if not raws:
         return JsonLines()
-    if max(map(str.count, raws, repeat("{"))) + max(map(str.count, raws, repeat("["))) > MAX_JSON_DEPTH:
-        return None  # a line that may nest too deep: too_deep decides, line by line
+    if max(map(len, block.translate(None, _NOT_OPENING).split(b"\n"))) > MAX_JSON_DEPTH:
+        return None  # a line with enough opening brackets to nest too deep: too_deep decides, line by line
     try:
         values = list(map(orjson.loads, raws))
     except orjson.JSONDecodeError:
