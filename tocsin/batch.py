@@ -160,7 +160,8 @@ class JsonRecords(EventBatch):
             for key in self._keys if self._keys is not None else set().union(*self.records):
                 self._spellings[key.lower()].add(key)
         lowered = name.lower()
-        if lowered.partition(".")[0] in self._spellings:  # a nested object may hold it
+        head, dot, _ = lowered.partition(".")
+        if dot and head in self._spellings:  # a nested object may hold it
             return False
         return self._spellings.get(lowered, {name}) <= {name}
 

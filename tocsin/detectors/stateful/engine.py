@@ -28,8 +28,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from itertools import groupby
 from operator import itemgetter
+from typing import Any
+
+import orjson
 
 from tocsin.batch import EventBatch, EventList
 from tocsin.detectors.sigma.engine import SigmaEngine
@@ -47,6 +51,29 @@ TEMP_ROWS = "temp.tocsin_stateful_rows"
 _COLUMNS = "rule TEXT, gkey TEXT, ts REAL, role INTEGER, eid TEXT, data TEXT"
 #: What makes a kept row unique: an event given twice plays each of its roles once.
 _KEY = "rule, role, eid"
+
+
+def _once(rows: Iterable[tuple[str, float, int, str, str]]) -> Iterator[tuple[str, float, int, str, str]]:
+    """Rows ``(gkey, ts, role, eid, data)`` of one rule in that order, each event's role once (a
+    batch run keeps every row read: an input given twice is kept twice). Copies of a row share its
+    group, time and role, so only the events of the current (group, time, role) are remembered."""
+    run: tuple[str, float, int] | None = None
+    seen: set[str] = set()
+    for row in rows:
+        if row[:3] != run:
+            run, seen = row[:3], set()
+        if row[3] not in seen:
+            seen.add(row[3])
+            yield row
+
+
+def _data(text: str) -> Any:
+    """A kept row's data as ``json.dumps`` wrote it: orjson reads it, save what only ``json`` reads
+    (NaN, infinities, integers beyond 64 bits, lone surrogates)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 class StatefulEngine:
@@ -92,7 +119,7 @@ class StatefulEngine:
 
     def _create_tables(self) -> None:
         """The kept rows. A batch run's table is only appended to (a key would be updated at a random
-        place for every row); its duplicates are dropped once the input is read (``_settle``)."""
+        place for every row); its duplicates are passed over as it is read (``_once``)."""
         execute = self.connection.execute
         key = f", PRIMARY KEY ({_KEY})" if self.persistent else ""
         execute(f"CREATE TABLE IF NOT EXISTS {self.rows} ({_COLUMNS}{key})")
@@ -144,22 +171,7 @@ class StatefulEngine:
 
     def finish(self) -> list[Alert]:
         """Evaluate every group of every rule (batch mode)."""
-        if self.rules and not self.persistent:
-            self._settle()
         return self._evaluate(incremental=False)
-
-    def _settle(self) -> None:
-        """A batch run's rows once every one is in: each event's role once, its first row kept."""
-        index = (
-            f"CREATE UNIQUE INDEX IF NOT EXISTS {self.rows}_key ON {self.rows.rpartition('.')[2]} ({_KEY})"
-        )
-        try:
-            self.connection.execute(index)
-        except sqlite3.IntegrityError:
-            self.connection.execute(
-                f"DELETE FROM {self.rows} WHERE rowid NOT IN (SELECT MIN(rowid) FROM {self.rows} GROUP BY {_KEY})"
-            )
-            self.connection.execute(index)
 
     def evaluate(self) -> list[Alert]:
         """Evaluate the groups that received rows since the last call (persistent tables only);
@@ -201,7 +213,7 @@ class StatefulEngine:
             )
             detector.begin(self.connection)
             for key, group in groupby(cursor, key=itemgetter(0)):
-                rows = (Row(ts, role, eid, json.loads(data)) for _, ts, role, eid, data in group)
+                rows = (Row(ts, role, eid, _data(data)) for _, ts, role, eid, data in _once(group))
                 alerts.extend(detector.evaluate_group(key, rows))
             alerts.extend(detector.end())
         return alerts
@@ -221,7 +233,7 @@ class StatefulEngine:
                     f"SELECT ts, role, eid, data FROM {self.rows} WHERE rule = ? AND gkey = ? ORDER BY ts, role, rowid",
                     (rule.info.id, key),
                 )
-                rows = [Row(ts, role, eid, json.loads(data)) for ts, role, eid, data in cursor]
+                rows = [Row(ts, role, eid, _data(data)) for ts, role, eid, data in cursor]
                 found = [alert for row in rows for alert in state.feed(row)]
                 alerts.extend(alert for alert in found if alert.timestamp.timestamp() >= since)
                 last = rows[-1] if rows else fresh[-1]
