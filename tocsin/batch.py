@@ -12,8 +12,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from itertools import repeat
 from typing import Any
+
+import pyarrow as pa
 
 from tocsin.model.event import Event, LogSource, lookup_path, sql_value
 
@@ -55,6 +58,10 @@ class EventBatch(ABC):
             value if value is None or isinstance(value, str) else str(value)
             for value in self.values(name, rows)
         ]
+
+    def text_arrays(self, names: Sequence[str], rows: Sequence[int]) -> list[pa.Array]:
+        """Fields ``names`` of ``rows`` as Arrow text columns (``texts``), as the engine reads them."""
+        return [pa.array(self.texts(name, rows), pa.string()) for name in names]
 
 
 _TEXT_TYPES = {str, type(None)}
@@ -177,6 +184,23 @@ class JsonRecords(EventBatch):
         if len(rows) != len(records):  # every row is the usual single-logsource batch
             records = list(map(records.__getitem__, rows))
         return list(map(dict.get, records, repeat(name)))
+
+    def text_arrays(self, names: Sequence[str], rows: Sequence[int]) -> list[pa.Array]:
+        """The plain names in one conversion of the records, when every value they hold is text (no
+        Python code per value); the others, and every name of a batch holding other values, by ``texts``."""
+        plain = [name for name in names if self._plain(name)]
+        converted: dict[str, pa.Array] = {}
+        if plain:
+            records = self.records
+            if len(rows) != len(records):
+                records = list(map(records.__getitem__, rows))
+            with suppress(pa.ArrowInvalid, pa.ArrowTypeError):  # a value that is not text: per name below
+                struct = pa.array(records, pa.struct([(name, pa.string()) for name in plain]))
+                converted = {name: struct.field(index) for index, name in enumerate(plain)}
+        return [
+            converted[name] if name in converted else pa.array(self.texts(name, rows), pa.string())
+            for name in names
+        ]
 
     def texts(self, name: str, rows: Sequence[int]) -> list[str | None]:
         if not self._plain(name):

@@ -15,7 +15,13 @@ def test_copies_of_a_row_are_passed_over_in_reading_order() -> None:
         ("alice", 2.0, 0, "e3", "{}"),
         ("bob", 2.0, 0, "e3", "{}"),  # another group's key for the same event id
     ]
-    assert [(row[2], row[3]) for row in _once(rows)] == [(0, "e1"), (0, "e2"), (1, "e1"), (0, "e3"), (0, "e3")]
+    assert [(row[2], row[3]) for row in _once(rows)] == [
+        (0, "e1"),
+        (0, "e2"),
+        (1, "e1"),
+        (0, "e3"),
+        (0, "e3"),
+    ]
 
 
 def test_row_data_reads_back_what_json_dumps_wrote() -> None:

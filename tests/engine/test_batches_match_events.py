@@ -69,6 +69,9 @@ def assert_same(path: Path) -> None:
         rows = list(range(len(batch)))
         identities += batch.identities(rows)  # before any row is made an event
         columns = {name: batch.texts(name, rows) for name in fields}
+        names = sorted(fields)
+        arrays = batch.text_arrays(names, rows)  # all at once where it can: the same columns
+        assert [array.to_pylist() for array in arrays] == [columns[name] for name in names]
         for row, raw in zip(rows, batch.raw(rows), strict=True):
             event = batch.event(row)
             assert raw == event.raw
@@ -103,6 +106,19 @@ def test_generic_ecs_json_lines(tmp_path: Path) -> None:
          "user": {"name": "b"}, "Source.IP": "1.2.3.4"},
         {"timestamp": 1735689600, "Message": "x", "source": {"domain": "h.example"}, "port": 22},
         {"no_time": True, "event.category": "iam", "user.name": "c", "source.port": "22"},
+    ]  # fmt: skip
+    path.write_text("\n".join(json.dumps(record) for record in records * 20) + "\n")
+    assert_same(path)
+
+
+def test_json_values_that_are_not_text(tmp_path: Path) -> None:
+    """Numbers, booleans, lists and objects where rules read text: the columns give them as the
+    events compare them, not as one conversion of the records would refuse or change them."""
+    path = tmp_path / "events.jsonl"
+    records = [
+        {"@timestamp": "2025-01-01T00:00:00Z", "process.name": "sshd", "user.name": "a", "event.outcome": "success"},
+        {"@timestamp": "2025-01-01T00:00:01Z", "process.name": "sshd", "user.name": 12345, "event.outcome": True},
+        {"@timestamp": "2025-01-01T00:00:02Z", "process.name": ["sshd"], "user.name": {"x": 1}, "source.ip": 1.5},
     ]  # fmt: skip
     path.write_text("\n".join(json.dumps(record) for record in records * 20) + "\n")
     assert_same(path)

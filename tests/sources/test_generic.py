@@ -204,4 +204,7 @@ def test_plain_json_blocks_are_decoded_in_one_sweep() -> None:
         b'{"d": ' + b"[" * 65 + b"]" * 65 + b"}",
     ):
         assert _plain_block(1, plain + hostile + b"\n", 1 << 20) is None, hostile
-    assert _plain_block(1, b'{"a": "' + b"x" * 400 + b'"}\n', 1000) is None  # may be longer than the limit
+    assert (
+        _plain_block(1, b'{"a": "' + "\u00e9".encode() * 300 + b'"}\n', 500) is None
+    )  # longer than the limit
+    assert _plain_block(1, b'{"a": "' + b"x" * 400 + b'"}\n', 1000) is not None  # a block within it

@@ -217,7 +217,7 @@ def _plain_block(first: int, block: bytes, max_bytes: int) -> JsonLines | None:
     except UnicodeDecodeError:
         return None
     lines = text.split("\n")
-    if len(block) > max_bytes // 4 and max(map(len, lines)) > max_bytes // 4:
+    if len(block) > max_bytes and max(map(len, lines)) > max_bytes // 4:
         return None  # a line that may be longer than max_bytes bytes (at most 4 bytes a character)
     raws = list(map(str.strip, lines))
     numbers: Iterable[int] = range(first, first + len(raws))

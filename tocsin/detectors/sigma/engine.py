@@ -131,10 +131,7 @@ class SigmaEngine:
                 continue
             for rule in stream.rules:
                 self.routed[rule.info.id] += len(rows)
-            table = pa.table(
-                [_column(batch, column, rows) for column in stream.columns], names=stream.columns
-            )
-            yield from self._run(stream, table, rows)
+            yield from self._run(stream, _table(batch, stream.columns, rows), rows)
 
     def _run(self, stream: _Stream, table: pa.Table, rows: list[int]) -> Iterator[tuple[DetectionRule, int]]:
         try:
@@ -357,13 +354,20 @@ class SigmaEngine:
         return row[0], row[1], entities
 
 
-def _column(batch: EventBatch, column: str, rows: list[int]) -> pa.Array:
-    """A batch column as the predicates read it: text, or an address as a number (``IPV4_SUFFIX``)."""
-    if column == RAW_COLUMN:
-        return pa.array(batch.raw(rows), pa.string())
-    if column.endswith(IPV4_SUFFIX):
-        return ipv4_numbers(pa.array(batch.texts(column.removesuffix(IPV4_SUFFIX), rows), pa.string()))
-    return pa.array(batch.texts(column, rows), pa.string())
+def _table(batch: EventBatch, columns: list[str], rows: list[int]) -> pa.Table:
+    """The batch's ``columns`` as the predicates read them: text, the records as read
+    (``RAW_COLUMN``), or an address as a number (``IPV4_SUFFIX``, derived from its text column)."""
+    fields = sorted({column.removesuffix(IPV4_SUFFIX) for column in columns} - {RAW_COLUMN})
+    texts = dict(zip(fields, batch.text_arrays(fields, rows), strict=True))
+    arrays = [
+        pa.array(batch.raw(rows), pa.string())
+        if column == RAW_COLUMN
+        else ipv4_numbers(texts[column.removesuffix(IPV4_SUFFIX)])
+        if column.endswith(IPV4_SUFFIX)
+        else texts[column]
+        for column in columns
+    ]
+    return pa.table(arrays, names=columns)
 
 
 def _stream_query(rules: list[DetectionRule]) -> str:
