@@ -220,8 +220,10 @@ def _plain_block(first: int, block: bytes, max_bytes: int) -> JsonLines | None:
     if len(block) > max_bytes and max(map(len, lines)) > max_bytes // 4:
         return None  # a line that may be longer than max_bytes bytes (at most 4 bytes a character)
     raws = list(map(str.strip, lines))
+    if raws and not raws[-1]:  # the empty string after the block's last line end
+        raws.pop()
     numbers: Iterable[int] = range(first, first + len(raws))
-    if not all(raws):  # blank lines, such as the empty one after the block's last line end
+    if not all(raws):  # blank lines
         kept = [(number, raw) for number, raw in zip(numbers, raws, strict=True) if raw]
         numbers, raws = [number for number, _ in kept], [raw for _, raw in kept]
     if not raws:
