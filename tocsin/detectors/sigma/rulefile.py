@@ -6,6 +6,7 @@ A file holds Sigma rules, correlations and filters, or tocsin's stateful rules (
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -53,8 +54,8 @@ class RuleFile:
         """The file's Sigma rules, correlations and filters: those that parsed, and those that did
         not (their ``errors`` say why); RuleFileError when pySigma refuses the file as a whole."""
         try:
-            collection = SigmaCollection.from_yaml(
-                self.text,
+            collection = SigmaCollection.from_dicts(
+                copy.deepcopy(self.documents),  # parsed once; pySigma edits what it is given (global actions)
                 collect_errors=True,
                 source=SigmaRuleLocation(self.path),
                 resolve_references=False,
