@@ -20,6 +20,10 @@ import pyarrow as pa
 
 from tocsin.model.event import Event, LogSource, lookup_path, sql_value
 
+#: Rows of a batch of whole events (``EventList``) at most, whatever the batch size asked for: an event
+#: decoded with its original record weighs about ten times a row of a column batch.
+EVENT_LIST_ROWS = 5000
+
 
 class EventBatch(ABC):
     """A batch of events (see module doc). Row numbers are positions in reading order."""

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tocsin.batch import EventBatch, EventList
+from tocsin.batch import EVENT_LIST_ROWS, EventBatch, EventList
 from tocsin.detectors.sigma.ruleset import (
     RuleLoadError,
     RuleSelection,
@@ -178,7 +178,8 @@ def read_batches(
     scan_file: Callable[[InputSource], None] | None = None,
     meter: ReadMeter | None = None,
 ) -> Iterator[EventBatch]:
-    """Every event of every input in batches of at most ``batch_size``; ``meter`` follows the bytes read.
+    """Every event of every input in batches of at most ``batch_size`` (``EVENT_LIST_ROWS`` for whole
+    events); ``meter`` follows the bytes read.
 
     Formats with a batch reader (``BatchParser``) hand in their records undecoded into events;
     the others' events are gathered across inputs.
@@ -194,7 +195,7 @@ def read_batches(
                 continue
             for event in parser.parse(item, stats):
                 pending.append(event)
-                if len(pending) >= batch_size:
+                if len(pending) >= min(batch_size, EVENT_LIST_ROWS):
                     yield EventList(pending)
                     pending = []
         except OSError as exc:

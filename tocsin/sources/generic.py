@@ -21,7 +21,7 @@ from functools import partial
 from itertools import islice, repeat
 from typing import Any
 
-from tocsin.batch import EventBatch, EventList, JsonRecords
+from tocsin.batch import EVENT_LIST_ROWS, EventBatch, EventList, JsonRecords
 from tocsin.model.event import Event, LogSource, lookup_path
 from tocsin.sources.base import (
     BatchParser,
@@ -227,7 +227,7 @@ class GenericJsonParser(JsonParser, BatchParser):
             head = stream.peek(1 << 16) if hasattr(stream, "peek") else b""
             if self.mapper.field_map or not is_json_lines(head):
                 events = self._events_of(stream, source.name, stats)
-                while chunk := list(islice(events, size)):
+                while chunk := list(islice(events, min(size, EVENT_LIST_ROWS))):
                     yield EventList(chunk)
                 return
             pending = JsonLines()

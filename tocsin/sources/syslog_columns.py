@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tocsin.batch import EventBatch, EventList
+from tocsin.batch import EVENT_LIST_ROWS, EventBatch, EventList
 from tocsin.model.event import Event, LogSource, record_id, sql_value
 from tocsin.sources.base import InputSource, InputStats
 from tocsin.sources.inputs import decode_lines
@@ -64,7 +64,7 @@ def syslog_batches(
     """The input's events in batches of at most ``size`` lines (see module doc)."""
     if parser.options.year is not None:
         events = parser.parse(source, stats)
-        while chunk := list(islice(events, size)):
+        while chunk := list(islice(events, min(size, EVENT_LIST_ROWS))):
             yield EventList(chunk)
         return
     lines = SyslogLines(parser.options, source)
