@@ -208,7 +208,7 @@ class SigmaEngine:
         index = f"CREATE UNIQUE INDEX IF NOT EXISTS temp.{self.table}_eid ON {self.table} ({EVENT_ID_COLUMN})"
         try:
             self.connection.execute(index)
-        except sqlite3.IntegrityError:  # an input given twice, or the same record in two inputs
+        except sqlite3.IntegrityError:  # an input read twice (an id names the input, the line and the record)
             self.connection.execute(
                 f"DELETE FROM {self.table} WHERE rowid NOT IN "
                 f"(SELECT MIN(rowid) FROM {self.table} GROUP BY {EVENT_ID_COLUMN})"
