@@ -200,7 +200,8 @@ class JsonRecords(EventBatch):
                 records = list(map(records.__getitem__, rows))
             with suppress(pa.ArrowInvalid, pa.ArrowTypeError):  # a value that is not text: per name below
                 struct = pa.array(records, pa.struct([(name, pa.string()) for name in plain]))
-                converted = {name: struct.field(index) for index, name in enumerate(plain)}
+                if isinstance(struct, pa.StructArray):  # not chunked: beyond 2 GiB of text, per name too
+                    converted = {name: struct.field(index) for index, name in enumerate(plain)}
         return [
             converted[name] if name in converted else pa.array(self.texts(name, rows), pa.string())
             for name in names
