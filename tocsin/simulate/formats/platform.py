@@ -143,6 +143,18 @@ def identity(person: Customer) -> tuple[str, str]:
     return person.email, person.user_id
 
 
+def customer_visits(context: Background, day: Day) -> Iterator[tuple[float, Customer, str]]:
+    """The day's customer visits (evenings, busier at weekends): when, who, and from which address."""
+    rng = context.rng
+    customers = len(context.world.users) * CUSTOMERS_PER_USER
+    for _ in range(round(customers * (0.45 if day.weekend else 0.35))):
+        index = rng.randrange(customers)
+        person = customer(context.world.seed, index)
+        hour = rng.choice((rng.uniform(7, 23), rng.gauss(20, 1.5)))
+        time = day.start + min(23.5, max(0.0, hour - person.city.utc_offset)) * HOUR
+        yield time, person, origin(person, index)
+
+
 def origin(person: Customer, index: int) -> str:
     """Where a customer connects from: the university NAT for some, else their own address."""
     return NAT_IP if index % NAT_EVERY == 0 else person.ip
@@ -218,12 +230,8 @@ def platform_background(context: Background, day: Day) -> Iterable[Activity]:
     on working days and the partner's sync every hour."""
     rng = context.rng
     customers = len(context.world.users) * CUSTOMERS_PER_USER
-    for _ in range(round(customers * (0.45 if day.weekend else 0.35))):
-        index = rng.randrange(customers)
-        person = customer(context.world.seed, index)
-        hour = rng.choice((rng.uniform(7, 23), rng.gauss(20, 1.5)))
-        time = day.start + min(23.5, max(0.0, hour - person.city.utc_offset)) * HOUR
-        yield time, partial(visit, rng, time, person, origin(person, index))
+    for time, person, address in customer_visits(context, day):
+        yield time, partial(visit, rng, time, person, address)
     for _ in range(rng.randint(1, 3)):
         index = rng.randrange(customers)
         person = customer(context.world.seed, index)

@@ -19,7 +19,7 @@ from typing import Any
 from tocsin.simulate.background import Activity, Background
 from tocsin.simulate.daily import HOUR, Day
 from tocsin.simulate.formats.auth0 import CUSTOMERS_PER_USER, customer
-from tocsin.simulate.formats.platform import origin
+from tocsin.simulate.formats.platform import customer_visits
 from tocsin.simulate.records import Record, iso_ms
 from tocsin.simulate.world import token
 
@@ -117,12 +117,8 @@ def web_background(context: Background, day: Day) -> Iterable[Activity]:
     """Customer visits, a few sign-ups, the crawler's daily pass and the five-minute probe."""
     rng = context.rng
     customers = len(context.world.users) * CUSTOMERS_PER_USER
-    for _ in range(round(customers * (0.45 if day.weekend else 0.35))):
-        index = rng.randrange(customers)
-        person = customer(context.world.seed, index)
-        hour = rng.choice((rng.uniform(7, 23), rng.gauss(20, 1.5)))
-        time = day.start + min(23.5, max(0.0, hour - person.city.utc_offset)) * HOUR
-        yield time, partial(browse, rng, time, origin(person, index), person.agent, person.email)
+    for time, person, address in customer_visits(context, day):
+        yield time, partial(browse, rng, time, address, person.agent, person.email)
     for _ in range(rng.randint(2, 6)):
         person = customer(context.world.seed, rng.randrange(customers))
         time = day.start + rng.uniform(8, 23) * HOUR

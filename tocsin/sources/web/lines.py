@@ -224,6 +224,19 @@ class TomcatAccessParser(CombinedFormat):
     unit = 1e-3
 
 
+def _error_fields(dataset: str, provider: str, level: str, message: str) -> dict[str, Any]:
+    """The fields every error-log line has, whichever server wrote it."""
+    return {
+        "event.kind": "event",
+        "event.category": "web",
+        "event.type": _LEVEL_TYPES.get(level, "info"),
+        "event.dataset": dataset,
+        "event.provider": provider,
+        "log.level": level,
+        "message": message,
+    }
+
+
 class ApacheErrorParser(LineFormat):
     name = "apache-error"
     description = "Apache error logs (2.2 and 2.4 styles)"
@@ -234,16 +247,8 @@ class ApacheErrorParser(LineFormat):
     def read(
         self, match: re.Match[str], requests: Requests
     ) -> tuple[float | None, dict[str, Any], LogSource]:
-        message, level = match["message"], match["level"]
-        fields: dict[str, Any] = {
-            "event.kind": "event",
-            "event.category": "web",
-            "event.type": _LEVEL_TYPES.get(level, "info"),
-            "event.dataset": self.dataset,
-            "event.provider": "apache",
-            "log.level": level,
-            "message": message,
-        }
+        message = match["message"]
+        fields = _error_fields(self.dataset, "apache", match["level"], message)
         if match["module"]:
             fields["log.logger"] = match["module"]
         if match["pid"]:
@@ -285,19 +290,8 @@ class NginxErrorParser(LineFormat):
                 host=context["host"] or context["server"] or None,
             )
             message = message[: context.start()]
-        fields.update(
-            {
-                "event.kind": "event",
-                "event.category": "web",
-                "event.type": _LEVEL_TYPES.get(level, "info"),
-                "event.dataset": self.dataset,
-                "event.provider": "nginx",
-                "log.level": level,
-                "message": message,
-                "process.pid": int(match["pid"]),
-                "process.thread.id": int(match["tid"]),
-            }
-        )
+        fields.update(_error_fields(self.dataset, "nginx", level, message))
+        fields.update({"process.pid": int(match["pid"]), "process.thread.id": int(match["tid"])})
         return requests.clock.numeric(match["day"], match["clock"]), fields, self.logsource
 
 
