@@ -6,6 +6,10 @@
     pipeline.finish()         # batch mode: correlations and stateful rules over the whole input
     pipeline.correlate()      # service mode (watch): what the last batches started or extended
 
+A scan read by several processes (``tocsin.shares``) runs one pipeline per process; each worker
+hands over what it kept for ``finish`` (``hand_over``), and the first process takes the shares over
+in reading order (``take_over``) before it finishes.
+
 ``scan``, ``watch``, ``es hunt`` and ``rules test`` build one, so a detection that runs in one
 runs in all; building blocks are matched once, by the Sigma engine, and handed to the stateful
 engine with the batch.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tocsin.batch import EventBatch, EventList
 from tocsin.credentials import annotate_credential_alerts
@@ -102,6 +107,8 @@ class DetectionPipeline:
         content: ContentScan | None = None,
     ) -> None:
         self.ruleset = ruleset
+        self.connection = connection
+        self.geoip = geoip
         self.sigma = SigmaEngine(ruleset, connection, correlation_table)
         self.stateful = StatefulEngine(ruleset, connection, stateful_prefix, geoip=geoip)
         self.content = content
@@ -119,9 +126,22 @@ class DetectionPipeline:
         """YARA alerts of the payloads and files scanned since the last call."""
         return self.content.take_alerts() if self.content is not None else []
 
-    def finish(self) -> list[Alert]:
-        """Batch mode, once the input is read: correlations and stateful rules over all of it."""
-        return self.take_content_alerts() + self.sigma.finish() + self.stateful.finish()
+    def finish(self, part: FinishPart | None = None) -> list[Alert]:
+        """Batch mode, once the input is read: correlations and stateful rules over all of it, or
+        only ``part`` of those rules (a scan finished by several processes)."""
+        if part is None:
+            return self.take_content_alerts() + self.sigma.finish() + self.stateful.finish()
+        return self.sigma.finish(part.correlations) + self.stateful.finish(part.stateful)
+
+    def finish_costs(self) -> dict[FinishTask, int]:
+        """What each rule ``finish`` evaluates has to read, in kept rows: a correlation its
+        building blocks' candidates (and its nested correlations'), a stateful rule its rows."""
+        reads = self.sigma.correlation_reads()
+        costs = {FinishTask("correlation", index): count for index, count in reads.items()}
+        rows = self.stateful.row_counts()
+        return costs | {
+            FinishTask("stateful", rule.info.id): rows[rule.info.id] for rule, _ in self.stateful.rules
+        }
 
     def correlate(self) -> list[tuple[CorrelationRule, Episode, Alert]]:
         """Service mode: the correlation episodes the batches since the last call started or extended."""
@@ -136,4 +156,76 @@ class DetectionPipeline:
         return coverage(self.ruleset, self.sigma.routed)
 
     def close(self) -> None:
+        self.sigma.close()
         self.stateful.close()
+
+    # -- a scan read by several processes ---------------------------------------------
+
+    def _kept_tables(self) -> list[tuple[str, str]]:
+        """The tables of rows kept for ``finish``: (name in a share's database, table here)."""
+        tables = [("candidates", self.sigma.table)] if self.ruleset.correlations else []
+        return tables + ([("stateful_rows", self.stateful.rows)] if self.stateful.rules else [])
+
+    def hand_over(self, path: Path) -> ShareTallies:
+        """A worker's end of a batch run: copy the rows kept for ``finish`` into a new database at
+        ``path``, in the order they were kept; the counts the summary needs."""
+        execute = self.connection.execute
+        execute("ATTACH DATABASE ? AS share", (str(path),))
+        try:
+            for name, table in self._kept_tables():
+                execute(f"CREATE TABLE share.{name} AS SELECT * FROM {table} ORDER BY rowid")
+        finally:
+            execute("DETACH DATABASE share")
+        return ShareTallies(
+            Counter(self.sigma.routed), Counter(self.sigma.diagnostics), Counter(self.stateful.diagnostics)
+        )
+
+    def take_over(self, path: Path, tallies: ShareTallies) -> None:
+        """Append what a worker handed over (``hand_over``) after the rows kept so far: shares taken
+        in reading order keep their rows in reading order, the tie-break of equal times."""
+        execute = self.connection.execute
+        execute("ATTACH DATABASE ? AS share", (str(path),))
+        try:
+            for name, table in self._kept_tables():
+                execute(f"INSERT INTO {table} SELECT * FROM share.{name} ORDER BY rowid")
+        finally:
+            execute("DETACH DATABASE share")
+        self.sigma.routed.update(tallies.routed)
+        self.add_diagnostics(tallies.sigma_diagnostics, tallies.stateful_diagnostics)
+
+    def add_diagnostics(self, sigma: Counter[str], stateful: Counter[str]) -> None:
+        """Count notes another process's engines made (a share, a part of the end)."""
+        for reason, count in sigma.items():
+            self.sigma.diagnostics[reason] += count
+        self.stateful.diagnostics.update(stateful)
+
+
+@dataclass(frozen=True)
+class FinishTask:
+    """One rule ``finish`` evaluates: a correlation (by its index) or a stateful rule (by its id)."""
+
+    kind: str
+    key: int | str
+
+
+@dataclass
+class FinishPart:
+    """The rules one process of a scan evaluates at its end."""
+
+    correlations: set[int] = field(default_factory=set)
+    stateful: set[str] = field(default_factory=set)
+
+    def add(self, task: FinishTask) -> None:
+        if task.kind == "correlation":
+            self.correlations.add(int(task.key))
+        else:
+            self.stateful.add(str(task.key))
+
+
+@dataclass
+class ShareTallies:
+    """The counts of a worker's share of a scan that the run's summary adds up."""
+
+    routed: Counter[str]
+    sigma_diagnostics: Counter[str]
+    stateful_diagnostics: Counter[str]

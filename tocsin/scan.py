@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from tocsin.batch import EVENT_LIST_ROWS, EventBatch, EventList
@@ -22,9 +25,10 @@ from tocsin.detectors.yara.compiler import YaraLoadError
 from tocsin.detectors.yara.pipeline import ContentScan
 from tocsin.model.alert import Alert, Level
 from tocsin.model.event import Event
-from tocsin.pipeline import BlindRule, Coverage, DetectionPipeline
+from tocsin.pipeline import BlindRule, Coverage, DetectionPipeline, FinishPart, ShareTallies
+from tocsin.shares import Unit, Worker, add_stats, plan_shares, split_finish
 from tocsin.sources import InputSource, InputStats, ParseOptions, UnreadableInput
-from tocsin.sources.base import BatchParser, Parser, SkippedInput
+from tocsin.sources.base import BatchParser, SkippedInput
 from tocsin.sources.detect import detect_format
 from tocsin.sources.inputs import ReadMeter, not_a_log, read_head, resolve_inputs
 from tocsin.storage.cases import CaseStore
@@ -152,6 +156,8 @@ class ScanRequest:
     yara_paths: list[Path] = field(default_factory=list)
     #: A MaxMind City database locating logins the sources did not locate (needs ``tocsin[geoip]``).
     geoip: Path | None = None
+    #: Processes reading the inputs (``tocsin.shares``); not with ``db`` nor a document store.
+    workers: int = 1
 
 
 def read_events(
@@ -162,11 +168,11 @@ def read_events(
     scan_file: Callable[[InputSource], None] | None = None,
 ) -> Iterator[Event]:
     """Every event of every input, one at a time; problems are recorded in ``summary``."""
-    for item, parser, stats in _parsed_inputs(paths, format_in, options, summary, scan_file):
+    for unit in _parsed_inputs(paths, format_in, options, summary, scan_file):
         try:
-            yield from parser.parse(item, stats)
+            yield from unit.parser.parse(unit.source, unit.stats)
         except OSError as exc:
-            stats.error = f"read error after {stats.records} records: {exc.strerror or exc}"
+            unit.stats.error = f"read error after {unit.stats.records} records: {exc.strerror or exc}"
 
 
 def read_batches(
@@ -179,13 +185,19 @@ def read_batches(
     meter: ReadMeter | None = None,
 ) -> Iterator[EventBatch]:
     """Every event of every input in batches of at most ``batch_size`` (``EVENT_LIST_ROWS`` for whole
-    events); ``meter`` follows the bytes read.
+    events); ``meter`` follows the bytes read (see ``batches_of``)."""
+    return batches_of(_parsed_inputs(paths, format_in, options, summary, scan_file, meter), batch_size)
+
+
+def batches_of(units: Iterable[Unit], batch_size: int) -> Iterator[EventBatch]:
+    """The events of ``units`` in batches of at most ``batch_size``.
 
     Formats with a batch reader (``BatchParser``) hand in their records undecoded into events;
     the others' events are gathered across inputs.
     """
     pending: list[Event] = []
-    for item, parser, stats in _parsed_inputs(paths, format_in, options, summary, scan_file, meter):
+    for unit in units:
+        item, parser, stats = unit.source, unit.parser, unit.stats
         try:
             if isinstance(parser, BatchParser):
                 if pending:
@@ -211,7 +223,7 @@ def _parsed_inputs(
     summary: ReadSummary,
     scan_file: Callable[[InputSource], None] | None,
     meter: ReadMeter | None = None,
-) -> Iterator[tuple[InputSource, Parser, InputStats]]:
+) -> Iterator[Unit]:
     """Each readable input with its parser; problems are recorded in ``summary``, progress in ``meter``.
 
     ``scan_file`` (content rules) also sees every input that is not a capture, including the
@@ -250,7 +262,7 @@ def _parsed_input(
     options: ParseOptions,
     summary: ReadSummary,
     scan_file: Callable[[InputSource], None] | None,
-) -> Iterator[tuple[InputSource, Parser, InputStats]]:
+) -> Iterator[Unit]:
     """``item`` with its parser, if it has one (see ``_parsed_inputs``)."""
     stats = InputStats(item.name)
     summary.inputs.append(stats)
@@ -275,7 +287,104 @@ def _parsed_input(
     stats.format = parser.name
     if scan_file is not None and parser.name != "pcap":
         scan_file(item)
-    yield item, parser(options), stats
+    yield Unit(item, parser(options), stats)
+
+
+@dataclass
+class ShareOutcome:
+    """What a worker read of its share (``_read_share``), for the first process to take over."""
+
+    #: The counts of each unit of the share, in its order.
+    stats: list[InputStats]
+    events: int
+    tallies: ShareTallies
+    content_stats: Counter[str]
+    #: The share's alerts, a pickled list per batch (written and read by this run only).
+    alert_file: Path
+    #: The rows kept for ``finish`` (``DetectionPipeline.hand_over``).
+    kept: Path
+
+    def alerts(self) -> Iterator[list[Alert]]:
+        with open(self.alert_file, "rb") as stream:
+            while True:
+                try:
+                    yield pickle.load(stream)  # this run's own file, in its private directory
+                except EOFError:
+                    return
+
+
+def _read_share(
+    share: list[Unit],
+    ruleset: RuleSet,
+    geoip: GeoIP | None,
+    content: ContentScan,
+    batch_size: int,
+    workdir: Path,
+    index: int,
+) -> ShareOutcome:
+    """A worker's job: one share of a scan through a pipeline of its own (see ``tocsin.shares``)."""
+    content.take_alerts()  # alerts of files scanned before the fork are the first process's
+    content_before = Counter(content.scanner.stats) if content.scanner is not None else Counter()
+    alert_file, kept = workdir / f"share-{index}.alerts", workdir / f"share-{index}.kept.db"
+    connection = connect(str(workdir / f"share-{index}.db"))
+    events = 0
+    try:
+        pipeline = DetectionPipeline(ruleset, connection, geoip=geoip, content=content)
+        with open(os.open(alert_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as stream:
+            for batch in batches_of(share, batch_size):
+                connection.execute("BEGIN")
+                alerts = pipeline.process(batch)
+                connection.execute("COMMIT")
+                events += len(batch)
+                if alerts:
+                    pickle.dump(alerts, stream, pickle.HIGHEST_PROTOCOL)
+        tallies = pipeline.hand_over(kept)
+        pipeline.close()
+    finally:
+        connection.close()
+    content_stats = Counter(content.scanner.stats) if content.scanner is not None else Counter()
+    content_stats.subtract(content_before)
+    return ShareOutcome([unit.stats for unit in share], events, tallies, +content_stats, alert_file, kept)
+
+
+def _finish_in_parts(pipeline: DetectionPipeline, count: int, workdir: Path) -> list[Alert]:
+    """``pipeline.finish()`` with its rules spread over ``count`` processes (``split_finish``): the
+    same alerts in the same order. Each forked process evaluates its rules over a copy of every kept
+    row; this process evaluates the first part."""
+    first, *others = split_finish(pipeline.finish_costs(), count) or [FinishPart()]
+    if not others:
+        return pipeline.finish()
+    kept = workdir / "kept.db"
+    pipeline.hand_over(kept)
+    pipeline.sigma.close()  # no DuckDB across a fork
+    finishers = [
+        Worker(partial(_finish_part, pipeline.ruleset, pipeline.geoip, kept, part)) for part in others
+    ]
+    alerts = pipeline.take_content_alerts() + pipeline.finish(first)
+    for finisher in finishers:
+        found, sigma_diagnostics, stateful_diagnostics = finisher.result()
+        alerts += found
+        pipeline.add_diagnostics(sigma_diagnostics, stateful_diagnostics)
+    rules = [rule.info.id for rule in pipeline.ruleset.correlations]
+    rules += [rule.info.id for rule, _ in pipeline.stateful.rules]
+    order = {rule: position for position, rule in enumerate(rules)}
+    return sorted(alerts, key=lambda alert: order.get(alert.rule.id, -1))  # stable: a rule's own order kept
+
+
+def _finish_part(
+    ruleset: RuleSet, geoip: GeoIP | None, kept: Path, part: FinishPart
+) -> tuple[list[Alert], Counter[str], Counter[str]]:
+    """A forked process's part of a scan's end (``_finish_in_parts``): its alerts and the notes
+    its rules made."""
+    connection = connect(":memory:")
+    try:
+        pipeline = DetectionPipeline(ruleset, connection, geoip=geoip)
+        pipeline.take_over(kept, ShareTallies(Counter(), Counter(), Counter()))
+        alerts = pipeline.finish(part)
+        pipeline.close()
+        return alerts, Counter(pipeline.sigma.diagnostics), Counter(pipeline.stateful.diagnostics)
+    finally:
+        connection.close()
 
 
 def load_ruleset(request: ScanRequest) -> RuleSet:
@@ -299,6 +408,8 @@ def run_scan(
     alerts they raised, every level included, and at the end the correlation alerts;
     ``meter`` (a progress display) follows the bytes read.
     """
+    if request.workers > 1 and (request.db or on_documents):
+        raise ValueError("a scan that keeps its events (a case database, a cluster) reads with one process")
     started = time.monotonic()
     ruleset = ruleset or load_ruleset(request)
     read = ReadSummary()
@@ -309,7 +420,22 @@ def run_scan(
     content = ContentScan.load(request.yara_paths, request.builtin_rules)
     summary.yara_files, summary.yara_errors = content.compiled.files, content.compiled.errors
     parse = replace(request.parse, payload_scanner=content.payload_scanner)
+    scan_file = content.scan_file if content.scan_files else None
+    workers: list[tuple[list[Unit], Worker[ShareOutcome]]] = []
     with tempfile.TemporaryDirectory(prefix="tocsin-") as workdir:
+        if request.workers > 1:
+            units = list(_parsed_inputs(request.paths, request.format_in, parse, read, scan_file))
+            first, *others = plan_shares(units, request.workers) or [[]]
+            for index, share in enumerate(others, 1):  # forked before this process opens an engine
+                job = partial(
+                    _read_share, share, ruleset, geoip, content, request.batch_size, Path(workdir), index
+                )
+                workers.append((share, Worker(job)))
+            batches = batches_of(first, request.batch_size)
+        else:
+            batches = read_batches(
+                request.paths, request.format_in, parse, read, request.batch_size, scan_file, meter
+            )
         connection = connect(str(request.db or Path(workdir) / "engine.db"))
         try:
             pipeline = DetectionPipeline(ruleset, connection, geoip=geoip, content=content)
@@ -325,10 +451,6 @@ def run_scan(
                     else:
                         summary.alerts_hidden += 1
 
-            batches = read_batches(
-                request.paths, request.format_in, parse, read, request.batch_size,
-                content.scan_file if content.scan_files else None, meter,
-            )  # fmt: skip
             for batch in batches:
                 connection.execute("BEGIN")
                 if store:
@@ -340,7 +462,22 @@ def run_scan(
                     on_documents(batch.events, alerts)
                 if on_batch:
                     on_batch(len(batch))
-            final_alerts = pipeline.finish()
+            for share, worker in workers:  # in reading order
+                outcome = worker.result()
+                for unit, stats in zip(share, outcome.stats, strict=True):
+                    add_stats(unit.stats, stats)
+                for alerts in outcome.alerts():
+                    emit(alerts)
+                pipeline.take_over(outcome.kept, outcome.tallies)
+                if content.scanner is not None:
+                    content.scanner.stats.update(outcome.content_stats)
+                if on_batch:
+                    on_batch(outcome.events)
+            final_alerts = (
+                _finish_in_parts(pipeline, request.workers, Path(workdir))
+                if request.workers > 1
+                else pipeline.finish()
+            )
             pipeline.close()
             emit(final_alerts)
             if on_documents:
@@ -351,6 +488,8 @@ def run_scan(
                 summary.content_scan = content.scanner.stats
         finally:
             connection.close()
+            for _, worker in workers:
+                worker.stop()
             if geoip is not None:
                 geoip.close()
     summary.elapsed = time.monotonic() - started

@@ -62,6 +62,14 @@ EXIT_ALERTS = 1
 )
 @yara_option
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes reading the inputs: syslog files are cut at line ends, other inputs spread whole. "
+    "Alerts and counts are those of one process. Not with --db, --report or --to-es.",
+)
+@click.option(
     "-v",
     "--verbose",
     is_flag=True,
@@ -96,6 +104,7 @@ def scan(
     fail_on: Level | None,
     db: Path | None,
     strict: bool,
+    workers: int,
     verbose: bool,
     yara_paths: tuple[Path, ...],
     reveal_secrets: bool,
@@ -132,6 +141,10 @@ def scan(
     from tocsin.terminal import stderr_console, styled, table_console
 
     check_paths(paths, output=output, db=db)
+    if workers > 1 and (db or report_path or to_es):
+        raise click.UsageError(
+            "--workers reads with several processes; --db, --report and --to-es keep every event, which needs one"
+        )
     console = stderr_console()
     pack_paths, selection = rule_selection(settings.rule_packs, not no_installed_rules)
     request = ScanRequest(
@@ -148,6 +161,7 @@ def scan(
         placeholders=settings.sigma.placeholders,
         yara_paths=list(yara_paths),
         geoip=geoip or (Path(settings.scan.geoip) if settings.scan.geoip else None),
+        workers=workers,
     )
     with ExitStack() as stack:
         if report_path and db is None:  # the report shows evidence: keep the events in a temporary case

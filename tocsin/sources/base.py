@@ -77,6 +77,8 @@ class InputSource:
     size: int | None = None
     #: Found in a folder or an archive rather than named on the command line (see ``inputs.not_a_log``).
     walked: bool = False
+    #: The number of the first line ``open`` gives: above 1 for a part of a file (``tocsin.shares``).
+    first_line: int = 1
 
 
 @dataclass
@@ -106,6 +108,12 @@ class Parser(ABC):
 
     def __init__(self, options: ParseOptions) -> None:
         self.options = options
+
+    def splittable(self) -> bool:
+        """True when any run of a file's whole lines, opened from its first byte and numbered from
+        ``InputSource.first_line``, gives exactly the events that lines give in the whole file (so
+        ``scan --workers`` may read the parts of one file in several processes)."""
+        return False
 
     def parse_lines(
         self, data: bytes, name: str, stats: InputStats, mtime: float | None = None

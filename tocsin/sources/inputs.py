@@ -16,6 +16,8 @@ import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
@@ -228,6 +230,95 @@ class _Metered(io.RawIOBase):
         super().close()
 
 
+class _Window(io.RawIOBase):
+    """At most ``size`` bytes of a raw stream: a part of a file."""
+
+    def __init__(self, raw: io.RawIOBase, size: int) -> None:
+        self._raw = raw
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        view = memoryview(buffer).cast("B")[: self._left]
+        size = self._raw.readinto(view) or 0
+        self._left -= size
+        return size
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def plain_size(source: InputSource) -> int | None:
+    """The size of ``source`` when it is a plain (not compressed) file on disk, else None."""
+    if source.path is None or source.first_line != 1:
+        return None
+    try:
+        with open(source.path, "rb") as handle:
+            head = handle.read(8)
+            size = os.fstat(handle.fileno()).st_size
+    except OSError:
+        return None
+    if head.startswith(_ZIP_MAGIC) or any(head.startswith(magic) for magic, _ in _MAGIC_OPENERS):
+        return None
+    return size
+
+
+def cut_at_lines(source: InputSource, offsets: list[int]) -> list[InputSource]:
+    """A plain file (``plain_size``) cut at the first line end at or after each of ``offsets``
+    (ascending): parts that hold its lines once each, in order, each numbered from its first line.
+    An offset with no line end after it cuts nothing."""
+    assert source.path is not None
+    path, cuts = source.path, list[int]()
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        for offset in offsets:
+            cut = _next_line_start(handle, offset) if offset > (cuts[-1] if cuts else 0) else None
+            if cut is not None and cut < size:
+                cuts.append(cut)
+        parts, line = [], 1
+        handle.seek(0)
+        for start, end in pairwise([0, *cuts]):
+            parts.append(_part(source, start, end, line))
+            line += _count_line_ends(handle, end - start)
+    return [*parts, _part(source, cuts[-1] if cuts else 0, size, line)]
+
+
+def _next_line_start(handle: IO[bytes], offset: int) -> int | None:
+    """Where the first line starting at or after ``offset`` (above 0) starts, None past the last."""
+    position = offset - 1
+    handle.seek(position)
+    while chunk := handle.read(_BLOCK):
+        end = chunk.find(b"\n")
+        if end >= 0:
+            return position + end + 1
+        position += len(chunk)
+    return None
+
+
+def _count_line_ends(handle: IO[bytes], size: int) -> int:
+    """Line ends in the next ``size`` bytes of ``handle``."""
+    count = 0
+    while size > 0 and (chunk := handle.read(min(size, _BLOCK))):
+        count += chunk.count(b"\n")
+        size -= len(chunk)
+    return count
+
+
+def _part(source: InputSource, start: int, end: int, first_line: int) -> InputSource:
+    assert source.path is not None
+    path = source.path
+
+    def opener() -> IO[bytes]:
+        raw = open(path, "rb", buffering=0)  # noqa: SIM115 - the part's stream closes it
+        raw.seek(start)
+        return io.BufferedReader(_Window(raw, end - start))
+
+    return replace(source, open=opener, size=end - start, first_line=first_line, head=None)
+
+
 def not_a_log(source: InputSource, head: bytes) -> str | None:
     """Why ``source``, which no parser recognised, is known not to be a log (a licence, a readme, a
     Kerberos keytab); None otherwise. Only asked of files found in a folder or an archive: a file
@@ -399,8 +490,11 @@ def _walk(root: Path) -> Iterator[Path | UnreadableInput]:
         yield UnreadableInput(f"{error.filename}: {error.strerror or error}")
 
 
-def line_blocks(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[tuple[int, bytes]]:
-    """The stream's complete lines a block at a time: ``(number of the block's first line, bytes)``.
+def line_blocks(
+    stream: IO[bytes], stats: InputStats, max_bytes: int, first_line: int = 1
+) -> Iterator[tuple[int, bytes]]:
+    """The stream's complete lines a block at a time: ``(number of the block's first line, bytes)``,
+    the stream's first line being number ``first_line``.
 
     A block ends with a line end (the last block of an input may not). A line that grows past
     ``max_bytes`` with no end in sight is counted and dropped without being held whole; its number
@@ -408,7 +502,7 @@ def line_blocks(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterato
     The stream is read with ``read1`` (one decompressed chunk), so a truncated stream loses only
     the chunk being decompressed.
     """
-    number = 1
+    number = first_line
     read = getattr(stream, "read1", stream.read)
     pending = b""  # the start of a line no block read so far has finished
     dropping = False  # the pending line is longer than max_bytes: its rest is dropped
@@ -437,13 +531,15 @@ def line_blocks(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterato
         yield number, pending
 
 
-def decode_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[tuple[int, str]]:
-    """Decoded text lines with their 1-based line numbers.
+def decode_lines(
+    stream: IO[bytes], stats: InputStats, max_bytes: int, first_line: int = 1
+) -> Iterator[tuple[int, str]]:
+    """Decoded text lines with their line numbers, the stream's first line being number ``first_line``.
 
     Lines that are not UTF-8 are decoded as Latin-1 and counted; lines with NUL bytes are counted
     as binary and skipped; lines longer than ``max_bytes`` are skipped (see ``line_blocks``).
     """
-    for first, block in line_blocks(stream, stats, max_bytes):
+    for first, block in line_blocks(stream, stats, max_bytes, first_line):
         yield from numbered_lines(first, block, stats, max_bytes)
 
 

@@ -143,9 +143,14 @@ class SyslogParser(BatchParser):
     def parse(self, source: InputSource, stats: InputStats) -> Iterator[Event]:
         lines = SyslogLines(self.options, source)
         with source.open() as stream:
-            for number, line in decode_lines(stream, stats, self.options.max_record_bytes):
+            for number, line in decode_lines(stream, stats, self.options.max_record_bytes, source.first_line):
                 stats.records += 1
                 yield from lines.events(number, line, stats)
+
+    def splittable(self) -> bool:
+        """A part of a file is read as in the whole file, save with a pinned ``--year`` (which
+        advances line by line)."""
+        return self.options.year is None
 
     def batches(self, source: InputSource, stats: InputStats, size: int) -> Iterator[EventBatch]:
         """Lines in batches whose headers are split a column at a time (``syslog_columns``); events

@@ -69,7 +69,7 @@ def syslog_batches(
         return
     lines = SyslogLines(parser.options, source)
     with source.open() as stream:
-        decoded = decode_lines(stream, stats, parser.options.max_record_bytes)
+        decoded = decode_lines(stream, stats, parser.options.max_record_bytes, source.first_line)
         while numbered := list(islice(decoded, size)):
             stats.records += len(numbered)
             yield _batch(lines, numbered, stats)

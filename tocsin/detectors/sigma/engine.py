@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -301,20 +301,42 @@ class SigmaEngine:
             self._live.forget(before)
         return removed
 
-    def finish(self) -> list[Alert]:
-        """Evaluate every correlation rule over the kept events."""
+    def finish(self, only: Collection[int] | None = None) -> list[Alert]:
+        """Evaluate every correlation rule (or those whose ``index`` is in ``only``) over the kept events."""
         if not self.ruleset.correlations:
             return []
         if not self.persistent:
             self._settle()
         runner = CorrelationRunner(self.connection, self.table, EVIDENCE_CAP)
+        reads = self.correlation_reads()
         alerts = [
             self._correlation_alert(rule, episode)
             for rule in self.ruleset.correlations
+            if (only is None or rule.index in only) and _may_fire(rule, reads[rule.index])
             for episode in runner.episodes(rule)
         ]
         self.diagnostics.update(runner.diagnostics)
         return alerts
+
+    def correlation_reads(self) -> dict[int, int]:
+        """Per correlation (by index), the kept candidates its building blocks matched, its nested
+        correlations' included: what ``finish`` reads for it."""
+        flags = [0] * self._flag_count
+        if self.ruleset.correlations and self._flag_count:
+            counts = ", ".join(f"COUNT(tocsin_m{flag})" for flag in range(self._flag_count))
+            flags = list(self.connection.execute(f"SELECT {counts} FROM {self.table}").fetchone())
+
+        def reads(rule: CorrelationRule) -> int:
+            return sum(
+                reads(ref.child) if ref.child is not None else flags[ref.flag] if ref.flag is not None else 0
+                for ref in rule.references
+            )
+
+        return {rule.index: reads(rule) for rule in self.ruleset.correlations}
+
+    def close(self) -> None:
+        """Close the columnar connection: no batch is processed after this (``finish`` still runs)."""
+        self.columnar.close()
 
     def _correlation_alert(self, rule: CorrelationRule, episode: Episode) -> Alert:
         _, _, entities = self._evidence_summary(episode.evidence)
@@ -352,6 +374,12 @@ class SigmaEngine:
             if row[2 + 2 * position] == 1
         }
         return row[0], row[1], entities
+
+
+def _may_fire(rule: CorrelationRule, reads: int) -> bool:
+    """False for a correlation of building blocks only (no nested correlation, whose evaluation
+    has notes of its own) none of which matched: it has nothing to read, nothing to count."""
+    return reads > 0 or any(ref.child is not None for ref in rule.references)
 
 
 def _table(batch: EventBatch, columns: list[str], rows: list[int]) -> pa.Table:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -169,9 +169,15 @@ class StatefulEngine:
             for _, rule_id, key, row in kept:
                 self._fresh[rule_id][key].append(row)
 
-    def finish(self) -> list[Alert]:
-        """Evaluate every group of every rule (batch mode)."""
-        return self._evaluate(incremental=False)
+    def finish(self, only: Collection[str] | None = None) -> list[Alert]:
+        """Evaluate every group of every rule (or of the rules whose id is in ``only``; batch mode)."""
+        return self._evaluate(incremental=False, only=only)
+
+    def row_counts(self) -> Counter[str]:
+        """Kept rows per rule id: what each rule's ``finish`` has to read."""
+        if not self.rules:
+            return Counter()
+        return Counter(dict(self.connection.execute(f"SELECT rule, COUNT(*) FROM {self.rows} GROUP BY rule")))
 
     def evaluate(self) -> list[Alert]:
         """Evaluate the groups that received rows since the last call (persistent tables only);
@@ -199,9 +205,11 @@ class StatefulEngine:
         if self._matcher_connection is not None:
             self._matcher_connection.close()
 
-    def _evaluate(self, incremental: bool) -> list[Alert]:
+    def _evaluate(self, incremental: bool, only: Collection[str] | None = None) -> list[Alert]:
         alerts: list[Alert] = []
         for rule, detector in self.rules:
+            if only is not None and rule.info.id not in only:
+                continue
             if incremental and not detector.cross_group:
                 alerts.extend(self._advance(rule, detector))
                 continue
