@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from tocsin.simulate.scenarios import SCENARIOS
 from tocsin.simulate.simulation import Settings, generate
 from tocsin.sources import InputStats, ParseOptions
 from tocsin.sources.inputs import cut_at_lines, resolve_inputs
+from tocsin.sources.jsonstream import iter_json_records
 from tocsin.sources.syslog import SyslogParser
 
 
@@ -116,3 +119,41 @@ def test_the_end_of_a_scan_is_spread_by_cost_and_rules_that_read_nothing_stay_fi
     assert (first.correlations, first.stateful) == ({0, 1}, set())
     assert (second.correlations, second.stateful) == ({2}, {"impossible-travel"})
     assert split_finish({FinishTask("correlation", 0): 0}, 4) == [FinishPart({0}, set())]
+
+
+def _ecs_failures(path: Path) -> None:
+    """Flat ECS sshd failures from a few addresses, with malformed and blank lines among them."""
+    lines = []
+    for number in range(3000):
+        if number % 3 == 1:
+            lines.append("{not json" if number % 2 else "")
+            continue
+        record = {
+            "@timestamp": f"2026-03-01T10:{number // 60 % 60:02d}:{number % 60:02d}Z",
+            "event.category": "authentication",
+            "event.type": "start",
+            "event.outcome": "failure",
+            "process.name": "sshd",
+            "user.name": f"user{number % 40}",
+            "source.ip": f"203.0.113.{number % 3}",
+            "message": f"Failed password for user{number % 40} from 203.0.113.{number % 3} port 22 ssh2",
+        }
+        lines.append(json.dumps(record))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_a_json_lines_file_cut_anywhere_gives_the_alerts_of_one_read(tmp_path: Path) -> None:
+    log = tmp_path / "failures.jsonl"
+    _ecs_failures(log)
+    alone, counts = _scan([log], 1)
+    assert counts["inputs"][0][1:5] == ("json", 2000, 2000, {"malformed JSON": 500})
+    assert any(alert["event_count"] > 1 for alert in alone)
+    assert _scan([log], 5) == (alone, counts)
+
+
+def test_a_part_of_a_json_lines_file_starting_with_a_bad_line_is_read_as_json_lines() -> None:
+    stream = io.BufferedReader(io.BytesIO(b'{not json\n{"a": 1}\n\n{"b": 2}\n'))  # type: ignore[arg-type]
+    stats = InputStats("part")
+    records = list(iter_json_records(stream, stats, 1 << 20, first_line=41))
+    assert records == [("42", '{"a": 1}', {"a": 1}), ("44", '{"b": 2}', {"b": 2})]
+    assert stats.skipped == {"malformed JSON": 1}

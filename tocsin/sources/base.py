@@ -109,9 +109,9 @@ class Parser(ABC):
     def __init__(self, options: ParseOptions) -> None:
         self.options = options
 
-    def splittable(self) -> bool:
-        """True when any run of a file's whole lines, opened from its first byte and numbered from
-        ``InputSource.first_line``, gives exactly the events that lines give in the whole file (so
+    def splittable(self, source: InputSource) -> bool:
+        """True when any run of ``source``'s whole lines, opened from its first byte and numbered from
+        ``InputSource.first_line``, gives exactly the events those lines give in the whole input (so
         ``scan --workers`` may read the parts of one file in several processes)."""
         return False
 

@@ -225,21 +225,22 @@ class GenericJsonParser(JsonParser, BatchParser):
         other shapes and mapped records as events."""
         with source.open() as stream:
             head = stream.peek(1 << 16) if hasattr(stream, "peek") else b""
-            if self.mapper.field_map or not is_json_lines(head):
-                events = self._events_of(stream, source.name, stats)
+            if self.mapper.field_map or (source.first_line == 1 and not is_json_lines(head)):
+                events = self._events_of(stream, source, stats)
                 while chunk := list(islice(events, min(size, EVENT_LIST_ROWS))):
                     yield EventList(chunk)
                 return
             pending = JsonLines()
-            for lines in json_line_blocks(stream, stats, self.options.max_record_bytes):
+            for lines in json_line_blocks(stream, stats, self.options.max_record_bytes, source.first_line):
                 pending.extend(lines)
                 while len(pending) >= size:
                     yield self._batch(pending.take(size), source.name, stats)
             if pending:
                 yield self._batch(pending, source.name, stats)
 
-    def _events_of(self, stream: Any, name: str, stats: InputStats) -> Iterator[Event]:
-        return self._events(iter_json_records(stream, stats, self.options.max_record_bytes), name, stats)
+    def _events_of(self, stream: Any, source: InputSource, stats: InputStats) -> Iterator[Event]:
+        records = iter_json_records(stream, stats, self.options.max_record_bytes, source.first_line)
+        return self._events(records, source.name, stats)
 
     def _batch(self, lines: JsonLines, name: str, stats: InputStats) -> JsonRecords:
         """The object records of ``lines`` as a batch, counted as ``parse`` counts them."""

@@ -10,7 +10,14 @@ from typing import Any
 
 from tocsin.model.event import Event, LogSource
 from tocsin.sources.base import InputSource, InputStats, Parser, Sample
-from tocsin.sources.jsonstream import Record, first_json_record, iter_json_lines, iter_json_records
+from tocsin.sources.inputs import read_head
+from tocsin.sources.jsonstream import (
+    Record,
+    first_json_record,
+    is_json_lines,
+    iter_json_lines,
+    iter_json_records,
+)
 
 
 @dataclass(slots=True)
@@ -63,9 +70,13 @@ class JsonParser(Parser):
         record = first_json_record(sample.head)
         return cls.recognizes(record) if isinstance(record, dict) else 0
 
+    def splittable(self, source: InputSource) -> bool:
+        """A JSON Lines file: each record is its line's alone (arrays and pretty-printed objects are not)."""
+        return is_json_lines(read_head(source))
+
     def parse(self, source: InputSource, stats: InputStats) -> Iterator[Event]:
         with source.open() as stream:
-            records = iter_json_records(stream, stats, self.options.max_record_bytes)
+            records = iter_json_records(stream, stats, self.options.max_record_bytes, source.first_line)
             yield from self._events(records, source.name, stats)
 
     def parse_lines(

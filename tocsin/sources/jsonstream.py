@@ -93,8 +93,15 @@ def loads(text: str) -> Any:
     return value
 
 
-def iter_json_records(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[Record]:
-    """Yield ``(offset, raw_text, value)`` for each JSON record of the stream."""
+def iter_json_records(
+    stream: IO[bytes], stats: InputStats, max_bytes: int, first_line: int = 1
+) -> Iterator[Record]:
+    """Yield ``(offset, raw_text, value)`` for each JSON record of the stream. A part of a file
+    (``first_line`` above 1, cut only from JSON Lines files) is read as JSON Lines, whatever its
+    first line holds."""
+    if first_line > 1:
+        yield from iter_json_lines(stream, stats, max_bytes, first_line)
+        return
     head = stream.peek(_CHUNK)[:_CHUNK] if hasattr(stream, "peek") else b""
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"[") or _WRAPPED_ARRAY.match(stripped):
@@ -123,9 +130,12 @@ def _first_line_is_object(head: bytes) -> bool:
         return False
 
 
-def iter_json_lines(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[Record]:
-    """Yield ``(line number, raw_text, value)`` for each line of a JSON Lines stream."""
-    return json_line_records(decode_lines(stream, stats, max_bytes), stats)
+def iter_json_lines(
+    stream: IO[bytes], stats: InputStats, max_bytes: int, first_line: int = 1
+) -> Iterator[Record]:
+    """Yield ``(line number, raw_text, value)`` for each line of a JSON Lines stream whose first line
+    is number ``first_line``."""
+    return json_line_records(decode_lines(stream, stats, max_bytes, first_line), stats)
 
 
 def json_line_records(lines: Iterable[tuple[int, str]], stats: InputStats) -> Iterator[Record]:
@@ -182,14 +192,17 @@ class JsonLines:
         return taken
 
 
-def json_line_blocks(stream: IO[bytes], stats: InputStats, max_bytes: int) -> Iterator[JsonLines]:
-    """The records of a JSON Lines stream, a block of lines at a time.
+def json_line_blocks(
+    stream: IO[bytes], stats: InputStats, max_bytes: int, first_line: int = 1
+) -> Iterator[JsonLines]:
+    """The records of a JSON Lines stream whose first line is number ``first_line``, a block of lines
+    at a time.
 
     A plain block (``_plain_block``) is decoded in one sweep of C calls, with no Python code run per
     line; any other block goes line by line through ``json_line_records``, which counts what it skips.
     Both give the same records: the sweep only takes blocks where nothing would be skipped.
     """
-    for first, block in line_blocks(stream, stats, max_bytes):
+    for first, block in line_blocks(stream, stats, max_bytes, first_line):
         lines = _plain_block(first, block, max_bytes)
         if lines is None:
             records = list(json_line_records(numbered_lines(first, block, stats, max_bytes), stats))

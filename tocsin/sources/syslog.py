@@ -147,7 +147,7 @@ class SyslogParser(BatchParser):
                 stats.records += 1
                 yield from lines.events(number, line, stats)
 
-    def splittable(self) -> bool:
+    def splittable(self, source: InputSource) -> bool:
         """A part of a file is read as in the whole file, save with a pinned ``--year`` (which
         advances line by line)."""
         return self.options.year is None
