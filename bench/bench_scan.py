@@ -18,6 +18,9 @@ process's own wall time, CPU time and peak RSS:
   /dev/null`` is shown too; it also builds and serializes every ECS document;
 * parse + detect: ``tocsin scan --format jsonl -o /dev/null`` with the
   built-in rules, on the syslog file and on syslog + Okta JSONL together;
+* workers: the same scan of the syslog file with ``--workers N`` (``--workers``,
+  default 2), beside the one-process scan: the file is cut at line ends and
+  read by N processes (CPU s then adds up every process's time);
 * memory independence: parse + detect on a file ``--scale`` times larger,
   generated the same way (same days, a busier server);
 * reference: ``fail2ban-regex`` with its stock ``sshd`` filter on the same
@@ -52,6 +55,8 @@ from generate import DEFAULT_LINES, generate
 
 #: The throughput the project aims at: syslog lines/s, parse + detect, one core.
 AIM_LINES_PER_SECOND = 150_000
+#: What ``--workers 2`` aims at, against one process on the same file.
+AIM_TWO_WORKERS = 1.7
 #: Parse only, through the public API: every event built, nothing written.
 PARSE_ONLY = """\
 import sys
@@ -224,7 +229,7 @@ def _revision() -> str:
     return commit + ("+dirty" if dirty else "")
 
 
-def run_all(files: dict[str, Path], scale: int, repeat: int, reference: bool) -> Results:
+def run_all(files: dict[str, Path], scale: int, repeat: int, reference: bool, workers: int) -> Results:
     info = machine()  # before the runs: the load average is the one they start under
     python = sys.executable
     scan = [python, "-m", "tocsin", "scan"]
@@ -244,6 +249,11 @@ def run_all(files: dict[str, Path], scale: int, repeat: int, reference: bool) ->
             repeat,
         ),
         measure("parse + detect (tocsin scan)", one, syslog_lines, [*scan, syslog, *to_null], repeat),
+    ]
+    if workers > 1:
+        argv = [*scan, syslog, "--workers", str(workers), *to_null]
+        runs.append(measure(f"workers: scan --workers {workers}", one, syslog_lines, argv, repeat))
+    runs += [
         measure(
             "parse only (read_events)", mixed, mixed_lines, [python, "-c", PARSE_ONLY, syslog, okta], repeat
         ),
@@ -293,6 +303,7 @@ def notes(results: Results) -> list[str]:
     mixed = find("parse + detect", "syslog+okta")
     sizes = [r for r in runs if r.case.startswith("parse + detect") and r.data.startswith("syslog ")]
     fail2ban = find("fail2ban", "syslog ")
+    parallel = find("workers", "syslog ")
     out = []
     if detect:
         verdict = "met" if detect.rate >= AIM_LINES_PER_SECOND else "NOT met"
@@ -304,6 +315,14 @@ def notes(results: Results) -> list[str]:
         out.append(
             f"Aim of {AIM_LINES_PER_SECOND:,} syslog lines/s parse + detect on one core: {verdict} "
             f"({detect.rate:,.0f} lines/s, {detect.rate / AIM_LINES_PER_SECOND:.2f}x the aim{steady})."
+        )
+    if parallel and detect:
+        gain = detect.wall / parallel.wall
+        verdict = "met" if gain >= AIM_TWO_WORKERS else "NOT met"
+        aim = f" (aim with 2: {AIM_TWO_WORKERS}x, {verdict})" if parallel.case.endswith(" 2") else ""
+        out.append(
+            f"{parallel.case.removeprefix('workers: ')}: {parallel.rate:,.0f} lines/s, "
+            f"{gain:.3f}x one process on the same file{aim}."
         )
     if parse and detect:
         out.append(
@@ -391,12 +410,15 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs per measurement, fastest kept (default: 1)"
     )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="processes of the workers row (default: 2); 1 skips it"
+    )
     parser.add_argument("--no-reference", action="store_true", help="skip the fail2ban-regex row")
     parser.add_argument("--markdown", action="store_true", help="print the results as Markdown")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tocsin-bench-") as scratch:
         files = prepare_data(args.out or Path(scratch), args.lines, args.scale, args.seed)
-        results = run_all(files, args.scale, args.repeat, not args.no_reference)
+        results = run_all(files, args.scale, args.repeat, not args.no_reference, args.workers)
     print(render_markdown(results) if args.markdown else render_text(results))
 
 
