@@ -166,9 +166,9 @@ class DetectionPipeline:
         tables = [("candidates", self.sigma.table)] if self.ruleset.correlations else []
         return tables + ([("stateful_rows", self.stateful.rows)] if self.stateful.rules else [])
 
-    def hand_over(self, path: Path) -> ShareTallies:
-        """A worker's end of a batch run: copy the rows kept for ``finish`` into a new database at
-        ``path``, in the order they were kept; the counts the summary needs."""
+    def hand_over(self, path: Path) -> None:
+        """Copy the rows kept so far for ``finish`` into a new database at ``path``, in the order
+        they were kept (a worker's end of a batch run)."""
         execute = self.connection.execute
         execute("ATTACH DATABASE ? AS share", (str(path),))
         try:
@@ -176,6 +176,9 @@ class DetectionPipeline:
                 execute(f"CREATE TABLE share.{name} AS SELECT * FROM {table} ORDER BY rowid")
         finally:
             execute("DETACH DATABASE share")
+
+    def tallies(self) -> ShareTallies:
+        """The counts the run's summary adds up (a worker's share of them)."""
         return ShareTallies(
             Counter(self.sigma.routed), Counter(self.sigma.diagnostics), Counter(self.stateful.diagnostics)
         )

@@ -338,7 +338,8 @@ def _read_share(
                 events += len(batch)
                 if alerts:
                     pickle.dump(alerts, stream, pickle.HIGHEST_PROTOCOL)
-        tallies = pipeline.hand_over(kept)
+        pipeline.hand_over(kept)
+        tallies = pipeline.tallies()
         pipeline.close()
     finally:
         connection.close()
@@ -347,15 +348,13 @@ def _read_share(
     return ShareOutcome([unit.stats for unit in share], events, tallies, +content_stats, alert_file, kept)
 
 
-def _finish_in_parts(pipeline: DetectionPipeline, count: int, workdir: Path) -> list[Alert]:
+def _finish_in_parts(pipeline: DetectionPipeline, count: int, kept: list[Path]) -> list[Alert]:
     """``pipeline.finish()`` with its rules spread over ``count`` processes (``split_finish``): the
-    same alerts in the same order. Each forked process evaluates its rules over a copy of every kept
-    row; this process evaluates the first part."""
+    same alerts in the same order. This process evaluates the first part; each forked one its own,
+    over the rows every share kept (``kept``, in reading order)."""
     first, *others = split_finish(pipeline.finish_costs(), count) or [FinishPart()]
     if not others:
         return pipeline.finish()
-    kept = workdir / "kept.db"
-    pipeline.hand_over(kept)
     pipeline.sigma.close()  # no DuckDB across a fork
     finishers = [
         Worker(partial(_finish_part, pipeline.ruleset, pipeline.geoip, kept, part)) for part in others
@@ -372,14 +371,15 @@ def _finish_in_parts(pipeline: DetectionPipeline, count: int, workdir: Path) -> 
 
 
 def _finish_part(
-    ruleset: RuleSet, geoip: GeoIP | None, kept: Path, part: FinishPart
+    ruleset: RuleSet, geoip: GeoIP | None, kept: list[Path], part: FinishPart
 ) -> tuple[list[Alert], Counter[str], Counter[str]]:
     """A forked process's part of a scan's end (``_finish_in_parts``): its alerts and the notes
     its rules made."""
     connection = connect(":memory:")
     try:
         pipeline = DetectionPipeline(ruleset, connection, geoip=geoip)
-        pipeline.take_over(kept, ShareTallies(Counter(), Counter(), Counter()))
+        for share in kept:
+            pipeline.take_over(share, ShareTallies(Counter(), Counter(), Counter()))
         alerts = pipeline.finish(part)
         pipeline.close()
         return alerts, Counter(pipeline.sigma.diagnostics), Counter(pipeline.stateful.diagnostics)
@@ -462,6 +462,9 @@ def run_scan(
                     on_documents(batch.events, alerts)
                 if on_batch:
                     on_batch(len(batch))
+            kept = [Path(workdir) / "share-0.kept.db"] if request.workers > 1 else []
+            if kept:  # for the processes that will share the end of the scan
+                pipeline.hand_over(kept[0])
             for share, worker in workers:  # in reading order
                 outcome = worker.result()
                 for unit, stats in zip(share, outcome.stats, strict=True):
@@ -469,12 +472,13 @@ def run_scan(
                 for alerts in outcome.alerts():
                     emit(alerts)
                 pipeline.take_over(outcome.kept, outcome.tallies)
+                kept.append(outcome.kept)
                 if content.scanner is not None:
                     content.scanner.stats.update(outcome.content_stats)
                 if on_batch:
                     on_batch(outcome.events)
             final_alerts = (
-                _finish_in_parts(pipeline, request.workers, Path(workdir))
+                _finish_in_parts(pipeline, request.workers, kept)
                 if request.workers > 1
                 else pipeline.finish()
             )
