@@ -319,8 +319,9 @@ class SigmaEngine:
         return alerts
 
     def correlation_reads(self) -> dict[int, int]:
-        """Per correlation (by index), the kept candidates its building blocks matched, its nested
-        correlations' included: what ``finish`` reads for it."""
+        """Per correlation (by index), the rows ``finish`` reads for it: the kept candidates its
+        building blocks matched, and for a nested correlation twice its own (its candidates, then
+        its qualifying windows, at most one per candidate, which the parent reads)."""
         flags = [0] * self._flag_count
         if self.ruleset.correlations and self._flag_count:
             counts = ", ".join(f"COUNT(tocsin_m{flag})" for flag in range(self._flag_count))
@@ -328,7 +329,11 @@ class SigmaEngine:
 
         def reads(rule: CorrelationRule) -> int:
             return sum(
-                reads(ref.child) if ref.child is not None else flags[ref.flag] if ref.flag is not None else 0
+                2 * reads(ref.child)
+                if ref.child is not None
+                else flags[ref.flag]
+                if ref.flag is not None
+                else 0
                 for ref in rule.references
             )
 
