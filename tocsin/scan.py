@@ -26,7 +26,7 @@ from tocsin.detectors.yara.pipeline import ContentScan
 from tocsin.model.alert import Alert, Level
 from tocsin.model.event import Event
 from tocsin.pipeline import BlindRule, Coverage, DetectionPipeline, FinishPart, ShareTallies
-from tocsin.shares import Unit, Worker, add_stats, plan_shares, split_finish
+from tocsin.shares import SharedCount, Unit, Worker, add_stats, plan_shares, split_finish
 from tocsin.sources import InputSource, InputStats, ParseOptions, UnreadableInput
 from tocsin.sources.base import BatchParser, SkippedInput
 from tocsin.sources.detect import detect_format
@@ -296,7 +296,6 @@ class ShareOutcome:
 
     #: The counts of each unit of the share, in its order.
     stats: list[InputStats]
-    events: int
     tallies: ShareTallies
     content_stats: Counter[str]
     #: The share's alerts, a pickled list per batch (written and read by this run only).
@@ -321,13 +320,14 @@ def _read_share(
     batch_size: int,
     workdir: Path,
     index: int,
+    events_read: SharedCount,
 ) -> ShareOutcome:
-    """A worker's job: one share of a scan through a pipeline of its own (see ``tocsin.shares``)."""
+    """A worker's job: one share of a scan through a pipeline of its own (see ``tocsin.shares``);
+    the events it reads are added to ``events_read`` batch by batch."""
     content.take_alerts()  # alerts of files scanned before the fork are the first process's
     content_before = Counter(content.scanner.stats) if content.scanner is not None else Counter()
     alert_file, kept = workdir / f"share-{index}.alerts", workdir / f"share-{index}.kept.db"
     connection = connect(str(workdir / f"share-{index}.db"))
-    events = 0
     try:
         pipeline = DetectionPipeline(ruleset, connection, geoip=geoip, content=content)
         with open(os.open(alert_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as stream:
@@ -335,7 +335,7 @@ def _read_share(
                 connection.execute("BEGIN")
                 alerts = pipeline.process(batch)
                 connection.execute("COMMIT")
-                events += len(batch)
+                events_read.add(len(batch))
                 if alerts:
                     pickle.dump(alerts, stream, pickle.HIGHEST_PROTOCOL)
         pipeline.hand_over(kept)
@@ -345,7 +345,7 @@ def _read_share(
         connection.close()
     content_stats = Counter(content.scanner.stats) if content.scanner is not None else Counter()
     content_stats.subtract(content_before)
-    return ShareOutcome([unit.stats for unit in share], events, tallies, +content_stats, alert_file, kept)
+    return ShareOutcome([unit.stats for unit in share], tallies, +content_stats, alert_file, kept)
 
 
 def _finish_in_parts(pipeline: DetectionPipeline, count: int, kept: list[Path]) -> list[Alert]:
@@ -422,13 +422,28 @@ def run_scan(
     parse = replace(request.parse, payload_scanner=content.payload_scanner)
     scan_file = content.scan_file if content.scan_files else None
     workers: list[tuple[list[Unit], Worker[ShareOutcome]]] = []
+    events_read: SharedCount | None = None  # events the workers read, for the progress
+
+    def batch_read(events: int) -> None:
+        if on_batch:
+            on_batch(events + (events_read.take() if events_read else 0))
+
     with tempfile.TemporaryDirectory(prefix="tocsin-") as workdir:
         if request.workers > 1:
             units = list(_parsed_inputs(request.paths, request.format_in, parse, read, scan_file))
             first, *others = plan_shares(units, request.workers) or [[]]
+            events_read = SharedCount()
             for index, share in enumerate(others, 1):  # forked before this process opens an engine
                 job = partial(
-                    _read_share, share, ruleset, geoip, content, request.batch_size, Path(workdir), index
+                    _read_share,
+                    share,
+                    ruleset,
+                    geoip,
+                    content,
+                    request.batch_size,
+                    Path(workdir),
+                    index,
+                    events_read,
                 )
                 workers.append((share, Worker(job)))
             batches = batches_of(first, request.batch_size)
@@ -460,13 +475,12 @@ def run_scan(
                 emit(alerts)
                 if on_documents:
                     on_documents(batch.events, alerts)
-                if on_batch:
-                    on_batch(len(batch))
+                batch_read(len(batch))
             kept = [Path(workdir) / "share-0.kept.db"] if request.workers > 1 else []
             if kept:  # for the processes that will share the end of the scan
                 pipeline.hand_over(kept[0])
             for share, worker in workers:  # in reading order
-                outcome = worker.result()
+                outcome = worker.result(waiting=lambda: batch_read(0))
                 for unit, stats in zip(share, outcome.stats, strict=True):
                     add_stats(unit.stats, stats)
                 for alerts in outcome.alerts():
@@ -475,8 +489,9 @@ def run_scan(
                 kept.append(outcome.kept)
                 if content.scanner is not None:
                     content.scanner.stats.update(outcome.content_stats)
-                if on_batch:
-                    on_batch(outcome.events)
+            batch_read(0)
+            if request.workers > 1 and meter is not None:  # shares are read without a byte meter
+                meter.end()
             final_alerts = (
                 _finish_in_parts(pipeline, request.workers, kept)
                 if request.workers > 1

@@ -86,6 +86,24 @@ def split_finish(costs: dict[FinishTask, int], count: int) -> list[FinishPart]:
     return [part for part in parts if part.correlations or part.stateful]
 
 
+class SharedCount:
+    """A count forked workers add to and their parent follows (events read, for the progress)."""
+
+    def __init__(self) -> None:
+        self._value = multiprocessing.get_context("fork").Value("q", 0)
+        self._taken = 0
+
+    def add(self, count: int) -> None:
+        with self._value.get_lock():
+            self._value.value += count
+
+    def take(self) -> int:
+        """What was added since the last ``take``."""
+        total = self._value.value
+        added, self._taken = total - self._taken, total
+        return added
+
+
 class WorkerFailed(RuntimeError):
     """A worker stopped on an error: the scan cannot give its share's alerts."""
 
@@ -104,8 +122,11 @@ class Worker(Generic[T]):
         self._process.start()
         sender.close()
 
-    def result(self) -> T:
-        """What the job returned; raises ``WorkerFailed`` if it raised or the process died."""
+    def result(self, waiting: Callable[[], None] | None = None) -> T:
+        """What the job returned, calling ``waiting`` about five times a second until then; raises
+        ``WorkerFailed`` if it raised or the process died."""
+        while waiting is not None and not self._results.poll(0.2):
+            waiting()
         try:
             done, value = self._results.recv()
         except EOFError:

@@ -157,3 +157,10 @@ def test_a_part_of_a_json_lines_file_starting_with_a_bad_line_is_read_as_json_li
     records = list(iter_json_records(stream, stats, 1 << 20, first_line=41))
     assert records == [("42", '{"a": 1}', {"a": 1}), ("44", '{"b": 2}', {"b": 2})]
     assert stats.skipped == {"malformed JSON": 1}
+
+
+def test_the_progress_counts_the_events_every_worker_read(brute_force: Path) -> None:
+    counted: list[int] = []
+    summary = run_scan(ScanRequest(paths=[str(brute_force)], workers=3), lambda alert: None, counted.append)
+    assert sum(counted) == summary.read.events > 0
+    assert len(counted) > 1
