@@ -18,6 +18,8 @@ wall time, CPU time and peak RSS; times include the process's start-up:
 * floor, orjson: every line decoded with orjson, nothing else;
 * floor, DuckDB: the kit's ``floor_duckdb.py``: ``read_json_auto`` into a table, then the five rules
   as SQL (pysigma-backend-duckdb when installed, as the kit's README describes);
+* workers: the same scan with ``--workers N`` (``--workers``, default 2) on CPUs 0 to N-1, its
+  counts checked too;
 * start-up: ``tocsin --help``, median of 5 runs; and ``tocsin scan`` of the kit's first line with its
   rules, subtracted from the scan's wall time for the rate without start-up.
 """
@@ -58,7 +60,14 @@ print(count)
 """
 
 
-def bench(events: int, work: Path, repeat: int) -> tuple[list[Run], dict[str, int], dict[str, int]]:
+def _counts(alerts: Path) -> dict[str, int]:
+    with alerts.open() as stream:
+        return dict(Counter(RULE_KEYS[json.loads(line)["rule"]["title"]] for line in stream))
+
+
+def bench(
+    events: int, work: Path, repeat: int, workers: int
+) -> tuple[list[Run], dict[str, int], dict[str, int]]:
     data = work / f"sshd-{events}.jsonl"
     if not data.exists():
         subprocess.run([sys.executable, str(KIT / "gen_sshd.py"), str(events), str(data)], check=True)
@@ -80,8 +89,21 @@ def bench(events: int, work: Path, repeat: int) -> tuple[list[Run], dict[str, in
             [*tocsin, "--no-builtin-rules", "--format", "jsonl", "-o", str(alerts)],
         ),
     ]
-    with alerts.open() as stream:
-        counts = Counter(RULE_KEYS[json.loads(line)["rule"]["title"]] for line in stream)
+    counts = _counts(alerts)
+    if workers > 1:
+        argv = [
+            *tocsin,
+            "--no-builtin-rules",
+            "--workers",
+            str(workers),
+            "--format",
+            "jsonl",
+            "-o",
+            str(alerts),
+        ]
+        runs.append(fastest(repeat, f"tocsin scan --workers {workers}", events, argv, cpus=workers))
+        if _counts(alerts) != counts:
+            raise SystemExit(f"--workers {workers} counted {_counts(alerts)}, one process {counts}")
     runs.append(
         fastest(repeat, "floor: orjson decode only", events, [sys.executable, "-c", ORJSON_FLOOR, str(data)])
     )
@@ -113,7 +135,7 @@ def bench(events: int, work: Path, repeat: int) -> tuple[list[Run], dict[str, in
             ],
         )
     )
-    return runs, dict(counts), expected
+    return runs, counts, expected
 
 
 def startup() -> float:
@@ -133,16 +155,22 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs per measurement, fastest kept (default: 1)"
     )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="processes of the workers row (default: 2); 1 skips it"
+    )
     args = parser.parse_args()
     if not (KIT / "gen_sshd.py").exists():
         raise SystemExit(f"the benchmark kit is not at {KIT}")
     sizes = args.events or [200_000, 2_000_000]
     work = args.out or Path(tempfile.mkdtemp(prefix="tocsin-jsonl-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"load average at start: {os.getloadavg()[0]:.2f}; each run pinned to CPU 0")
+    print(
+        f"load average at start: {os.getloadavg()[0]:.2f}; each run pinned to CPU 0 "
+        f"(the workers row to CPUs 0 to {args.workers - 1})"
+    )
     rows = []
     for size in sizes:
-        runs, counts, expected = bench(size, work, args.repeat)
+        runs, counts, expected = bench(size, work, args.repeat, args.workers)
         exact = counts == expected
         for run in runs:
             rows.append((run, size))
@@ -158,8 +186,12 @@ def main() -> None:
             f"          aim {AIM:,}/s on one core: {'met' if tocsin.rate >= AIM else 'NOT met'} ({tocsin.rate / AIM:.2f}x); "
             f"without the {start.wall:.2f} s start-up: {steady:,.0f} events/s ({steady / AIM:.2f}x)"
         )
-        if runs[2].output:
-            print("          " + runs[2].output.strip().replace("\n", "\n          "))
+        parallel = next((run for run in runs if "--workers" in run.name), None)
+        if parallel:
+            print(f"          {parallel.name}: {tocsin.wall / parallel.wall:.2f}x one process, counts exact")
+        floor = next(run for run in runs if run.name.startswith("floor: DuckDB"))
+        if floor.output:
+            print("          " + floor.output.strip().replace("\n", "\n          "))
     help_time = startup()
     print(f"tocsin --help: median of 5 = {help_time:.3f} s (aim 0.3 s)")
     if args.markdown:

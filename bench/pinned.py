@@ -1,4 +1,5 @@
-"""One benchmark measurement: a command run pinned to CPU 0, with its wall time, CPU time and peak RSS.
+"""One benchmark measurement: a command run pinned to CPU 0 (or CPUs 0 to N-1), with its wall time,
+CPU time and peak RSS.
 
 The ``bench_*.py`` scripts import it (``python bench/bench_x.py`` puts this folder on the path).
 """
@@ -27,12 +28,16 @@ class Run:
         return self.count / self.wall
 
 
-def measure(name: str, count: int, command: list[str], exit_codes: tuple[int, ...] = (0,)) -> Run:
-    """Run ``command`` pinned to CPU 0; its wall time, CPU time and peak RSS. An exit code outside
-    ``exit_codes`` stops the benchmark with the command's output."""
+def measure(
+    name: str, count: int, command: list[str], exit_codes: tuple[int, ...] = (0,), cpus: int = 1
+) -> Run:
+    """Run ``command`` pinned to CPUs 0 to ``cpus`` - 1; its wall time, CPU time (of its processes
+    together) and peak RSS. An exit code outside ``exit_codes`` stops the benchmark with the
+    command's output."""
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
-        process = subprocess.Popen(["taskset", "-c", "0", *command], stdout=out, stderr=subprocess.STDOUT)
+        pinned = ["taskset", "-c", f"0-{cpus - 1}"]
+        process = subprocess.Popen([*pinned, *command], stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         out.seek(0)
@@ -42,7 +47,8 @@ def measure(name: str, count: int, command: list[str], exit_codes: tuple[int, ..
     return Run(name, count, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text)
 
 
-def fastest(repeat: int, name: str, count: int, command: list[str]) -> Run:
+def fastest(repeat: int, name: str, count: int, command: list[str], cpus: int = 1) -> Run:
     """The fastest of ``repeat`` runs of ``measure``: on a shared machine the slower ones measured
     the neighbours as much as the command."""
-    return min((measure(name, count, command) for _ in range(max(1, repeat))), key=lambda run: run.wall)
+    runs = (measure(name, count, command, cpus=cpus) for _ in range(max(1, repeat)))
+    return min(runs, key=lambda run: run.wall)
