@@ -13,6 +13,7 @@ rule is evaluated by one process (``split_finish``), over a copy of all the rows
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import traceback
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from typing import Generic, TypeVar
 from tocsin.pipeline import FinishPart, FinishTask
 from tocsin.sources.base import InputSource, InputStats, Parser
 from tocsin.sources.inputs import cut_at_lines, plain_size
+from tocsin.storage.sqlite import is_disk_full
 
 T = TypeVar("T")
 
@@ -124,7 +126,7 @@ class Worker(Generic[T]):
 
     def result(self, waiting: Callable[[], None] | None = None) -> T:
         """What the job returned, calling ``waiting`` about five times a second until then; raises
-        ``WorkerFailed`` if it raised or the process died."""
+        ``WorkerFailed`` if it raised or the process died, ``OSError`` (ENOSPC) if its disk was full."""
         while waiting is not None and not self._results.poll(0.2):
             waiting()
         try:
@@ -134,7 +136,7 @@ class Worker(Generic[T]):
             raise WorkerFailed(f"a scan worker died (exit code {self._process.exitcode})") from None
         self._process.join()
         if not done:
-            raise WorkerFailed(f"a scan worker failed: {value}")
+            raise value if isinstance(value, OSError) else WorkerFailed(f"a scan worker failed: {value}")
         result: T = value
         return result
 
@@ -151,6 +153,8 @@ def _run(job: Callable[[], object], results: Connection) -> None:
     except BaseException as exc:  # whatever stops the job is reported to the parent
         last = traceback.extract_tb(exc.__traceback__)[-1:]
         where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
-        outcome = (False, f"{type(exc).__name__}: {exc}{where}")
+        # A full disk is the user's to fix, not an internal error: the parent says it as for its own writes.
+        full = OSError(errno.ENOSPC, f"a scan worker: {exc}") if is_disk_full(exc) else None
+        outcome = (False, full or f"{type(exc).__name__}: {exc}{where}")
     results.send(outcome)
     results.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from tocsin.sources import InputStats, ParseOptions
 from tocsin.sources.inputs import cut_at_lines, resolve_inputs
 from tocsin.sources.jsonstream import iter_json_records
 from tocsin.sources.syslog import SyslogParser
+from tocsin.storage.sqlite import is_disk_full
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +100,16 @@ def test_inputs_that_cannot_be_cut_go_whole_to_one_share_in_reading_order(brute_
 def test_a_failing_worker_is_reported_not_lost() -> None:
     with pytest.raises(WorkerFailed, match="ZeroDivisionError"):
         Worker(lambda: 1 // 0).result()
+
+
+def _fill_the_disk() -> None:
+    raise sqlite3.OperationalError("database or disk is full")
+
+
+def test_a_worker_on_a_full_disk_is_reported_as_a_full_disk() -> None:
+    with pytest.raises(OSError, match="disk is full") as raised:
+        Worker(_fill_the_disk).result()
+    assert is_disk_full(raised.value)
 
 
 def test_workers_refuse_options_that_keep_every_event(tmp_path: Path) -> None:
