@@ -1,8 +1,8 @@
 """A scan read by several processes (``scan --workers N``): its inputs cut into shares.
 
 The inputs, in reading order, are cut into shares of about equal size. A file whose parser reads
-any run of its lines as the whole file would (``Parser.splittable``: syslog, JSON Lines) is cut at
-line ends; any other input goes whole to the share it starts in. The first process reads the first share; a
+any run of its lines as the whole file would (``Parser.splittable``: syslog, JSON Lines, web server
+line logs) is cut at line ends; any other input goes whole to the share it starts in. The first process reads the first share; a
 worker forked before any engine exists (``Worker``) reads each other share with a pipeline of its
 own, and the first process then takes the shares over in order (see ``tocsin.scan``), so the run
 gives the alerts, ids and counts a run with one process gives.

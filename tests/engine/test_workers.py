@@ -176,3 +176,20 @@ def test_the_progress_counts_the_events_every_worker_read(brute_force: Path) -> 
     summary = run_scan(ScanRequest(paths=[str(brute_force)], workers=3), lambda alert: None, counted.append)
     assert sum(counted) == summary.read.events > 0
     assert len(counted) > 1
+
+
+def test_a_web_access_log_cut_in_three_gives_the_alerts_of_one_read(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    lines = []
+    for second in range(3000):
+        stamp = f"03/Dec/2026:10:{second // 60 % 60:02d}:{second % 60:02d} +0000"
+        if second % 3 == 0:  # a password guesser among the shoppers
+            request, status, client = "POST /login HTTP/1.1", 401, "198.51.100.7"
+        else:
+            request, status, client = f"GET /item/{second % 97} HTTP/1.1", 200, f"203.0.113.{second % 50}"
+        lines.append(f'{client} - - [{stamp}] "{request}" {status} 512 "-" "Mozilla/5.0"')
+    log.write_text("\n".join(lines) + "\n")
+    alone, counts = _scan([log], 1)
+    assert counts["inputs"][0][1:4] == ("apache-access", 3000, 3000)
+    assert any(alert["event_count"] > 1 for alert in alone)
+    assert _scan([log], 3) == (alone, counts)

@@ -66,8 +66,8 @@ EXIT_ALERTS = 1
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Processes reading the inputs: syslog and JSON Lines files are cut at line ends, other inputs "
-    "spread whole. Alerts and counts are those of one process. Not with --db, --report or --to-es.",
+    help="Processes reading the inputs: syslog, JSON Lines and web server logs are cut at line ends, "
+    "other inputs spread whole. Alerts and counts are those of one process. Not with --db, --report or --to-es.",
 )
 @click.option(
     "-v",

@@ -126,6 +126,10 @@ class LineFormat(WebParser):
     ) -> tuple[float | None, dict[str, Any], LogSource]:
         """(time, ECS fields, log source) of a matched line."""
 
+    def splittable(self, source: InputSource) -> bool:
+        """Each line is read alone (the request, the client, the time zone it carries)."""
+        return True
+
     def batches(self, source: InputSource, stats: InputStats, size: int) -> Iterator[EventBatch]:
         requests = Requests(self.options, self.dataset, self.logsource)
         fullmatch, read, skip_reason = (
@@ -134,7 +138,7 @@ class LineFormat(WebParser):
             f"line not in the {self.name} format",
         )
         with source.open() as stream:
-            lines = decode_lines(stream, stats, self.options.max_record_bytes)
+            lines = decode_lines(stream, stats, self.options.max_record_bytes, source.first_line)
             while chunk := list(islice(lines, size)):
                 batch = WebRecords(source.name, self.name)
                 stats.records += len(chunk)
@@ -165,7 +169,7 @@ class CombinedFormat(LineFormat):
 
         requests = Requests(self.options, self.dataset, self.logsource)
         with source.open() as stream:
-            lines = decode_lines(stream, stats, self.options.max_record_bytes)
+            lines = decode_lines(stream, stats, self.options.max_record_bytes, source.first_line)
             while chunk := list(islice(lines, size)):
                 stats.records += len(chunk)
                 rows = CombinedRows(self, requests, source.name, chunk, stats)
