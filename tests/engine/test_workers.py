@@ -118,6 +118,10 @@ def test_workers_refuse_options_that_keep_every_event(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["scan", str(log), "--workers", "2", "--db", str(tmp_path / "case.db")])
     assert result.exit_code == 2
     assert "--workers" in result.output
+    assert (
+        CliRunner().invoke(cli, ["scan", str(log), "--workers", "0", "-o", str(tmp_path / "a")]).exit_code
+        == 0
+    )
 
 
 def test_the_end_of_a_scan_is_spread_by_cost_and_rules_that_read_nothing_stay_first() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 import tempfile
@@ -63,11 +64,12 @@ EXIT_ALERTS = 1
 @yara_option
 @click.option(
     "--workers",
-    type=click.IntRange(1, 64),
+    type=click.IntRange(0, 64),
     default=1,
     show_default=True,
-    help="Processes reading the inputs: syslog, JSON Lines and web server logs are cut at line ends, "
-    "other inputs spread whole. Alerts and counts are those of one process. Not with --db, --report or --to-es.",
+    help="Processes reading the inputs (0: one per CPU this process may use): syslog, JSON Lines and web "
+    "server logs are cut at line ends, other inputs spread whole. Alerts and counts are those of one "
+    "process. Not with --db, --report or --to-es.",
 )
 @click.option(
     "-v",
@@ -141,6 +143,7 @@ def scan(
     from tocsin.terminal import stderr_console, styled, table_console
 
     check_paths(paths, output=output, db=db)
+    workers = workers or min(len(os.sched_getaffinity(0)), 64)
     if workers > 1 and (db or report_path or to_es):
         raise click.UsageError(
             "--workers reads with several processes; --db, --report and --to-es keep every event, which needs one"
