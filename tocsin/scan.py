@@ -348,32 +348,98 @@ def _read_share(
     return ShareOutcome([unit.stats for unit in share], tallies, +content_stats, alert_file, kept)
 
 
-def _finish_in_parts(pipeline: DetectionPipeline, count: int, kept: list[Path]) -> list[Alert]:
-    """``pipeline.finish()`` with its rules spread over ``count`` processes (``split_finish``): the
-    same alerts in the same order. This process evaluates the first part; each forked one its own,
-    over the rows every share kept (``kept``, in reading order)."""
-    first, *others = split_finish(pipeline.finish_costs(), count) or [FinishPart()]
-    if not others:
-        return pipeline.finish()
-    pipeline.sigma.close()  # no DuckDB across a fork
-    finishers = [
-        Worker(partial(_finish_part, pipeline.ruleset, pipeline.geoip, kept, part)) for part in others
-    ]
-    alerts = pipeline.take_content_alerts() + pipeline.finish(first)
-    for finisher in finishers:
-        found, sigma_diagnostics, stateful_diagnostics = finisher.result()
-        alerts += found
-        pipeline.add_diagnostics(sigma_diagnostics, stateful_diagnostics)
-    rules = [rule.info.id for rule in pipeline.ruleset.correlations]
-    rules += [rule.info.id for rule, _ in pipeline.stateful.rules]
-    order = {rule: position for position, rule in enumerate(rules)}
-    return sorted(alerts, key=lambda alert: order.get(alert.rule.id, -1))  # stable: a rule's own order kept
+class _SharedScan:
+    """A scan read by several processes (``tocsin.shares``): the workers forked for every share but
+    the first, which this process reads; then their shares taken over and the end spread."""
+
+    def __init__(
+        self,
+        units: list[Unit],
+        request: ScanRequest,
+        ruleset: RuleSet,
+        geoip: GeoIP | None,
+        content: ContentScan,
+        workdir: Path,
+    ) -> None:
+        self.first, *others = plan_shares(units, request.workers) or [[]]
+        self.count = request.workers
+        self.workdir = workdir
+        #: Events the workers read, for the progress.
+        self.events_read = SharedCount()
+        self.workers = [
+            (
+                share,
+                Worker(
+                    partial(
+                        _read_share,
+                        share,
+                        ruleset,
+                        geoip,
+                        content,
+                        request.batch_size,
+                        workdir,
+                        index,
+                        self.events_read,
+                    )
+                ),
+            )
+            for index, share in enumerate(others, 1)
+        ]
+        self.kept: list[Path] = []
+
+    def take_over(
+        self, pipeline: DetectionPipeline, emit: Callable[[list[Alert]], None], waiting: Callable[[], None]
+    ) -> None:
+        """Once this process read the first share: each worker's counts, alerts and kept rows, in
+        reading order (``waiting`` is called while a worker is still reading)."""
+        self.kept.append(self.workdir / "share-0.kept.db")  # for the processes sharing the end
+        pipeline.hand_over(self.kept[0])
+        for share, worker in self.workers:
+            outcome = worker.result(waiting)
+            for unit, stats in zip(share, outcome.stats, strict=True):
+                add_stats(unit.stats, stats)
+            for alerts in outcome.alerts():
+                emit(alerts)
+            pipeline.take_over(outcome.kept, outcome.tallies)
+            self.kept.append(outcome.kept)
+            if pipeline.content is not None and pipeline.content.scanner is not None:
+                pipeline.content.scanner.stats.update(outcome.content_stats)
+        waiting()
+
+    def finish(self, pipeline: DetectionPipeline) -> list[Alert]:
+        """``pipeline.finish()`` with its rules spread over the processes (``split_finish``): the
+        same alerts in the same order. This process evaluates the first part; each forked one its
+        own, over the rows every share kept."""
+        first, *others = split_finish(pipeline.finish_costs(), self.count) or [FinishPart()]
+        if not others:
+            return pipeline.finish()
+        pipeline.sigma.close()  # no DuckDB across a fork
+        finishers = [
+            Worker(partial(_finish_part, pipeline.ruleset, pipeline.geoip, self.kept, part))
+            for part in others
+        ]
+        alerts = pipeline.take_content_alerts() + pipeline.finish(first)
+        for finisher in finishers:
+            found, sigma_diagnostics, stateful_diagnostics = finisher.result()
+            alerts += found
+            pipeline.add_diagnostics(sigma_diagnostics, stateful_diagnostics)
+        rules = [rule.info.id for rule in pipeline.ruleset.correlations]
+        rules += [rule.info.id for rule, _ in pipeline.stateful.rules]
+        order = {rule: position for position, rule in enumerate(rules)}
+        return sorted(
+            alerts, key=lambda alert: order.get(alert.rule.id, -1)
+        )  # stable: a rule's own order kept
+
+    def stop(self) -> None:
+        """End the workers still running (the scan stopped early)."""
+        for _, worker in self.workers:
+            worker.stop()
 
 
 def _finish_part(
     ruleset: RuleSet, geoip: GeoIP | None, kept: list[Path], part: FinishPart
 ) -> tuple[list[Alert], Counter[str], Counter[str]]:
-    """A forked process's part of a scan's end (``_finish_in_parts``): its alerts and the notes
+    """A forked process's part of a scan's end (``_SharedScan.finish``): its alerts and the notes
     its rules made."""
     connection = connect(":memory:")
     try:
@@ -421,32 +487,17 @@ def run_scan(
     summary.yara_files, summary.yara_errors = content.compiled.files, content.compiled.errors
     parse = replace(request.parse, payload_scanner=content.payload_scanner)
     scan_file = content.scan_file if content.scan_files else None
-    workers: list[tuple[list[Unit], Worker[ShareOutcome]]] = []
-    events_read: SharedCount | None = None  # events the workers read, for the progress
+    shared: _SharedScan | None = None
 
     def batch_read(events: int) -> None:
         if on_batch:
-            on_batch(events + (events_read.take() if events_read else 0))
+            on_batch(events + (shared.events_read.take() if shared else 0))
 
     with tempfile.TemporaryDirectory(prefix="tocsin-") as workdir:
-        if request.workers > 1:
+        if request.workers > 1:  # forked before this process opens an engine
             units = list(_parsed_inputs(request.paths, request.format_in, parse, read, scan_file))
-            first, *others = plan_shares(units, request.workers) or [[]]
-            events_read = SharedCount()
-            for index, share in enumerate(others, 1):  # forked before this process opens an engine
-                job = partial(
-                    _read_share,
-                    share,
-                    ruleset,
-                    geoip,
-                    content,
-                    request.batch_size,
-                    Path(workdir),
-                    index,
-                    events_read,
-                )
-                workers.append((share, Worker(job)))
-            batches = batches_of(first, request.batch_size)
+            shared = _SharedScan(units, request, ruleset, geoip, content, Path(workdir))
+            batches = batches_of(shared.first, request.batch_size)
         else:
             batches = read_batches(
                 request.paths, request.format_in, parse, read, request.batch_size, scan_file, meter
@@ -476,27 +527,11 @@ def run_scan(
                 if on_documents:
                     on_documents(batch.events, alerts)
                 batch_read(len(batch))
-            kept = [Path(workdir) / "share-0.kept.db"] if request.workers > 1 else []
-            if kept:  # for the processes that will share the end of the scan
-                pipeline.hand_over(kept[0])
-            for share, worker in workers:  # in reading order
-                outcome = worker.result(waiting=lambda: batch_read(0))
-                for unit, stats in zip(share, outcome.stats, strict=True):
-                    add_stats(unit.stats, stats)
-                for alerts in outcome.alerts():
-                    emit(alerts)
-                pipeline.take_over(outcome.kept, outcome.tallies)
-                kept.append(outcome.kept)
-                if content.scanner is not None:
-                    content.scanner.stats.update(outcome.content_stats)
-            batch_read(0)
-            if request.workers > 1 and meter is not None:  # shares are read without a byte meter
-                meter.end()
-            final_alerts = (
-                _finish_in_parts(pipeline, request.workers, kept)
-                if request.workers > 1
-                else pipeline.finish()
-            )
+            if shared:
+                shared.take_over(pipeline, emit, lambda: batch_read(0))
+                if meter is not None:  # shares are read without a byte meter
+                    meter.end()
+            final_alerts = shared.finish(pipeline) if shared else pipeline.finish()
             pipeline.close()
             emit(final_alerts)
             if on_documents:
@@ -507,8 +542,8 @@ def run_scan(
                 summary.content_scan = content.scanner.stats
         finally:
             connection.close()
-            for _, worker in workers:
-                worker.stop()
+            if shared:
+                shared.stop()
             if geoip is not None:
                 geoip.close()
     summary.elapsed = time.monotonic() - started
