@@ -143,7 +143,7 @@ def scan(
     from tocsin.terminal import stderr_console, styled, table_console
 
     check_paths(paths, output=output, db=db)
-    workers = workers or min(len(os.sched_getaffinity(0)), 64)
+    workers = workers or min(_usable_cpus(), 64)
     if workers > 1 and (db or report_path or to_es):
         raise click.UsageError(
             "--workers reads with several processes; --db, --report and --to-es keep every event, which needs one"
@@ -253,3 +253,8 @@ def scan(
     if fail_on is not None and (tripped := summary.tripped(fail_on)):
         print_tripped(console, summary, tripped, fail_on)
         raise click.exceptions.Exit(EXIT_ALERTS)
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
