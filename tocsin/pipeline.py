@@ -21,6 +21,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from tocsin.batch import EventBatch, EventList
 from tocsin.credentials import annotate_credential_alerts
@@ -207,7 +208,7 @@ class DetectionPipeline:
 class FinishTask:
     """One rule ``finish`` evaluates: a correlation (by its index) or a stateful rule (by its id)."""
 
-    kind: str
+    kind: Literal["correlation", "stateful"]
     key: int | str
 
 
@@ -229,6 +230,6 @@ class FinishPart:
 class ShareTallies:
     """The counts of a worker's share of a scan that the run's summary adds up."""
 
-    routed: Counter[str]
-    sigma_diagnostics: Counter[str]
-    stateful_diagnostics: Counter[str]
+    routed: Counter[str] = field(default_factory=Counter)
+    sigma_diagnostics: Counter[str] = field(default_factory=Counter)
+    stateful_diagnostics: Counter[str] = field(default_factory=Counter)

@@ -445,7 +445,7 @@ def _finish_part(
     try:
         pipeline = DetectionPipeline(ruleset, connection, geoip=geoip)
         for share in kept:
-            pipeline.take_over(share, ShareTallies(Counter(), Counter(), Counter()))
+            pipeline.take_over(share, ShareTallies())
         alerts = pipeline.finish(part)
         pipeline.close()
         return alerts, Counter(pipeline.sigma.diagnostics), Counter(pipeline.stateful.diagnostics)

@@ -2,13 +2,13 @@
 
 The inputs, in reading order, are cut into shares of about equal size. A file whose parser reads
 any run of its lines as the whole file would (``Parser.splittable``: syslog, JSON Lines, web server
-line logs) is cut at line ends; any other input goes whole to the share it starts in. The first process reads the first share; a
-worker forked before any engine exists (``Worker``) reads each other share with a pipeline of its
-own, and the first process then takes the shares over in order (see ``tocsin.scan``), so the run
-gives the alerts, ids and counts a run with one process gives.
+line logs) is cut at line ends; any other input goes whole to the share it starts in. The first
+process reads the first share; a worker forked before any engine exists (``Worker``) reads each
+other share with a pipeline of its own, and the first process then takes the shares over in order
+(see ``tocsin.scan``), so the run gives the alerts, ids and counts a run with one process gives.
 
 The end of such a scan (correlations and stateful rules over every kept row) is spread too: each
-rule is evaluated by one process (``split_finish``), over a copy of all the rows kept.
+rule is evaluated by one process (``split_finish``), over the rows every share kept.
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ def plan_shares(units: list[Unit], count: int) -> list[list[Unit]]:
     sizes = [_size(unit) for unit in units]
     total = sum(size for size, _ in sizes)
     shares: list[list[Unit]] = [[] for _ in range(count)]
+    bounds = [share * total // count for share in range(1, count)]
     start = 0
     for unit, (size, splittable) in zip(units, sizes, strict=True):
-        bounds = [share * total // count for share in range(1, count)]
         inside = [bound - start for bound in bounds if start < bound < start + size]
         parts = cut_at_lines(unit.source, inside) if splittable and inside else [unit.source]
         offset = start
