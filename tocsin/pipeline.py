@@ -167,16 +167,21 @@ class DetectionPipeline:
         tables = [("candidates", self.sigma.table)] if self.ruleset.correlations else []
         return tables + ([("stateful_rows", self.stateful.rows)] if self.stateful.rules else [])
 
-    def hand_over(self, path: Path) -> None:
-        """Copy the rows kept so far for ``finish`` into a new database at ``path``, in the order
-        they were kept (a worker's end of a batch run)."""
+    def _copy_kept(self, path: Path, statement: str) -> None:
+        """Run ``statement`` for each kept table (``{name}`` in the database at ``path``, attached as
+        ``share``; ``{table}`` here)."""
         execute = self.connection.execute
         execute("ATTACH DATABASE ? AS share", (str(path),))
         try:
             for name, table in self._kept_tables():
-                execute(f"CREATE TABLE share.{name} AS SELECT * FROM {table} ORDER BY rowid")
+                execute(statement.format(name=name, table=table))
         finally:
             execute("DETACH DATABASE share")
+
+    def hand_over(self, path: Path) -> None:
+        """Copy the rows kept so far for ``finish`` into a new database at ``path``, in the order
+        they were kept (a worker's end of a batch run)."""
+        self._copy_kept(path, "CREATE TABLE share.{name} AS SELECT * FROM {table} ORDER BY rowid")
 
     def tallies(self) -> ShareTallies:
         """The counts the run's summary adds up (a worker's share of them)."""
@@ -187,13 +192,7 @@ class DetectionPipeline:
     def take_over(self, path: Path, tallies: ShareTallies) -> None:
         """Append what a worker handed over (``hand_over``) after the rows kept so far: shares taken
         in reading order keep their rows in reading order, the tie-break of equal times."""
-        execute = self.connection.execute
-        execute("ATTACH DATABASE ? AS share", (str(path),))
-        try:
-            for name, table in self._kept_tables():
-                execute(f"INSERT INTO {table} SELECT * FROM share.{name} ORDER BY rowid")
-        finally:
-            execute("DETACH DATABASE share")
+        self._copy_kept(path, "INSERT INTO {table} SELECT * FROM share.{name} ORDER BY rowid")
         self.sigma.routed.update(tallies.routed)
         self.add_diagnostics(tallies.sigma_diagnostics, tallies.stateful_diagnostics)
 
