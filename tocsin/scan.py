@@ -324,8 +324,9 @@ def _read_share(
 ) -> ShareOutcome:
     """A worker's job: one share of a scan through a pipeline of its own (see ``tocsin.shares``);
     the events it reads are added to ``events_read`` batch by batch."""
-    content.take_alerts()  # alerts of files scanned before the fork are the first process's
-    content_before = Counter(content.scanner.stats) if content.scanner is not None else Counter()
+    content.take_alerts()  # alerts and counts of files scanned before the fork are the first process's
+    if content.scanner is not None:
+        content.scanner.stats.clear()
     alert_file, kept = workdir / f"share-{index}.alerts", workdir / f"share-{index}.kept.db"
     connection = connect(str(workdir / f"share-{index}.db"))
     try:
@@ -344,8 +345,7 @@ def _read_share(
     finally:
         connection.close()
     content_stats = Counter(content.scanner.stats) if content.scanner is not None else Counter()
-    content_stats.subtract(content_before)
-    return ShareOutcome([unit.stats for unit in share], tallies, +content_stats, alert_file, kept)
+    return ShareOutcome([unit.stats for unit in share], tallies, content_stats, alert_file, kept)
 
 
 class _SharedScan:

@@ -225,7 +225,7 @@ class GenericJsonParser(JsonParser, BatchParser):
         other shapes and mapped records as events."""
         with source.open() as stream:
             head = stream.peek(1 << 16) if hasattr(stream, "peek") else b""
-            if self.mapper.field_map or (source.first_line == 1 and not is_json_lines(head)):
+            if self.mapper.field_map or not is_json_lines(head, source.first_line):
                 events = self._events_of(stream, source, stats)
                 while chunk := list(islice(events, min(size, EVENT_LIST_ROWS))):
                     yield EventList(chunk)

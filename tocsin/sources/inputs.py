@@ -154,10 +154,13 @@ class _Decompressed(io.RawIOBase):
 
 def _decompressing(raw: IO[bytes]) -> IO[bytes]:
     head = raw.peek(8)[:8] if isinstance(raw, io.BufferedReader) else b""
-    for magic, opener in _MAGIC_OPENERS:
-        if head.startswith(magic):
-            return _decompressed(opener, raw)
-    return raw
+    opener = _decompressor_of(head)
+    return raw if opener is None else _decompressed(opener, raw)
+
+
+def _decompressor_of(head: bytes) -> Callable[[_Counting], _Decompressor] | None:
+    """What decompresses a stream that starts with ``head``; None for a plain one."""
+    return next((opener for magic, opener in _MAGIC_OPENERS if head.startswith(magic)), None)
 
 
 def _decompressed(opener: Callable[[_Counting], _Decompressor], raw: IO[bytes]) -> IO[bytes]:
@@ -261,9 +264,7 @@ def plain_size(source: InputSource) -> int | None:
             size = os.fstat(handle.fileno()).st_size
     except OSError:
         return None
-    if head.startswith(_ZIP_MAGIC) or any(head.startswith(magic) for magic, _ in _MAGIC_OPENERS):
-        return None
-    return size
+    return None if head.startswith(_ZIP_MAGIC) or _decompressor_of(head) else size
 
 
 def cut_at_lines(source: InputSource, offsets: list[int]) -> list[InputSource]:

@@ -96,28 +96,29 @@ def loads(text: str) -> Any:
 def iter_json_records(
     stream: IO[bytes], stats: InputStats, max_bytes: int, first_line: int = 1
 ) -> Iterator[Record]:
-    """Yield ``(offset, raw_text, value)`` for each JSON record of the stream. A part of a file
-    (``first_line`` above 1, cut only from JSON Lines files) is read as JSON Lines, whatever its
-    first line holds."""
-    if first_line > 1:
-        yield from iter_json_lines(stream, stats, max_bytes, first_line)
-        return
+    """Yield ``(offset, raw_text, value)`` for each JSON record of the stream (its first line is
+    number ``first_line``)."""
     head = stream.peek(_CHUNK)[:_CHUNK] if hasattr(stream, "peek") else b""
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped.startswith(b"[") or _WRAPPED_ARRAY.match(stripped):
-        yield from _iter_buffered(stream, stats, max_bytes, array=True)
-    elif _first_line_is_object(stripped):
-        yield from iter_json_lines(stream, stats, max_bytes)
+    if is_json_lines(head, first_line):
+        yield from iter_json_lines(stream, stats, max_bytes, first_line)
     else:
-        yield from _iter_buffered(stream, stats, max_bytes, array=False)
+        yield from _iter_buffered(stream, stats, max_bytes, array=_is_array(head))
 
 
-def is_json_lines(head: bytes) -> bool:
-    """True when a stream starting with ``head`` holds one JSON object per line."""
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped.startswith(b"[") or _WRAPPED_ARRAY.match(stripped):
-        return False
-    return _first_line_is_object(stripped)
+def is_json_lines(head: bytes, first_line: int = 1) -> bool:
+    """True when a stream starting with ``head`` holds one JSON object per line. A part of a file
+    (``first_line`` above 1, cut only from JSON Lines files) always does, whatever its first line
+    holds."""
+    return first_line > 1 or (not _is_array(head) and _first_line_is_object(_unpadded(head)))
+
+
+def _unpadded(head: bytes) -> bytes:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")
+
+
+def _is_array(head: bytes) -> bool:
+    stripped = _unpadded(head)
+    return stripped.startswith(b"[") or _WRAPPED_ARRAY.match(stripped) is not None
 
 
 def _first_line_is_object(head: bytes) -> bool:
