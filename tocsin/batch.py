@@ -93,6 +93,8 @@ class EventList(EventBatch):
     def group_by_logsource(logsources: list[LogSource]) -> dict[LogSource, list[int]]:
         """Row positions by log source. Parsers share LogSource objects: grouping by identity first
         hashes each distinct one once (a frozen dataclass recomputes its hash on every call)."""
+        if logsources and len(set(map(id, logsources))) == 1:  # the usual batch: one source, no loop
+            return {logsources[0]: list(range(len(logsources)))}
         by_identity: dict[int, tuple[LogSource, list[int]]] = {}
         for row, logsource in enumerate(logsources):
             entry = by_identity.get(id(logsource))
@@ -140,8 +142,8 @@ _DERIVED: dict[str, tuple[str, ...]] = {
 class JsonRecords(EventBatch):
     """JSON records of one input, decoded but not yet made into events.
 
-    ``materialize(record, raw, offset)`` makes the event of a record exactly as the format's
-    parser would; field values are read from the record the way the event would resolve them
+    ``materialize(record, raw, offset, logsource)`` makes the event of a record exactly as the
+    format's parser would, with the log source the batch routed it by; field values are read from the record the way the event would resolve them
     (its ECS fields are the record's own, looked up by path, case-insensitively).
     """
 
@@ -151,7 +153,7 @@ class JsonRecords(EventBatch):
         raws: list[str],
         offsets: list[str],
         logsources: list[LogSource],
-        materialize: Callable[[dict[str, Any], str, str], Event],
+        materialize: Callable[[dict[str, Any], str, str, LogSource], Event],
         keys: set[str] | None = None,
     ) -> None:
         """``keys``, every key of ``records`` when the caller has them at hand."""
@@ -248,6 +250,8 @@ class JsonRecords(EventBatch):
     def event(self, row: int) -> Event:
         event = self._cache.get(row)
         if event is None:
-            event = self._materialize(self.records[row], self._raws[row], self._offsets[row])
+            event = self._materialize(
+                self.records[row], self._raws[row], self._offsets[row], self._logsources[row]
+            )
             self._cache[row] = event
         return event

@@ -66,7 +66,7 @@ def elastic_pipeline(placeholders: dict[str, list[str]] | None = None) -> Proces
             ProcessingItem(SetStateTransformation("index", EVENTS_PATTERN), identifier="tocsin_index"),
         ],
     )
-    return processing_pipeline(placeholders or {}) + ecs
+    return processing_pipeline(placeholders or {}, windows=True) + ecs
 
 
 class _OfflineThreatModel:

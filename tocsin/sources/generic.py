@@ -170,7 +170,8 @@ class FieldMapper:
         self.field_map = {ecs: path for ecs, path in field_map.items() if ecs != "@timestamp"}
         self.logsource = logsource
 
-    def __call__(self, record: dict[str, Any]) -> Normalized:
+    def __call__(self, record: dict[str, Any], logsource: LogSource | None = None) -> Normalized:
+        """``record`` normalized; its log source is ``logsource`` when the caller has inferred it."""
         fields: dict[str, Any] = {}
         nested: set[str] = set()
         for key, value in record.items():
@@ -199,7 +200,7 @@ class FieldMapper:
             value = fields[name]
             if isinstance(value, str) and value.strip().isdigit():
                 fields[name] = int(value)
-        logsource = self.logsource or infer_logsource(fields.get)
+        logsource = logsource or self.logsource or infer_logsource(fields.get)
         return Normalized(self._timestamp(record), compact(fields), logsource)
 
     def _timestamp(self, record: dict[str, Any]) -> float | None:
@@ -263,8 +264,8 @@ class GenericJsonParser(JsonParser, BatchParser):
             logsources = _logsources(records, keys)
         unseen = InputStats(name)  # the rows were counted when read
 
-        def materialize(record: dict[str, Any], raw: str, offset: str) -> Event:
-            return self.mapper(record).event(record, raw, name, offset, self.name, unseen)
+        def materialize(record: dict[str, Any], raw: str, offset: str, logsource: LogSource) -> Event:
+            return self.mapper(record, logsource).event(record, raw, name, offset, self.name, unseen)
 
         return JsonRecords(records, lines.raws, lines.offsets, logsources, materialize, keys)
 

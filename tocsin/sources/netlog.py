@@ -119,11 +119,11 @@ def _batch(chunk: list[Row], name: str, format: str) -> JsonRecords:
     merged = [{**row.original, **row.fields} for row in chunk]
     index: dict[int, int] = {}
 
-    def materialize(record: dict[str, Any], raw: str, offset: str) -> Event:
+    def materialize(record: dict[str, Any], raw: str, offset: str, logsource: LogSource) -> Event:
         if not index:
             index.update((id(item), position) for position, item in enumerate(merged))
         row = chunk[index[id(record)]]
-        return Event(row.timestamp, dict(row.fields), row.original, raw, row.logsource, name, offset, format)
+        return Event(row.timestamp, dict(row.fields), row.original, raw, logsource, name, offset, format)
 
     return JsonRecords(
         merged,

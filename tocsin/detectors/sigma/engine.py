@@ -415,7 +415,8 @@ def _one_line(exc: BaseException) -> str:
 
 def event_alert(rule: DetectionRule, event: Event) -> Alert:
     """The alert for one event matching a single-event rule."""
-    entities = {name: event.fields.get(name) for name in ENTITY_FIELDS if event.fields.get(name) is not None}
+    fields = event.fields
+    entities = {name: value for name in ENTITY_FIELDS if (value := fields.get(name)) is not None}
     return Alert(
         id=alert_id(rule.info.id, event.id),
         timestamp=_utc(event.timestamp),

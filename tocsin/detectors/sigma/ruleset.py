@@ -21,8 +21,6 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.filters import SigmaFilter
-from sigma.pipelines.sysmon import sysmon_pipeline
-from sigma.pipelines.windows import windows_logsource_pipeline
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import (
     ValueListPlaceholderTransformation,
@@ -187,8 +185,10 @@ def rule_files(paths: Iterable[Path]) -> Iterator[Path]:
                 yield file
 
 
-def processing_pipeline(placeholders: dict[str, list[str]]) -> ProcessingPipeline:
-    """Windows/Sysmon logsource pipelines plus placeholder expansion for ``|expand``.
+def processing_pipeline(placeholders: dict[str, list[str]], windows: bool) -> ProcessingPipeline:
+    """Placeholder expansion for ``|expand``, after the Windows/Sysmon logsource pipelines when
+    ``windows`` (they only touch Windows rules, and importing them costs a rule-loading command
+    about 40 ms).
 
     Placeholders with configured values expand to those values; any other
     placeholder matches every value (as sigma-cli's wildcard handling does).
@@ -205,6 +205,11 @@ def processing_pipeline(placeholders: dict[str, list[str]]) -> ProcessingPipelin
     expansion = ProcessingPipeline(
         items=items, vars={name: list(values) for name, values in placeholders.items()}
     )
+    if not windows:
+        return expansion
+    from sigma.pipelines.sysmon import sysmon_pipeline
+    from sigma.pipelines.windows import windows_logsource_pipeline
+
     return sysmon_pipeline() + windows_logsource_pipeline() + expansion
 
 
@@ -227,7 +232,11 @@ def load_rules(
         stateful = [rule for rule in stateful if rule.info.id.lower() not in selection.disabled]
     parsed = _last_of_each_id(parsed, ruleset, selection)
     collection = _resolved_collection(parsed, ruleset.errors)
-    pipeline = processing_pipeline(placeholders or {})
+    windows = any(
+        isinstance(rule, SigmaRule) and _lower(rule.logsource.product) == "windows"
+        for rule in collection.rules
+    )
+    pipeline = processing_pipeline(placeholders or {}, windows)
     detection_backend = TocsinDuckDBBackend(pipeline)
     probe = connect_columnar()
     by_rule: dict[int, DetectionRule] = {}
