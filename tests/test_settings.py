@@ -81,6 +81,25 @@ def test_the_older_names_are_aliases_and_the_new_scheme_wins(tmp_path):
     assert shown(tmp_path, TOCSIN_ELASTICSEARCH__CHUNK_SIZE="7")["elasticsearch"]["chunk_size"] == 7
 
 
+def test_a_variable_overrides_one_key_of_the_file_and_keeps_the_others(tmp_path):
+    (tmp_path / "tocsin.toml").write_text(
+        '[scan]\nmin_level = "high"\nbatch_size = 100\n\n[sigma.placeholders]\nadmins = ["root"]\n'
+    )
+    settings = shown(
+        tmp_path,
+        TOCSIN_SCAN__MIN_LEVEL="low",
+        TOCSIN_WEB__FAILURE_STATUSES="403, 429",
+        TOCSIN_SIGMA__PLACEHOLDERS='{"operators": ["pi"]}',
+    )
+    assert settings["scan"]["min_level"] == "low" and settings["scan"]["batch_size"] == 100
+    assert settings["web"]["failure_statuses"] == [403, 429]  # a list of integers, read as integers
+    assert settings["sigma"]["placeholders"] == {"admins": ["root"], "operators": ["pi"]}  # tables merge
+    bad = tocsin(
+        "config", "show", cwd=tmp_path, env=_env(tmp_path, {"TOCSIN_WEB__FAILURE_STATUSES": "401,x"})
+    )
+    assert bad.returncode == 2 and "TOCSIN_WEB__FAILURE_STATUSES='401,x': expected integers" in bad.stderr
+
+
 def test_a_bad_variable_value_names_the_variable_it_came_from(tmp_path):
     for name in ("TOCSIN_SCAN__BATCH_SIZE", "TOCSIN_SCAN_BATCH_SIZE"):
         result = tocsin("config", "show", cwd=tmp_path, env=_env(tmp_path, {name: "0"}))

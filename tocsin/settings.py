@@ -15,7 +15,7 @@ import os
 import stat
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -29,7 +29,6 @@ from pydantic import (
     ValidationError,
 )
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 #: The short names the documentation gives the ``[elasticsearch]`` settings; they win over the older
 #: ``TOCSIN_ELASTICSEARCH_*`` names (both are aliases of ``TOCSIN_ELASTICSEARCH__*``), and are
@@ -246,10 +245,11 @@ class WebSettings(Section):
     failure_statuses: list[Annotated[int, Field(ge=100, le=999)]] = [400, 401, 403, 407, 422, 429]
 
 
-class Settings(BaseSettings):
-    """Every section; the file's values are the lowest-priority source, the environment overrides them."""
+class Settings(BaseModel):
+    """Every section; the file's values are the lowest-priority source, the environment overrides them
+    (``load_settings``)."""
 
-    model_config = SettingsConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     scan: ScanSettings = Field(default_factory=ScanSettings)
     sigma: SigmaSettings = Field(default_factory=SigmaSettings)
@@ -269,17 +269,6 @@ class Settings(BaseSettings):
         """The file the settings were read from (None: defaults and environment only)."""
         return self._source
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (Environment(settings_cls), init_settings)
-
 
 def section_fields(section: str) -> dict[str, FieldInfo]:
     """The settings of ``[section]``, by key."""
@@ -296,38 +285,43 @@ def variables(section: str, key: str) -> list[str]:
     return [*names, f"TOCSIN_{section}_{key}".upper()]
 
 
-class Environment(PydanticBaseSettingsSource):
-    """``TOCSIN_<SECTION>__<KEY>`` and its aliases, read as the type of the setting."""
+def environment_values() -> dict[str, dict[str, Any]]:
+    """``TOCSIN_<SECTION>__<KEY>`` and its aliases, read as the type of the setting, by section."""
+    _refuse_unknown_variables()
+    found: dict[str, dict[str, Any]] = {}
+    for section in Settings.model_fields:
+        for key, field in section_fields(section).items():
+            for name in variables(section, key):
+                raw = os.environ.get(name)
+                if raw is None or (raw == "" and name in ES_ALIASES.values()):
+                    continue
+                found.setdefault(section, {})[key] = _from_text(raw, field, name)
+                break
+    return found
 
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        raise NotImplementedError  # __call__ reads whole sections
 
-    def __call__(self) -> dict[str, Any]:
-        self._refuse_unknown_keys()
-        found: dict[str, Any] = {}
-        for section in Settings.model_fields:
-            for key, field in section_fields(section).items():
-                for name in variables(section, key):
-                    raw = os.environ.get(name)
-                    if raw is None or (raw == "" and name in ES_ALIASES.values()):
-                        continue
-                    found.setdefault(section, {})[key] = _from_text(raw, field, name)
-                    break
-        return found
+def _refuse_unknown_variables() -> None:
+    """A ``TOCSIN_<SECTION>__<KEY>`` variable naming no setting is a misspelling, not a no-op."""
+    for name in os.environ:
+        section, sep, key = name.removeprefix("TOCSIN_").lower().partition("__")
+        if not name.startswith("TOCSIN_") or not sep:
+            continue
+        if section not in Settings.model_fields:
+            raise ConfigError(
+                f"{name}: unknown section [{section}] (known: {', '.join(Settings.model_fields)})"
+            )
+        known = section_fields(section)
+        if key not in known:
+            raise ConfigError(f"{name}: unknown setting [{section}] {key} (known: {', '.join(known)})")
 
-    def _refuse_unknown_keys(self) -> None:
-        """A ``TOCSIN_<SECTION>__<KEY>`` variable naming no setting is a misspelling, not a no-op."""
-        for name in os.environ:
-            section, sep, key = name.removeprefix("TOCSIN_").lower().partition("__")
-            if not name.startswith("TOCSIN_") or not sep:
-                continue
-            if section not in Settings.model_fields:
-                raise ConfigError(
-                    f"{name}: unknown section [{section}] (known: {', '.join(Settings.model_fields)})"
-                )
-            known = section_fields(section)
-            if key not in known:
-                raise ConfigError(f"{name}: unknown setting [{section}] {key} (known: {', '.join(known)})")
+
+def _merged(lower: dict[str, Any], higher: dict[str, Any]) -> dict[str, Any]:
+    """``lower`` with ``higher``'s values over it, tables merged key by key."""
+    merged = dict(lower)
+    for key, value in higher.items():
+        below = merged.get(key)
+        merged[key] = _merged(below, value) if isinstance(below, dict) and isinstance(value, dict) else value
+    return merged
 
 
 def _from_text(raw: str, field: FieldInfo, name: str) -> Any:
@@ -351,13 +345,25 @@ def _from_text(raw: str, field: FieldInfo, name: str) -> Any:
         except ValueError:
             raise ConfigError(f"{name}={raw!r}: expected a number") from None
     if origin is list:
-        return [item.strip() for item in raw.split(",") if item.strip()]
+        items = [item.strip() for item in raw.split(",") if item.strip()]
+        if _item_type(kind) is int:
+            try:
+                return [int(item) for item in items]
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r}: expected integers separated by commas") from None
+        return items
     if origin is dict:
         try:
             return json.loads(raw)
         except ValueError:
             raise ConfigError(f"{name}={raw!r}: expected a JSON object") from None
     return raw
+
+
+def _item_type(kind: Any) -> Any:
+    """The type of a list setting's items, without its constraints (``Annotated``)."""
+    (item,) = get_args(kind)
+    return get_args(item)[0] if get_origin(item) is Annotated else item
 
 
 def config_candidates(explicit: Path | None) -> list[Path]:
@@ -383,7 +389,7 @@ def load_settings(explicit: Path | None = None) -> Settings:
                 f"{source}: unknown section [{section}] (known: {', '.join(Settings.model_fields)})"
             )
     try:
-        settings = Settings(**data)
+        settings = Settings(**_merged(data, environment_values()))
     except ValidationError as exc:
         raise ConfigError(_explain(exc, data, source)) from None
     settings._source = source
