@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tocsin.detectors.stateful.engine import _data, _once
+import json
+import math
+
+from tocsin.detectors.stateful.engine import _data, _once, _text
 
 
 def test_copies_of_a_row_are_passed_over_in_reading_order() -> None:
@@ -22,6 +25,21 @@ def test_copies_of_a_row_are_passed_over_in_reading_order() -> None:
         (0, "e3"),
         (0, "e3"),
     ]
+
+
+def test_row_data_reads_back_as_the_json_module_s_text_of_it_does() -> None:
+    values = [
+        {"ip": "198.51.100.7", "lat": 48.85, "lon": -0.0, "place": "Paris", "ids": [1, 2], "none": None},
+        {"lat": math.nan, "lon": math.inf},  # orjson would write null
+        {"big": 123456789012345678901234567890},  # beyond 64 bits: orjson refuses it
+        {"user": "bad\ud800name"},  # a lone surrogate: orjson refuses it
+        {1: "a non-text key"},
+        {"pair": ("a", "b")},
+    ]
+    for value in values:
+        expected = _data(json.dumps(value, default=str))
+        got = _data(_text(value))
+        assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True), value
 
 
 def test_row_data_reads_back_what_json_dumps_wrote() -> None:

@@ -67,8 +67,23 @@ def _once(rows: Iterable[tuple[str, float, int, str, str]]) -> Iterator[tuple[st
             yield row
 
 
+#: Writes what orjson cannot (``_text``); values of other types as their text.
+_JSON = json.JSONEncoder(default=str)
+
+
+def _text(data: Any) -> str:
+    """A kept row's data as JSON: orjson's (ten times faster) when it reads back as ``data``, else
+    the ``json`` module's (NaN and infinities, which orjson writes as null; integers beyond 64 bits,
+    lone surrogates, other types, which it refuses)."""
+    try:
+        text = orjson.dumps(data)
+    except TypeError:  # orjson.JSONEncodeError
+        return _JSON.encode(data)
+    return text.decode() if orjson.loads(text) == data else _JSON.encode(data)
+
+
 def _data(text: str) -> Any:
-    """A kept row's data as ``json.dumps`` wrote it: orjson reads it, save what only ``json`` reads
+    """A kept row's data as ``_text`` wrote it: orjson reads it, save what only ``json`` reads
     (NaN, infinities, integers beyond 64 bits, lone surrogates)."""
     try:
         return orjson.loads(text)
@@ -160,7 +175,7 @@ class StatefulEngine:
         self.connection.executemany(
             self._insert,
             (
-                (rule_id, key, row.ts, row.role, row.eid, json.dumps(row.data, default=str))
+                (rule_id, key, row.ts, row.role, row.eid, _text(row.data))
                 for _, rule_id, key, row in kept
             ),
         )
