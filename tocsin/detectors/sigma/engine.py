@@ -88,6 +88,7 @@ class SigmaEngine:
         self._correlation_columns = unique_columns(
             (ruleset.correlation_fields | set(ENTITY_FIELDS)) - {TIMESTAMP_COLUMN, EVENT_ID_COLUMN}
         )
+        self._readers = _column_readers(ruleset.correlations, self._correlation_columns)
         flags = sorted({rule.flag for rule in ruleset.detections if rule.flag is not None})
         self._flag_count = len(flags)
         self._live: LiveCorrelations | None = None
@@ -254,14 +255,17 @@ class SigmaEngine:
 
     def _keep_for_correlation(self, batch: EventBatch, flags: dict[int, set[int]]) -> None:
         rows_kept = sorted(flags)  # in reading order: the table's rowid is the tie-break of equal times
-        columns = [batch.values(column, rows_kept) for column in self._correlation_columns]
+        matched = [flags[index] for index in rows_kept]
+        alike: dict[frozenset[int], list[int]] = defaultdict(list)  # positions by the flags they hold
+        for position, flag_set in enumerate(matched):
+            alike[frozenset(flag_set)].append(position)
+        columns = [self._column(batch, column, rows_kept, alike) for column in self._correlation_columns]
         rows = []
-        for position, (index, identity) in enumerate(
-            zip(rows_kept, batch.identities(rows_kept), strict=True)
+        for position, (identity, flag_set) in enumerate(
+            zip(batch.identities(rows_kept), matched, strict=True)
         ):
-            matched = flags[index]
             row: list[Any] = list(identity)
-            row += [1 if flag in matched else None for flag in range(self._flag_count)]
+            row += [1 if flag in flag_set else None for flag in range(self._flag_count)]
             row += [column[position] for column in columns]
             rows.append(row)
         self.connection.executemany(self._correlation_insert, rows)
@@ -269,6 +273,26 @@ class SigmaEngine:
             self.connection.executemany(
                 f"INSERT OR IGNORE INTO {FRESH_TABLE} VALUES (?)", ((row[0],) for row in rows)
             )
+
+    def _column(
+        self, batch: EventBatch, column: str, rows_kept: list[int], alike: dict[frozenset[int], list[int]]
+    ) -> list[Any]:
+        """A candidate column's values for the kept rows that a correlation reads it of (see
+        ``_column_readers``), None for the others: an event's field is looked up only when read."""
+        readers = self._readers[column]
+        if readers is None or all(not readers.isdisjoint(flag_set) for flag_set in alike):
+            return batch.values(column, rows_kept)
+        read = sorted(
+            position
+            for flag_set, positions in alike.items()
+            if not readers.isdisjoint(flag_set)
+            for position in positions
+        )
+        values: list[Any] = [None] * len(rows_kept)
+        if read:
+            for position, value in zip(read, batch.values(column, [rows_kept[p] for p in read]), strict=True):
+                values[position] = value
+        return values
 
     def correlate(self) -> list[tuple[CorrelationRule, Episode, Alert]]:
         """Incremental evaluation (persistent table only): the episodes, and their alerts, that
@@ -379,6 +403,35 @@ class SigmaEngine:
             if row[2 + 2 * position] == 1
         }
         return row[0], row[1], entities
+
+
+def _column_readers(
+    correlations: list[CorrelationRule], columns: list[str]
+) -> dict[str, frozenset[int] | None]:
+    """Per candidate column, the flags of the building blocks whose correlations group by or count
+    it (nested ones included): only those rows are read for it. None for the entity columns, which
+    every row holds (an alert names the entities of its evidence rows)."""
+    by_name = {column.lower(): column for column in columns}  # the columns ignore case, like SQLite
+    readers: dict[str, set[int]] = {column: set() for column in columns}
+    pending, seen = list(correlations), set()
+    while pending:
+        rule = pending.pop()
+        if id(rule) in seen:
+            continue
+        seen.add(id(rule))
+        wanted = [*rule.group_by, *([rule.value_field] if rule.value_field else [])]
+        for ref in rule.references:
+            if ref.child is not None:
+                pending.append(ref.child)
+            elif ref.flag is not None:
+                for name in wanted:
+                    column = by_name.get(ref.physical(name).lower())
+                    if column is not None:
+                        readers[column].add(ref.flag)
+    entities = {name.lower() for name in ENTITY_FIELDS}
+    return {
+        column: None if column.lower() in entities else frozenset(flags) for column, flags in readers.items()
+    }
 
 
 def _may_fire(rule: CorrelationRule, reads: int) -> bool:
