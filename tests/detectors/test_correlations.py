@@ -227,3 +227,44 @@ def test_condition_field_given_as_a_list(tmp_path):
     rules = ruleset_from(tmp_path / "two", correlation("value_count", two))
     assert rules.correlations == []
     assert [error.reason for error in rules.errors] == ["a condition on 2 fields is not supported"]
+
+
+def test_a_nested_correlation_reads_the_fields_its_child_groups_by(tmp_path):
+    # url.domain is no entity field and only the child groups its building block's rows by it.
+    rules = ruleset_from(
+        tmp_path,
+        BASE
+        + """---
+title: failure burst
+id: 00000000-0000-4000-8000-0000000000c3
+name: failure_burst
+correlation:
+    type: event_count
+    rules:
+        - failed_login
+    group-by:
+        - url.domain
+    timespan: 10m
+    condition:
+        gte: 3
+level: low
+---
+title: burst then success
+id: 00000000-0000-4000-8000-0000000000c4
+correlation:
+    type: temporal_ordered
+    rules:
+        - failure_burst
+        - successful_login
+    group-by:
+        - url.domain
+    timespan: 30m
+level: high
+""",
+    )
+    events = failures("9.9.9.9", 3, url__domain="app.example")
+    events.append(make_event(T0 + 300, event__outcome="success", url__domain="app.example", offset="ok"))
+    alerts = run(rules, events)
+    assert [(alert.rule.title, alert.group_by) for alert in alerts] == [
+        ("burst then success", {"url.domain": "app.example"})
+    ]
