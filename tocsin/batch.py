@@ -143,8 +143,9 @@ class JsonRecords(EventBatch):
     """JSON records of one input, decoded but not yet made into events.
 
     ``materialize(record, raw, offset, logsource)`` makes the event of a record exactly as the
-    format's parser would, with the log source the batch routed it by; field values are read from the record the way the event would resolve them
-    (its ECS fields are the record's own, looked up by path, case-insensitively).
+    format's parser would, with the log source the batch routed it by; field values are read from
+    the record the way the event would resolve them (its ECS fields are the record's own, looked up
+    by path, case-insensitively).
     """
 
     def __init__(

@@ -285,7 +285,7 @@ def variables(section: str, key: str) -> list[str]:
     return [*names, f"TOCSIN_{section}_{key}".upper()]
 
 
-def environment_values() -> dict[str, dict[str, Any]]:
+def _environment() -> dict[str, dict[str, Any]]:
     """``TOCSIN_<SECTION>__<KEY>`` and its aliases, read as the type of the setting, by section."""
     _refuse_unknown_variables()
     found: dict[str, dict[str, Any]] = {}
@@ -389,7 +389,7 @@ def load_settings(explicit: Path | None = None) -> Settings:
                 f"{source}: unknown section [{section}] (known: {', '.join(Settings.model_fields)})"
             )
     try:
-        settings = Settings(**_merged(data, environment_values()))
+        settings = Settings(**_merged(data, _environment()))
     except ValidationError as exc:
         raise ConfigError(_explain(exc, data, source)) from None
     settings._source = source

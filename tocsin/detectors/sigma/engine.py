@@ -413,7 +413,8 @@ def _column_readers(
     every row holds (an alert names the entities of its evidence rows)."""
     by_name = {column.lower(): column for column in columns}  # the columns ignore case, like SQLite
     readers: dict[str, set[int]] = {column: set() for column in columns}
-    pending, seen = list(correlations), set()
+    pending = list(correlations)
+    seen: set[int] = set()
     while pending:
         rule = pending.pop()
         if id(rule) in seen:

@@ -174,10 +174,7 @@ class StatefulEngine:
         kept.sort(key=itemgetter(0))  # reading order: the rowid breaks ties of equal time
         self.connection.executemany(
             self._insert,
-            (
-                (rule_id, key, row.ts, row.role, row.eid, _text(row.data))
-                for _, rule_id, key, row in kept
-            ),
+            ((rule_id, key, row.ts, row.role, row.eid, _text(row.data)) for _, rule_id, key, row in kept),
         )
         self.kept_ids = {row.eid for _, _, _, row in kept}
         if self.persistent:
