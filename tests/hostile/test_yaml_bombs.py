@@ -44,3 +44,19 @@ def test_billion_laughs_playbook_is_invalid(tocsin: Tocsin) -> None:
     result = tocsin.run("playbooks", "validate", "laughs.yml", check=None)
     assert "expands to more than 100,000" in result.stdout + result.stderr
     assert "0 valid, 1 invalid" in result.stderr
+
+
+def test_many_small_aliases_are_refused_and_a_bad_rule_file_is_named_as_the_pure_parser_names_it(
+    tocsin: Tocsin,
+) -> None:
+    rules = tocsin.cwd / "rules"
+    rules.mkdir()
+    aliases = ", ".join(["*word"] * 101)  # expands to only 102 nodes: the alias count refuses it
+    (rules / "aliases.yml").write_text(
+        "\n".join([*RULE_HEAD, f"    words: &word [x]\n    more: [{aliases}]"])
+    )
+    (rules / "undefined.yml").write_text("\n".join([*RULE_HEAD, "    selection: {message: *nowhere}"]))
+    result = tocsin.run("rules", "check", "rules", check=None)
+    reported = " ".join((result.stdout + result.stderr).split())
+    assert "aliases.yml: [yaml] unreadable YAML: more than 100 YAML aliases in one document" in reported
+    assert "undefined.yml:7:26: found undefined alias 'nowhere'" in reported, reported  # libyaml: no name
