@@ -3,8 +3,9 @@ and parse errors as authors read them.
 
 PyYAML shares an aliased node instead of copying it, so a 572-byte "billion laughs" document loads
 quickly — and then expands to gigabytes in whatever walks or serializes it (pySigma, a converter).
-Every document is therefore measured as it would be expanded, and refused beyond ``MAX_NODES`` nodes
-or ``MAX_ALIASES`` aliases.
+Every document is therefore measured as it would be expanded, and refused beyond ``MAX_NODES`` nodes,
+``MAX_ALIASES`` aliases or ``MAX_DEPTH`` levels of nesting (the parsers and pySigma recurse: a deeper
+document stopped a whole scan with a RecursionError).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import yaml
 MAX_ALIASES = 100
 #: Nodes of one document once every alias is expanded; the largest SigmaHQ rule has a few thousand.
 MAX_NODES = 100_000
+#: Levels of nesting in one document: a rule needs half a dozen, and the parsers and pySigma recurse.
+MAX_DEPTH = 64
 
 
 class YAMLLimitError(yaml.YAMLError):
@@ -48,11 +51,17 @@ class _FastLoader(_Limited, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # t
 def _within_limits(root: yaml.Node | None) -> yaml.Node | None:
     if root is None:
         return None
-    if _aliases(root) > MAX_ALIASES:
+    aliases, depth = _shape(root)
+    if aliases > MAX_ALIASES:
         raise YAMLLimitError(f"more than {MAX_ALIASES} YAML aliases in one document")
+    if depth > MAX_DEPTH:
+        raise YAMLLimitError(_TOO_DEEP)
     if _expanded_size(root) > MAX_NODES:
         raise YAMLLimitError(f"YAML document expands to more than {MAX_NODES:,} nodes (aliases)")
     return root
+
+
+_TOO_DEEP = f"YAML nested more than {MAX_DEPTH} levels deep"
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -63,17 +72,20 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     )
 
 
-def _aliases(root: yaml.Node) -> int:
-    """The aliases (``*name``) of a composed document: every reference to a node met before."""
-    seen, stack, aliases = {id(root)}, [root], 0
+def _shape(root: yaml.Node) -> tuple[int, int]:
+    """The aliases (``*name``: every reference to a node met before) and the nesting depth of a
+    composed document (an alias adds at most one level per alias, which are bounded too)."""
+    seen, stack, aliases, deepest = {id(root)}, [(root, 1)], 0, 1
     while stack:
-        for child in _children(stack.pop()):
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        for child in _children(node):
             if id(child) in seen:
                 aliases += 1
             else:
                 seen.add(id(child))
-                stack.append(child)
-    return aliases
+                stack.append((child, depth + 1))
+    return aliases, deepest
 
 
 def _expanded_size(root: yaml.Node) -> int:
@@ -116,11 +128,14 @@ def _read(read: Callable[..., Any], text: str) -> Any:
     """``read(text, Loader=…)`` on libyaml; should it refuse the text, the pure Python parser reads it
     again, so that what is accepted and the errors an author reads are that parser's."""
     try:
-        return read(text, Loader=_FastLoader)
-    except YAMLLimitError:
-        raise
-    except yaml.YAMLError:
-        return read(text, Loader=_PlainLoader)
+        try:
+            return read(text, Loader=_FastLoader)
+        except YAMLLimitError:
+            raise
+        except yaml.YAMLError:
+            return read(text, Loader=_PlainLoader)
+    except RecursionError:  # nested beyond what a parser's own recursion can compose
+        raise YAMLLimitError(_TOO_DEEP) from None
 
 
 def describe(exc: Exception, file: Path | str) -> str:

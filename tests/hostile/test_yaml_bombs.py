@@ -60,3 +60,19 @@ def test_many_small_aliases_are_refused_and_a_bad_rule_file_is_named_as_the_pure
     reported = " ".join((result.stdout + result.stderr).split())
     assert "aliases.yml: [yaml] unreadable YAML: more than 100 YAML aliases in one document" in reported
     assert "undefined.yml:7:26: found undefined alias 'nowhere'" in reported, reported  # libyaml: no name
+
+
+def test_a_deeply_nested_rule_is_rejected_and_the_scan_goes_on(tocsin: Tocsin) -> None:
+    rules = tocsin.cwd / "rules"
+    rules.mkdir()
+    for levels in (100, 5000):  # past the limit; past what the parsers' recursion can compose
+        nested = "[" * levels + "x" + "]" * levels
+        (rules / f"deep{levels}.yml").write_text("\n".join([*RULE_HEAD, f"    sel: {{message: {nested}}}"]))
+    (tocsin.cwd / "auth.log").write_text("".join(
+        f"Dec 10 10:{i:02d}:01 web01 sshd[{i}]: Failed password for root from 203.0.113.9 port {4000 + i} ssh2\n"
+        for i in range(12)
+    ))  # fmt: skip
+    result = tocsin.run("scan", "auth.log", "--rules", "rules", "--format", "jsonl")
+    for levels in (100, 5000):
+        assert f"deep{levels}.yml: unreadable YAML: YAML nested more than 64 levels deep" in result.stderr
+    assert "internal error" not in result.stderr and "Brute Force From One Source" in result.stdout
