@@ -268,3 +268,31 @@ level: high
     assert [(alert.rule.title, alert.group_by) for alert in alerts] == [
         ("burst then success", {"url.domain": "app.example"})
     ]
+
+
+def _chain(length: int) -> str:
+    """``base`` then correlations c1..c<length>, each counting the one before it."""
+    links = []
+    for index in range(1, length + 1):
+        below = "failed_login" if index == 1 else f"c{index - 1}"
+        links.append(
+            f"title: c{index}\nid: 00000000-0000-4000-8000-{index:012d}\nname: c{index}\ncorrelation:\n"
+            f"    type: event_count\n    rules: [{below}]\n    group-by: [source.ip]\n    timespan: 10m\n"
+            "    condition: {gte: 1}\nlevel: high\n"
+        )
+    return BASE + "---\n" + "---\n".join(links)
+
+
+def test_correlations_nested_beyond_ten_levels_are_refused_and_the_rest_runs(tmp_path):
+    from tocsin.detectors.sigma.correlation import MAX_NESTING
+
+    deep = ruleset_from(tmp_path / "deep", _chain(1500))  # evaluated recursively, this stopped the scan
+    refused = [error.reason for error in deep.errors]
+    assert f"nests correlations {MAX_NESTING + 1} deep, beyond the limit of {MAX_NESTING}" in refused
+    assert (
+        len(refused) == 1500 - MAX_NESTING
+    )  # and every correlation above it: it refers to one that did not load
+    run(deep, failures("9.9.9.9", 3))  # no RecursionError
+    chain = ruleset_from(tmp_path / "chain", _chain(MAX_NESTING))
+    assert not chain.errors
+    assert [alert.rule.title for alert in run(chain, failures("9.9.9.9", 3))] == [f"c{MAX_NESTING}"]

@@ -94,6 +94,8 @@ class CorrelationRule:
     value_field: str | None = None
     percentile: float | None = None
     expression: Any = None
+    #: Levels of correlations this one stands on, itself included (1: on detection rules only).
+    depth: int = 1
 
     @property
     def candidate_fields(self) -> set[str]:
@@ -105,6 +107,10 @@ class CorrelationRule:
         if self.op is None or self.threshold is None:
             return True
         return _OPERATORS[self.op](metric, self.threshold)
+
+
+#: Correlations on correlations: rules nest two or three; evaluating a chain walks it recursively.
+MAX_NESTING = 10
 
 
 class UnsupportedCorrelation(ValueError):
@@ -127,6 +133,9 @@ def compile_correlation(
     kind = rule.type.name.lower()
     if kind not in KINDS:
         raise UnsupportedCorrelation(f"correlation type {kind} is not supported")
+    depth = 1 + max((ref.child.depth for ref in references if ref.child is not None), default=0)
+    if depth > MAX_NESTING:
+        raise UnsupportedCorrelation(f"nests correlations {depth} deep, beyond the limit of {MAX_NESTING}")
     condition = rule.condition
     compiled = CorrelationRule(
         info=info,
@@ -136,6 +145,7 @@ def compile_correlation(
         references=references,
         emits_alerts=bool(rule._output),
         index=index,
+        depth=depth,
     )
     if isinstance(condition, SigmaExtendedCorrelationCondition):
         if kind != "temporal":
