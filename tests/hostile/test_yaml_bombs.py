@@ -68,11 +68,15 @@ def test_a_deeply_nested_rule_is_rejected_and_the_scan_goes_on(tocsin: Tocsin) -
     for levels in (100, 5000):  # past the limit; past what the parsers' recursion can compose
         nested = "[" * levels + "x" + "]" * levels
         (rules / f"deep{levels}.yml").write_text("\n".join([*RULE_HEAD, f"    sel: {{message: {nested}}}"]))
+    # Each anchor nests 40 levels around an alias of the one before: shallow as written, 1,200 levels
+    # once expanded, where pySigma ran out of recursion.
+    anchors = [f"    a{i}: &a{i} " + "[" * 40 + (f"*a{i - 1}" if i else "x") + "]" * 40 for i in range(30)]
+    (rules / "deep-aliases.yml").write_text("\n".join([*RULE_HEAD, *anchors, "    sel: {message: *a29}"]))
     (tocsin.cwd / "auth.log").write_text("".join(
         f"Dec 10 10:{i:02d}:01 web01 sshd[{i}]: Failed password for root from 203.0.113.9 port {4000 + i} ssh2\n"
         for i in range(12)
     ))  # fmt: skip
     result = tocsin.run("scan", "auth.log", "--rules", "rules", "--format", "jsonl")
-    for levels in (100, 5000):
-        assert f"deep{levels}.yml: unreadable YAML: YAML nested more than 64 levels deep" in result.stderr
+    for name in ("deep100", "deep5000", "deep-aliases"):
+        assert f"{name}.yml: unreadable YAML: YAML nested more than 64 levels deep" in result.stderr
     assert "internal error" not in result.stderr and "Brute Force From One Source" in result.stdout
