@@ -100,8 +100,12 @@ class CorrelationRule:
     @property
     def candidate_fields(self) -> set[str]:
         """Fields the candidate table must hold for this rule's detection references."""
+        return {name for ref in self.references if ref.child is None for name in self.fields_read(ref)}
+
+    def fields_read(self, ref: Reference) -> list[str]:
+        """The fields this rule groups by or counts, as ``ref``'s events carry them."""
         wanted = [*self.group_by, *([self.value_field] if self.value_field else [])]
-        return {ref.physical(name) for ref in self.references if ref.child is None for name in wanted}
+        return [ref.physical(name) for name in wanted]
 
     def holds(self, metric: float) -> bool:
         if self.op is None or self.threshold is None:

@@ -420,13 +420,12 @@ def _column_readers(
         if id(rule) in seen:
             continue
         seen.add(id(rule))
-        wanted = [*rule.group_by, *([rule.value_field] if rule.value_field else [])]
         for ref in rule.references:
             if ref.child is not None:
                 pending.append(ref.child)
             elif ref.flag is not None:
-                for name in wanted:
-                    column = by_name.get(ref.physical(name).lower())
+                for name in rule.fields_read(ref):
+                    column = by_name.get(name.lower())
                     if column is not None:
                         readers[column].add(ref.flag)
     entities = {name.lower() for name in ENTITY_FIELDS}
