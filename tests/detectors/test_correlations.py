@@ -131,6 +131,21 @@ def test_temporal_ordered_requires_the_order(tmp_path):
     assert [a.group_by for a in alerts] == [{"user.name": "bob"}]
 
 
+def test_events_of_one_second_keep_the_order_they_were_read_in(tmp_path):
+    """Equal times are ordered as the log has them, also when the rows are written grouped by the
+    rules they match: bob failed then succeeded; eve succeeded then failed."""
+    body = "    rules: [failed_login, successful_login]"
+    rules = ruleset_from(tmp_path, correlation("temporal_ordered", body, group_by="user.name"))
+    events = [
+        make_event(T0, event__outcome="failure", user__name="bob", offset="1"),
+        make_event(T0, event__outcome="success", user__name="eve", offset="2"),
+        make_event(T0, event__outcome="success", user__name="bob", offset="3"),
+        make_event(T0, event__outcome="failure", user__name="eve", source__ip="10.0.0.1", offset="4"),
+    ]
+    alerts = run(rules, events)
+    assert [a.group_by for a in alerts] == [{"user.name": "bob"}]
+
+
 def test_value_sum_and_value_avg(tmp_path):
     sum_rules = ruleset_from(
         tmp_path / "sum",

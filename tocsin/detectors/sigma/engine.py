@@ -24,6 +24,8 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
+from operator import is_not
 from typing import Any
 
 import duckdb
@@ -199,9 +201,7 @@ class SigmaEngine:
             self._create_persistent_table(columns)
         else:
             self.connection.execute(f"CREATE TEMP TABLE {self.table} ({', '.join(columns)})")
-        width = 2 + self._flag_count + len(self._correlation_columns)
-        verb = "INSERT OR IGNORE" if self.persistent else "INSERT"
-        self._correlation_insert = f"{verb} INTO {self.table} VALUES ({', '.join('?' * width)})"
+        self._insert_verb = "INSERT OR IGNORE" if self.persistent else "INSERT"
 
     def _settle(self) -> None:
         """A scan's candidate table once every row is in: each event once (its first row, as
@@ -254,24 +254,48 @@ class SigmaEngine:
         execute(f"CREATE TEMP TABLE IF NOT EXISTS {FRESH_TABLE.removeprefix('temp.')} (eid TEXT PRIMARY KEY)")
 
     def _keep_for_correlation(self, batch: EventBatch, flags: dict[int, set[int]]) -> None:
-        rows_kept = sorted(flags)  # in reading order: the table's rowid is the tie-break of equal times
-        matched = [flags[index] for index in rows_kept]
+        """Write the flagged rows to the candidate table, in reading order (the rowid is the tie-break
+        of equal times).
+
+        Python's sqlite3 binds a None twenty times slower than a text (it looks for an adapter), and
+        most of a candidate row is None: the flags it lacks, the fields its event does not have. So
+        each row is written naming only its flags (as literal 1s) and the columns it holds, the rows of
+        one such layout in one ``executemany``, with explicit rowids after the table's last that keep
+        the reading order.
+        """
+        rows_kept = sorted(flags)
         alike: dict[frozenset[int], list[int]] = defaultdict(list)  # positions by the flags they hold
-        for position, flag_set in enumerate(matched):
-            alike[frozenset(flag_set)].append(position)
-        columns = [self._column(batch, column, rows_kept, alike) for column in self._correlation_columns]
-        rows = []
-        for position, (identity, flag_set) in enumerate(
-            zip(batch.identities(rows_kept), matched, strict=True)
-        ):
-            row: list[Any] = list(identity)
-            row += [1 if flag in flag_set else None for flag in range(self._flag_count)]
-            row += [column[position] for column in columns]
-            rows.append(row)
-        self.connection.executemany(self._correlation_insert, rows)
+        for position, index in enumerate(rows_kept):
+            alike[frozenset(flags[index])].append(position)
+        eids, timestamps = (list(column) for column in zip(*batch.identities(rows_kept), strict=True))
+        names = [TIMESTAMP_COLUMN, *map(quote, self._correlation_columns)]
+        values = [timestamps] + [
+            self._column(batch, column, rows_kept, alike) for column in self._correlation_columns
+        ]
+        held = list(zip(*(bytes(map(is_not, column, repeat(None))) for column in values), strict=True))
+        layouts: dict[tuple[frozenset[int], tuple[int, ...]], list[int]] = defaultdict(list)
+        for flag_set, positions in alike.items():
+            for position in positions:
+                layouts[flag_set, held[position]].append(position)
+        last_rowid = f"SELECT COALESCE(MAX(rowid), 0) FROM {self.table}"  # a seek to the table's end
+        first_rowid = 1 + self.connection.execute(last_rowid).fetchone()[0]
+        for (flag_set, holds), positions in layouts.items():
+            present = [index for index, holds_it in enumerate(holds) if holds_it]
+            columns = ["rowid", EVENT_ID_COLUMN, *(f"tocsin_m{flag}" for flag in sorted(flag_set))]
+            columns += [names[index] for index in present]
+            placeholders = ["?", "?", *("1" for _ in flag_set), *("?" for _ in present)]
+            self.connection.executemany(
+                f"{self._insert_verb} INTO {self.table} ({', '.join(columns)}) VALUES ({', '.join(placeholders)})",
+                zip(
+                    [first_rowid + position for position in positions],
+                    map(eids.__getitem__, positions),
+                    *(map(values[index].__getitem__, positions) for index in present),
+                    strict=True,
+                ),
+            )
         if self.persistent:
             self.connection.executemany(
-                f"INSERT OR IGNORE INTO {FRESH_TABLE} VALUES (?)", ((row[0],) for row in rows)
+                f"INSERT OR IGNORE INTO {FRESH_TABLE} VALUES (?)", ((eid,) for eid in eids)
             )
 
     def _column(
