@@ -193,15 +193,20 @@ class SigmaEngine:
         reading and writing pages all over a table larger than the page cache. Its duplicates are
         dropped and its id index built once, sorted, when the input is read (``_settle``).
         """
-        key = "PRIMARY KEY" if self.persistent else ""
-        columns = [f"{EVENT_ID_COLUMN} TEXT {key}".rstrip(), f"{TIMESTAMP_COLUMN} REAL"]
+        columns = [f"{EVENT_ID_COLUMN} TEXT", f"{TIMESTAMP_COLUMN} REAL"]
         columns += [f"tocsin_m{flag} INTEGER" for flag in range(self._flag_count)]
         columns += [f"{quote(column)} TEXT COLLATE NOCASE" for column in self._correlation_columns]
         if self.persistent:
-            self._create_persistent_table(columns)
+            self._create_persistent_table([f"{columns[0]} PRIMARY KEY", *columns[1:]])
         else:
             self.connection.execute(f"CREATE TEMP TABLE {self.table} ({', '.join(columns)})")
-        self._insert_verb = "INSERT OR IGNORE" if self.persistent else "INSERT"
+        self._staging = f"temp.{self.table.rpartition('.')[2]}_staging"
+        self.connection.execute(f"DROP TABLE IF EXISTS {self._staging}")  # of rules loaded before
+        self.connection.execute(
+            f"CREATE TEMP TABLE {self._staging.removeprefix('temp.')} ({', '.join(columns)})"
+        )
+        verb = "INSERT OR IGNORE" if self.persistent else "INSERT"
+        self._append_staged = f"{verb} INTO {self.table} SELECT * FROM {self._staging} ORDER BY rowid"
 
     def _settle(self) -> None:
         """A scan's candidate table once every row is in: each event once (its first row, as
@@ -254,14 +259,15 @@ class SigmaEngine:
         execute(f"CREATE TEMP TABLE IF NOT EXISTS {FRESH_TABLE.removeprefix('temp.')} (eid TEXT PRIMARY KEY)")
 
     def _keep_for_correlation(self, batch: EventBatch, flags: dict[int, set[int]]) -> None:
-        """Write the flagged rows to the candidate table, in reading order (the rowid is the tie-break
-        of equal times).
+        """Append the flagged rows to the candidate table, in reading order (the rowid is the
+        tie-break of equal times).
 
         Python's sqlite3 binds a None twenty times slower than a text (it looks for an adapter), and
         most of a candidate row is None: the flags it lacks, the fields its event does not have. So
-        each row is written naming only its flags (as literal 1s) and the columns it holds, the rows of
-        one such layout in one ``executemany``, with explicit rowids after the table's last that keep
-        the reading order.
+        each row is written naming only its flags (as literal 1s) and the columns it holds, the rows
+        of one such layout in one ``executemany``, into a staging table at rowids that say their
+        reading order; one statement then appends them in that order (rows written out of order into
+        the candidate table itself would scatter its pages, and ``finish`` reads it all).
         """
         rows_kept = sorted(flags)
         alike: dict[frozenset[int], list[int]] = defaultdict(list)  # positions by the flags they hold
@@ -277,22 +283,22 @@ class SigmaEngine:
         for flag_set, positions in alike.items():
             for position in positions:
                 layouts[flag_set, held[position]].append(position)
-        last_rowid = f"SELECT COALESCE(MAX(rowid), 0) FROM {self.table}"  # a seek to the table's end
-        first_rowid = 1 + self.connection.execute(last_rowid).fetchone()[0]
         for (flag_set, holds), positions in layouts.items():
             present = [index for index, holds_it in enumerate(holds) if holds_it]
             columns = ["rowid", EVENT_ID_COLUMN, *(f"tocsin_m{flag}" for flag in sorted(flag_set))]
             columns += [names[index] for index in present]
             placeholders = ["?", "?", *("1" for _ in flag_set), *("?" for _ in present)]
             self.connection.executemany(
-                f"{self._insert_verb} INTO {self.table} ({', '.join(columns)}) VALUES ({', '.join(placeholders)})",
+                f"INSERT INTO {self._staging} ({', '.join(columns)}) VALUES ({', '.join(placeholders)})",
                 zip(
-                    [first_rowid + position for position in positions],
+                    [1 + position for position in positions],
                     map(eids.__getitem__, positions),
                     *(map(values[index].__getitem__, positions) for index in present),
                     strict=True,
                 ),
             )
+        self.connection.execute(self._append_staged)
+        self.connection.execute(f"DELETE FROM {self._staging}")
         if self.persistent:
             self.connection.executemany(
                 f"INSERT OR IGNORE INTO {FRESH_TABLE} VALUES (?)", ((eid,) for eid in eids)
