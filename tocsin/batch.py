@@ -68,7 +68,8 @@ class EventBatch(ABC):
         return [pa.array(self.texts(name, rows), pa.string()) for name in names]
 
 
-_TEXT_TYPES = {str, type(None)}
+#: The types of a column that needs no conversion to be compared as text.
+TEXT_TYPES = {str, type(None)}
 
 
 def _text(value: Any) -> str | None:
@@ -214,7 +215,7 @@ class JsonRecords(EventBatch):
         if not self._plain(name):
             return super().texts(name, rows)
         got = self._plain_values(name, rows)
-        if set(map(type, got)) <= _TEXT_TYPES:  # the usual column: text already, no Python per row
+        if set(map(type, got)) <= TEXT_TYPES:  # the usual column: text already, no Python per row
             return got
         return [value if value is None or type(value) is str else _text(value) for value in got]
 

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tocsin.batch import EVENT_LIST_ROWS, EventBatch, EventList
+from tocsin.batch import EVENT_LIST_ROWS, TEXT_TYPES, EventBatch, EventList
 from tocsin.model.event import Event, LogSource, record_id, sql_value
 from tocsin.sources.base import InputSource, InputStats
 from tocsin.sources.inputs import decode_lines
@@ -56,6 +56,8 @@ _HEADER = (
 )
 #: The event's ``original`` keys, resolved case-insensitively like ``lookup_path`` would.
 _ORIGINAL = {"hostname": 0, "program": 1, "pid": 2, "message": 3}
+#: Fields a split line derives when its classified fields lack them (see ``SyslogRows.values``).
+_DERIVED = frozenset({"event.provider", "source.address"})
 
 
 def syslog_batches(
@@ -91,7 +93,11 @@ def _batch(lines: SyslogLines, chunk: list[tuple[int, str]], stats: InputStats) 
     classify = pc.fill_null(pc.or_(own, pam), False).to_pylist()
     message_list = messages.to_pylist()
     rows = SyslogRows(lines.name, chunk, parts)
-    add_row, add_logsource = rows._rows.append, rows._logsources.append
+    add_row, add_logsource, add_classified = (
+        rows._rows.append,
+        rows._logsources.append,
+        rows._classified.append,
+    )
     added = 0
     for position, is_fast in enumerate(fast):
         if not is_fast:
@@ -111,6 +117,7 @@ def _batch(lines: SyslogLines, chunk: list[tuple[int, str]], stats: InputStats) 
             classified = None
             add_logsource(program.plain)
         add_row((position, timestamp, classified, program.base))
+        add_classified(classified)
         added += 1
     stats.events += added
     return rows
@@ -152,12 +159,17 @@ class SyslogRows(EventBatch):
         #: Per row: (line position, timestamp, classified fields or None, program base) or a whole event.
         self._rows: list[tuple[int, float, dict[str, Any] | None, str] | Event] = []
         self._logsources: list[LogSource] = []
+        #: Per row, the classified fields of a split line (None for a whole event or an unclassified line).
+        self._classified: list[dict[str, Any] | None] = []
+        self._whole_events = False
         self._cache: dict[int, Event] = {}
 
     def add_events(self, events: list[Event]) -> None:
         for event in events:
             self._rows.append(event)
             self._logsources.append(event.logsource)
+            self._classified.append(None)
+        self._whole_events = self._whole_events or bool(events)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -183,6 +195,12 @@ class SyslogRows(EventBatch):
                 for entry in map(entries.__getitem__, rows)
             ]
         original = _ORIGINAL.get(name.lower()) if "." not in name else None
+        if original is None and not self._whole_events and name not in _DERIVED:
+            # every row a split line, and the field only among its classified fields: no branch per row
+            got = [fields.get(name) if fields else None for fields in map(self._classified.__getitem__, rows)]
+            if set(map(type, got)) <= TEXT_TYPES:
+                return got
+            return [value if value is None or type(value) is str else sql_value(value) for value in got]
         out: list[Any] = []
         for row in rows:
             entry = entries[row]
