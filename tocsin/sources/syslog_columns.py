@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -93,11 +93,7 @@ def _batch(lines: SyslogLines, chunk: list[tuple[int, str]], stats: InputStats) 
     classify = pc.fill_null(pc.or_(own, pam), False).to_pylist()
     message_list = messages.to_pylist()
     rows = SyslogRows(lines.name, chunk, parts)
-    add_row, add_logsource, add_classified = (
-        rows._rows.append,
-        rows._logsources.append,
-        rows._classified.append,
-    )
+    add_row, add_logsource = rows._rows.append, rows._logsources.append
     added = 0
     for position, is_fast in enumerate(fast):
         if not is_fast:
@@ -117,7 +113,6 @@ def _batch(lines: SyslogLines, chunk: list[tuple[int, str]], stats: InputStats) 
             classified = None
             add_logsource(program.plain)
         add_row((position, timestamp, classified, program.base))
-        add_classified(classified)
         added += 1
     stats.events += added
     return rows
@@ -148,6 +143,10 @@ class _Program:
         self.own = self.base in PROGRAMS
 
 
+#: A line split a column at a time: (line position, timestamp, classified fields or None, program base).
+_SplitLine = tuple[int, float, dict[str, Any] | None, str]
+
+
 class SyslogRows(EventBatch):
     """The rows of one chunk of lines: header columns and classified fields for the lines split a
     column at a time, whole events for the others (see module doc)."""
@@ -156,11 +155,9 @@ class SyslogRows(EventBatch):
         self._name, self._chunk = name, chunk
         self._parts = parts
         self._columns: dict[str, list[Any]] = {}
-        #: Per row: (line position, timestamp, classified fields or None, program base) or a whole event.
-        self._rows: list[tuple[int, float, dict[str, Any] | None, str] | Event] = []
+        #: Per row: a split line or a whole event.
+        self._rows: list[_SplitLine | Event] = []
         self._logsources: list[LogSource] = []
-        #: Per row, the classified fields of a split line (None for a whole event or an unclassified line).
-        self._classified: list[dict[str, Any] | None] = []
         self._whole_events = False
         self._cache: dict[int, Event] = {}
 
@@ -168,7 +165,6 @@ class SyslogRows(EventBatch):
         for event in events:
             self._rows.append(event)
             self._logsources.append(event.logsource)
-            self._classified.append(None)
         self._whole_events = self._whole_events or bool(events)
 
     def __len__(self) -> int:
@@ -197,7 +193,8 @@ class SyslogRows(EventBatch):
         original = _ORIGINAL.get(name.lower()) if "." not in name else None
         if original is None and not self._whole_events and name not in _DERIVED:
             # every row a split line, and the field only among its classified fields: no branch per row
-            got = [fields.get(name) if fields else None for fields in map(self._classified.__getitem__, rows)]
+            lines = cast(list[_SplitLine], self._rows)
+            got = [line[2].get(name) if line[2] else None for line in map(lines.__getitem__, rows)]
             if set(map(type, got)) <= TEXT_TYPES:
                 return got
             return [value if value is None or type(value) is str else sql_value(value) for value in got]

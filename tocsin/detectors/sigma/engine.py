@@ -202,9 +202,9 @@ class SigmaEngine:
             self.connection.execute(f"CREATE TEMP TABLE {self.table} ({', '.join(columns)})")
         self._staging = f"temp.{self.table.rpartition('.')[2]}_staging"
         self.connection.execute(f"DROP TABLE IF EXISTS {self._staging}")  # of rules loaded before
-        self.connection.execute(
-            f"CREATE TEMP TABLE {self._staging.removeprefix('temp.')} ({', '.join(columns)})"
-        )
+        self.connection.execute(f"CREATE TABLE {self._staging} ({', '.join(columns)})")
+        #: The columns ``_keep_for_correlation`` fills from values: the time, then the candidate fields.
+        self._value_columns = [TIMESTAMP_COLUMN, *map(quote, self._correlation_columns)]
         verb = "INSERT OR IGNORE" if self.persistent else "INSERT"
         self._append_staged = f"{verb} INTO {self.table} SELECT * FROM {self._staging} ORDER BY rowid"
 
@@ -274,7 +274,6 @@ class SigmaEngine:
         for position, index in enumerate(rows_kept):
             alike[frozenset(flags[index])].append(position)
         eids, timestamps = (list(column) for column in zip(*batch.identities(rows_kept), strict=True))
-        names = [TIMESTAMP_COLUMN, *map(quote, self._correlation_columns)]
         values = [timestamps] + [
             self._column(batch, column, rows_kept, alike) for column in self._correlation_columns
         ]
@@ -286,7 +285,7 @@ class SigmaEngine:
         for (flag_set, holds), positions in layouts.items():
             present = [index for index, holds_it in enumerate(holds) if holds_it]
             columns = ["rowid", EVENT_ID_COLUMN, *(f"tocsin_m{flag}" for flag in sorted(flag_set))]
-            columns += [names[index] for index in present]
+            columns += [self._value_columns[index] for index in present]
             placeholders = ["?", "?", *("1" for _ in flag_set), *("?" for _ in present)]
             self.connection.executemany(
                 f"INSERT INTO {self._staging} ({', '.join(columns)}) VALUES ({', '.join(placeholders)})",
