@@ -1,7 +1,7 @@
 """Syslog lines a batch at a time: headers split a column at a time, events made only where needed.
 
-One RE2 pass over an Arrow column of lines splits every RFC 3164 header and program tag (the
-``_FAST_LINE`` pattern is ``syslog._RFC3164`` followed by ``syslog._TAG``); timestamps are
+RE2 over an Arrow column of lines splits every RFC 3164 header and program tag (the
+``_FAST_HEADER`` pattern is ``syslog._RFC3164`` followed by ``syslog._TAG``); timestamps are
 computed once per distinct stamp; a program's classifier runs only on lines that can mean
 something to it (its own lines, and PAM's authentication and session messages for any other
 program). The engine reads the header columns directly; an ``Event`` is made, by the same code
@@ -15,6 +15,7 @@ order as ``parse``. A pinned ``--year`` advances line by line, so those inputs a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from typing import Any, cast
@@ -36,11 +37,14 @@ from tocsin.sources.syslog import (
     split_program,
 )
 
-#: ``syslog._RFC3164`` then ``syslog._TAG``, anchored as ``re.match`` anchors them.
-_FAST_LINE = (
+#: ``syslog._RFC3164`` then ``syslog._TAG`` up to the message, anchored as ``re.match`` anchors them.
+_FAST_HEADER = (
     r"^(?:<(?P<pri>\d{1,3})>)?(?P<stamp>[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d)(?:\.\d+)? (?P<host>\S+) "
-    r"(?P<prog>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)$"
+    r"(?P<prog>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: ?"
 )
+#: The same header without its groups: removing it leaves the message. RE2 finds a match without
+#: groups in one DFA pass, far faster than it extracts groups, so the message is not a group.
+_HEADER_MATCH = re.sub(r"\(\?P<\w+>", "(?:", _FAST_HEADER)
 #: Lines on which RE2's ``\d``, ``\s`` and ``.`` mean what Python's mean: printable ASCII and tabs.
 _PLAIN_TEXT = r"^[\x20-\x7e\t]*$"
 #: What PAM says that ``linux_auth._pam`` understands: other programs' lines without it classify as {}.
@@ -80,7 +84,7 @@ def syslog_batches(
 def _batch(lines: SyslogLines, chunk: list[tuple[int, str]], stats: InputStats) -> SyslogRows:
     texts = pa.array([text for _, text in chunk], pa.string())
     plain = pc.match_substring_regex(texts, _PLAIN_TEXT)
-    parts = pc.extract_regex(pc.if_else(plain, texts, pa.scalar(None, pa.string())), _FAST_LINE)
+    parts = _split_headers(pc.if_else(plain, texts, pa.scalar(None, pa.string())))
     messages = pc.struct_field(parts, "msg")
     repeats = pc.fill_null(pc.match_substring(messages, "message repeated "), True)
     fast = pc.and_(pc.is_valid(parts), pc.invert(repeats)).to_pylist()
@@ -116,6 +120,17 @@ def _batch(lines: SyslogLines, chunk: list[tuple[int, str]], stats: InputStats) 
         added += 1
     stats.events += added
     return rows
+
+
+def _split_headers(texts: pa.Array) -> pa.StructArray:
+    """Each line's header groups and ``msg``, the rest of the line; null where no header starts it."""
+    header = pc.extract_regex(texts, _FAST_HEADER)
+    split = pc.is_valid(header)
+    messages = pc.if_else(
+        split, pc.replace_substring_regex(texts, _HEADER_MATCH, ""), pa.scalar(None, pa.string())
+    )
+    names = [header.type.field(index).name for index in range(header.type.num_fields)]
+    return pa.StructArray.from_arrays([*header.flatten(), messages], [*names, "msg"], mask=pc.invert(split))
 
 
 def _epochs(lines: SyslogLines, stamps: pa.Array) -> pa.Array:
