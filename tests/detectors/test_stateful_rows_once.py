@@ -30,6 +30,8 @@ def test_copies_of_a_row_are_passed_over_in_reading_order() -> None:
 def test_row_data_reads_back_as_the_json_module_s_text_of_it_does() -> None:
     values = [
         {"ip": "198.51.100.7", "lat": 48.85, "lon": -0.0, "place": "Paris", "ids": [1, 2], "none": None},
+        {"ip": "198.51.100.7", "lat": 1e-310, "pid": 2**63 - 1, "ok": True, "agent": None},  # plain values
+        {"lat": 48.85, "lon": -math.inf},  # plain values but one: orjson would write null
         {"lat": math.nan, "lon": math.inf},  # orjson would write null
         {"big": 123456789012345678901234567890},  # beyond 64 bits: orjson refuses it
         {"user": "bad\ud800name"},  # a lone surrogate: orjson refuses it

@@ -26,6 +26,7 @@ keeps is forgotten, so a service should prune no closer than the longest baselin
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator
@@ -69,16 +70,25 @@ def _once(rows: Iterable[tuple[str, float, int, str, str]]) -> Iterator[tuple[st
 
 #: Writes what orjson cannot (``_text``); values of other types as their text.
 _JSON = json.JSONEncoder(default=str)
+#: Values orjson writes exactly when it writes them at all (it refuses integers beyond 64 bits and
+#: lone surrogates); floats only when finite.
+_EXACT_TYPES = frozenset({str, int, bool, type(None)})
 
 
 def _text(data: Any) -> str:
     """A kept row's data as JSON: orjson's (ten times faster) when it reads back as ``data``, else
     the ``json`` module's (NaN and infinities, which orjson writes as null; integers beyond 64 bits,
-    lone surrogates, other types, which it refuses)."""
+    lone surrogates, other types, which it refuses). The usual data, one level of plain values, is
+    known to read back without reading it."""
     try:
         text = orjson.dumps(data)
     except TypeError:  # orjson.JSONEncodeError
         return _JSON.encode(data)
+    if type(data) is dict and all(
+        type(value) in _EXACT_TYPES or (type(value) is float and math.isfinite(value))
+        for value in data.values()
+    ):
+        return text.decode()
     return text.decode() if orjson.loads(text) == data else _JSON.encode(data)
 
 
