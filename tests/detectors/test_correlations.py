@@ -89,6 +89,16 @@ def test_event_count_separate_bursts_are_separate_alerts(tmp_path):
     assert sorted(a.event_count for a in run(rules, events)) == [5, 5]
 
 
+def test_groups_with_just_enough_events_for_the_condition_alert(tmp_path):
+    """Groups with fewer candidate rows than a count condition needs are not evaluated at all: the
+    bound must let through a group holding exactly enough."""
+    for condition, enough in (("gt: 4", 5), ("gte: 4", 4), ("eq: 3", 3)):
+        body = f"    rules: [failed_login]\n    condition:\n        {condition}"
+        rules = ruleset_from(tmp_path, correlation("event_count", body))
+        events = failures("1.1.1.1", enough) + failures("2.2.2.2", enough - 1)
+        assert [a.group_by for a in run(rules, events)] == [{"source.ip": "1.1.1.1"}], condition
+
+
 def test_event_count_respects_timespan(tmp_path):
     rules = ruleset_from(
         tmp_path, correlation("event_count", "    rules: [failed_login]\n    condition:\n        gte: 5")

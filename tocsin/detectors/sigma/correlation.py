@@ -20,6 +20,7 @@ import bisect
 import hashlib
 import itertools
 import json
+import math
 import operator
 import sqlite3
 from collections import Counter, deque
@@ -106,6 +107,24 @@ class CorrelationRule:
         """The fields this rule groups by or counts, as ``ref``'s events carry them."""
         wanted = [*self.group_by, *([self.value_field] if self.value_field else [])]
         return [ref.physical(name) for name in wanted]
+
+    @property
+    def least_rows(self) -> int:
+        """The fewest candidate rows a group must hold before a window of it can qualify: the threshold
+        of a count held to at least (or exactly) N when the count cannot exceed the window's rows
+        (``event_count``, ``value_count``); 1 for any other rule."""
+        threshold = self.threshold
+        if (
+            self.kind not in ("event_count", "value_count")
+            or threshold is None
+            or not math.isfinite(threshold)
+        ):
+            return 1
+        if self.op in ("gte", "eq"):
+            return max(1, math.ceil(threshold))
+        if self.op == "gt":
+            return max(1, math.floor(threshold) + 1)
+        return 1
 
     def holds(self, metric: float) -> bool:
         if self.op is None or self.threshold is None:
@@ -292,16 +311,16 @@ class CorrelationRunner:
         return {row[1] for row in self.connection.execute(pragma)}
 
     def _evaluate(self, rule: CorrelationRule, record_hits: RecordHits | None) -> Iterator[Episode]:
-        current_key = None
-        window: _GroupWindow | None = None
-        for row in self.rows(rule):
-            if row[0] != current_key or window is None:
-                if window is not None:
-                    yield from window.close()
-                current_key = row[0]
-                window = _GroupWindow(rule, json.loads(row[1]), self.evidence_cap, record_hits)
-            yield from window.feed(row)
-        if window is not None:
+        least = rule.least_rows
+        for _, group in itertools.groupby(self.rows(rule), key=operator.itemgetter(0)):
+            # A group too small for any window to qualify (one source among thousands that failed
+            # once or twice) is read, not fed: feeding a row costs several times reading it.
+            head = list(itertools.islice(group, least))
+            if len(head) < least:
+                continue
+            window = _GroupWindow(rule, json.loads(head[0][1]), self.evidence_cap, record_hits)
+            for row in itertools.chain(head, group):
+                yield from window.feed(row)
             yield from window.close()
 
 
