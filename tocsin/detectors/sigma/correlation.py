@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sigma.backends.sqlite.correlation import quote
 from sigma.correlations import (
     CorrelationConditionAND,
@@ -233,7 +234,8 @@ class CorrelationRunner:
                 self._store_hits(reference.child)
         table = f"temp.tocsin_hits{rule.index}"
         self.connection.execute(f"DROP TABLE IF EXISTS {table}")
-        self.connection.execute(f"CREATE TABLE {table} ({hit_columns(rule)})")
+        # A scan numbers its windows once each: no key to keep in order as they are written.
+        self.connection.execute(f"CREATE TABLE {table} ({hit_columns(rule, keyed=False)})")
         width = 4 + len(rule.group_by)
         insert = f"INSERT INTO {table} VALUES ({', '.join('?' * width)})"
         hits: list[list[Any]] = []
@@ -245,7 +247,7 @@ class CorrelationRunner:
                 [
                     ts,
                     f"{rule.index}:{next(numbers)}",
-                    json.dumps(evidence[-CHILD_EVIDENCE_CAP:]),
+                    _evidence_text(evidence),
                     seq,
                     *group.values(),
                 ]
@@ -329,10 +331,12 @@ class CorrelationRunner:
 RecordHits = Callable[[float, dict[str, Any], list[str], str, int], None]
 
 
-def hit_columns(rule: CorrelationRule) -> str:
-    """Columns of a table holding a nested correlation's qualifying windows."""
+def hit_columns(rule: CorrelationRule, keyed: bool = True) -> str:
+    """Columns of a table holding a nested correlation's qualifying windows; ``keyed``, their id is
+    the primary key (a service's table, where a window evaluated again must not be stored twice)."""
     columns = "".join(f", {quote(name)} TEXT COLLATE NOCASE" for name in rule.group_by)
-    return f"{TIMESTAMP_COLUMN} REAL, {EVENT_ID_COLUMN} TEXT PRIMARY KEY, tocsin_evidence TEXT, tocsin_seq INTEGER{columns}"
+    key = " PRIMARY KEY" if keyed else ""
+    return f"{TIMESTAMP_COLUMN} REAL, {EVENT_ID_COLUMN} TEXT{key}, tocsin_evidence TEXT, tocsin_seq INTEGER{columns}"
 
 
 @dataclass
@@ -446,7 +450,7 @@ class LiveCorrelations:
 
         def record(ts: float, group: dict[str, Any], evidence: list[str], at: str, seq: int) -> None:
             hit = f"{prefix}:{at}"
-            row = [ts, hit, json.dumps(evidence[-CHILD_EVIDENCE_CAP:]), seq, *group.values()]
+            row = [ts, hit, _evidence_text(evidence), seq, *group.values()]
             if self.connection.execute(insert, row).rowcount:
                 self.connection.execute(f"INSERT OR IGNORE INTO {self.fresh_hits} VALUES (?)", (hit,))
 
@@ -649,8 +653,14 @@ class _GroupWindow:
         return wanted
 
 
+def _evidence_text(evidence: list[str]) -> str:
+    """What a nested correlation's window passes up: its last evidence ids (event ids, our own hex
+    digests) as a JSON array, written once per qualifying window, so by orjson."""
+    return orjson.dumps(evidence[-CHILD_EVIDENCE_CAP:]).decode()
+
+
 def _ids(item: _Item) -> list[str]:
-    return json.loads(item.evidence) if item.evidence is not None else [item.eid]
+    return orjson.loads(item.evidence) if item.evidence is not None else [item.eid]
 
 
 def _normalize(value: Any, kind: str) -> Any:
