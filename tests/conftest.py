@@ -32,6 +32,12 @@ def _rule_packs_home(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Compiled rules are cached under a temporary XDG_CACHE_HOME, never the runner's ~/.cache."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """One line for the cluster suite (marker ``elasticsearch``), so a run shows whether it ran
     against a real node or skipped it."""

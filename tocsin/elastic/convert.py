@@ -37,7 +37,8 @@ from sigma.processing.transformations import AddFieldnamePrefixTransformation, S
 from sigma.rule import SigmaRule, SigmaRuleTag
 
 from tocsin import yamlsafe
-from tocsin.detectors.sigma.ruleset import processing_pipeline, rule_files
+from tocsin.detectors.sigma.compiler import processing_pipeline
+from tocsin.detectors.sigma.ruleset import rule_files
 from tocsin.detectors.stateful.spec import is_stateful
 from tocsin.elastic import EVENTS_PATTERN
 

@@ -20,6 +20,12 @@ from pathlib import Path
 MEMORY = ":memory:"
 
 
+def quote_name(name: str) -> str:
+    """A SQLite identifier for ``name`` (a field name with dots or quotes), as pySigma's SQLite backend
+    quotes one."""
+    return "`" + name.replace("`", "``") + "`"
+
+
 def connect(path: str | Path, durable: bool = False) -> sqlite3.Connection:
     """The engine's connection; ``durable``: a commit is on disk when it returns (WAL, synchronous
     NORMAL), otherwise the file is rebuilt by running again and may lose its last commits."""

@@ -30,11 +30,7 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.rule import SigmaRule
 from sigma.types import SigmaCIDRExpression, SigmaRegularExpression, SigmaString, SigmaType, SpecialChars
 
-RAW_COLUMN = "tocsin_raw"
-#: Suffix of a derived column: the field's IPv4 address as an integer (NULL when it is none).
-IPV4_SUFFIX = "#ipv4"
-TIMESTAMP_COLUMN = "tocsin_ts"
-EVENT_ID_COLUMN = "tocsin_eid"
+from tocsin.detectors.sigma.columnar import EVENT_ID_COLUMN, IPV4_SUFFIX, RAW_COLUMN, TIMESTAMP_COLUMN
 
 _Value = TypeVar("_Value", bound=SigmaType)
 

@@ -18,7 +18,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
-from tocsin.detectors.sigma.backend import IPV4_SUFFIX
+#: The records as read, for keyword searches.
+RAW_COLUMN = "tocsin_raw"
+#: Suffix of a derived column: the field's IPv4 address as an integer (NULL when it is none).
+IPV4_SUFFIX = "#ipv4"
+#: The candidate tables' event time and event id.
+TIMESTAMP_COLUMN = "tocsin_ts"
+EVENT_ID_COLUMN = "tocsin_eid"
 
 _MACROS = (
     # A finite number written as text, else NULL: junk never compares as 0.

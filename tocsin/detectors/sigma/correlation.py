@@ -26,21 +26,13 @@ import sqlite3
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import orjson
-from sigma.backends.sqlite.correlation import quote
-from sigma.correlations import (
-    CorrelationConditionAND,
-    CorrelationConditionNOT,
-    CorrelationConditionOR,
-    SigmaCorrelationRule,
-    SigmaExtendedCorrelationCondition,
-    SigmaRuleReference,
-)
 
-from tocsin.detectors.sigma.backend import EVENT_ID_COLUMN, TIMESTAMP_COLUMN
+from tocsin.detectors.sigma.columnar import EVENT_ID_COLUMN, TIMESTAMP_COLUMN
 from tocsin.model.alert import RuleInfo
+from tocsin.storage.sqlite import quote_name
 
 #: Evidence ids a nested correlation passes up per qualifying window, at most.
 CHILD_EVIDENCE_CAP = 50
@@ -63,6 +55,15 @@ KINDS = {
     "temporal",
     "temporal_ordered",
 }
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A boolean condition of a temporal correlation: ``and``, ``or`` or ``not`` over conditions and
+    the names of referenced rules (the leaves)."""
+
+    op: Literal["and", "or", "not"]
+    args: tuple[Condition | str, ...]
 
 
 @dataclass
@@ -95,7 +96,8 @@ class CorrelationRule:
     threshold: float | None = None
     value_field: str | None = None
     percentile: float | None = None
-    expression: Any = None
+    #: A temporal correlation's boolean condition over the names of the rules it refers to.
+    expression: Condition | str | None = None
     #: Levels of correlations this one stands on, itself included (1: on detection rules only).
     depth: int = 1
 
@@ -135,56 +137,6 @@ class CorrelationRule:
 
 #: Correlations on correlations: rules nest two or three; evaluating a chain walks it recursively.
 MAX_NESTING = 10
-
-
-class UnsupportedCorrelation(ValueError):
-    """A correlation construct this engine cannot evaluate."""
-
-
-def _condition_field(fieldref: str | list[str] | None) -> str | None:
-    """The condition's one field; Sigma allows a list, which this engine evaluates only when it names one."""
-    if not isinstance(fieldref, list):
-        return fieldref
-    if len(fieldref) != 1:
-        raise UnsupportedCorrelation(f"a condition on {len(fieldref)} fields is not supported")
-    return fieldref[0]
-
-
-def compile_correlation(
-    rule: SigmaCorrelationRule, index: int, references: list[Reference], info: RuleInfo
-) -> CorrelationRule:
-    """Our form of a pySigma correlation rule whose references are already resolved."""
-    kind = rule.type.name.lower()
-    if kind not in KINDS:
-        raise UnsupportedCorrelation(f"correlation type {kind} is not supported")
-    depth = 1 + max((ref.child.depth for ref in references if ref.child is not None), default=0)
-    if depth > MAX_NESTING:
-        raise UnsupportedCorrelation(f"nests correlations {depth} deep, beyond the limit of {MAX_NESTING}")
-    condition = rule.condition
-    compiled = CorrelationRule(
-        info=info,
-        kind=kind,
-        group_by=list(rule.group_by or []),
-        timespan=rule.timespan.seconds,
-        references=references,
-        emits_alerts=bool(rule._output),
-        index=index,
-        depth=depth,
-    )
-    if isinstance(condition, SigmaExtendedCorrelationCondition):
-        if kind != "temporal":
-            raise UnsupportedCorrelation(f"a boolean condition on {kind} is not supported")
-        compiled.expression = condition.parsed
-    elif condition is not None:
-        compiled.op = condition.op.name.lower()
-        compiled.threshold = float(condition.count)
-        compiled.value_field = _condition_field(condition.fieldref)
-        compiled.percentile = condition.percentile
-    if kind.startswith("value_") and not compiled.value_field:
-        raise UnsupportedCorrelation(f"{kind} needs a condition field")
-    if compiled.timespan <= 0:
-        raise UnsupportedCorrelation("timespan must be positive")
-    return compiled
 
 
 @dataclass
@@ -268,11 +220,11 @@ class CorrelationRunner:
         selects, parameters = [], []
         for ref in rule.references:
             physical = [ref.physical(name) for name in rule.group_by]
-            key = "json_array(" + ", ".join(f"lower({quote(f)})" for f in physical) + ")"
-            values = "json_array(" + ", ".join(quote(f) for f in physical) + ")"
-            value = quote(ref.physical(rule.value_field)) if rule.value_field else "NULL"
+            key = "json_array(" + ", ".join(f"lower({quote_name(f)})" for f in physical) + ")"
+            values = "json_array(" + ", ".join(quote_name(f) for f in physical) + ")"
+            value = quote_name(ref.physical(rule.value_field)) if rule.value_field else "NULL"
             present = " AND ".join(
-                [f"{TIMESTAMP_COLUMN} IS NOT NULL", *(f"{quote(f)} IS NOT NULL" for f in physical)]
+                [f"{TIMESTAMP_COLUMN} IS NOT NULL", *(f"{quote_name(f)} IS NOT NULL" for f in physical)]
             )
             if ref.child is None:
                 source, where, evidence, seq = self.table, f"tocsin_m{ref.flag} = 1", "NULL", "rowid"
@@ -309,7 +261,7 @@ class CorrelationRunner:
 
     def _columns(self, table: str) -> set[str]:
         schema, _, name = table.rpartition(".")
-        pragma = f"PRAGMA {schema + '.' if schema else ''}table_info({quote(name)})"
+        pragma = f"PRAGMA {schema + '.' if schema else ''}table_info({quote_name(name)})"
         return {row[1] for row in self.connection.execute(pragma)}
 
     def _evaluate(self, rule: CorrelationRule, record_hits: RecordHits | None) -> Iterator[Episode]:
@@ -334,7 +286,7 @@ RecordHits = Callable[[float, dict[str, Any], list[str], str, int], None]
 def hit_columns(rule: CorrelationRule, keyed: bool = True) -> str:
     """Columns of a table holding a nested correlation's qualifying windows; ``keyed``, their id is
     the primary key (a service's table, where a window evaluated again must not be stored twice)."""
-    columns = "".join(f", {quote(name)} TEXT COLLATE NOCASE" for name in rule.group_by)
+    columns = "".join(f", {quote_name(name)} TEXT COLLATE NOCASE" for name in rule.group_by)
     key = " PRIMARY KEY" if keyed else ""
     return f"{TIMESTAMP_COLUMN} REAL, {EVENT_ID_COLUMN} TEXT{key}, tocsin_evidence TEXT, tocsin_seq INTEGER{columns}"
 
@@ -355,7 +307,7 @@ class RowScope:
                 f"{EVENT_ID_COLUMN} IN (SELECT eid FROM {self.fresh_hits if ref.child else self.fresh})",
                 [],
             )
-        tests = [f"lower({quote(f)}) = lower(?)" for f in physical]
+        tests = [f"lower({quote_name(f)}) = lower(?)" for f in physical]
         return " AND ".join([*tests, f"{TIMESTAMP_COLUMN} >= ?"]), [*self.group, self.since]
 
 
@@ -401,7 +353,7 @@ class LiveCorrelations:
                     self._index(table, [ref.physical(name) for name in rule.group_by])
 
     def _index(self, table: str, columns: list[str]) -> None:
-        expressions = ", ".join([*(f"lower({quote(column)})" for column in columns), TIMESTAMP_COLUMN])
+        expressions = ", ".join([*(f"lower({quote_name(column)})" for column in columns), TIMESTAMP_COLUMN])
         name = f"{table}_g_{_short_hash(expressions)}"
         self.connection.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({expressions})")
 
@@ -684,14 +636,11 @@ def _percentile(ordered: list[float], percentile: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _evaluate_expression(node: Any, present: set[int], rule: CorrelationRule) -> bool:
-    if isinstance(node, SigmaRuleReference):
-        slots = [ref.slot for ref in rule.references if ref.name == node.reference]
-        return any(slot in present for slot in slots)
-    if isinstance(node, CorrelationConditionNOT):
+def _evaluate_expression(node: Condition | str, present: set[int], rule: CorrelationRule) -> bool:
+    if isinstance(node, str):
+        return any(ref.slot in present for ref in rule.references if ref.name == node)
+    if node.op == "not":
         return not _evaluate_expression(node.args[0], present, rule)
-    if isinstance(node, CorrelationConditionAND):
+    if node.op == "and":
         return all(_evaluate_expression(arg, present, rule) for arg in node.args)
-    if isinstance(node, CorrelationConditionOR):
-        return any(_evaluate_expression(arg, present, rule) for arg in node.args)
-    raise UnsupportedCorrelation(f"unknown condition element {type(node).__name__}")
+    return any(_evaluate_expression(arg, present, rule) for arg in node.args)

@@ -31,15 +31,22 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from sigma.backends.sqlite.correlation import quote
 
 from tocsin.batch import EventBatch, EventList
-from tocsin.detectors.sigma.backend import EVENT_ID_COLUMN, IPV4_SUFFIX, RAW_COLUMN, TIMESTAMP_COLUMN
-from tocsin.detectors.sigma.columnar import connect_columnar, ipv4_numbers, unique_columns
+from tocsin.detectors.sigma.columnar import (
+    EVENT_ID_COLUMN,
+    IPV4_SUFFIX,
+    RAW_COLUMN,
+    TIMESTAMP_COLUMN,
+    connect_columnar,
+    ipv4_numbers,
+    unique_columns,
+)
 from tocsin.detectors.sigma.correlation import CorrelationRule, CorrelationRunner, Episode, LiveCorrelations
 from tocsin.detectors.sigma.ruleset import DetectionRule, RuleSet
 from tocsin.model.alert import EVIDENCE_CAP, Alert, Window, alert_id
 from tocsin.model.event import Event, LogSource
+from tocsin.storage.sqlite import quote_name
 
 #: The on-disk table holding the events correlation rules need.
 CORRELATION_TABLE = "corr_events"
@@ -195,7 +202,7 @@ class SigmaEngine:
         """
         columns = [f"{EVENT_ID_COLUMN} TEXT", f"{TIMESTAMP_COLUMN} REAL"]
         columns += [f"tocsin_m{flag} INTEGER" for flag in range(self._flag_count)]
-        columns += [f"{quote(column)} TEXT COLLATE NOCASE" for column in self._correlation_columns]
+        columns += [f"{quote_name(column)} TEXT COLLATE NOCASE" for column in self._correlation_columns]
         if self.persistent:
             self._create_persistent_table([f"{columns[0]} PRIMARY KEY", *columns[1:]])
         else:
@@ -204,7 +211,7 @@ class SigmaEngine:
         self.connection.execute(f"DROP TABLE IF EXISTS {self._staging}")  # of rules loaded before
         self.connection.execute(f"CREATE TABLE {self._staging} ({', '.join(columns)})")
         #: The columns ``_keep_for_correlation`` fills from values: the time, then the candidate fields.
-        self._value_columns = [TIMESTAMP_COLUMN, *map(quote, self._correlation_columns)]
+        self._value_columns = [TIMESTAMP_COLUMN, *map(quote_name, self._correlation_columns)]
         verb = "INSERT OR IGNORE" if self.persistent else "INSERT"
         self._append_staged = f"{verb} INTO {self.table} SELECT * FROM {self._staging} ORDER BY rowid"
 
@@ -227,7 +234,7 @@ class SigmaEngine:
         return (
             [(EVENT_ID_COLUMN, EVENT_ID_COLUMN), (TIMESTAMP_COLUMN, TIMESTAMP_COLUMN)]
             + [(f"tocsin_m{flag}", f"flag:{by_flag[flag]}") for flag in range(self._flag_count)]
-            + [(quote(column), column) for column in self._correlation_columns]
+            + [(quote_name(column), column) for column in self._correlation_columns]
         )
 
     def _create_persistent_table(self, columns: list[str]) -> None:
@@ -419,7 +426,7 @@ class SigmaEngine:
 
     def _evidence_summary(self, event_ids: list[str]) -> tuple[float | None, float | None, dict[str, Any]]:
         """First and last evidence time, and the entity values all evidence shares."""
-        quoted = [quote(column) for column in ENTITY_FIELDS]
+        quoted = [quote_name(column) for column in ENTITY_FIELDS]
         entity_sql = ", ".join(f"COUNT(DISTINCT {column}), MAX({column})" for column in quoted)
         row = self.connection.execute(
             f"SELECT MIN({TIMESTAMP_COLUMN}), MAX({TIMESTAMP_COLUMN}), {entity_sql} FROM {self.table} "

@@ -1,53 +1,30 @@
-"""Loading Sigma rules and compiling them to DuckDB predicates and correlation plans.
+"""A loaded rule set: Sigma rules compiled to DuckDB predicates and correlation plans, stateful rules.
 
-A rule that cannot be parsed or converted is kept as a ``RuleLoadError``
-with its file and the reason; loading never stops at a bad rule. Stateful rules
-(``stateful:`` documents, see ``tocsin.detectors.stateful.spec``) load beside them,
-their building-block references resolved like a correlation's.
+``load_rules`` gives the rule set of some rule paths: from the compiled-rule cache when these rule
+files were compiled before with the same options (``tocsin.detectors.sigma.rulecache``), else
+compiled by ``tocsin.detectors.sigma.compiler``, the only module that imports pySigma.
 """
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sigma.collection import SigmaCollection
-from sigma.correlations import SigmaCorrelationRule
-from sigma.exceptions import SigmaError
-from sigma.filters import SigmaFilter
-from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
-from sigma.processing.transformations import (
-    ValueListPlaceholderTransformation,
-    WildcardPlaceholderTransformation,
-)
-from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
-from sigma.types import SigmaCIDRExpression, SigmaFieldReference
-
-from tocsin.detectors.sigma.backend import IPV4_SUFFIX, RAW_COLUMN, TocsinDuckDBBackend
-from tocsin.detectors.sigma.columnar import connect_columnar, probe_predicate, unique_columns
-from tocsin.detectors.sigma.correlation import (
-    CorrelationRule,
-    Reference,
-    UnsupportedCorrelation,
-    compile_correlation,
-)
-from tocsin.detectors.sigma.rulefile import MALFORMED_RULE_ERRORS, RuleFileError, one_line, read_rule_file
-from tocsin.detectors.stateful.spec import StatefulRule, StatefulSpecError, parse_stateful
+from tocsin.detectors.sigma.correlation import CorrelationRule
+from tocsin.detectors.stateful.spec import StatefulRule
 from tocsin.model.alert import Level, RuleInfo
 from tocsin.model.event import LogSource
 
+if TYPE_CHECKING:
+    from sigma.correlations import SigmaCorrelationRule
+    from sigma.rule import SigmaRule
+
 RULE_SUFFIXES = {".yml", ".yaml"}
-#: A rule reading more fields than this is refused (it would cost every batch a column per field).
-MAX_RULE_FIELDS = 1000
-#: The correlation candidate table holds a column per field any correlation groups by or counts:
-#: a correlation that would take it past this many is refused (SQLite allows 2,000 columns).
-MAX_CORRELATION_FIELDS = 1000
 
 
 @dataclass
@@ -185,344 +162,24 @@ def rule_files(paths: Iterable[Path]) -> Iterator[Path]:
                 yield file
 
 
-def processing_pipeline(placeholders: dict[str, list[str]], windows: bool) -> ProcessingPipeline:
-    """Placeholder expansion for ``|expand``, after the Windows/Sysmon logsource pipelines when
-    ``windows`` (they only touch Windows rules, and importing them costs a rule-loading command
-    about 40 ms).
-
-    Placeholders with configured values expand to those values; any other
-    placeholder matches every value (as sigma-cli's wildcard handling does).
-    """
-    items = [ProcessingItem(WildcardPlaceholderTransformation(), identifier="tocsin_placeholder_wildcards")]
-    if placeholders:
-        items.insert(
-            0,
-            ProcessingItem(
-                ValueListPlaceholderTransformation(include=sorted(placeholders)),
-                identifier="tocsin_placeholder_values",
-            ),
-        )
-    expansion = ProcessingPipeline(
-        items=items, vars={name: list(values) for name, values in placeholders.items()}
-    )
-    if not windows:
-        return expansion
-    from sigma.pipelines.sysmon import sysmon_pipeline
-    from sigma.pipelines.windows import windows_logsource_pipeline
-
-    return sysmon_pipeline() + windows_logsource_pipeline() + expansion
-
-
 def load_rules(
     paths: Iterable[Path],
     placeholders: dict[str, list[str]] | None = None,
     selection: RuleSelection | None = None,
 ) -> RuleSet:
     """Parse and compile every rule under ``paths`` that ``selection`` keeps; when two rules share an
-    id, the one loaded last (the later path) is used."""
-    ruleset = RuleSet()
-    parsed: list[SigmaRule | SigmaCorrelationRule | SigmaFilter] = []
-    stateful: list[StatefulRule] = []
-    for file in rule_files(paths):
-        ruleset.files += 1
-        parsed.extend(_parse_file(file, ruleset.errors, stateful))
-    if selection is not None:
-        ruleset.errors.extend(selection.problems)
-        parsed = [rule for rule in parsed if not _left_out(rule, selection, ruleset)]
-        stateful = [rule for rule in stateful if rule.info.id.lower() not in selection.disabled]
-    parsed = _last_of_each_id(parsed, ruleset, selection)
-    collection = _resolved_collection(parsed, ruleset.errors)
-    windows = any(
-        isinstance(rule, SigmaRule) and _lower(rule.logsource.product) == "windows"
-        for rule in collection.rules
-    )
-    pipeline = processing_pipeline(placeholders or {}, windows)
-    detection_backend = TocsinDuckDBBackend(pipeline)
-    probe = connect_columnar()
-    by_rule: dict[int, DetectionRule] = {}
-    by_name: dict[str, DetectionRule] = {}
-    for rule in collection.rules:
-        if isinstance(rule, SigmaRule):
-            compiled = _compile_detection(rule, detection_backend, probe, ruleset.errors)
-            if compiled:
-                by_rule[id(rule)] = compiled
-                ruleset.detections.append(compiled)
-                for name in (rule.name, compiled.info.id, compiled.info.title):
-                    if name:
-                        by_name.setdefault(name.lower(), compiled)
-    probe.close()
-    ruleset.stateful = [rule for rule in stateful if _resolve_stateful(rule, by_name, ruleset.errors)]
-    correlations = [rule for rule in collection.rules if isinstance(rule, SigmaCorrelationRule)]
-    _assign_flags(correlations, by_rule)
-    compiled_correlations: dict[int, CorrelationRule] = {}
-    for rule in correlations:
-        correlation = _compile_correlation(
-            rule, len(compiled_correlations), by_rule, compiled_correlations, ruleset.errors
-        )
-        if correlation is None:
-            continue
-        fields = ruleset.correlation_fields | correlation.candidate_fields
-        if len(fields) > MAX_CORRELATION_FIELDS:
-            ruleset.errors.append(
-                RuleLoadError(
-                    _source(rule),
-                    f"groups by or counts {len(correlation.candidate_fields)} fields: with the other correlations, "
-                    f"more than the limit of {MAX_CORRELATION_FIELDS}",
-                    rule.title,
-                )
-            )
-            continue
-        compiled_correlations[id(rule)] = correlation
-        ruleset.correlation_fields = fields
-        if correlation.emits_alerts:
-            ruleset.correlations.append(correlation)
+    id, the one loaded last (the later path) is used. A rule set compiled before from the same files
+    and options is read from the compiled-rule cache instead."""
+    from tocsin.detectors.sigma.rulecache import RuleCache
+
+    paths = list(paths)
+    cache = RuleCache.open()
+    key = cache.key(paths, placeholders, selection) if cache else None
+    ruleset = cache.get(key) if cache and key else None
+    if ruleset is None:
+        from tocsin.detectors.sigma.compiler import compile_rules
+
+        ruleset = compile_rules(paths, placeholders, selection)
+        if cache and key:
+            cache.put(key, ruleset)
     return ruleset
-
-
-def _left_out(
-    rule: SigmaRule | SigmaCorrelationRule | SigmaFilter, selection: RuleSelection, ruleset: RuleSet
-) -> bool:
-    if isinstance(rule, SigmaFilter):
-        return False
-    reason = selection.left_out(
-        rule, Path(rule.source.path).resolve() if rule.source and rule.source.path else None
-    )
-    if reason:
-        ruleset.left_out[reason] += 1
-    return reason is not None
-
-
-def _last_of_each_id(
-    parsed: list[SigmaRule | SigmaCorrelationRule | SigmaFilter],
-    ruleset: RuleSet,
-    selection: RuleSelection | None,
-) -> list[SigmaRule | SigmaCorrelationRule | SigmaFilter]:
-    """``parsed`` with one rule per id, the last one loaded; each id dropped is noted in ``ruleset``."""
-    position: dict[str, int] = {}
-    kept: list[SigmaRule | SigmaCorrelationRule | SigmaFilter | None] = []
-    for rule in parsed:
-        if rule.id is None or isinstance(rule, SigmaFilter):
-            kept.append(rule)
-            continue
-        key = str(rule.id).lower()
-        if key in position:
-            earlier = kept[position[key]]
-            assert earlier is not None and not isinstance(earlier, SigmaFilter)
-            where = selection.pack_of if selection else str
-            ruleset.shadowed.append(
-                Shadowed(str(rule.id), rule.title, where(_source(rule)), where(_source(earlier)))
-            )
-            kept[position[key]] = None
-        position[key] = len(kept)
-        kept.append(rule)
-    return [rule for rule in kept if rule is not None]
-
-
-def _resolved_collection(
-    parsed: list[SigmaRule | SigmaCorrelationRule | SigmaFilter], errors: list[RuleLoadError]
-) -> SigmaCollection:
-    """Resolve correlation references rule by rule (so one dangling reference costs one rule),
-    apply Sigma filters, and order rules so referenced ones come first."""
-    collection = SigmaCollection(parsed, resolve_references=False)
-    filters = [rule for rule in collection.rules if isinstance(rule, SigmaFilter)]
-    rules = []
-    for rule in collection.rules:
-        if isinstance(rule, SigmaFilter):
-            continue
-        if isinstance(rule, SigmaCorrelationRule):
-            try:
-                rule.resolve_rule_references(collection)
-            except MALFORMED_RULE_ERRORS as exc:
-                errors.append(RuleLoadError(_source(rule), one_line(exc), rule.title))
-                continue
-        for rule_filter in filters:
-            try:
-                rule = rule_filter.apply_on_rule(rule)
-            except MALFORMED_RULE_ERRORS as exc:
-                errors.append(
-                    RuleLoadError(_source(rule_filter), f"filter: {one_line(exc)}", rule_filter.title)
-                )
-        rules.append(rule)
-    collection.rules = sorted(rules)
-    return collection
-
-
-def _source(rule: SigmaRule | SigmaCorrelationRule) -> str:
-    return str(rule.source.path) if rule.source and rule.source.path else "<unknown>"
-
-
-def _resolve_stateful(
-    rule: StatefulRule, by_name: dict[str, DetectionRule], errors: list[RuleLoadError]
-) -> bool:
-    """Point each role of a stateful rule at its building block; False (and an error) if one did not load.
-    As with correlations, a rule a stateful rule refers to raises no alert of its own."""
-    blocks = {role: by_name.get(name.lower()) for role, name in rule.roles.items()}
-    missing = [rule.roles[role] for role, block in blocks.items() if block is None]
-    if missing:
-        errors.append(
-            RuleLoadError(
-                rule.info.source or "<unknown>",
-                f"refers to a rule that did not load: {', '.join(missing)}",
-                rule.info.title,
-            )
-        )
-        return False
-    for role, block in blocks.items():
-        assert block is not None
-        block.emits_alerts = False
-        rule.references[role] = block.info.id
-    return True
-
-
-def _parse_file(
-    file: Path, errors: list[RuleLoadError], stateful: list[StatefulRule]
-) -> list[SigmaRule | SigmaCorrelationRule | SigmaFilter]:
-    try:
-        rule_file = read_rule_file(file)
-        if rule_file.stateful:
-            for document in rule_file.documents:
-                try:
-                    stateful.append(parse_stateful(document, file))
-                except StatefulSpecError as exc:
-                    errors.append(RuleLoadError(str(file), f"stateful rule: {exc}", document.get("title")))
-            return []
-        if not any(
-            key in doc for doc in rule_file.documents for key in ("detection", "correlation", "filter")
-        ):
-            errors.append(RuleLoadError(str(file), "not a Sigma rule (no detection or correlation section)"))
-            return []
-        good, rejected = rule_file.sigma()
-    except RuleFileError as exc:
-        errors.append(RuleLoadError(str(file), exc.reason))
-        return []
-    for rule in rejected:
-        errors.append(RuleLoadError(str(file), "; ".join(one_line(e) for e in rule.errors), rule.title))
-    return good
-
-
-def _info(rule: SigmaRule | SigmaCorrelationRule, kind: str) -> RuleInfo:
-    return RuleInfo(
-        id=str(rule.id) if rule.id else (rule.name or rule.title),
-        title=rule.title,
-        level=Level.from_sigma(rule.level.name if rule.level else None),
-        tags=[str(tag) for tag in rule.tags],
-        type=kind,
-        description=(rule.description or "").strip() or None,
-        falsepositives=[str(fp) for fp in getattr(rule, "falsepositives", []) or []],
-        source=_source(rule),
-    )
-
-
-def _compile_detection(
-    rule: SigmaRule, backend: TocsinDuckDBBackend, probe: Any, errors: list[RuleLoadError]
-) -> DetectionRule | None:
-    logsource = copy.copy(rule.logsource)
-    try:
-        backend.convert_rule(rule)
-        queries = [q for q in rule.get_conversion_result() if isinstance(q, str)]
-    except (SigmaError, NotImplementedError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        errors.append(RuleLoadError(_source(rule), f"cannot convert: {one_line(exc)}", rule.title))
-        return None
-    if not queries:
-        errors.append(RuleLoadError(_source(rule), "conversion produced no query", rule.title))
-        return None
-    predicate = " OR ".join(f"({query})" for query in queries)
-    fields = _detection_fields(rule)
-    if len(fields) > MAX_RULE_FIELDS:
-        errors.append(
-            RuleLoadError(
-                _source(rule),
-                f"reads {len(fields)} fields, more than the limit of {MAX_RULE_FIELDS}",
-                rule.title,
-            )
-        )
-        return None
-    problem = probe_predicate(probe, predicate, unique_columns(fields | {RAW_COLUMN}))
-    if problem:
-        errors.append(RuleLoadError(_source(rule), f"the engine cannot run it: {problem}", rule.title))
-        return None
-    return DetectionRule(
-        info=_info(rule, "sigma"),
-        predicate=predicate,
-        fields=frozenset(fields),
-        product=_lower(logsource.product),
-        service=_lower(logsource.service),
-        category=_lower(logsource.category),
-        emits_alerts=bool(rule._output),
-    )
-
-
-def _detection_items(rule: SigmaRule) -> Iterator[SigmaDetectionItem]:
-    stack: list[SigmaDetection | SigmaDetectionItem] = list(rule.detection.detections.values())
-    while stack:
-        item = stack.pop()
-        if isinstance(item, SigmaDetection):
-            stack.extend(item.detection_items)
-        else:
-            yield item
-
-
-def _values(item: SigmaDetectionItem) -> list[Any]:
-    return item.value if isinstance(item.value, list) else [item.value]
-
-
-def _lower(value: str | None) -> str | None:
-    return value.lower() if value else None
-
-
-def _detection_fields(rule: SigmaRule) -> set[str]:
-    """Every event field the rule's detection reads (after pipeline processing)."""
-    fields: set[str] = set()
-    for item in _detection_items(rule):
-        if item.field:
-            fields.add(item.field)
-            if any(isinstance(value, SigmaCIDRExpression) for value in _values(item)):
-                fields.add(item.field + IPV4_SUFFIX)
-        fields.update(value.field for value in _values(item) if isinstance(value, SigmaFieldReference))
-    return fields
-
-
-def _assign_flags(correlations: list[SigmaCorrelationRule], by_rule: dict[int, DetectionRule]) -> None:
-    """Give every detection rule a correlation refers to a flag column in the candidate table."""
-    flags = 0
-    for correlation in correlations:
-        for reference in correlation.referenced_rules:
-            compiled = by_rule.get(id(reference.rule))
-            if compiled is not None and compiled.flag is None:
-                compiled.flag = flags
-                flags += 1
-
-
-def _compile_correlation(
-    rule: SigmaCorrelationRule,
-    index: int,
-    by_rule: dict[int, DetectionRule],
-    correlations: dict[int, CorrelationRule],
-    errors: list[RuleLoadError],
-) -> CorrelationRule | None:
-    references = []
-    for slot, reference in enumerate(rule.referenced_rules):
-        target = reference.rule
-        aliases = {
-            alias.alias: physical
-            for alias in rule.aliases
-            for ref, physical in alias.mapping.items()
-            if ref.reference in (reference.reference, getattr(target, "name", None), str(target.id))
-        }
-        detection = by_rule.get(id(target))
-        child = correlations.get(id(target))
-        if detection is None and child is None:
-            errors.append(
-                RuleLoadError(
-                    _source(rule), f"refers to a rule that did not load: {reference.reference}", rule.title
-                )
-            )
-            return None
-        references.append(
-            Reference(slot, reference.reference, detection.flag if detection else None, child, aliases)
-        )
-    try:
-        return compile_correlation(rule, index, references, _info(rule, "correlation"))
-    except UnsupportedCorrelation as exc:
-        errors.append(RuleLoadError(_source(rule), str(exc), rule.title))
-        return None

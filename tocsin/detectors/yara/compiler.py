@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yara
 
+from tocsin.storage.cache import private_cache_dir, write_private
+
 RULE_SUFFIXES = {".yar", ".yara"}
 #: External variables signature-base (and LOKI/THOR-style rules) expect; set per scanned target.
 EXTERNALS = {"filename": "", "filepath": "", "extension": "", "filetype": "", "owner": ""}
@@ -52,11 +54,6 @@ def builtin_yara_path() -> Path:
     return Path(str(resources.files("tocsin") / "rules" / "yara"))
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "tocsin" / "yara"
-
-
 def rule_files(paths: Iterable[Path]) -> list[Path]:
     """Rule files under the given files and directories, sorted, hidden entries skipped."""
     found: list[Path] = []
@@ -87,8 +84,8 @@ def compile_rules(paths: Iterable[Path], use_cache: bool = True) -> CompiledYara
         except (OSError, ValueError) as exc:
             errors.append(YaraLoadError(str(file), str(exc)))
     key = _cache_key(contents, errors)
-    cache = cache_dir()
-    if use_cache and (cached := _load_cached(cache, key)) is not None:
+    cache = private_cache_dir("yara") if use_cache else None
+    if cache and (cached := _load_cached(cache, key)) is not None:
         return cached
     refused = {error.source for error in errors}
     namespaces = _namespaces([file for file in files if str(file) not in refused])
@@ -105,7 +102,7 @@ def compile_rules(paths: Iterable[Path], use_cache: bool = True) -> CompiledYara
                 errors.append(YaraLoadError(source, str(exc).removeprefix(f"{source}")))
         rules = _compile(good) if good else None
     result = CompiledYara(rules, len(files), errors)
-    if use_cache:
+    if cache:
         _store(cache, key, result)
     return result
 
@@ -183,16 +180,16 @@ def _load_cached(cache: Path, key: str) -> CompiledYara | None:
 
 def _store(cache: Path, key: str, result: CompiledYara) -> None:
     try:
-        cache.mkdir(parents=True, exist_ok=True)
         if result.rules is not None:
             temporary = cache / f"{key}.yarc.tmp{os.getpid()}"
             result.rules.save(str(temporary))
+            temporary.chmod(0o600)
             temporary.replace(cache / f"{key}.yarc")
         info = {
             "files": result.files,
             "compiled": result.rules is not None,
             "errors": [{"source": e.source, "reason": e.reason} for e in result.errors],
         }
-        (cache / f"{key}.json").write_text(json.dumps(info))
+        write_private(cache / f"{key}.json", json.dumps(info).encode())
     except (OSError, yara.Error):
         pass  # an unwritable cache only costs the next run a compile
