@@ -84,8 +84,10 @@ def entity_pairs(value_of: Callable[[str], Any], group_by: dict[str, Any] | None
         for name in ("user.name", "source.ip", "host.name")
         if (value := value_of(name)) is not None
     ]
+    if not group_by:  # a single-event alert
+        return parts
     shown = {part.partition("=")[2] for part in parts}
-    return parts + [f"{k}={v}" for k, v in (group_by or {}).items() if str(v) not in shown]
+    return parts + [f"{k}={v}" for k, v in group_by.items() if str(v) not in shown]
 
 
 def entities(value_of: Callable[[str], Any], group_by: dict[str, Any] | None) -> str:

@@ -12,6 +12,7 @@ from tests.conftest import shared
 from tocsin.model.event import Event
 from tocsin.sources import PARSERS, InputSource, InputStats, ParseOptions
 from tocsin.sources.detect import detect_format
+from tocsin.sources.generic import FieldMapper
 from tocsin.sources.inputs import resolve_inputs
 from tocsin.sources.jsonstream import _plain_block
 
@@ -208,3 +209,27 @@ def test_plain_json_blocks_are_decoded_in_one_sweep() -> None:
         _plain_block(1, b'{"a": "' + "\u00e9".encode() * 300 + b'"}\n', 500) is None
     )  # longer than the limit
     assert _plain_block(1, b'{"a": "' + b"x" * 400 + b'"}\n', 1000) is not None  # a block within it
+
+
+def test_records_sharing_keys_map_each_by_its_own_values_and_spelling() -> None:
+    """Records with the same keys share how their keys map (looked at once per key set), each still
+    mapped by its own values: an object, a null or another spelling of the same field."""
+    mapper = FieldMapper({})
+    records = [
+        {"User.Name": "Alice", "user.name": "bob", "message": "m1"},
+        {"User.Name": "carol", "user.name": None, "message": "m2"},
+        {"User.Name": {"first": "x"}, "user.name": "dave", "message": "m3"},
+        {"user": {"name": "erin"}, "message": "m4"},
+        {"user": "frank", "message": "m5"},
+    ]
+    names = [mapper(record).fields.get("user.name") for record in records]
+    assert names == ["bob", "carol", "dave", "erin", None]
+    assert [mapper(record).fields["message"] for record in records] == ["m1", "m2", "m3", "m4", "m5"]
+
+
+def test_records_with_ever_new_keys_are_mapped_without_keeping_every_key_set() -> None:
+    mapper = FieldMapper({})
+    for number in range(1000):
+        fields = mapper({f"k{number}": 1, "User.Name": f"u{number}"}).fields
+        assert fields["user.name"] == f"u{number}"
+    assert len(mapper._plans) <= 256

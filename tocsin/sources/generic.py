@@ -162,6 +162,12 @@ ECS_ALLOWED_VALUES = {
 _INTEGER_FIELDS = frozenset({"source.port", "destination.port", "process.pid", "http.response.status_code"})
 
 
+#: A record's keys naming ECS fields, and naming the objects of ECS fields: ``(key, lower-case key)``.
+_KeyPlan = tuple[list[tuple[str, str]], list[tuple[str, str]]]
+#: Key sets whose plans a mapper keeps: hostile input with ever new keys is planned record by record.
+_PLANS = 256
+
+
 class FieldMapper:
     """Derives the timestamp, ECS fields and logsource of a generic record."""
 
@@ -169,27 +175,30 @@ class FieldMapper:
         self.timestamp_path = field_map.get("@timestamp")
         self.field_map = {ecs: path for ecs, path in field_map.items() if ecs != "@timestamp"}
         self.logsource = logsource
+        self._plans: dict[tuple[str, ...], _KeyPlan] = {}
 
     def __call__(self, record: dict[str, Any], logsource: LogSource | None = None) -> Normalized:
         """``record`` normalized; its log source is ``logsource`` when the caller has inferred it."""
         fields: dict[str, Any] = {}
         nested: set[str] = set()
-        for key, value in record.items():
-            lowered = key.lower()
-            if lowered in _ECS_NAMES:
-                if (
-                    value is not None
-                    and not isinstance(value, dict)
-                    and (key == lowered or lowered not in fields)
-                ):
-                    fields[lowered] = value  # a flat dotted key; its exact spelling wins over another case
-            elif lowered in _ECS_HEAD_NAMES and isinstance(value, dict):
+        flat, heads = self._plan(record)
+        for key, lowered in flat:
+            value = record[key]
+            if (
+                value is not None
+                and not isinstance(value, dict)
+                and (key == lowered or lowered not in fields)
+            ):
+                fields[lowered] = value  # a flat dotted key; its exact spelling wins over another case
+        for key, lowered in heads:
+            if isinstance(record[key], dict):
                 nested.add(lowered)
-        for name, head in _ECS_HEADS:
-            if head in nested and name not in fields:
-                value = lookup_path(record, name)
-                if value is not None and not isinstance(value, dict):
-                    fields[name] = value
+        if nested:
+            for name, head in _ECS_HEADS:
+                if head in nested and name not in fields:
+                    value = lookup_path(record, name)
+                    if value is not None and not isinstance(value, dict):
+                        fields[name] = value
         for ecs, path in self.field_map.items():
             value = lookup_path(record, path)
             if value is None and path.lower() in ECS_ALLOWED_VALUES.get(ecs, ()):
@@ -202,6 +211,26 @@ class FieldMapper:
                 fields[name] = int(value)
         logsource = logsource or self.logsource or infer_logsource(fields.get)
         return Normalized(self._timestamp(record), compact(fields), logsource)
+
+    def _plan(self, record: dict[str, Any]) -> _KeyPlan:
+        """Which keys of ``record`` name an ECS field (flat) or the object of one (heads), with their
+        lower-case spelling, in the record's order; records of one source mostly share their keys,
+        so each set of keys is looked at once (up to ``_PLANS`` of them)."""
+        keys = tuple(record)
+        plan = self._plans.get(keys)
+        if plan is None:
+            lowered = [(key, key.lower()) for key in keys]
+            plan = (
+                [(key, lower) for key, lower in lowered if lower in _ECS_NAMES],
+                [
+                    (key, lower)
+                    for key, lower in lowered
+                    if lower in _ECS_HEAD_NAMES and lower not in _ECS_NAMES
+                ],
+            )
+            if len(self._plans) < _PLANS:
+                self._plans[keys] = plan
+        return plan
 
     def _timestamp(self, record: dict[str, Any]) -> float | None:
         if self.timestamp_path:
