@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 from tests.test_cli import EXAMPLE, jsonl
+from tocsin.settings import Settings, load_settings
 
 
 def tocsin(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -129,3 +130,16 @@ def test_watch_rejects_a_bad_level_as_scan_does(tmp_path):
         result = tocsin(command, str(EXAMPLE), "--min-level", "bogus", cwd=tmp_path, env=_env(tmp_path, {}))
         assert result.returncode == 2, (command, result.stderr)
         assert "Invalid value for '--min-level': unknown level 'bogus'" in result.stderr
+
+
+def test_the_defaults_taken_as_they_are_equal_the_validated_defaults(tmp_path, monkeypatch) -> None:
+    """With nothing configured the defaults are taken without validation: they must be what
+    validating them gives."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in [name for name in os.environ if name.startswith("TOCSIN_")]:
+        monkeypatch.delenv(name)
+    loaded = load_settings()
+    assert loaded.source is None
+    assert loaded == Settings()
+    assert loaded.model_dump() == Settings().model_dump()

@@ -83,9 +83,10 @@ TimeZone = Annotated[str, AfterValidator(_time_zone)]
 
 
 class Section(BaseModel):
-    """A ``[section]`` of the file: strict types, no unknown keys, read-only."""
+    """A ``[section]`` of the file: strict types, no unknown keys, read-only. Validation is built when
+    first needed: a run with nothing configured takes the defaults as they are (``load_settings``)."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
 
 class ScanSettings(Section):
@@ -249,7 +250,7 @@ class Settings(BaseModel):
     """Every section; the file's values are the lowest-priority source, the environment overrides them
     (``load_settings``)."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
     scan: ScanSettings = Field(default_factory=ScanSettings)
     sigma: SigmaSettings = Field(default_factory=SigmaSettings)
@@ -388,12 +389,24 @@ def load_settings(explicit: Path | None = None) -> Settings:
             raise ConfigError(
                 f"{source}: unknown section [{section}] (known: {', '.join(Settings.model_fields)})"
             )
+    given = _merged(data, _environment())
     try:
-        settings = Settings(**_merged(data, _environment()))
+        settings = Settings(**given) if given else _defaults()
     except ValidationError as exc:
         raise ConfigError(_explain(exc, data, source)) from None
     settings._source = source
     return settings
+
+
+def _defaults() -> Settings:
+    """The settings when nothing is configured: every section's defaults, taken without validating
+    them (building the validators is most of what loading settings costs)."""
+    sections: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        section = field.annotation
+        assert isinstance(section, type) and issubclass(section, Section)
+        sections[name] = section.model_construct()
+    return Settings.model_construct(**sections)
 
 
 def _explain(exc: ValidationError, data: dict[str, Any], source: Path | None) -> str:
