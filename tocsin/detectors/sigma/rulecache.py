@@ -7,8 +7,8 @@ cache folder (``tocsin.storage.cache``, ``sigma/``), named by a digest of all it
 * the rule files found under the paths, each by its path and a digest of its bytes (an edited,
   added or removed file compiles again);
 * the options: placeholders and the rule-pack selection;
-* the versions of tocsin, pySigma, its SQLite backend and DuckDB, and the bytes of the modules
-  that compile (a changed compiler compiles again).
+* the versions of tocsin, pySigma, its SQLite backend and Windows pipelines and DuckDB, and the
+  bytes of the modules that compile (a changed compiler compiles again).
 
 An entry is written only when it reads back equal to the rule set it was written from, and an
 entry that cannot be read back is compiled again. ``TOCSIN_RULE_CACHE=off`` turns the cache off.
@@ -47,6 +47,13 @@ from tocsin.storage.cache import private_cache_dir, write_private
 FORMAT = 1
 #: Entries kept: the most recently used ones.
 MAX_ENTRIES = 32
+#: The packages whose version decides what a rule compiles to (beside DuckDB, which probes it).
+_COMPILER_DISTRIBUTIONS = (
+    "pysigma",
+    "pysigma-backend-sqlite",
+    "pysigma-pipeline-windows",
+    "pysigma-pipeline-sysmon",
+)
 #: The modules whose code decides what a rule compiles to.
 _COMPILER_MODULES = ("detectors/sigma", "detectors/stateful", "model")
 
@@ -130,7 +137,7 @@ def _compiler_fingerprint() -> bytes:
     global _fingerprint
     if _fingerprint is None:
         digest = hashlib.sha256(f"{FORMAT}\0{tocsin.__version__}\0{duckdb.__version__}".encode())
-        for distribution in ("pysigma", "pysigma-backend-sqlite"):
+        for distribution in _COMPILER_DISTRIBUTIONS:
             try:
                 digest.update(f"\0{distribution} {metadata.version(distribution)}".encode())
             except metadata.PackageNotFoundError:
