@@ -126,3 +126,17 @@ def test_a_run_with_a_warm_cache_does_not_import_pysigma(cache_home: Path) -> No
     )
     assert "sigma.collection" in cold.stdout
     assert warm.stdout.strip() == "[]"
+
+
+def test_an_entry_that_cannot_be_touched_is_still_read(
+    cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache on a read-only mount (or an entry another process just pruned) costs no error: marking
+    the entry as recently used is best effort."""
+    compiled = load_rules([builtin_rules_path()])
+
+    def refuse(*args: object) -> None:
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(os, "utime", refuse)
+    assert load_rules([builtin_rules_path()]) == compiled

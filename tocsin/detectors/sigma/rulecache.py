@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 from collections import Counter
+from contextlib import suppress
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
@@ -104,7 +105,8 @@ class RuleCache:
             ruleset = _ruleset(document["ruleset"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError, pydantic.ValidationError):
             return None
-        os.utime(entry)  # most recently used: kept longest
+        with suppress(OSError):  # most recently used: kept longest (a read-only cache is still read)
+            os.utime(entry)
         return ruleset
 
     def put(self, key: str, ruleset: RuleSet) -> None:
