@@ -22,6 +22,7 @@ import os
 from collections import Counter
 from contextlib import suppress
 from dataclasses import asdict
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -131,26 +132,21 @@ def _sorted_text(value: Any) -> Any:
     return str(value)
 
 
-_fingerprint: bytes | None = None
-
-
+@cache
 def _compiler_fingerprint() -> bytes:
     """The versions and the compiling code a compiled rule set depends on."""
-    global _fingerprint
-    if _fingerprint is None:
-        digest = hashlib.sha256(f"{FORMAT}\0{tocsin.__version__}\0{duckdb.__version__}".encode())
-        for distribution in _COMPILER_DISTRIBUTIONS:
-            try:
-                digest.update(f"\0{distribution} {metadata.version(distribution)}".encode())
-            except metadata.PackageNotFoundError:
-                digest.update(f"\0{distribution} absent".encode())
-        package = Path(tocsin.__file__).parent
-        for module in _COMPILER_MODULES:
-            for source in sorted((package / module).glob("*.py")):
-                digest.update(f"\0{source.name}\0".encode())
-                digest.update(source.read_bytes())
-        _fingerprint = digest.digest()
-    return _fingerprint
+    digest = hashlib.sha256(f"{FORMAT}\0{tocsin.__version__}\0{duckdb.__version__}".encode())
+    for distribution in _COMPILER_DISTRIBUTIONS:
+        try:
+            digest.update(f"\0{distribution} {metadata.version(distribution)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"\0{distribution} absent".encode())
+    package = Path(tocsin.__file__).parent
+    for module in _COMPILER_MODULES:
+        for source in sorted((package / module).glob("*.py")):
+            digest.update(f"\0{source.name}\0".encode())
+            digest.update(source.read_bytes())
+    return digest.digest()
 
 
 # -- the JSON form of a rule set ----------------------------------------------------------------

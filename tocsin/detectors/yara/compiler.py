@@ -8,6 +8,7 @@ every included file is part of the cache key, so editing one recompiles.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -181,10 +182,9 @@ def _load_cached(cache: Path, key: str) -> CompiledYara | None:
 def _store(cache: Path, key: str, result: CompiledYara) -> None:
     try:
         if result.rules is not None:
-            temporary = cache / f"{key}.yarc.tmp{os.getpid()}"
-            result.rules.save(str(temporary))
-            temporary.chmod(0o600)
-            temporary.replace(cache / f"{key}.yarc")
+            compiled = io.BytesIO()
+            result.rules.save(file=compiled)
+            write_private(cache / f"{key}.yarc", compiled.getvalue())
         info = {
             "files": result.files,
             "compiled": result.rules is not None,
