@@ -155,3 +155,27 @@ def test_logsource_routing_keeps_rules_to_their_events(tmp_path):
     okta = make_event(user__name="bob", logsource=LogSource.of("okta", ("okta",)), offset="1")
     linux = make_event(user__name="bob", logsource=LogSource.of("linux", ("sshd",)), offset="2")
     assert [a.evidence for a in run(ruleset, [okta, linux])] == [[okta.id]]
+
+
+def test_ipv6_networks_match_every_spelling_of_their_addresses(tmp_path):
+    rule = RULE.format(
+        selection="        source.ip|cidr:\n            - '2001:db8::/32'\n            - '::ffff:0:0/96'"
+    )
+    ruleset = ruleset_from(tmp_path, rule)
+    inside = [
+        "2001:DB8:0:0::1",
+        "2001:db8::1%eth0",
+        "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+        "::ffff:10.1.2.3",
+    ]
+    outside = [
+        "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff",
+        "2001:db9::",
+        "10.1.2.3",
+        "2001:db8::1 x",
+        "a:b:c",
+        ":::",
+    ]
+    events = [make_event(source__ip=address, offset=address) for address in inside + outside]
+    alerts = run(ruleset, events)
+    assert sorted(alert.source["ip"] for alert in alerts) == sorted(inside)

@@ -30,7 +30,13 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.rule import SigmaRule
 from sigma.types import SigmaCIDRExpression, SigmaRegularExpression, SigmaString, SigmaType, SpecialChars
 
-from tocsin.detectors.sigma.columnar import EVENT_ID_COLUMN, IPV4_SUFFIX, RAW_COLUMN, TIMESTAMP_COLUMN
+from tocsin.detectors.sigma.columnar import (
+    EVENT_ID_COLUMN,
+    IPV4_SUFFIX,
+    IPV6_SUFFIX,
+    RAW_COLUMN,
+    TIMESTAMP_COLUMN,
+)
 
 _Value = TypeVar("_Value", bound=SigmaType)
 
@@ -127,14 +133,14 @@ class TocsinDuckDBBackend(TocsinSqliteBackend):
     def convert_condition_field_eq_val_cidr(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        """IPv4 networks as an integer range over a derived column (``IPV4_SUFFIX``); IPv6 through
-        ``tocsin_cidr``."""
-        field = self.escape_and_quote_field(cond.field)
+        """A network as the range of its addresses over the field's derived column: IPv4 addresses as
+        integers (``IPV4_SUFFIX``), IPv6 ones as hex (``IPV6_SUFFIX``)."""
         network = _value(cond, SigmaCIDRExpression).network
         if network.version == 4:
             low, high = int(network.network_address), int(network.broadcast_address)
             return f"({self.escape_and_quote_field(cond.field + IPV4_SUFFIX)} BETWEEN {low} AND {high})"
-        return f"(contains({field}, ':') AND tocsin_cidr({field}, '{network}'))"
+        first, last = network.network_address.packed.hex(), network.broadcast_address.packed.hex()
+        return f"({self.escape_and_quote_field(cond.field + IPV6_SUFFIX)} BETWEEN '{first}' AND '{last}')"
 
     def convert_condition_val_str(self, cond: ConditionValueExpression, state: ConversionState) -> str:
         return super().convert_condition_val_str(cond, state).replace(" LIKE ", " ILIKE ", 1)

@@ -16,12 +16,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from duckdb.sqltypes import BOOLEAN, VARCHAR
 
 #: The records as read, for keyword searches.
 RAW_COLUMN = "tocsin_raw"
-#: Suffix of a derived column: the field's IPv4 address as an integer (NULL when it is none).
+#: Suffixes of derived columns: the field's IPv4 address as an integer, its IPv6 address as hex
+#: (``ipv6_hex``); NULL when it holds none. The cidr modifier compares them to a network's range.
 IPV4_SUFFIX = "#ipv4"
+IPV6_SUFFIX = "#ipv6"
 #: The candidate tables' event time and event id.
 TIMESTAMP_COLUMN = "tocsin_ts"
 EVENT_ID_COLUMN = "tocsin_eid"
@@ -33,20 +34,15 @@ _MACROS = (
 )
 
 
-@lru_cache(maxsize=1024)
-def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    return ipaddress.ip_network(text, strict=False)
-
-
 @lru_cache(maxsize=65536)
-def in_network(value: str | None, network: str) -> bool:
-    """True when ``value`` is an address (a zone suffix allowed) inside ``network``."""
-    if value is None:
-        return False
+def ipv6_hex(text: str) -> str | None:
+    """An IPv6 address (a zone suffix allowed) as 32 lower-case hex digits, None for anything else:
+    equal-length hex strings order as the addresses do, so a network is a ``BETWEEN`` of two."""
     try:
-        return ipaddress.ip_address(value.split("%", 1)[0]) in _network(network)
+        address = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
-        return False
+        return None
+    return address.packed.hex() if address.version == 6 else None
 
 
 #: A dotted-quad IPv4 address as Python's ``ipaddress`` accepts it (no leading zeros).
@@ -65,28 +61,21 @@ def ipv4_numbers(texts: pa.Array) -> pa.Array:
     return total
 
 
-def _cidr_column(values: pa.Array, networks: pa.Array) -> pa.Array:
-    """``tocsin_cidr`` over a vector (the predicates call it for IPv6 networks only)."""
-    pairs = zip(values.to_pylist(), networks.to_pylist(), strict=True)
-    return pa.array([in_network(value, network) for value, network in pairs], pa.bool_())
+def ipv6_hexes(texts: pa.Array) -> pa.Array:
+    """Each text's IPv6 address as ``ipv6_hex`` gives it, null for anything else (the derived column
+    of an IPv6 cidr modifier); only texts holding a colon are looked at."""
+    if not pc.any(pc.match_substring(texts, ":")).as_py():
+        return pa.nulls(len(texts), pa.string())
+    return pa.array(
+        [ipv6_hex(text) if text and ":" in text else None for text in texts.to_pylist()], pa.string()
+    )
 
 
 def connect_columnar(threads: int = 1) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the functions tocsin's predicates call."""
+    """An in-memory DuckDB connection with the macros tocsin's predicates call."""
     connection = duckdb.connect(":memory:", config={"threads": threads})
     for macro in _MACROS:
         connection.execute(macro)
-    # The stubs take only the enums for ``type``/``null_handling``, whose module moved between duckdb
-    # releases (``duckdb.functional`` -> ``duckdb.func``); every release accepts the strings.
-    connection.create_function(  # type: ignore[call-overload]
-        "tocsin_cidr",
-        _cidr_column,
-        [VARCHAR, VARCHAR],
-        BOOLEAN,
-        type="arrow",
-        null_handling="special",
-        side_effects=False,
-    )
     return connection
 
 

@@ -38,6 +38,7 @@ from sigma.types import SigmaCIDRExpression, SigmaFieldReference
 from tocsin.detectors.sigma.backend import TocsinDuckDBBackend
 from tocsin.detectors.sigma.columnar import (
     IPV4_SUFFIX,
+    IPV6_SUFFIX,
     RAW_COLUMN,
     connect_columnar,
     probe_predicate,
@@ -354,8 +355,11 @@ def _detection_fields(rule: SigmaRule) -> set[str]:
     for item in _detection_items(rule):
         if item.field:
             fields.add(item.field)
-            if any(isinstance(value, SigmaCIDRExpression) for value in _values(item)):
-                fields.add(item.field + IPV4_SUFFIX)
+            fields.update(
+                item.field + (IPV4_SUFFIX if value.network.version == 4 else IPV6_SUFFIX)
+                for value in _values(item)
+                if isinstance(value, SigmaCIDRExpression)
+            )
         fields.update(value.field for value in _values(item) if isinstance(value, SigmaFieldReference))
     return fields
 

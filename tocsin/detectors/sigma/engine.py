@@ -36,10 +36,12 @@ from tocsin.batch import EventBatch, EventList
 from tocsin.detectors.sigma.columnar import (
     EVENT_ID_COLUMN,
     IPV4_SUFFIX,
+    IPV6_SUFFIX,
     RAW_COLUMN,
     TIMESTAMP_COLUMN,
     connect_columnar,
     ipv4_numbers,
+    ipv6_hexes,
     unique_columns,
 )
 from tocsin.detectors.sigma.correlation import CorrelationRule, CorrelationRunner, Episode, LiveCorrelations
@@ -478,18 +480,25 @@ def _may_fire(rule: CorrelationRule, reads: int) -> bool:
 
 def _table(batch: EventBatch, columns: list[str], rows: list[int]) -> pa.Table:
     """The batch's ``columns`` as the predicates read them: text, the records as read
-    (``RAW_COLUMN``), or an address as a number (``IPV4_SUFFIX``, derived from its text column)."""
-    fields = sorted({column.removesuffix(IPV4_SUFFIX) for column in columns} - {RAW_COLUMN})
+    (``RAW_COLUMN``), or an address derived from its text column (``IPV4_SUFFIX``, ``IPV6_SUFFIX``)."""
+    fields = sorted({_base_field(column) for column in columns} - {RAW_COLUMN})
     texts = dict(zip(fields, batch.text_arrays(fields, rows), strict=True))
     arrays = [
         pa.array(batch.raw(rows), pa.string())
         if column == RAW_COLUMN
-        else ipv4_numbers(texts[column.removesuffix(IPV4_SUFFIX)])
+        else ipv4_numbers(texts[_base_field(column)])
         if column.endswith(IPV4_SUFFIX)
+        else ipv6_hexes(texts[_base_field(column)])
+        if column.endswith(IPV6_SUFFIX)
         else texts[column]
         for column in columns
     ]
     return pa.table(arrays, names=columns)
+
+
+def _base_field(column: str) -> str:
+    """The field a column holds or is derived from."""
+    return column.removesuffix(IPV4_SUFFIX).removesuffix(IPV6_SUFFIX)
 
 
 def _stream_query(rules: list[DetectionRule]) -> str:
