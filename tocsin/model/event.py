@@ -161,42 +161,60 @@ def iso_timestamp(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@lru_cache(maxsize=65536)
 def may_resolve(keys: tuple[str, ...], path: str) -> bool:
     """Whether ``lookup_path`` can find ``path`` in a dict with these top-level keys: one of them
     equals, ignoring case, the path's first part or the whole dotted path."""
-    whole, head = path.lower(), path.partition(".")[0].lower()
-    return any(key.lower() in (whole, head) for key in keys)
+    folded = folded_keys(keys)
+    return path.lower() in folded or path.partition(".")[0].lower() in folded
+
+
+#: Key sets at most this long have their folded form cached: records of one source share their keys,
+#: and a hostile record with thousands of keys cannot fill the cache with them.
+_CACHED_KEYS = 64
+
+
+def folded_keys(keys: tuple[str, ...]) -> dict[str, tuple[int, str]]:
+    """Each lower-cased key of a dict with these keys, with the position and spelling of its first key."""
+    return _cached_fold(keys) if len(keys) <= _CACHED_KEYS else _fold(keys)
+
+
+def _fold(keys: tuple[str, ...]) -> dict[str, tuple[int, str]]:
+    folded: dict[str, tuple[int, str]] = {}
+    for position, key in enumerate(keys):
+        folded.setdefault(key.lower(), (position, key))
+    return folded
+
+
+_cached_fold = lru_cache(maxsize=4096)(_fold)
 
 
 def lookup_path(data: dict[str, Any], path: str) -> Any:
     """Resolve a dotted path in nested dicts: exact keys first, then case-insensitively.
 
     A literal key containing dots (``"a.b": 1``) also resolves, as flattened
-    sources such as CSV exports produce them.
+    sources such as CSV exports produce them. Where a part is not an exact key, the dict's first
+    key equal to it or to the rest of the path, ignoring case, is taken.
     """
     if path in data:
         return data[path]
     current: Any = data
     parts = path.split(".")
+    last = len(parts) - 1
     for index, part in enumerate(parts):
         if not isinstance(current, dict):
             return None
         if part in current:
             current = current[part]
             continue
-        lowered = part.lower()
-        rest = ".".join(parts[index:]).lower()
-        found = False
-        for key, value in current.items():
-            key_lower = key.lower()
-            if key_lower == lowered:
-                current, found = value, True
-                break
-            if key_lower == rest:
-                return value
-        if not found:
+        folded = folded_keys(tuple(current))
+        step = folded.get(part.lower())
+        if index < last:
+            whole = folded.get(".".join(parts[index:]).lower())
+            if whole is not None and (step is None or whole[0] < step[0]):
+                return current[whole[1]]
+        if step is None:
             return None
+        current = current[step[1]]
     return current
 
 
