@@ -153,12 +153,13 @@ class JsonRecords(EventBatch):
         self,
         records: list[dict[str, Any]],
         raws: list[str],
-        offsets: list[str],
+        offsets: list[str] | list[int],
         logsources: list[LogSource],
         materialize: Callable[[dict[str, Any], str, str, LogSource], Event],
         keys: set[str] | None = None,
     ) -> None:
-        """``keys``, every key of ``records`` when the caller has them at hand."""
+        """``offsets``, where each record was read (a line number, or a text); ``keys``, every key of
+        ``records`` when the caller has them at hand."""
         self.records, self._raws, self._offsets, self._logsources = records, raws, offsets, logsources
         self._materialize = materialize
         self._cache: dict[int, Event] = {}
@@ -253,7 +254,7 @@ class JsonRecords(EventBatch):
         event = self._cache.get(row)
         if event is None:
             event = self._materialize(
-                self.records[row], self._raws[row], self._offsets[row], self._logsources[row]
+                self.records[row], self._raws[row], str(self._offsets[row]), self._logsources[row]
             )
             self._cache[row] = event
         return event

@@ -194,8 +194,8 @@ def test_plain_json_blocks_are_decoded_in_one_sweep() -> None:
     plain = b'{"user.name": "a"}\r\n\n{"user.name": "b"}\n'
     lines = _plain_block(7, plain, 1 << 20)
     assert lines is not None
-    assert (lines.offsets, lines.raws, lines.values) == (
-        ["7", "9"], ['{"user.name": "a"}', '{"user.name": "b"}'], [{"user.name": "a"}, {"user.name": "b"}],
+    assert (lines.numbers, lines.raws, lines.values) == (
+        [7, 9], ['{"user.name": "a"}', '{"user.name": "b"}'], [{"user.name": "a"}, {"user.name": "b"}],
     )  # fmt: skip
     for hostile in (
         b'{"a": NaN}',

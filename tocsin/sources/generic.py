@@ -278,9 +278,7 @@ class GenericJsonParser(JsonParser, BatchParser):
         if set(map(type, lines.values)) != {dict}:
             objects = [row for row, value in enumerate(lines.values) if isinstance(value, dict)]
             stats.skip("JSON value is not an object", len(lines) - len(objects))
-            lines = JsonLines(
-                *([column[row] for row in objects] for column in (lines.offsets, lines.raws, lines.values))
-            )
+            lines = lines.select(objects)
         records = lines.values
         stats.events += len(records)
         untimed = sum(map(_TIMESTAMP_KEY_SET.isdisjoint, records))
@@ -296,7 +294,7 @@ class GenericJsonParser(JsonParser, BatchParser):
         def materialize(record: dict[str, Any], raw: str, offset: str, logsource: LogSource) -> Event:
             return self.mapper(record, logsource).event(record, raw, name, offset, self.name, unseen)
 
-        return JsonRecords(records, lines.raws, lines.offsets, logsources, materialize, keys)
+        return JsonRecords(records, lines.raws, lines.numbers, logsources, materialize, keys)
 
     @classmethod
     def recognizes(cls, record: dict[str, Any]) -> int:

@@ -140,7 +140,14 @@ def iter_json_lines(
 
 
 def json_line_records(lines: Iterable[tuple[int, str]], stats: InputStats) -> Iterator[Record]:
-    """``(line number, raw_text, value)`` of numbered JSON Lines; malformed and hostile lines counted.
+    """``(line number, raw_text, value)`` of numbered JSON Lines; malformed and hostile lines counted."""
+    for number, text, value in _decoded_lines(lines, stats):
+        yield str(number), text, value
+
+
+def _decoded_lines(lines: Iterable[tuple[int, str]], stats: InputStats) -> Iterator[tuple[int, str, Any]]:
+    """Each numbered line's number, text and value; blank lines passed over, malformed and hostile
+    ones counted and skipped.
 
     The usual line is decoded by orjson right here (this loop runs once per record of the largest
     inputs); what orjson refuses goes through ``loads``.
@@ -167,14 +174,14 @@ def json_line_records(lines: Iterable[tuple[int, str]], stats: InputStats) -> It
         except TooDeep:
             stats.skip(TOO_DEEP)
             continue
-        yield str(number), text, value
+        yield number, text, value
 
 
 @dataclass
 class JsonLines:
-    """Records of consecutive JSON lines as columns: line numbers (as text), the lines, the values."""
+    """Records of consecutive JSON lines as columns: line numbers, the lines, the values."""
 
-    offsets: list[str] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
     raws: list[str] = field(default_factory=list)
     values: list[Any] = field(default_factory=list)
 
@@ -182,14 +189,22 @@ class JsonLines:
         return len(self.values)
 
     def extend(self, other: JsonLines) -> None:
-        self.offsets += other.offsets
+        self.numbers += other.numbers
         self.raws += other.raws
         self.values += other.values
 
+    def select(self, rows: list[int]) -> JsonLines:
+        """The records at positions ``rows``."""
+        return JsonLines(
+            [self.numbers[row] for row in rows],
+            [self.raws[row] for row in rows],
+            [self.values[row] for row in rows],
+        )
+
     def take(self, count: int) -> JsonLines:
         """The first ``count`` records, removed from these."""
-        taken = JsonLines(self.offsets[:count], self.raws[:count], self.values[:count])
-        del self.offsets[:count], self.raws[:count], self.values[:count]
+        taken = JsonLines(self.numbers[:count], self.raws[:count], self.values[:count])
+        del self.numbers[:count], self.raws[:count], self.values[:count]
         return taken
 
 
@@ -206,7 +221,7 @@ def json_line_blocks(
     for first, block in line_blocks(stream, stats, max_bytes, first_line):
         lines = _plain_block(first, block, max_bytes)
         if lines is None:
-            records = list(json_line_records(numbered_lines(first, block, stats, max_bytes), stats))
+            records = list(_decoded_lines(numbered_lines(first, block, stats, max_bytes), stats))
             lines = (
                 JsonLines(*(list(column) for column in zip(*records, strict=True)))
                 if records
@@ -248,7 +263,7 @@ def _plain_block(first: int, block: bytes, max_bytes: int) -> JsonLines | None:
         values = list(map(orjson.loads, raws))
     except orjson.JSONDecodeError:
         return None
-    return JsonLines(list(map(str, numbers)), raws, values)
+    return JsonLines(list(numbers), raws, values)
 
 
 def _iter_buffered(stream: IO[bytes], stats: InputStats, max_bytes: int, array: bool) -> Iterator[Record]:
