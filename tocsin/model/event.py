@@ -10,8 +10,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
+
+from tocsin.memo import bounded_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,24 +169,13 @@ def may_resolve(keys: tuple[str, ...], path: str) -> bool:
     return path.lower() in folded or path.partition(".")[0].lower() in folded
 
 
-#: Key sets at most this long have their folded form cached: records of one source share their keys,
-#: and a hostile record with thousands of keys cannot fill the cache with them.
-_CACHED_KEYS = 64
-
-
+@bounded_cache(entries=4096, longest=4096)  # records of one source share their keys
 def folded_keys(keys: tuple[str, ...]) -> dict[str, tuple[int, str]]:
     """Each lower-cased key of a dict with these keys, with the position and spelling of its first key."""
-    return _cached_fold(keys) if len(keys) <= _CACHED_KEYS else _fold(keys)
-
-
-def _fold(keys: tuple[str, ...]) -> dict[str, tuple[int, str]]:
     folded: dict[str, tuple[int, str]] = {}
     for position, key in enumerate(keys):
         folded.setdefault(key.lower(), (position, key))
     return folded
-
-
-_cached_fold = lru_cache(maxsize=4096)(_fold)
 
 
 def lookup_path(data: dict[str, Any], path: str) -> Any:

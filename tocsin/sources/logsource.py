@@ -10,9 +10,9 @@ in the order of ``HINT_FIELDS``; ``--logsource`` forces a log source instead.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
+from tocsin.memo import bounded_cache
 from tocsin.model.event import LogSource
 from tocsin.sources.linux_auth import PROGRAMS
 
@@ -126,7 +126,7 @@ def _categories(value: Any) -> tuple[str, ...]:
     return (str(value).lower(),) if value else ()
 
 
-@lru_cache(maxsize=4096)
+@bounded_cache(entries=4096, longest=1024)
 def _logsource(hints: tuple[str | None, ...], categories: tuple[str, ...]) -> LogSource:
     for name, value in zip(HINT_FIELDS, hints, strict=True):
         if value is None:

@@ -17,11 +17,11 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import IO, Any
 
 from evtx import PyEvtxParser
 
+from tocsin.memo import bounded_cache
 from tocsin.model.event import Event, LogSource
 from tocsin.sources.base import InputSource, InputStats, Parser, Sample, compact
 from tocsin.sources.inputs import STREAM_ERRORS
@@ -176,7 +176,7 @@ def _flatten_winlogbeat(record: dict[str, Any], winlog: dict[str, Any]) -> dict[
     return {key: value for key, value in flat.items() if value is not None}
 
 
-@lru_cache(maxsize=256)
+@bounded_cache(entries=256, longest=256)
 def _logsource(channel: str, authentication: bool) -> LogSource:
     lowered = channel.lower()
     logsource = LogSource.of("windows", (CHANNEL_SERVICES.get(lowered, lowered),) if lowered else ())

@@ -10,12 +10,13 @@ correlation candidates, the case database, the watch state, the response journal
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from tocsin.memo import bounded_cache
 
 #: The records as read, for keyword searches.
 RAW_COLUMN = "tocsin_raw"
@@ -34,7 +35,7 @@ _MACROS = (
 )
 
 
-@lru_cache(maxsize=65536)
+@bounded_cache(entries=65536, longest=128)
 def ipv6_hex(text: str) -> str | None:
     """An IPv6 address (a zone suffix allowed) as 32 lower-case hex digits, None for anything else:
     equal-length hex strings order as the addresses do, so a network is a ``BETWEEN`` of two."""

@@ -9,10 +9,10 @@ from __future__ import annotations
 import ipaddress
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from tocsin.memo import bounded_cache
 from tocsin.model.event import Event
 
 EARTH_RADIUS_KM = 6371.0088
@@ -52,7 +52,7 @@ class GeoIP:
             self._reader = geoip2.database.Reader(str(path))
         except (OSError, ValueError) as exc:
             raise GeoIPUnavailable(f"cannot open GeoIP database {path}: {exc}") from None
-        self.lookup = lru_cache(maxsize=65536)(self._lookup)
+        self.lookup = bounded_cache(entries=65536, longest=128)(self._lookup)
 
     def _lookup(self, ip: str) -> Place | None:
         import geoip2.errors

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from functools import lru_cache
 
+from tocsin.memo import bounded_cache
 from tocsin.model.event import Event
 
 #: (pattern, family) for browsers and common clients, first match wins (Edge and Opera claim Chrome).
@@ -48,7 +48,7 @@ def source_key(event: Event) -> str | None:
     return network_of(str(ip)) if ip else None
 
 
-@lru_cache(maxsize=65536)  # logins repeat their addresses: parse each once (bounded)
+@bounded_cache(entries=65536, longest=128)  # logins repeat their addresses: parse each once
 def network_of(ip: str) -> str | None:
     """The IPv4 /24 or IPv6 /48 of an address, or None when it is not one."""
     try:
@@ -59,7 +59,7 @@ def network_of(ip: str) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
-@lru_cache(maxsize=65536)  # and their clients
+@bounded_cache(entries=65536, longest=1024)  # and their clients
 def agent_family(user_agent: str | None) -> str | None:
     """``Chrome on Windows``, ``curl``, ``Safari on iOS``: the client family, without versions."""
     if not user_agent:

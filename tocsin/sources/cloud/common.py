@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from functools import cache
 from typing import Any
 
+from tocsin.memo import bounded_cache
 from tocsin.model.event import LogSource, lookup_path
 
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
@@ -84,7 +84,7 @@ _MFA_METHODS = (
 SHARED_CATEGORIES = frozenset({"authentication", "iam"})
 
 
-@cache
+@bounded_cache(entries=1024, longest=256)
 def categorized(logsource: LogSource, category: str | None) -> LogSource:
     """``logsource`` with the event's ECS category as its Sigma category when rules share it across vendors."""
     return logsource.with_category(category) if category in SHARED_CATEGORIES else logsource

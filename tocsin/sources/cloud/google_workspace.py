@@ -8,9 +8,9 @@ with one event per record and ``parameters`` as an object.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
+from tocsin.memo import bounded_cache
 from tocsin.model.event import LogSource
 from tocsin.sources.base import compact
 from tocsin.sources.cloud.common import (
@@ -45,7 +45,7 @@ _PARAMETER_VALUES = ("value", "multiValue", "boolValue", "intValue", "multiIntVa
 _TARGET_PARAMETERS = ("target_user", "USER_EMAIL", "affected_email_address")
 
 
-@cache
+@bounded_cache(entries=256, longest=256)
 def logsource(application: str, authentication: bool) -> LogSource:
     """SigmaHQ logsource of an application's events: ``gcp`` / ``google_workspace.<application>``."""
     source = LogSource.of("gcp", (f"google_workspace.{application}",))
