@@ -1,7 +1,7 @@
 """Caches of values computed from input, bounded in entries and in the size of the keys they keep.
 
 Input values are written by attackers. A cache keyed by them (addresses, user agents, a record's
-key set, an application name) keeps at most ``entries`` keys, and arguments longer than ``longest``
+key set, an application name) keeps at most ``entries`` calls, and arguments longer than ``longest``
 characters in all are computed every time rather than kept: distinct hostile values cannot fill
 memory with their own bytes, however many or long they are.
 """
@@ -10,23 +10,36 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, TypeVar, cast
 
 Function = TypeVar("Function", bound=Callable[..., Any])
+_NOT_REMEMBERED = object()
 
 
 def bounded_cache(entries: int, longest: int) -> Callable[[Function], Function]:
-    """An LRU cache of ``entries`` calls, skipped for calls whose arguments hold more than ``longest``
-    characters in all (``size``). ``cache_info`` is the LRU cache's."""
+    """Remember the results of at most ``entries`` calls, the oldest forgotten first; a call whose
+    arguments hold more than ``longest`` characters in all (``size``) is computed but not remembered.
+    The size is measured only when a call is new, so a repeated call costs one dict look-up.
+    ``remembered`` is the dict of remembered calls."""
 
     def decorate(function: Function) -> Function:
-        cached = functools.lru_cache(maxsize=entries)(function)
+        remembered: dict[tuple[Any, ...], Any] = {}
 
         @functools.wraps(function)
         def call(*arguments: Any) -> Any:
-            return cached(*arguments) if sum(map(size, arguments)) <= longest else function(*arguments)
+            result = remembered.get(arguments, _NOT_REMEMBERED)
+            if result is not _NOT_REMEMBERED:
+                return result
+            result = function(*arguments)
+            if sum(map(size, arguments)) <= longest:
+                if len(remembered) >= entries:
+                    with suppress(StopIteration, KeyError, RuntimeError):  # another thread evicted it first
+                        del remembered[next(iter(remembered))]
+                remembered[arguments] = result
+            return result
 
-        call.cache_info = cached.cache_info  # type: ignore[attr-defined]
+        call.remembered = remembered  # type: ignore[attr-defined]
         return cast(Function, call)
 
     return decorate
