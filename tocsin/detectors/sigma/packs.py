@@ -25,9 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-import yaml
-
-from tocsin import yamlsafe
 from tocsin.detectors.sigma.ruleset import RULE_SUFFIXES, RuleLoadError, RuleSelection, builtin_rules_path
 from tocsin.settings import RulePackSettings
 from tocsin.sources.inputs import MAX_COMPRESSION_RATIO, STREAM_ERRORS
@@ -405,6 +402,10 @@ def _is_sigma(data: bytes) -> bool:
 
 
 def _documents(data: bytes) -> list[dict[str, Any]]:
+    import yaml  # only when a pack is installed or updated: a scan's start-up does without it
+
+    from tocsin import yamlsafe
+
     try:
         documents = [doc for doc in yamlsafe.load_all(data.decode("utf-8")) if isinstance(doc, dict)]
     except (UnicodeDecodeError, yaml.YAMLError, ValueError):
