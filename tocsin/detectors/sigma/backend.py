@@ -7,8 +7,9 @@ here and are all the subclass changes:
   in the ``tocsin_raw`` column, as Sigma intends for full-text search;
 * numeric comparisons (``gt``/``lt``...) compare numbers even though columns
   store text, and never treat a non-number as 0;
-* ``cidr`` uses a SQL function backed by ``ipaddress`` instead of prefix
-  patterns, which miss compressed IPv6 notations;
+* ``cidr`` compares the network's range with a column derived from the field (the
+  address as an integer for IPv4, as hex for IPv6) instead of prefix patterns, which miss
+  compressed IPv6 notations;
 * every rule converts to a bare boolean predicate, so the engine can run it
   on whichever per-logsource table the rule is routed to.
 
