@@ -22,6 +22,7 @@ from itertools import islice, repeat
 from typing import Any
 
 from tocsin.batch import EVENT_LIST_ROWS, EventBatch, EventList, JsonRecords
+from tocsin.memo import bounded_cache
 from tocsin.model.event import Event, LogSource, lookup_path
 from tocsin.sources.base import (
     BatchParser,
@@ -164,8 +165,18 @@ _INTEGER_FIELDS = frozenset({"source.port", "destination.port", "process.pid", "
 
 #: A record's keys naming ECS fields, and naming the objects of ECS fields: ``(key, lower-case key)``.
 _KeyPlan = tuple[list[tuple[str, str]], list[tuple[str, str]]]
-#: Key sets whose plans a mapper keeps: hostile input with ever new keys is planned record by record.
-_PLANS = 256
+
+
+@bounded_cache(entries=256, longest=4096)
+def _key_plan(keys: tuple[str, ...]) -> _KeyPlan:
+    """Which of a record's keys name an ECS field (flat) or the object of one (heads), with their
+    lower-case spelling, in the record's order; records of one source mostly share their keys, so
+    each set of keys is looked at once (hostile input with ever new keys is planned record by record)."""
+    lowered = [(key, key.lower()) for key in keys]
+    return (
+        [(key, lower) for key, lower in lowered if lower in _ECS_NAMES],
+        [(key, lower) for key, lower in lowered if lower in _ECS_HEAD_NAMES and lower not in _ECS_NAMES],
+    )
 
 
 class FieldMapper:
@@ -175,13 +186,12 @@ class FieldMapper:
         self.timestamp_path = field_map.get("@timestamp")
         self.field_map = {ecs: path for ecs, path in field_map.items() if ecs != "@timestamp"}
         self.logsource = logsource
-        self._plans: dict[tuple[str, ...], _KeyPlan] = {}
 
     def __call__(self, record: dict[str, Any], logsource: LogSource | None = None) -> Normalized:
         """``record`` normalized; its log source is ``logsource`` when the caller has inferred it."""
         fields: dict[str, Any] = {}
         nested: set[str] = set()
-        flat, heads = self._plan(record)
+        flat, heads = _key_plan(tuple(record))
         for key, lowered in flat:
             value = record[key]
             if (
@@ -211,26 +221,6 @@ class FieldMapper:
                 fields[name] = int(value)
         logsource = logsource or self.logsource or infer_logsource(fields.get)
         return Normalized(self._timestamp(record), compact(fields), logsource)
-
-    def _plan(self, record: dict[str, Any]) -> _KeyPlan:
-        """Which keys of ``record`` name an ECS field (flat) or the object of one (heads), with their
-        lower-case spelling, in the record's order; records of one source mostly share their keys,
-        so each set of keys is looked at once (up to ``_PLANS`` of them)."""
-        keys = tuple(record)
-        plan = self._plans.get(keys)
-        if plan is None:
-            lowered = [(key, key.lower()) for key in keys]
-            plan = (
-                [(key, lower) for key, lower in lowered if lower in _ECS_NAMES],
-                [
-                    (key, lower)
-                    for key, lower in lowered
-                    if lower in _ECS_HEAD_NAMES and lower not in _ECS_NAMES
-                ],
-            )
-            if len(self._plans) < _PLANS:
-                self._plans[keys] = plan
-        return plan
 
     def _timestamp(self, record: dict[str, Any]) -> float | None:
         if self.timestamp_path:
