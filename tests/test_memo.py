@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tocsin.memo import bounded_cache, size
+from tocsin.memo import ITEM_COST, bounded_cache, size
 
 
 def test_a_call_with_long_arguments_is_computed_but_not_kept() -> None:
@@ -22,6 +22,6 @@ def test_a_call_with_long_arguments_is_computed_but_not_kept() -> None:
 
 def test_the_size_of_a_key_counts_every_character_it_holds() -> None:
     assert size("abc") == 3
-    assert size(("ab", "cde")) == 2 + 3 + 2
-    assert size(("ab", None, ("cd", "e"))) == 2 + 0 + (2 + 1 + 2) + 3
+    assert size(("ab", "cde")) == 2 + 3 + 2 * ITEM_COST
+    assert size(("ab", None, ("cd", "e"))) == 2 + 0 + (2 + 1 + 2 * ITEM_COST) + 3 * ITEM_COST
     assert size(None) == size(True) == size(12345) == 0

@@ -2,8 +2,9 @@
 
 Input values are written by attackers. A cache keyed by them (addresses, user agents, a record's
 key set, an application name) keeps at most ``entries`` calls, and arguments longer than ``longest``
-characters in all are computed every time rather than kept: distinct hostile values cannot fill
-memory with their own bytes, however many or long they are.
+characters in all are computed every time rather than kept, so a cache holds at most about
+``entries`` times ``longest`` characters: distinct hostile values cannot fill memory with their own
+bytes, however many or long they are.
 """
 
 from __future__ import annotations
@@ -45,14 +46,19 @@ def bounded_cache(entries: int, longest: int) -> Callable[[Function], Function]:
     return decorate
 
 
+#: What an item of a tuple costs beside its own characters (a Python object, a pointer), in characters.
+ITEM_COST = 64
+
+
 def size(value: Any) -> int:
-    """The characters an argument holds: a text's length, a tuple's items' sizes plus one each, 0 for
-    anything else."""
+    """The characters an argument holds: a text's length; a tuple's items' sizes plus ``ITEM_COST``
+    each; 0 for anything else."""
     if type(value) is str:
         return len(value)
     if type(value) is tuple:
         try:
-            return len("".join(value)) + len(value)  # the usual tuple, of texts only: no Python code per item
+            total = len("".join(value))  # the usual tuple, of texts only: no Python code per item
         except TypeError:
-            return sum(map(size, value)) + len(value)
+            total = sum(map(size, value))
+        return total + ITEM_COST * len(value)
     return 0

@@ -162,7 +162,7 @@ def iso_timestamp(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@bounded_cache(entries=65536, longest=4096)  # asked for every field a rule reads of every event
+@bounded_cache(entries=4096, longest=4096)  # asked for every field a rule reads of every event
 def may_resolve(keys: tuple[str, ...], path: str) -> bool:
     """Whether ``lookup_path`` can find ``path`` in a dict with these top-level keys: one of them
     equals, ignoring case, the path's first part or the whole dotted path."""

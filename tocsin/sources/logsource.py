@@ -126,7 +126,7 @@ def _categories(value: Any) -> tuple[str, ...]:
     return (str(value).lower(),) if value else ()
 
 
-@bounded_cache(entries=4096, longest=1024)
+@bounded_cache(entries=4096, longest=2048)
 def _logsource(hints: tuple[str | None, ...], categories: tuple[str, ...]) -> LogSource:
     for name, value in zip(HINT_FIELDS, hints, strict=True):
         if value is None:

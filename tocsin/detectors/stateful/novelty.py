@@ -59,7 +59,7 @@ def network_of(ip: str) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
-@bounded_cache(entries=65536, longest=1024)  # and their clients
+@bounded_cache(entries=16384, longest=1024)  # and their clients
 def agent_family(user_agent: str | None) -> str | None:
     """``Chrome on Windows``, ``curl``, ``Safari on iOS``: the client family, without versions."""
     if not user_agent:
