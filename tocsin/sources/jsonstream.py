@@ -215,7 +215,7 @@ def json_line_blocks(
     at a time.
 
     A plain block (``_plain_block``) is decoded in one sweep of C calls, with no Python code run per
-    line; any other block goes line by line through ``json_line_records``, which counts what it skips.
+    line; any other block goes line by line through ``_decoded_lines``, which counts what it skips.
     Both give the same records: the sweep only takes blocks where nothing would be skipped.
     """
     for first, block in line_blocks(stream, stats, max_bytes, first_line):
