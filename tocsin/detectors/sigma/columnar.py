@@ -14,7 +14,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from tocsin.memo import bounded_cache
 
@@ -54,6 +53,8 @@ _IPV4 = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
 def ipv4_numbers(texts: pa.Array) -> pa.Array:
     """Each text's IPv4 address as an integer, null for anything else (the cidr modifier's derived
     column), computed a column at a time."""
+    import pyarrow.compute as pc  # imported by the scans that need it: it takes longer than DuckDB's
+
     valid = pc.fill_null(pc.match_substring_regex(texts, _IPV4), False)
     octets = pc.split_pattern(pc.if_else(valid, texts, pa.scalar(None, pa.string())), ".")
     total = pc.cast(pc.list_element(octets, 0), pa.int64())
@@ -65,6 +66,8 @@ def ipv4_numbers(texts: pa.Array) -> pa.Array:
 def ipv6_hexes(texts: pa.Array) -> pa.Array:
     """Each text's IPv6 address as ``ipv6_hex`` gives it, null for anything else (the derived column
     of an IPv6 cidr modifier); only texts holding a colon are looked at."""
+    import pyarrow.compute as pc
+
     if not pc.any(pc.match_substring(texts, ":")).as_py():
         return pa.nulls(len(texts), pa.string())
     return pa.array(

@@ -30,7 +30,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from tocsin.batch import EventBatch, EventList
 from tocsin.detectors.sigma.columnar import (
@@ -54,6 +53,8 @@ from tocsin.storage.sqlite import quote_name
 CORRELATION_TABLE = "corr_events"
 #: Ids of the candidates kept since the last incremental evaluation (``correlate``).
 FRESH_TABLE = "temp.tocsin_fresh"
+#: The column of a batch table holding each row's position (``_positions``).
+POSITION_COLUMN = "tocsin_position"
 #: Entity fields copied onto alerts when known.
 ENTITY_FIELDS = ("user.name", "source.ip", "source.address", "host.name")
 
@@ -96,6 +97,7 @@ class SigmaEngine:
         #: Per rule id, the events routed to it (its logsource's rows) over every batch.
         self.routed: Counter[str] = Counter()
         self._streams: dict[LogSource, _Stream] = {}
+        self._position_column = pa.array([], pa.int32())
         self._correlation_columns = unique_columns(
             (ruleset.correlation_fields | set(ENTITY_FIELDS)) - {TIMESTAMP_COLUMN, EVENT_ID_COLUMN}
         )
@@ -143,25 +145,34 @@ class SigmaEngine:
                 continue
             for rule in stream.rules:
                 self.routed[rule.info.id] += len(rows)
-            yield from self._run(stream, _table(batch, stream.columns, rows), rows)
+            yield from self._run(
+                stream, _table(batch, stream.columns, rows, self._positions(len(rows))), rows
+            )
+
+    def _positions(self, count: int) -> pa.Array:
+        """Positions 0 to ``count`` as an Arrow column: a slice of one grown as batches need."""
+        if len(self._position_column) < count:
+            self._position_column = pa.array(range(max(count, 2 * len(self._position_column))), pa.int32())
+        return self._position_column.slice(0, count)
 
     def _run(self, stream: _Stream, table: pa.Table, rows: list[int]) -> Iterator[tuple[DetectionRule, int]]:
         try:
-            result = self._query(stream.query, table)
+            hits = self._query(stream.query, table)
         except duckdb.Error:
             yield from self._run_one_by_one(stream, table, rows)
             return
-        for position, rule in enumerate(stream.rules):
-            hits = pc.indices_nonzero(pc.fill_null(result.column(position), False))
-            for hit in hits.to_pylist():
+        for rule, rule_hits in zip(stream.rules, hits, strict=True):
+            for hit in rule_hits or ():
                 yield rule, rows[hit]
 
-    def _query(self, query: str, table: pa.Table) -> pa.Table:
+    def _query(self, query: str, table: pa.Table) -> tuple[list[int] | None, ...]:
+        """The one row of a batch query: per rule, the positions in ``table`` it matched (None for none)."""
         self.columnar.register("tocsin_batch", table)
         try:
-            return self.columnar.sql(query).to_arrow_table()
+            (row,) = self.columnar.execute(query).fetchall()  # an aggregate: one row
         finally:
             self.columnar.unregister("tocsin_batch")
+        return row
 
     def _run_one_by_one(
         self, stream: _Stream, table: pa.Table, rows: list[int]
@@ -169,7 +180,7 @@ class SigmaEngine:
         """After the stream's query failed on data: each rule alone, dropping the ones that fail."""
         for rule in list(stream.rules):
             try:
-                result = self._query(f"SELECT COALESCE({rule.predicate}, false) FROM tocsin_batch", table)
+                (hits,) = self._query(_stream_query([rule]), table)
             except duckdb.Error as exc:
                 # Rules are validated at load time; should the engine still refuse one on real data,
                 # drop that rule and say so rather than stop the scan.
@@ -177,7 +188,7 @@ class SigmaEngine:
                 stream.query = _stream_query(stream.rules)
                 self.diagnostics[f"{rule.info.title}: stopped after an engine error ({_one_line(exc)})"] += 1
                 continue
-            for hit in pc.indices_nonzero(result.column(0)).to_pylist():
+            for hit in hits or ():
                 yield rule, rows[hit]
 
     def _stream(self, logsource: LogSource) -> _Stream:
@@ -478,9 +489,10 @@ def _may_fire(rule: CorrelationRule, reads: int) -> bool:
     return reads > 0 or any(ref.child is not None for ref in rule.references)
 
 
-def _table(batch: EventBatch, columns: list[str], rows: list[int]) -> pa.Table:
+def _table(batch: EventBatch, columns: list[str], rows: list[int], positions: pa.Array) -> pa.Table:
     """The batch's ``columns`` as the predicates read them: text, the records as read
-    (``RAW_COLUMN``), or an address derived from its text column (``IPV4_SUFFIX``, ``IPV6_SUFFIX``)."""
+    (``RAW_COLUMN``), or an address derived from its text column (``IPV4_SUFFIX``, ``IPV6_SUFFIX``);
+    and ``positions``, 0 to the number of ``rows``, as ``POSITION_COLUMN``."""
     fields = sorted({_base_field(column) for column in columns} - {RAW_COLUMN})
     texts = dict(zip(fields, batch.text_arrays(fields, rows), strict=True))
     arrays = [
@@ -493,7 +505,7 @@ def _table(batch: EventBatch, columns: list[str], rows: list[int]) -> pa.Table:
         else texts[column]
         for column in columns
     ]
-    return pa.table(arrays, names=columns)
+    return pa.table([*arrays, positions], names=[*columns, POSITION_COLUMN])
 
 
 def _base_field(column: str) -> str:
@@ -502,9 +514,13 @@ def _base_field(column: str) -> str:
 
 
 def _stream_query(rules: list[DetectionRule]) -> str:
-    """One pass over a batch table: a boolean column per rule, in the order of ``rules``."""
-    columns = ", ".join(f"COALESCE({rule.predicate}, false) AS m{index}" for index, rule in enumerate(rules))
-    return f"SELECT {columns or 'true'} FROM tocsin_batch"
+    """One pass over a batch table: per rule, in the order of ``rules``, the positions of the rows it
+    matches (``POSITION_COLUMN``) in reading order, as a list; a NULL predicate is no match."""
+    lists = ", ".join(
+        f"list({POSITION_COLUMN} ORDER BY {POSITION_COLUMN}) FILTER (WHERE {rule.predicate}) AS m{index}"
+        for index, rule in enumerate(rules)
+    )
+    return f"SELECT {lists or 'true'} FROM tocsin_batch"
 
 
 def _one_line(exc: BaseException) -> str:
