@@ -142,15 +142,13 @@ def test_the_summary_counts_alerts_and_names_the_first_alert_of_the_highest_leve
 
     summary = ScanSummary(ReadSummary(), 0, 0, [])
     first_high = alert("b", Level.high, "bob")
-    for raised in (alert("a", Level.low, "ann"), first_high, alert("c", Level.high, "cid")):
-        summary.count(raised)
-    summary.count(alert("d", Level.high, "bob"))
-    summary.count(alert("e", Level.medium, "ann"))
+    summary.count([alert("a", Level.low, "ann"), first_high, alert("c", Level.high, "cid")])
+    summary.count([alert("d", Level.high, "bob"), alert("e", Level.medium, "ann")])
     assert summary.most_severe is first_high  # a later alert of the same level does not replace it
     assert summary.alerts_by_level == {"high": 3, "low": 1, "medium": 1}
     assert summary.alerts_by_rule == {"A": 1, "B": 1, "C": 1, "D": 1, "E": 1}
     assert summary.alerts_by_entity == {"user.name=bob": 2, "user.name=ann": 2, "user.name=cid": 1}
     critical = alert("f", Level.critical, "fay")
-    summary.count(alert("g", Level.low, "gus"))
-    summary.count(critical)
+    summary.count([alert("g", Level.low, "gus")])
+    summary.count([critical])
     assert summary.most_severe is critical
