@@ -92,3 +92,34 @@ def test_correlation_grouped_by_thousands_of_fields_is_refused_not_the_scan(tocs
     assert "rejected rules/wide.yml (Wide Group): groups by or counts 3000 fields" in result.stderr
     assert [json.loads(line)["rule"]["title"] for line in result.stdout.splitlines()] == ["Admin"] * 3
     assert "internal error" not in result.stderr
+
+
+def test_rule_reading_the_engines_position_column_is_refused_not_the_scan(tocsin: Tocsin) -> None:
+    """The batch query reports matches by a ``tocsin_position`` column: a rule reading a field of
+    that name (any case) would read row positions, or collide with them and stop the scan."""
+    rules = tocsin.cwd / "rules"
+    rules.mkdir()
+    (rules / "position.yml").write_text(
+        "title: Position\nid: 0b9d7d7e-7777-4c3a-9d1e-000000000001\nlogsource: {product: p}\n"
+        "detection:\n  selection: {Tocsin_Position: '0'}\n  condition: selection\nlevel: high\n"
+    )
+    (rules / "admin.yml").write_text(
+        "title: Admin\nid: 0b9d7d7e-7777-4c3a-9d1e-000000000002\nlogsource: {product: p}\n"
+        "detection:\n  selection: {message|contains: admin}\n  condition: selection\nlevel: high\n"
+    )
+    (tocsin.cwd / "events.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {"@timestamp": f"2025-01-01T00:00:0{n}Z", "message": f"admin {n}", "tocsin_position": "0"}
+            )
+            + "\n"
+            for n in range(2)
+        )
+    )
+    result = tocsin.run(
+        "scan", "events.jsonl", "--rules", "rules", "--no-builtin-rules", "--logsource", "product=p",
+        "--format", "jsonl",
+    )  # fmt: skip
+    assert "rejected rules/position.yml (Position): reads the field tocsin_position" in result.stderr
+    assert [json.loads(line)["rule"]["title"] for line in result.stdout.splitlines()] == ["Admin"] * 2
+    assert "internal error" not in result.stderr

@@ -19,6 +19,9 @@ from tocsin.memo import bounded_cache
 
 #: The records as read, for keyword searches.
 RAW_COLUMN = "tocsin_raw"
+#: Each row's position in a batch table: the engine's query reports a rule's matches by it, so no
+#: rule may read a field of that name (the compiler refuses one that does).
+POSITION_COLUMN = "tocsin_position"
 #: Suffixes of derived columns: the field's IPv4 address as an integer, its IPv6 address as hex
 #: (``ipv6_hex``); NULL when it holds none. The cidr modifier compares them to a network's range.
 IPV4_SUFFIX = "#ipv4"

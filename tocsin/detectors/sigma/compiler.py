@@ -39,6 +39,7 @@ from tocsin.detectors.sigma.backend import TocsinDuckDBBackend
 from tocsin.detectors.sigma.columnar import (
     IPV4_SUFFIX,
     IPV6_SUFFIX,
+    POSITION_COLUMN,
     RAW_COLUMN,
     connect_columnar,
     probe_predicate,
@@ -313,6 +314,13 @@ def _compile_detection(
                 _source(rule),
                 f"reads {len(fields)} fields, more than the limit of {MAX_RULE_FIELDS}",
                 rule.title,
+            )
+        )
+        return None
+    if any(name.lower() == POSITION_COLUMN for name in fields):
+        errors.append(
+            RuleLoadError(
+                _source(rule), f"reads the field {POSITION_COLUMN}, a name the engine keeps", rule.title
             )
         )
         return None

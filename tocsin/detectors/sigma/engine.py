@@ -36,6 +36,7 @@ from tocsin.detectors.sigma.columnar import (
     EVENT_ID_COLUMN,
     IPV4_SUFFIX,
     IPV6_SUFFIX,
+    POSITION_COLUMN,
     RAW_COLUMN,
     TIMESTAMP_COLUMN,
     connect_columnar,
@@ -53,8 +54,6 @@ from tocsin.storage.sqlite import quote_name
 CORRELATION_TABLE = "corr_events"
 #: Ids of the candidates kept since the last incremental evaluation (``correlate``).
 FRESH_TABLE = "temp.tocsin_fresh"
-#: The column of a batch table holding each row's position (``_positions``).
-POSITION_COLUMN = "tocsin_position"
 #: Entity fields copied onto alerts when known.
 ENTITY_FIELDS = ("user.name", "source.ip", "source.address", "host.name")
 
