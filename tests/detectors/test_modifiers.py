@@ -179,3 +179,21 @@ def test_ipv6_networks_match_every_spelling_of_their_addresses(tmp_path):
     events = [make_event(source__ip=address, offset=address) for address in inside + outside]
     alerts = run(ruleset, events)
     assert sorted(alert.source["ip"] for alert in alerts) == sorted(inside)
+
+
+def test_ipv4_networks_match_dotted_quads_only(tmp_path):
+    ruleset = ruleset_from(tmp_path, RULE.format(selection="        source.ip|cidr: '10.0.0.0/8'"))
+    inside = ["10.0.0.0", "10.20.30.40", "10.255.255.255"]
+    outside = [
+        "9.255.255.255",
+        "11.0.0.0",
+        "010.0.0.1",
+        "10.0.0.256",
+        " 10.0.0.1",
+        "10.0.0",
+        "10.0.0.1.5",
+        "x",
+    ]
+    events = [make_event(source__ip=address, offset=address) for address in inside + outside]
+    alerts = run(ruleset, events)
+    assert sorted(alert.source["ip"] for alert in alerts) == sorted(inside)

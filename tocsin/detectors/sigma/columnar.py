@@ -22,18 +22,28 @@ RAW_COLUMN = "tocsin_raw"
 #: Each row's position in a batch table: the engine's query reports a rule's matches by it, so no
 #: rule may read a field of that name (the compiler refuses one that does).
 POSITION_COLUMN = "tocsin_position"
-#: Suffixes of derived columns: the field's IPv4 address as an integer, its IPv6 address as hex
-#: (``ipv6_hex``); NULL when it holds none. The cidr modifier compares them to a network's range.
+#: Suffixes of derived columns: the field's IPv4 address as an integer (``IPV4_NUMBER``), its IPv6
+#: address as hex (``ipv6_hex``); NULL when it holds none. The cidr modifier compares them to a
+#: network's range.
 IPV4_SUFFIX = "#ipv4"
 IPV6_SUFFIX = "#ipv6"
 #: The candidate tables' event time and event id.
 TIMESTAMP_COLUMN = "tocsin_ts"
 EVENT_ID_COLUMN = "tocsin_eid"
+#: The macro deriving a text's IPv4 address as an integer, NULL for anything else.
+IPV4_NUMBER = "tocsin_ipv4"
+
+#: A dotted-quad IPv4 address as Python's ``ipaddress`` accepts it (no leading zeros).
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
 
 _MACROS = (
     # A finite number written as text, else NULL: junk never compares as 0.
     """CREATE MACRO tocsin_number(s) AS CASE WHEN isfinite(TRY_CAST(trim(s) AS DOUBLE))
         THEN TRY_CAST(trim(s) AS DOUBLE) END""",
+    f"""CREATE MACRO {IPV4_NUMBER}(s) AS CASE WHEN regexp_full_match(s, '{_IPV4}') THEN
+        list_reduce(list_transform(string_split(s, '.'), lambda octet: octet::BIGINT),
+            lambda number, octet: number * 256 + octet) END""",
 )
 
 
@@ -46,24 +56,6 @@ def ipv6_hex(text: str) -> str | None:
     except ValueError:
         return None
     return address.packed.hex() if address.version == 6 else None
-
-
-#: A dotted-quad IPv4 address as Python's ``ipaddress`` accepts it (no leading zeros).
-_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
-
-
-def ipv4_numbers(texts: pa.Array) -> pa.Array:
-    """Each text's IPv4 address as an integer, null for anything else (the cidr modifier's derived
-    column), computed a column at a time."""
-    import pyarrow.compute as pc  # imported by the scans that need it: it takes longer than DuckDB's
-
-    valid = pc.fill_null(pc.match_substring_regex(texts, _IPV4), False)
-    octets = pc.split_pattern(pc.if_else(valid, texts, pa.scalar(None, pa.string())), ".")
-    total = pc.cast(pc.list_element(octets, 0), pa.int64())
-    for position in (1, 2, 3):
-        total = pc.add(pc.multiply(total, 256), pc.cast(pc.list_element(octets, position), pa.int64()))
-    return total
 
 
 def ipv6_hexes(texts: pa.Array) -> pa.Array:

@@ -34,14 +34,15 @@ import pyarrow as pa
 from tocsin.batch import EventBatch, EventList
 from tocsin.detectors.sigma.columnar import (
     EVENT_ID_COLUMN,
+    IPV4_NUMBER,
     IPV4_SUFFIX,
     IPV6_SUFFIX,
     POSITION_COLUMN,
     RAW_COLUMN,
     TIMESTAMP_COLUMN,
     connect_columnar,
-    ipv4_numbers,
     ipv6_hexes,
+    quote_identifier,
     unique_columns,
 )
 from tocsin.detectors.sigma.correlation import CorrelationRule, CorrelationRunner, Episode, LiveCorrelations
@@ -179,12 +180,12 @@ class SigmaEngine:
         """After the stream's query failed on data: each rule alone, dropping the ones that fail."""
         for rule in list(stream.rules):
             try:
-                (hits,) = self._query(_stream_query([rule]), table)
+                (hits,) = self._query(_stream_query([rule], stream.columns), table)
             except duckdb.Error as exc:
                 # Rules are validated at load time; should the engine still refuse one on real data,
                 # drop that rule and say so rather than stop the scan.
                 stream.rules.remove(rule)
-                stream.query = _stream_query(stream.rules)
+                stream.query = _stream_query(stream.rules, stream.columns)
                 self.diagnostics[f"{rule.info.title}: stopped after an engine error ({_one_line(exc)})"] += 1
                 continue
             for hit in hits or ():
@@ -198,7 +199,7 @@ class SigmaEngine:
             columns = unique_columns(fields - {RAW_COLUMN})
             if any(RAW_COLUMN in rule.predicate for rule in rules):
                 columns.append(RAW_COLUMN)
-            stream = _Stream(rules, columns, _stream_query(rules))
+            stream = _Stream(rules, columns, _stream_query(rules, columns))
             self._streams[logsource] = stream
         return stream
 
@@ -490,21 +491,21 @@ def _may_fire(rule: CorrelationRule, reads: int) -> bool:
 
 def _table(batch: EventBatch, columns: list[str], rows: list[int], positions: pa.Array) -> pa.Table:
     """The batch's ``columns`` as the predicates read them: text, the records as read
-    (``RAW_COLUMN``), or an address derived from its text column (``IPV4_SUFFIX``, ``IPV6_SUFFIX``);
-    and ``positions``, 0 to the number of ``rows``, as ``POSITION_COLUMN``."""
-    fields = sorted({_base_field(column) for column in columns} - {RAW_COLUMN})
+    (``RAW_COLUMN``), or an IPv6 address derived from its text column (``IPV6_SUFFIX``; the query
+    derives the IPv4 ones, ``_stream_query``); and ``positions``, 0 to the number of ``rows``, as
+    ``POSITION_COLUMN``."""
+    stored = [column for column in columns if not column.endswith(IPV4_SUFFIX)]
+    fields = sorted({_base_field(column) for column in stored} - {RAW_COLUMN})
     texts = dict(zip(fields, batch.text_arrays(fields, rows), strict=True))
     arrays = [
         pa.array(batch.raw(rows), pa.string())
         if column == RAW_COLUMN
-        else ipv4_numbers(texts[_base_field(column)])
-        if column.endswith(IPV4_SUFFIX)
         else ipv6_hexes(texts[_base_field(column)])
         if column.endswith(IPV6_SUFFIX)
         else texts[column]
-        for column in columns
+        for column in stored
     ]
-    return pa.table([*arrays, positions], names=[*columns, POSITION_COLUMN])
+    return pa.table([*arrays, positions], names=[*stored, POSITION_COLUMN])
 
 
 def _base_field(column: str) -> str:
@@ -512,14 +513,21 @@ def _base_field(column: str) -> str:
     return column.removesuffix(IPV4_SUFFIX).removesuffix(IPV6_SUFFIX)
 
 
-def _stream_query(rules: list[DetectionRule]) -> str:
-    """One pass over a batch table: per rule, in the order of ``rules``, the positions of the rows it
-    matches (``POSITION_COLUMN``) in reading order, as a list; a NULL predicate is no match."""
+def _stream_query(rules: list[DetectionRule], columns: list[str]) -> str:
+    """One pass over a batch table of ``columns`` (``_table``): per rule, in the order of ``rules``,
+    the positions of the rows it matches (``POSITION_COLUMN``) in reading order, as a list; a NULL
+    predicate is no match. The IPv4 addresses of cidr rules are derived here, once a row."""
     lists = ", ".join(
         f"list({POSITION_COLUMN} ORDER BY {POSITION_COLUMN}) FILTER (WHERE {rule.predicate}) AS m{index}"
         for index, rule in enumerate(rules)
     )
-    return f"SELECT {lists or 'true'} FROM tocsin_batch"
+    derived = [
+        f"{IPV4_NUMBER}({quote_identifier(_base_field(column))}) AS {quote_identifier(column)}"
+        for column in columns
+        if column.endswith(IPV4_SUFFIX)
+    ]
+    source = f"(SELECT *, {', '.join(derived)} FROM tocsin_batch)" if derived else "tocsin_batch"
+    return f"SELECT {lists} FROM {source}"
 
 
 def _one_line(exc: BaseException) -> str:
