@@ -123,3 +123,39 @@ def test_rule_reading_the_engines_position_column_is_refused_not_the_scan(tocsin
     assert "rejected rules/position.yml (Position): reads the field tocsin_position" in result.stderr
     assert [json.loads(line)["rule"]["title"] for line in result.stdout.splitlines()] == ["Admin"] * 2
     assert "internal error" not in result.stderr
+
+
+def test_rule_reading_a_derived_address_column_leaves_the_other_rules_running(tocsin: Tocsin) -> None:
+    """The batch query derives a cidr rule's ``<field>#ipv4`` column from ``<field>``: a rule that
+    names such a column directly, with no rule reading the field itself, still gets the field to
+    derive it from, and its batch query (shared with every rule of its log source) still runs."""
+    rules = tocsin.cwd / "rules"
+    rules.mkdir()
+    (rules / "derived.yml").write_text(
+        "title: Derived\nid: 0b9d7d7e-8888-4c3a-9d1e-000000000001\nlogsource: {product: p}\n"
+        "detection:\n  selection: {source.ip#ipv4: '167772161'}\n  condition: selection\nlevel: high\n"
+    )
+    (rules / "admin.yml").write_text(
+        "title: Admin\nid: 0b9d7d7e-8888-4c3a-9d1e-000000000002\nlogsource: {product: p}\n"
+        "detection:\n  selection: {message|contains: admin}\n  condition: selection\nlevel: high\n"
+    )
+    (tocsin.cwd / "events.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {"@timestamp": f"2025-01-01T00:00:0{n}Z", "message": f"admin {n}", "source.ip": f"10.0.0.{n}"}
+            )
+            + "\n"
+            for n in (1, 2)
+        )
+    )
+    result = tocsin.run(
+        "scan", "events.jsonl", "--rules", "rules", "--no-builtin-rules", "--logsource", "product=p",
+        "--format", "jsonl",
+    )  # fmt: skip
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted((alert["rule"]["title"], alert["source"]["ip"]) for alert in alerts) == [
+        ("Admin", "10.0.0.1"),
+        ("Admin", "10.0.0.2"),
+        ("Derived", "10.0.0.1"),
+    ]
+    assert "engine error" not in result.stderr

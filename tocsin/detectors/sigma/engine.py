@@ -495,6 +495,10 @@ def _table(batch: EventBatch, columns: list[str], rows: list[int], positions: pa
     derives the IPv4 ones, ``_stream_query``); and ``positions``, 0 to the number of ``rows``, as
     ``POSITION_COLUMN``."""
     stored = [column for column in columns if not column.endswith(IPV4_SUFFIX)]
+    held = {column.lower() for column in stored}
+    stored += sorted(  # the fields IPv4 columns are derived from that no rule reads itself
+        {_base_field(column) for column in columns if _base_field(column).lower() not in held}
+    )
     fields = sorted({_base_field(column) for column in stored} - {RAW_COLUMN})
     texts = dict(zip(fields, batch.text_arrays(fields, rows), strict=True))
     arrays = [
