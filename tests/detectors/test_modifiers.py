@@ -157,43 +157,47 @@ def test_logsource_routing_keeps_rules_to_their_events(tmp_path):
     assert [a.evidence for a in run(ruleset, [okta, linux])] == [[okta.id]]
 
 
-def test_ipv6_networks_match_every_spelling_of_their_addresses(tmp_path):
-    rule = RULE.format(
-        selection="        source.ip|cidr:\n            - '2001:db8::/32'\n            - '::ffff:0:0/96'"
-    )
-    ruleset = ruleset_from(tmp_path, rule)
-    inside = [
-        "2001:DB8:0:0::1",
-        "2001:db8::1%eth0",
-        "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
-        "::ffff:10.1.2.3",
-    ]
-    outside = [
-        "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff",
-        "2001:db9::",
-        "10.1.2.3",
-        "2001:db8::1 x",
-        "a:b:c",
-        ":::",
-    ]
-    events = [make_event(source__ip=address, offset=address) for address in inside + outside]
-    alerts = run(ruleset, events)
-    assert sorted(alert.source["ip"] for alert in alerts) == sorted(inside)
-
-
-def test_ipv4_networks_match_dotted_quads_only(tmp_path):
-    ruleset = ruleset_from(tmp_path, RULE.format(selection="        source.ip|cidr: '10.0.0.0/8'"))
-    inside = ["10.0.0.0", "10.20.30.40", "10.255.255.255"]
-    outside = [
-        "9.255.255.255",
-        "11.0.0.0",
-        "010.0.0.1",
-        "10.0.0.256",
-        " 10.0.0.1",
-        "10.0.0",
-        "10.0.0.1.5",
-        "x",
-    ]
+@pytest.mark.parametrize(
+    ("networks", "inside", "outside"),
+    [
+        pytest.param(
+            ["2001:db8::/32", "::ffff:0:0/96"],
+            [
+                "2001:DB8:0:0::1",
+                "2001:db8::1%eth0",
+                "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+                "::ffff:10.1.2.3",
+            ],
+            [
+                "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff",
+                "2001:db9::",
+                "10.1.2.3",
+                "2001:db8::1 x",
+                "a:b:c",
+                ":::",
+            ],
+            id="ipv6, every spelling",
+        ),
+        pytest.param(
+            ["10.0.0.0/8"],
+            ["10.0.0.0", "10.20.30.40", "10.255.255.255"],
+            [
+                "9.255.255.255",
+                "11.0.0.0",
+                "010.0.0.1",
+                "10.0.0.256",
+                " 10.0.0.1",
+                "10.0.0",
+                "10.0.0.1.5",
+                "x",
+            ],
+            id="ipv4, dotted quads only",
+        ),
+    ],
+)
+def test_networks_match_their_addresses_and_nothing_else(tmp_path, networks, inside, outside):
+    listed = "".join(f"\n            - '{network}'" for network in networks)
+    ruleset = ruleset_from(tmp_path, RULE.format(selection=f"        source.ip|cidr:{listed}"))
     events = [make_event(source__ip=address, offset=address) for address in inside + outside]
     alerts = run(ruleset, events)
     assert sorted(alert.source["ip"] for alert in alerts) == sorted(inside)

@@ -5,6 +5,7 @@ correlation grouped by thousands of fields refused alone instead of stopping the
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -94,32 +95,42 @@ def test_correlation_grouped_by_thousands_of_fields_is_refused_not_the_scan(tocs
     assert "internal error" not in result.stderr
 
 
-def test_rule_reading_the_engines_position_column_is_refused_not_the_scan(tocsin: Tocsin) -> None:
-    """The batch query reports matches by a ``tocsin_position`` column: a rule reading a field of
-    that name (any case) would read row positions, or collide with them and stop the scan."""
-    rules = tocsin.cwd / "rules"
-    rules.mkdir()
-    (rules / "position.yml").write_text(
-        "title: Position\nid: 0b9d7d7e-7777-4c3a-9d1e-000000000001\nlogsource: {product: p}\n"
-        "detection:\n  selection: {Tocsin_Position: '0'}\n  condition: selection\nlevel: high\n"
+def field_rule(title: str, rule_id: str, selection: str) -> str:
+    """A high-level rule of log source ``product: p`` matching ``selection`` (a YAML flow mapping)."""
+    return (
+        f"title: {title}\nid: {rule_id}\nlogsource: {{product: p}}\n"
+        f"detection:\n  selection: {selection}\n  condition: selection\nlevel: high\n"
     )
-    (rules / "admin.yml").write_text(
-        "title: Admin\nid: 0b9d7d7e-7777-4c3a-9d1e-000000000002\nlogsource: {product: p}\n"
-        "detection:\n  selection: {message|contains: admin}\n  condition: selection\nlevel: high\n"
-    )
-    (tocsin.cwd / "events.jsonl").write_text(
-        "".join(
-            json.dumps(
-                {"@timestamp": f"2025-01-01T00:00:0{n}Z", "message": f"admin {n}", "tocsin_position": "0"}
-            )
-            + "\n"
-            for n in range(2)
-        )
-    )
-    result = tocsin.run(
+
+
+def scan_as_product_p(
+    tocsin: Tocsin, rules: dict[str, str], records: list[dict[str, str]]
+) -> subprocess.CompletedProcess[str]:
+    """``tocsin scan`` of ``records`` (JSON Lines, routed to ``product: p``) with ``rules`` (file name:
+    text) only, alerts as JSON Lines."""
+    folder = tocsin.cwd / "rules"
+    folder.mkdir()
+    for name, text in rules.items():
+        (folder / name).write_text(text)
+    (tocsin.cwd / "events.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    return tocsin.run(
         "scan", "events.jsonl", "--rules", "rules", "--no-builtin-rules", "--logsource", "product=p",
         "--format", "jsonl",
     )  # fmt: skip
+
+
+ADMIN = field_rule("Admin", "0b9d7d7e-7777-4c3a-9d1e-000000000002", "{message|contains: admin}")
+
+
+def test_rule_reading_the_engines_position_column_is_refused_not_the_scan(tocsin: Tocsin) -> None:
+    """The batch query reports matches by a ``tocsin_position`` column: a rule reading a field of
+    that name (any case) would read row positions, or collide with them and stop the scan."""
+    position = field_rule("Position", "0b9d7d7e-7777-4c3a-9d1e-000000000001", "{Tocsin_Position: '0'}")
+    records = [
+        {"@timestamp": f"2025-01-01T00:00:0{n}Z", "message": f"admin {n}", "tocsin_position": "0"}
+        for n in range(2)
+    ]
+    result = scan_as_product_p(tocsin, {"position.yml": position, "admin.yml": ADMIN}, records)
     assert "rejected rules/position.yml (Position): reads the field tocsin_position" in result.stderr
     assert [json.loads(line)["rule"]["title"] for line in result.stdout.splitlines()] == ["Admin"] * 2
     assert "internal error" not in result.stderr
@@ -129,29 +140,12 @@ def test_rule_reading_a_derived_address_column_leaves_the_other_rules_running(to
     """The batch query derives a cidr rule's ``<field>#ipv4`` column from ``<field>``: a rule that
     names such a column directly, with no rule reading the field itself, still gets the field to
     derive it from, and its batch query (shared with every rule of its log source) still runs."""
-    rules = tocsin.cwd / "rules"
-    rules.mkdir()
-    (rules / "derived.yml").write_text(
-        "title: Derived\nid: 0b9d7d7e-8888-4c3a-9d1e-000000000001\nlogsource: {product: p}\n"
-        "detection:\n  selection: {source.ip#ipv4: '167772161'}\n  condition: selection\nlevel: high\n"
-    )
-    (rules / "admin.yml").write_text(
-        "title: Admin\nid: 0b9d7d7e-8888-4c3a-9d1e-000000000002\nlogsource: {product: p}\n"
-        "detection:\n  selection: {message|contains: admin}\n  condition: selection\nlevel: high\n"
-    )
-    (tocsin.cwd / "events.jsonl").write_text(
-        "".join(
-            json.dumps(
-                {"@timestamp": f"2025-01-01T00:00:0{n}Z", "message": f"admin {n}", "source.ip": f"10.0.0.{n}"}
-            )
-            + "\n"
-            for n in (1, 2)
-        )
-    )
-    result = tocsin.run(
-        "scan", "events.jsonl", "--rules", "rules", "--no-builtin-rules", "--logsource", "product=p",
-        "--format", "jsonl",
-    )  # fmt: skip
+    derived = field_rule("Derived", "0b9d7d7e-7777-4c3a-9d1e-000000000003", "{source.ip#ipv4: '167772161'}")
+    records = [
+        {"@timestamp": f"2025-01-01T00:00:0{n}Z", "message": f"admin {n}", "source.ip": f"10.0.0.{n}"}
+        for n in (1, 2)
+    ]
+    result = scan_as_product_p(tocsin, {"derived.yml": derived, "admin.yml": ADMIN}, records)
     alerts = [json.loads(line) for line in result.stdout.splitlines()]
     assert sorted((alert["rule"]["title"], alert["source"]["ip"]) for alert in alerts) == [
         ("Admin", "10.0.0.1"),
