@@ -481,3 +481,28 @@ def test_a_directory_of_bad_inputs(corpus):
     assert strict.code == 2
     assert "tocsin: error: records or inputs were skipped (--strict)" in strict.stderr
     assert strict.summary().events == expected
+
+
+@pytest.mark.parametrize("shape", ["jsonl", "array"])
+def test_unpaired_surrogate_escapes_are_read_as_replacement_characters(corpus, tmp_path, shape):
+    """JSON can spell half a UTF-16 pair (``\\ud800``); orjson refuses it, Python's decoder lets it
+    through, and no UTF-8 output can hold it: the scan stopped on it. An attacker-chosen user name is
+    now read with U+FFFD in its place, counted, and the record analysed like any other."""
+    documents = json.loads(json.dumps(corpus.documents, default=str))
+    named = [document for document in documents if document.get("user", {}).get("name")]
+    for document in named:
+        document["user"]["name"] += "\ud800"
+    texts = [json.dumps(document) for document in documents]  # ensure_ascii: the escape, as sent
+    assert sum("\\ud800" in text for text in texts) == len(named) > 0
+    path = tmp_path / f"surrogates.{'jsonl' if shape == 'jsonl' else 'json'}"
+    path.write_text("\n".join(texts) + "\n" if shape == "jsonl" else "[\n" + ",\n".join(texts) + "\n]\n")
+    result = tocsin("scan", path)
+    assert result.code == 0
+    summary = result.summary()
+    assert summary.events == len(documents) and not summary.skipped
+    assert summary.warnings == {
+        "JSON string with an unpaired surrogate escape, read with U+FFFD in its place": len(named)
+    }
+    assert result.brute_force()[0]["event_count"] == failed_documents(corpus.documents) == 18
+    users = {alert.get("user", {}).get("name") for alert in result.alerts} - {None}
+    assert users and all(name.endswith("\ufffd") for name in users)

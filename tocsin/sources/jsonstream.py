@@ -77,17 +77,50 @@ class TooDeep(ValueError):
     """A JSON value nested deeper than ``MAX_JSON_DEPTH``."""
 
 
-def loads(text: str) -> Any:
+#: A UTF-16 surrogate code point: a \uXXXX escape can spell one alone, which no UTF-8 output holds.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+UNPAIRED_SURROGATE = "JSON string with an unpaired surrogate escape, read with U+FFFD in its place"
+
+
+def without_surrogates(text: str, value: Any) -> tuple[Any, bool]:
+    """``value``, decoded from ``text`` by Python's decoder (orjson refuses what follows), with every
+    unpaired surrogate of its strings and keys replaced by U+FFFD; and whether there was one. Left in,
+    one stops every later step that writes UTF-8 (Arrow columns, JSON output); ``value`` is at most
+    ``MAX_JSON_DEPTH`` deep (checked before)."""
+    if "\\ud" not in text and "\\uD" not in text:  # an escaped pair decodes to one character
+        return value, False
+    repaired = _replace_surrogates(value)
+    return repaired, repaired != value
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_SURROGATE.sub("\ufffd", key): _replace_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replace_surrogates(item) for item in value]
+    return value
+
+
+def loads(text: str, stats: InputStats | None = None) -> Any:
     """One JSON value: decoded by orjson when it can, else by Python's decoder (integers beyond 64 bits;
-    numbers that overflow, NaN and Infinity kept as text); raises ``TooDeep`` beyond ``MAX_JSON_DEPTH``
-    and ``ValueError`` when malformed."""
+    numbers that overflow, NaN and Infinity kept as text; unpaired surrogates as U+FFFD, counted in
+    ``stats``); raises ``TooDeep`` beyond ``MAX_JSON_DEPTH`` and ``ValueError`` when malformed."""
     try:
-        value = orjson.loads(text)
+        return _checked(text, orjson.loads(text))
     except orjson.JSONDecodeError:
         try:
-            value = _DECODER.decode(text)
+            value = _checked(text, _DECODER.decode(text))
         except RecursionError:
             raise TooDeep(TOO_DEEP) from None
+    value, replaced = without_surrogates(text, value)
+    if replaced and stats is not None:
+        stats.warn(UNPAIRED_SURROGATE)
+    return value
+
+
+def _checked(text: str, value: Any) -> Any:
     if too_deep(text, value):
         raise TooDeep(TOO_DEEP)
     return value
@@ -164,7 +197,7 @@ def _decoded_lines(lines: Iterable[tuple[int, str]], stats: InputStats) -> Itera
                 raise TooDeep(TOO_DEEP)
         except refused:
             try:
-                value = loads(text)
+                value = loads(text, stats)
             except TooDeep:
                 stats.skip(TOO_DEEP)
                 continue
@@ -318,10 +351,14 @@ def _iter_buffered(stream: IO[bytes], stats: InputStats, max_bytes: int, array: 
             position = following.start() + 1
             continue
         index += 1
-        if too_deep(buffer[position:end], value):
+        raw = buffer[position:end]
+        if too_deep(raw, value):
             stats.skip(TOO_DEEP)
         else:
-            yield f"#{index}", buffer[position:end], value
+            value, replaced = without_surrogates(raw, value)
+            if replaced:
+                stats.warn(UNPAIRED_SURROGATE)
+            yield f"#{index}", raw, value
         position = end
         if position > _CHUNK:
             buffer, position = buffer[position:], 0

@@ -479,7 +479,7 @@ class ZeekReader:
 
     def _json(self, line: str) -> tuple[dict[str, Any] | None, str | None]:
         try:
-            record = loads(line)
+            record = loads(line, self.stats)
         except TooDeep:
             self.stats.skip(TOO_DEEP)
             return None, None
