@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import itertools
 import json
 import os
 import random
@@ -506,3 +507,34 @@ def test_unpaired_surrogate_escapes_are_read_as_replacement_characters(corpus, t
     assert result.brute_force()[0]["event_count"] == failed_documents(corpus.documents) == 18
     users = {alert.get("user", {}).get("name") for alert in result.alerts} - {None}
     assert users and all(name.endswith("\ufffd") for name in users)
+
+
+#: Times no date can show: as epoch seconds (plain, beyond 64 bits, hundreds of digits), and as text.
+IMPOSSIBLE_TIMES = [1e300, 2**70, 10**400, -1e20, "9999-12-31T23:59:59-05:00"]
+
+
+def test_impossible_timestamps_are_no_time_not_a_stopped_scan(corpus, tmp_path):
+    """An alert is dated by its event: a ``@timestamp`` of 1e300 made that date raise and stopped the
+    scan. Such a record now has no time: its alert is dated when raised, correlations set it aside
+    (and say so), and every other record is analysed as before."""
+    documents = json.loads(json.dumps(corpus.documents, default=str))
+    failures = [document for document in documents if "Failed password" in document.get("message", "")]
+    hostile = failures[::5]
+    for document, value in zip(hostile, itertools.cycle(IMPOSSIBLE_TIMES)):
+        document["@timestamp"] = value
+    path = tmp_path / "times.jsonl"
+    path.write_text("".join(json.dumps(document) + "\n" for document in documents))
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "failed.yml").write_text(
+        "title: Failed Password\nid: 0b9d7d7e-9999-4c3a-9d1e-000000000001\n"
+        "logsource: {product: linux, service: sshd}\n"
+        "detection:\n  selection: {message|contains: 'Failed password'}\n  condition: selection\nlevel: low\n"
+    )
+    result = tocsin("scan", path, "--rules", rules)
+    assert result.code == 0
+    assert result.summary().events == len(documents)
+    single = [alert for alert in result.alerts if alert["rule"]["title"] == "Failed Password"]
+    assert len(single) == len(failures) > len(hostile) > 0
+    assert 0 < result.brute_force()[0]["event_count"] < failed_documents(corpus.documents)
+    assert "set aside events without a timestamp" in result.stderr
