@@ -538,3 +538,40 @@ def test_impossible_timestamps_are_no_time_not_a_stopped_scan(corpus, tmp_path):
     assert len(single) == len(failures) > len(hostile) > 0
     assert 0 < result.brute_force()[0]["event_count"] < failed_documents(corpus.documents)
     assert "set aside events without a timestamp" in result.stderr
+
+
+def test_entities_of_any_json_type_are_named_as_text_and_reported(tmp_path):
+    """A record may give ``host.name`` or ``user.name`` any JSON type. Alerts copied it as it came, and
+    the HTML report, which groups alerts by host, stopped on a list ("unhashable") or on a boolean
+    beside a text ("'<' not supported"). An alert now names its entities as text, as rules compare them."""
+    values = [["web-01", "web-02"], {"name": "web-03"}, True, 7, 1.5, ["web-04"], "web-05"]
+    # an object is no field value: the record has no host.name (nor user.name) then
+    expected = ['["web-01","web-02"]', None, "true", "7", "1.5", "web-04", "web-05"]
+    records = [
+        {
+            "@timestamp": f"2025-03-01T00:00:0{n}Z",
+            "message": "admin login",
+            "host.name": value,
+            "user.name": value,
+        }
+        for n, value in enumerate(values)
+    ]
+    path = tmp_path / "entities.jsonl"
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "admin.yml").write_text(
+        "title: Admin\nid: 0b9d7d7e-9999-4c3a-9d1e-000000000002\nlogsource: {product: p}\n"
+        "detection:\n  selection: {message|contains: admin}\n  condition: selection\nlevel: high\n"
+    )
+    db = tmp_path / "case.db"
+    result = tocsin(
+        "scan", path, "--rules", rules, "--no-builtin-rules", "--logsource", "product=p", "--db", db
+    )
+    assert result.code == 0
+    by_time = sorted(result.alerts, key=lambda alert: alert["@timestamp"])
+    assert [alert.get("host", {}).get("name") for alert in by_time] == expected
+    assert [alert.get("user", {}).get("name") for alert in by_time] == expected
+    report = tmp_path / "report.html"
+    assert tocsin("report", "--db", db, "-o", report).code == 0
+    assert "web-05" in report.read_text(encoding="utf-8")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from tocsin.model.event import Event, LogSource, lookup_path, sql_value
+from tocsin.model.event import Event, LogSource, lookup_path, sql_text, sql_value
 
 #: Rows of a batch of whole events (``EventList``) at most, whatever the batch size asked for: an event
 #: decoded with its original record weighs about ten times a row of a column batch.
@@ -70,12 +70,6 @@ class EventBatch(ABC):
 
 #: The types of a column that needs no conversion to be compared as text.
 TEXT_TYPES = {str, type(None)}
-
-
-def _text(value: Any) -> str | None:
-    """A field value as the engine's text column holds it (``sql_value``, as text)."""
-    compared = sql_value(value)
-    return compared if compared is None or isinstance(compared, str) else str(compared)
 
 
 class EventList(EventBatch):
@@ -218,7 +212,7 @@ class JsonRecords(EventBatch):
         got = self._plain_values(name, rows)
         if set(map(type, got)) <= TEXT_TYPES:  # the usual column: text already, no Python per row
             return got
-        return [value if value is None or type(value) is str else _text(value) for value in got]
+        return [value if value is None or type(value) is str else sql_text(value) for value in got]
 
     def values(self, name: str, rows: Sequence[int]) -> list[Any]:
         records = self.records

@@ -237,3 +237,9 @@ def sql_value(value: Any) -> Any:
     if isinstance(value, dict):
         return json.dumps(value, separators=(",", ":"), default=str)
     return str(value)
+
+
+def sql_text(value: Any) -> str | None:
+    """``sql_value`` as text, the form every engine column holds."""
+    compared = sql_value(value)
+    return compared if compared is None or isinstance(compared, str) else str(compared)

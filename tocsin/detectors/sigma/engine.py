@@ -48,7 +48,7 @@ from tocsin.detectors.sigma.columnar import (
 from tocsin.detectors.sigma.correlation import CorrelationRule, CorrelationRunner, Episode, LiveCorrelations
 from tocsin.detectors.sigma.ruleset import DetectionRule, RuleSet
 from tocsin.model.alert import EVIDENCE_CAP, Alert, Window, alert_id
-from tocsin.model.event import Event, LogSource
+from tocsin.model.event import Event, LogSource, sql_text
 from tocsin.storage.sqlite import quote_name
 
 #: The on-disk table holding the events correlation rules need.
@@ -541,7 +541,7 @@ def _one_line(exc: BaseException) -> str:
 def event_alert(rule: DetectionRule, event: Event) -> Alert:
     """The alert for one event matching a single-event rule."""
     fields = event.fields
-    entities = {name: value for name in ENTITY_FIELDS if (value := fields.get(name)) is not None}
+    entities = {name: _entity(value) for name in ENTITY_FIELDS if (value := fields.get(name)) is not None}
     return Alert(
         id=alert_id(rule.info.id, event.id),
         timestamp=_utc(event.timestamp),
@@ -551,6 +551,13 @@ def event_alert(rule: DetectionRule, event: Event) -> Alert:
         evidence=[event.id],
         **_nest(entities),
     )
+
+
+def _entity(value: Any) -> str | None:
+    """An entity as an alert names it: text, as the engine compared it (``sql_text``: a number as
+    written, a list of one its item, anything else compact JSON), so that what reads alerts
+    (reports, responders, summaries) gets one kind of value whatever type a record gave it."""
+    return value if isinstance(value, str) else sql_text(value)
 
 
 def single_message(rule: DetectionRule, entities: dict[str, Any]) -> str:
