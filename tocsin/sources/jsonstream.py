@@ -121,6 +121,7 @@ def loads(text: str, stats: InputStats | None = None) -> Any:
 
 
 def _checked(text: str, value: Any) -> Any:
+    """``value``, decoded from ``text``, unless it nests deeper than ``MAX_JSON_DEPTH`` (``TooDeep``)."""
     if too_deep(text, value):
         raise TooDeep(TOO_DEEP)
     return value
