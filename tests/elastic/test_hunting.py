@@ -19,9 +19,19 @@ from tocsin.sources import ParseOptions
 from tocsin.storage.sqlite import connect
 
 AUTH = [builtin_rules_path() / "authentication"]
-FAILURE = "event.category:authentication AND event.type:start AND event.outcome:failure"
-FAILURE_ESQL = 'event.category=="authentication" and event.type=="start" and event.outcome=="failure"'
-FAILURE_EQL = 'event.category:"authentication" and event.type:"start" and event.outcome:"failure"'
+#: The record of an attempt: typed start, untyped (an ECS export without event.type), or Elastic's sshd one.
+FAILURE = (
+    "(event.category:authentication AND event.outcome:failure) AND "
+    "(event.type:start OR (NOT _exists_:event.type) OR (event.type:info AND event.action:ssh_login))"
+)
+FAILURE_ESQL = (
+    'event.category=="authentication" and event.outcome=="failure" and '
+    '(event.type=="start" or event.type is null or event.type=="info" and event.action=="ssh_login")'
+)
+FAILURE_EQL = (
+    '(event.category:"authentication" and event.outcome:"failure") and '
+    '(event.type:"start" or (?event.type == null) or (event.type:"info" and event.action:"ssh_login"))'
+)
 SUCCESS_EQL = FAILURE_EQL.replace("failure", "success")
 EXPECTED = {
     "Failed Authentication": ("lucene", FAILURE),
