@@ -509,6 +509,17 @@ def test_unpaired_surrogate_escapes_are_read_as_replacement_characters(corpus, t
     assert users and all(name.endswith("\ufffd") for name in users)
 
 
+def one_rule_folder(tmp_path: Path, title: str, logsource: str, selection: str) -> Path:
+    """A folder holding one high-level Sigma rule: ``logsource`` and ``selection`` as YAML flow mappings."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "rule.yml").write_text(
+        f"title: {title}\nid: 0b9d7d7e-9999-4c3a-9d1e-000000000001\nlogsource: {logsource}\n"
+        f"detection:\n  selection: {selection}\n  condition: selection\nlevel: high\n"
+    )
+    return folder
+
+
 #: Times no date can show: as epoch seconds (plain, beyond 64 bits, hundreds of digits), and as text.
 IMPOSSIBLE_TIMES = [1e300, 2**70, 10**400, -1e20, "9999-12-31T23:59:59-05:00"]
 
@@ -524,12 +535,11 @@ def test_impossible_timestamps_are_no_time_not_a_stopped_scan(corpus, tmp_path):
         document["@timestamp"] = value
     path = tmp_path / "times.jsonl"
     path.write_text("".join(json.dumps(document) + "\n" for document in documents))
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "failed.yml").write_text(
-        "title: Failed Password\nid: 0b9d7d7e-9999-4c3a-9d1e-000000000001\n"
-        "logsource: {product: linux, service: sshd}\n"
-        "detection:\n  selection: {message|contains: 'Failed password'}\n  condition: selection\nlevel: low\n"
+    rules = one_rule_folder(
+        tmp_path,
+        "Failed Password",
+        "{product: linux, service: sshd}",
+        "{message|contains: 'Failed password'}",
     )
     result = tocsin("scan", path, "--rules", rules)
     assert result.code == 0
@@ -558,12 +568,7 @@ def test_entities_of_any_json_type_are_named_as_text_and_reported(tmp_path):
     ]
     path = tmp_path / "entities.jsonl"
     path.write_text("".join(json.dumps(record) + "\n" for record in records))
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "admin.yml").write_text(
-        "title: Admin\nid: 0b9d7d7e-9999-4c3a-9d1e-000000000002\nlogsource: {product: p}\n"
-        "detection:\n  selection: {message|contains: admin}\n  condition: selection\nlevel: high\n"
-    )
+    rules = one_rule_folder(tmp_path, "Admin", "{product: p}", "{message|contains: admin}")
     db = tmp_path / "case.db"
     result = tocsin(
         "scan", path, "--rules", rules, "--no-builtin-rules", "--logsource", "product=p", "--db", db
