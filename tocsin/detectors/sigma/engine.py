@@ -541,7 +541,9 @@ def _one_line(exc: BaseException) -> str:
 def event_alert(rule: DetectionRule, event: Event) -> Alert:
     """The alert for one event matching a single-event rule."""
     fields = event.fields
-    entities = {name: _entity(value) for name in ENTITY_FIELDS if (value := fields.get(name)) is not None}
+    # Entities as text, as the engine compared them (a list of one its item, any other list or
+    # object compact JSON): what reads alerts (reports, responders, summaries) gets one kind of value.
+    entities = {name: sql_text(value) for name in ENTITY_FIELDS if (value := fields.get(name)) is not None}
     return Alert(
         id=alert_id(rule.info.id, event.id),
         timestamp=_utc(event.timestamp),
@@ -551,13 +553,6 @@ def event_alert(rule: DetectionRule, event: Event) -> Alert:
         evidence=[event.id],
         **_nest(entities),
     )
-
-
-def _entity(value: Any) -> str | None:
-    """An entity as an alert names it: text, as the engine compared it (``sql_text``: a number as
-    written, a list of one its item, anything else compact JSON), so that what reads alerts
-    (reports, responders, summaries) gets one kind of value whatever type a record gave it."""
-    return value if isinstance(value, str) else sql_text(value)
 
 
 def single_message(rule: DetectionRule, entities: dict[str, Any]) -> str:
