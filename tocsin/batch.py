@@ -13,12 +13,13 @@ from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from tocsin.model.event import Event, LogSource, lookup_path, sql_text, sql_value
+from tocsin.model.event import Event, ListText, LogSource, lookup_path, sql_text, sql_value
 
 #: Rows of a batch of whole events (``EventList``) at most, whatever the batch size asked for: an event
 #: decoded with its original record weighs about ten times a row of a column batch.
@@ -27,6 +28,9 @@ EVENT_LIST_ROWS = 5000
 
 class EventBatch(ABC):
     """A batch of events (see module doc). Row numbers are positions in reading order."""
+
+    #: False for batches whose fields are never lists (the line formats): no column is looked at for one.
+    holds_lists: ClassVar[bool] = True
 
     @abstractmethod
     def __len__(self) -> int: ...
@@ -63,9 +67,35 @@ class EventBatch(ABC):
             for value in self.values(name, rows)
         ]
 
-    def text_arrays(self, names: Sequence[str], rows: Sequence[int]) -> list[pa.Array]:
-        """Fields ``names`` of ``rows`` as Arrow text columns (``texts``), as the engine reads them."""
-        return [pa.array(self.texts(name, rows), pa.string()) for name in names]
+    def text_columns(self, names: Sequence[str], rows: Sequence[int]) -> TextColumns:
+        """Fields ``names`` of ``rows`` as the engine reads them (``TextColumns``)."""
+        columns = TextColumns()
+        for name in names:
+            self._add_text_column(columns, name, rows)
+        return columns
+
+    def _add_text_column(self, columns: TextColumns, name: str, rows: Sequence[int]) -> None:
+        texts = self.texts(name, rows)
+        columns.texts.append(pa.array(texts, pa.string()))
+        if self.holds_lists and ListText in set(map(type, texts)):
+            columns.elements[name] = pa.array(
+                [
+                    text.elements if type(text) is ListText else None if text is None else [text]
+                    for text in texts
+                ],
+                pa.list_(pa.string()),
+            )
+
+
+@dataclass
+class TextColumns:
+    """Fields of a batch's rows as the engine reads them: each as text (``EventBatch.texts``), in the
+    order asked; and by name, the fields some row holds several values of (a ``ListText``), each row's
+    values as a list (one value a list of it, no value NULL), which a rule's value matches when it
+    matches one of them."""
+
+    texts: list[pa.Array] = field(default_factory=list)
+    elements: dict[str, pa.Array] = field(default_factory=dict)
 
 
 #: The types of a column that needs no conversion to be compared as text.
@@ -188,7 +218,7 @@ class JsonRecords(EventBatch):
             records = list(map(records.__getitem__, rows))
         return list(map(dict.get, records, repeat(name)))
 
-    def text_arrays(self, names: Sequence[str], rows: Sequence[int]) -> list[pa.Array]:
+    def text_columns(self, names: Sequence[str], rows: Sequence[int]) -> TextColumns:
         """The plain names in one conversion of the records, when every value they hold is text (no
         Python code per value); the others, and every name of a batch holding other values, by ``texts``."""
         plain = [name for name in names if self._plain(name)]
@@ -201,10 +231,13 @@ class JsonRecords(EventBatch):
                 struct = pa.array(records, pa.struct([(name, pa.string()) for name in plain]))
                 if isinstance(struct, pa.StructArray):  # not chunked: beyond 2 GiB of text, per name too
                     converted = {name: struct.field(index) for index, name in enumerate(plain)}
-        return [
-            converted[name] if name in converted else pa.array(self.texts(name, rows), pa.string())
-            for name in names
-        ]
+        columns = TextColumns()
+        for name in names:
+            if name in converted:
+                columns.texts.append(converted[name])
+            else:
+                self._add_text_column(columns, name, rows)
+        return columns
 
     def texts(self, name: str, rows: Sequence[int]) -> list[str | None]:
         if not self._plain(name):

@@ -70,8 +70,14 @@ def assert_same(path: Path) -> None:
         identities += batch.identities(rows)  # before any row is made an event
         columns = {name: batch.texts(name, rows) for name in fields}
         names = sorted(fields)
-        arrays = batch.text_arrays(names, rows)  # all at once where it can: the same columns
-        assert [array.to_pylist() for array in arrays] == [columns[name] for name in names]
+        read = batch.text_columns(names, rows)  # all at once where it can: the same columns
+        assert [array.to_pylist() for array in read.texts] == [columns[name] for name in names]
+        made = EventList([batch.event(row) for row in rows])
+        assert read.elements.keys() == made.text_columns(names, rows).elements.keys()
+        assert all(
+            values.to_pylist() == made.text_columns([name], rows).elements[name].to_pylist()
+            for name, values in read.elements.items()
+        )
         for row, raw in zip(rows, batch.raw(rows), strict=True):
             event = batch.event(row)
             assert raw == event.raw
@@ -119,6 +125,7 @@ def test_json_values_that_are_not_text(tmp_path: Path) -> None:
         {"@timestamp": "2025-01-01T00:00:00Z", "process.name": "sshd", "user.name": "a", "event.outcome": "success"},
         {"@timestamp": "2025-01-01T00:00:01Z", "process.name": "sshd", "user.name": 12345, "event.outcome": True},
         {"@timestamp": "2025-01-01T00:00:02Z", "process.name": ["sshd"], "user.name": {"x": 1}, "source.ip": 1.5},
+        {"@timestamp": "2025-01-01T00:00:03Z", "event": {"type": ["user", "creation"]}, "user.name": [None, 2]},
     ]  # fmt: skip
     path.write_text("\n".join(json.dumps(record) for record in records * 20) + "\n")
     assert_same(path)

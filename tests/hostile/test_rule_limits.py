@@ -8,6 +8,9 @@ import json
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.hostile.conftest import Tocsin
 from tests.watch.helpers import Watcher, syslog_stamp, wait_for
@@ -104,7 +107,7 @@ def field_rule(title: str, rule_id: str, selection: str) -> str:
 
 
 def scan_as_product_p(
-    tocsin: Tocsin, rules: dict[str, str], records: list[dict[str, str]]
+    tocsin: Tocsin, rules: dict[str, str], records: list[dict[str, Any]]
 ) -> subprocess.CompletedProcess[str]:
     """``tocsin scan`` of ``records`` (JSON Lines, routed to ``product: p``) with ``rules`` (file name:
     text) only, alerts as JSON Lines."""
@@ -122,16 +125,20 @@ def scan_as_product_p(
 ADMIN = field_rule("Admin", "0b9d7d7e-7777-4c3a-9d1e-000000000002", "{message|contains: admin}")
 
 
-def test_rule_reading_the_engines_position_column_is_refused_not_the_scan(tocsin: Tocsin) -> None:
-    """The batch query reports matches by a ``tocsin_position`` column: a rule reading a field of
-    that name (any case) would read row positions, or collide with them and stop the scan."""
-    position = field_rule("Position", "0b9d7d7e-7777-4c3a-9d1e-000000000001", "{Tocsin_Position: '0'}")
+@pytest.mark.parametrize("field", ["Tocsin_Position", "Tocsin_Elements:message"])
+def test_rule_reading_a_column_the_engine_names_is_refused_not_the_scan(tocsin: Tocsin, field: str) -> None:
+    """The batch query reports matches by a ``tocsin_position`` column, and reads the values of a
+    field holding lists (here ``message``) from a ``tocsin_elements:<field>`` column: a rule reading a
+    field so named (any case) would read them, or collide with them and stop the scan."""
+    kept = field_rule("Kept", "0b9d7d7e-7777-4c3a-9d1e-000000000001", f"{{'{field}': '0'}}")
     records = [
-        {"@timestamp": f"2025-01-01T00:00:0{n}Z", "message": f"admin {n}", "tocsin_position": "0"}
+        {"@timestamp": f"2025-01-01T00:00:0{n}Z", "message": [f"admin {n}", "other"], field.lower(): "0"}
         for n in range(2)
     ]
-    result = scan_as_product_p(tocsin, {"position.yml": position, "admin.yml": ADMIN}, records)
-    assert "rejected rules/position.yml (Position): reads the field tocsin_position" in result.stderr
+    result = scan_as_product_p(tocsin, {"kept.yml": kept, "admin.yml": ADMIN}, records)
+    assert (
+        f"rejected rules/kept.yml (Kept): reads the field {field}, a name the engine keeps" in result.stderr
+    )
     assert [json.loads(line)["rule"]["title"] for line in result.stdout.splitlines()] == ["Admin"] * 2
     assert "internal error" not in result.stderr
 

@@ -222,8 +222,26 @@ def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
     target[parts[-1]] = value
 
 
+class ListText(str):
+    """A list of several values as the engine holds it: its compact JSON text, what a comparison of
+    the whole value reads, and each value's text (``elements``), one of which a rule's value matches
+    when it matches the field (``tocsin.detectors.sigma.ruleset.ElementTest``)."""
+
+    __slots__ = ("elements",)
+    elements: list[str | None]
+
+    def __new__(cls, values: list[Any]) -> ListText:
+        text = super().__new__(cls, json.dumps(values, separators=(",", ":"), default=str))
+        text.elements = [sql_text(value) for value in values]
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return str, (str(self),)  # to another process, the text the engine compared
+
+
 def sql_value(value: Any) -> Any:
-    """Represent a field value for a SQLite column the way Sigma rules expect to compare it."""
+    """Represent a field value for a SQLite column the way Sigma rules expect to compare it: a list
+    of one value as that value, of several as a ``ListText``."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -233,7 +251,7 @@ def sql_value(value: Any) -> Any:
     if isinstance(value, list):
         if len(value) == 1 and not isinstance(value[0], dict | list):
             return sql_value(value[0])
-        return json.dumps(value, separators=(",", ":"), default=str)
+        return ListText(value)
     if isinstance(value, dict):
         return json.dumps(value, separators=(",", ":"), default=str)
     return str(value)

@@ -166,6 +166,8 @@ class SyslogRows(EventBatch):
     """The rows of one chunk of lines: header columns and classified fields for the lines split a
     column at a time, whole events for the others (see module doc)."""
 
+    holds_lists = False  # header and message fields: text and numbers
+
     def __init__(self, name: str, chunk: list[tuple[int, str]], parts: pa.StructArray) -> None:
         self._name, self._chunk = name, chunk
         self._parts = parts

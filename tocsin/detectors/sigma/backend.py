@@ -11,7 +11,9 @@ here and are all the subclass changes:
   address as an integer for IPv4, as hex for IPv6) instead of prefix patterns, which miss
   compressed IPv6 notations;
 * every rule converts to a bare boolean predicate, so the engine can run it
-  on whichever per-logsource table the rule is routed to.
+  on whichever per-logsource table the rule is routed to;
+* each comparison of a field's value is also converted over one value of a list
+  (``ElementTest``), so a field holding a list of several values matches when one does.
 
 The engine evaluates predicates on DuckDB (``TocsinDuckDBBackend``): vectorized over a
 batch's columns, with RE2 regular expressions (linear time: a rule cannot make a scan
@@ -21,23 +23,44 @@ templates below; every column holds text, as SQLite's TEXT columns did.
 
 from __future__ import annotations
 
+import re
+import secrets
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from sigma.backends.sqlite import sqliteBackend
 from sigma.backends.sqlite.correlation import numeric
-from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionValueExpression
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionOR,
+    ConditionValueExpression,
+)
 from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule
+from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
-from sigma.types import SigmaCIDRExpression, SigmaRegularExpression, SigmaString, SigmaType, SpecialChars
+from sigma.types import (
+    SigmaBool,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+    SigmaType,
+    SpecialChars,
+)
 
 from tocsin.detectors.sigma.columnar import (
+    ELEMENT,
     EVENT_ID_COLUMN,
+    IPV4_NUMBER,
     IPV4_SUFFIX,
     IPV6_SUFFIX,
     RAW_COLUMN,
     TIMESTAMP_COLUMN,
 )
+from tocsin.detectors.sigma.ruleset import ElementTest
 
 _Value = TypeVar("_Value", bound=SigmaType)
 
@@ -125,6 +148,10 @@ class TocsinDuckDBBackend(TocsinSqliteBackend):
 
     def __init__(self, processing_pipeline: Any = None, **options: Any) -> None:
         super().__init__(processing_pipeline, collate_nocase=True, **options)
+        #: The comparisons of the predicate being converted: (field, SQL, element SQL).
+        self._tests: list[tuple[str, str, str]] | None = None
+        self._nonce = secrets.token_hex(16)
+        self._placeholder = re.compile(f"\x00{self._nonce}:([0-9]+)\x00")
 
     def convert_condition_field_eq_val_num(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -135,16 +162,108 @@ class TocsinDuckDBBackend(TocsinSqliteBackend):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
         """A network as the range of its addresses over the field's derived column: IPv4 addresses as
-        integers (``IPV4_SUFFIX``), IPv6 ones as hex (``IPV6_SUFFIX``)."""
+        integers (``IPV4_SUFFIX``), IPv6 ones as hex (``IPV6_SUFFIX``). A list's value (``ELEMENT``)
+        has no derived column: its IPv4 address is derived in place (IPv6 networks compare whole
+        values only)."""
         network = _value(cond, SigmaCIDRExpression).network
+        low, high = int(network.network_address), int(network.broadcast_address)
+        if cond.field == ELEMENT:
+            if network.version != 4:
+                raise NotImplementedError("an IPv6 network is not compared with a list's values")
+            return f"({IPV4_NUMBER}({ELEMENT}) BETWEEN {low} AND {high})"
         if network.version == 4:
-            low, high = int(network.network_address), int(network.broadcast_address)
             return f"({self.escape_and_quote_field(cond.field + IPV4_SUFFIX)} BETWEEN {low} AND {high})"
         first, last = network.network_address.packed.hex(), network.broadcast_address.packed.hex()
         return f"({self.escape_and_quote_field(cond.field + IPV6_SUFFIX)} BETWEEN '{first}' AND '{last}')"
+
+    def convert_predicate(self, rule: SigmaRule) -> tuple[str, tuple[ElementTest, ...]] | None:
+        """The rule's predicate (its queries OR-ed; None when it converts to none) and the element
+        form of each comparison of a field's value in it (``ElementTest``).
+
+        While converting, each such comparison is written as a placeholder naming it, with a
+        nonce no rule text can know, and replaced once the whole predicate is written: so its span
+        is known exactly, whatever the rule's values hold.
+        """
+        self._tests = []
+        try:
+            self.convert_rule(rule)
+            queries = [query for query in rule.get_conversion_result() if isinstance(query, str)]
+            if not queries:
+                return None
+            return self._resolved(" OR ".join(f"({query})" for query in queries), self._tests)
+        finally:
+            self._tests = None
+
+    def _resolved(self, text: str, tests: list[tuple[str, str, str]]) -> tuple[str, tuple[ElementTest, ...]]:
+        parts: list[str] = []
+        resolved: list[ElementTest] = []
+        length = last = 0
+        for match in self._placeholder.finditer(text):
+            field, sql, element = tests[int(match.group(1))]
+            before = text[last : match.start()]
+            parts += [before, sql]
+            length += len(before)
+            resolved.append(ElementTest(field, length, length + len(sql), element))
+            length += len(sql)
+            last = match.end()
+        parts.append(text[last:])
+        return "".join(parts), tuple(resolved)
+
+    def convert_condition_field_eq_val(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        convert = super().convert_condition_field_eq_val
+        return self._element_test([cond], convert(cond, state), lambda: convert(cond, state))
+
+    def convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> Any:
+        convert = super().convert_condition_as_in_expression
+        items = [arg for arg in cond.args if isinstance(arg, ConditionFieldEqualsValueExpression)]
+        return self._element_test(items, convert(cond, state), lambda: convert(cond, state))
+
+    def _element_test(
+        self, items: list[ConditionFieldEqualsValueExpression], sql: Any, convert: Callable[[], Any]
+    ) -> Any:
+        """``sql``, the comparison of ``items`` (one field), as a placeholder of its ``ElementTest``
+        while a predicate is converted (``convert_predicate``); ``convert`` writes it again, run
+        with the items reading ``ELEMENT``. Comparisons of no value (null, exists, another field)
+        stay as they are: they look at the field itself."""
+        if (
+            self._tests is None
+            or not isinstance(sql, str)
+            or not items
+            or not all(isinstance(item.value, _ELEMENT_VALUES) for item in items)
+        ):
+            return sql
+        fields = [item.field for item in items]
+        for item in items:
+            item.field = ELEMENT
+        try:
+            element = convert()
+        except (SigmaError, NotImplementedError, TypeError, ValueError):
+            return sql
+        finally:
+            for item, name in zip(items, fields, strict=True):
+                item.field = name
+        if not isinstance(element, str):
+            return sql
+        self._tests.append((fields[0], sql, element))
+        return f"\x00{self._nonce}:{len(self._tests) - 1}\x00"
 
     def convert_condition_val_str(self, cond: ConditionValueExpression, state: ConversionState) -> str:
         return super().convert_condition_val_str(cond, state).replace(" LIKE ", " ILIKE ", 1)
 
     def convert_condition_val_num(self, cond: ConditionValueExpression, state: ConversionState) -> str:
         return f"{RAW_COLUMN} LIKE '%{cond.value}%'"
+
+
+#: The values whose comparison with a field has an element form (``ElementTest``).
+_ELEMENT_VALUES = (
+    SigmaString,
+    SigmaNumber,
+    SigmaBool,
+    SigmaRegularExpression,
+    SigmaCompareExpression,
+    SigmaCIDRExpression,
+)

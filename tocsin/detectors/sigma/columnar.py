@@ -27,6 +27,11 @@ POSITION_COLUMN = "tocsin_position"
 #: network's range.
 IPV4_SUFFIX = "#ipv4"
 IPV6_SUFFIX = "#ipv6"
+#: A list column holding each row's values of a field some row holds a list of several values in
+#: (``elements_column``), and the name a comparison's element form gives the value it compares
+#: (``tocsin.detectors.sigma.ruleset.ElementTest``). No rule may read a field named with the prefix.
+ELEMENTS_PREFIX = "tocsin_elements:"
+ELEMENT = "tocsin_element"
 #: The candidate tables' event time and event id.
 TIMESTAMP_COLUMN = "tocsin_ts"
 EVENT_ID_COLUMN = "tocsin_eid"
@@ -92,10 +97,24 @@ def probe_predicate(connection: duckdb.DuckDBPyConnection, predicate: str, colum
 
 
 def _nulls(columns: list[str]) -> str:
-    return ", ".join(
-        f"CAST(NULL AS {'BIGINT' if column.endswith(IPV4_SUFFIX) else 'VARCHAR'}) AS {quote_identifier(column)}"
-        for column in columns
-    )
+    return ", ".join(f"CAST(NULL AS {_type(column)}) AS {quote_identifier(column)}" for column in columns)
+
+
+def _type(column: str) -> str:
+    if column.startswith(ELEMENTS_PREFIX):
+        return "VARCHAR[]"
+    return "BIGINT" if column.endswith(IPV4_SUFFIX) else "VARCHAR"
+
+
+def elements_column(field: str) -> str:
+    """The name of the list column of a field's values (``ELEMENTS_PREFIX``), whatever its case."""
+    return ELEMENTS_PREFIX + field.lower()
+
+
+def reserved(field: str) -> bool:
+    """Whether a rule may not read ``field``: the engine names its own columns so."""
+    lowered = field.lower()
+    return lowered == POSITION_COLUMN or lowered.startswith(ELEMENTS_PREFIX)
 
 
 def quote_identifier(name: str) -> str:

@@ -39,10 +39,11 @@ from tocsin.detectors.sigma.backend import TocsinDuckDBBackend
 from tocsin.detectors.sigma.columnar import (
     IPV4_SUFFIX,
     IPV6_SUFFIX,
-    POSITION_COLUMN,
     RAW_COLUMN,
     connect_columnar,
+    elements_column,
     probe_predicate,
+    reserved,
     unique_columns,
 )
 from tocsin.detectors.sigma.correlation import KINDS, MAX_NESTING, Condition, CorrelationRule, Reference
@@ -298,15 +299,14 @@ def _compile_detection(
 ) -> DetectionRule | None:
     logsource = copy.copy(rule.logsource)
     try:
-        backend.convert_rule(rule)
-        queries = [q for q in rule.get_conversion_result() if isinstance(q, str)]
+        converted = backend.convert_predicate(rule)
     except (SigmaError, NotImplementedError, ValueError, TypeError, KeyError, AttributeError) as exc:
         errors.append(RuleLoadError(_source(rule), f"cannot convert: {one_line(exc)}", rule.title))
         return None
-    if not queries:
+    if converted is None:
         errors.append(RuleLoadError(_source(rule), "conversion produced no query", rule.title))
         return None
-    predicate = " OR ".join(f"({query})" for query in queries)
+    predicate, element_tests = converted
     fields = _detection_fields(rule)
     if len(fields) > MAX_RULE_FIELDS:
         errors.append(
@@ -317,18 +317,13 @@ def _compile_detection(
             )
         )
         return None
-    if any(name.lower() == POSITION_COLUMN for name in fields):
+    kept = sorted(name for name in fields if reserved(name))
+    if kept:
         errors.append(
-            RuleLoadError(
-                _source(rule), f"reads the field {POSITION_COLUMN}, a name the engine keeps", rule.title
-            )
+            RuleLoadError(_source(rule), f"reads the field {kept[0]}, a name the engine keeps", rule.title)
         )
         return None
-    problem = probe_predicate(probe, predicate, unique_columns(fields | {RAW_COLUMN}))
-    if problem:
-        errors.append(RuleLoadError(_source(rule), f"the engine cannot run it: {problem}", rule.title))
-        return None
-    return DetectionRule(
+    compiled = DetectionRule(
         info=_info(rule, "sigma"),
         predicate=predicate,
         fields=frozenset(fields),
@@ -336,7 +331,17 @@ def _compile_detection(
         service=_lower(logsource.service),
         category=_lower(logsource.category),
         emits_alerts=bool(rule._output),
+        element_tests=element_tests,
     )
+    columns = unique_columns(fields | {RAW_COLUMN})
+    listed = {test.field.lower() for test in element_tests}
+    problem = probe_predicate(probe, predicate, columns) or probe_predicate(
+        probe, compiled.predicate_over(listed), columns + sorted(map(elements_column, listed))
+    )
+    if problem:
+        errors.append(RuleLoadError(_source(rule), f"the engine cannot run it: {problem}", rule.title))
+        return None
+    return compiled
 
 
 def _detection_items(rule: SigmaRule) -> Iterator[SigmaDetectionItem]:

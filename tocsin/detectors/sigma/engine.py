@@ -41,6 +41,7 @@ from tocsin.detectors.sigma.columnar import (
     RAW_COLUMN,
     TIMESTAMP_COLUMN,
     connect_columnar,
+    elements_column,
     ipv6_hexes,
     quote_identifier,
     unique_columns,
@@ -59,6 +60,10 @@ FRESH_TABLE = "temp.tocsin_fresh"
 ENTITY_FIELDS = ("user.name", "source.ip", "source.address", "host.name")
 
 
+#: Queries a stream keeps for batches holding lists in some of its fields (``_Stream.query_over``).
+MAX_LISTED_QUERIES = 64
+
+
 @dataclass
 class _Stream:
     """The rules routed to one logsource, the columns they read, and their query."""
@@ -66,6 +71,21 @@ class _Stream:
     rules: list[DetectionRule]
     columns: list[str]
     query: str
+    #: The fields (lower case) a rule compares with a value, which a list's values may match.
+    element_fields: frozenset[str]
+    #: Per set of fields holding lists in a batch, the query comparing their values one by one.
+    listed_queries: dict[frozenset[str], str] = field(default_factory=dict)
+
+    def query_over(self, listed: frozenset[str]) -> str:
+        """The query for a batch whose fields ``listed`` hold lists in some rows."""
+        if not listed:
+            return self.query
+        query = self.listed_queries.get(listed)
+        if query is None:
+            query = _stream_query(self.rules, self.columns, listed)
+            if len(self.listed_queries) < MAX_LISTED_QUERIES:
+                self.listed_queries[listed] = query
+        return query
 
 
 @dataclass
@@ -145,9 +165,8 @@ class SigmaEngine:
                 continue
             for rule in stream.rules:
                 self.routed[rule.info.id] += len(rows)
-            yield from self._run(
-                stream, _table(batch, stream.columns, rows, self._positions(len(rows))), rows
-            )
+            table, listed = _table(batch, stream, rows, self._positions(len(rows)))
+            yield from self._run(stream, table, listed, rows)
 
     def _positions(self, count: int) -> pa.Array:
         """Positions 0 to ``count`` as an Arrow column: a slice of one grown as batches need."""
@@ -155,11 +174,13 @@ class SigmaEngine:
             self._position_column = pa.array(range(max(count, 2 * len(self._position_column))), pa.int32())
         return self._position_column.slice(0, count)
 
-    def _run(self, stream: _Stream, table: pa.Table, rows: list[int]) -> Iterator[tuple[DetectionRule, int]]:
+    def _run(
+        self, stream: _Stream, table: pa.Table, listed: frozenset[str], rows: list[int]
+    ) -> Iterator[tuple[DetectionRule, int]]:
         try:
-            hits = self._query(stream.query, table)
+            hits = self._query(stream.query_over(listed), table)
         except duckdb.Error:
-            yield from self._run_one_by_one(stream, table, rows)
+            yield from self._run_one_by_one(stream, table, listed, rows)
             return
         for rule, rule_hits in zip(stream.rules, hits, strict=True):
             for hit in rule_hits or ():
@@ -175,17 +196,18 @@ class SigmaEngine:
         return row
 
     def _run_one_by_one(
-        self, stream: _Stream, table: pa.Table, rows: list[int]
+        self, stream: _Stream, table: pa.Table, listed: frozenset[str], rows: list[int]
     ) -> Iterator[tuple[DetectionRule, int]]:
         """After the stream's query failed on data: each rule alone, dropping the ones that fail."""
         for rule in list(stream.rules):
             try:
-                (hits,) = self._query(_stream_query([rule], stream.columns), table)
+                (hits,) = self._query(_stream_query([rule], stream.columns, listed), table)
             except duckdb.Error as exc:
                 # Rules are validated at load time; should the engine still refuse one on real data,
                 # drop that rule and say so rather than stop the scan.
                 stream.rules.remove(rule)
                 stream.query = _stream_query(stream.rules, stream.columns)
+                stream.listed_queries.clear()
                 self.diagnostics[f"{rule.info.title}: stopped after an engine error ({_one_line(exc)})"] += 1
                 continue
             for hit in hits or ():
@@ -199,7 +221,8 @@ class SigmaEngine:
             columns = unique_columns(fields - {RAW_COLUMN})
             if any(RAW_COLUMN in rule.predicate for rule in rules):
                 columns.append(RAW_COLUMN)
-            stream = _Stream(rules, columns, _stream_query(rules, columns))
+            compared = frozenset(test.field.lower() for rule in rules for test in rule.element_tests)
+            stream = _Stream(rules, columns, _stream_query(rules, columns), compared)
             self._streams[logsource] = stream
         return stream
 
@@ -489,18 +512,23 @@ def _may_fire(rule: CorrelationRule, reads: int) -> bool:
     return reads > 0 or any(ref.child is not None for ref in rule.references)
 
 
-def _table(batch: EventBatch, columns: list[str], rows: list[int], positions: pa.Array) -> pa.Table:
-    """The batch's ``columns`` as the predicates read them: text, the records as read
+def _table(
+    batch: EventBatch, stream: _Stream, rows: list[int], positions: pa.Array
+) -> tuple[pa.Table, frozenset[str]]:
+    """The batch's columns of ``stream`` as the predicates read them: text, the records as read
     (``RAW_COLUMN``), or an IPv6 address derived from its text column (``IPV6_SUFFIX``; the query
-    derives the IPv4 ones, ``_stream_query``); and ``positions``, 0 to the number of ``rows``, as
-    ``POSITION_COLUMN``."""
+    derives the IPv4 ones, ``_stream_query``); the values of the fields holding lists in some rows
+    that a rule compares one by one (``elements_column``); and ``positions``, 0 to the number of
+    ``rows``, as ``POSITION_COLUMN``. With the table, those fields (lower case)."""
+    columns = stream.columns
     stored = [column for column in columns if not column.endswith(IPV4_SUFFIX)]
     held = {column.lower() for column in stored}
     stored += sorted(  # the fields IPv4 columns are derived from that no rule reads itself
         {_base_field(column) for column in columns if _base_field(column).lower() not in held}
     )
     fields = sorted({_base_field(column) for column in stored} - {RAW_COLUMN})
-    texts = dict(zip(fields, batch.text_arrays(fields, rows), strict=True))
+    read = batch.text_columns(fields, rows)
+    texts = dict(zip(fields, read.texts, strict=True))
     arrays = [
         pa.array(batch.raw(rows), pa.string())
         if column == RAW_COLUMN
@@ -509,7 +537,10 @@ def _table(batch: EventBatch, columns: list[str], rows: list[int], positions: pa
         else texts[column]
         for column in stored
     ]
-    return pa.table([*arrays, positions], names=[*stored, POSITION_COLUMN])
+    compared = stream.element_fields
+    listed = {name.lower(): values for name, values in read.elements.items() if name.lower() in compared}
+    names = [*stored, *map(elements_column, listed), POSITION_COLUMN]
+    return pa.table([*arrays, *listed.values(), positions], names=names), frozenset(listed)
 
 
 def _base_field(column: str) -> str:
@@ -517,12 +548,17 @@ def _base_field(column: str) -> str:
     return column.removesuffix(IPV4_SUFFIX).removesuffix(IPV6_SUFFIX)
 
 
-def _stream_query(rules: list[DetectionRule], columns: list[str]) -> str:
+def _stream_query(
+    rules: list[DetectionRule], columns: list[str], listed: frozenset[str] = frozenset()
+) -> str:
     """One pass over a batch table of ``columns`` (``_table``): per rule, in the order of ``rules``,
     the positions of the rows it matches (``POSITION_COLUMN``) in reading order, as a list; a NULL
-    predicate is no match. The IPv4 addresses of cidr rules are derived here, once a row."""
+    predicate is no match. The fields ``listed`` hold lists in some rows: their comparisons read each
+    value (``DetectionRule.predicate_over``). The IPv4 addresses of cidr rules are derived here, once
+    a row."""
     lists = ", ".join(
-        f"list({POSITION_COLUMN} ORDER BY {POSITION_COLUMN}) FILTER (WHERE {rule.predicate}) AS m{index}"
+        f"list({POSITION_COLUMN} ORDER BY {POSITION_COLUMN}) FILTER (WHERE "
+        f"{rule.predicate_over(listed) if listed else rule.predicate}) AS m{index}"
         for index, rule in enumerate(rules)
     )
     derived = [

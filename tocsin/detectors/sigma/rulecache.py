@@ -35,6 +35,7 @@ import tocsin
 from tocsin.detectors.sigma.correlation import Condition, CorrelationRule, Reference
 from tocsin.detectors.sigma.ruleset import (
     DetectionRule,
+    ElementTest,
     RuleLoadError,
     RuleSelection,
     RuleSet,
@@ -225,7 +226,14 @@ def _ruleset(document: dict[str, Any]) -> RuleSet:
         correlations[rule.index] = rule
     return RuleSet(
         detections=[
-            DetectionRule(**{**item, "info": RuleInfo(**item["info"]), "fields": frozenset(item["fields"])})
+            DetectionRule(
+                **{
+                    **item,
+                    "info": RuleInfo(**item["info"]),
+                    "fields": frozenset(item["fields"]),
+                    "element_tests": tuple(ElementTest(**test) for test in item["element_tests"]),
+                }
+            )
             for item in document["detections"]
         ],
         correlations=[correlations[index] for index in document["correlations"]],

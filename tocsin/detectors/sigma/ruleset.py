@@ -8,13 +8,14 @@ compiled by ``tocsin.detectors.sigma.compiler``, the only module that imports py
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tocsin.detectors.sigma.columnar import ELEMENT, elements_column, quote_identifier
 from tocsin.detectors.sigma.correlation import CorrelationRule
 from tocsin.detectors.stateful.spec import StatefulRule
 from tocsin.model.alert import Level, RuleInfo
@@ -36,6 +37,19 @@ class RuleLoadError:
     title: str | None = None
 
 
+@dataclass(frozen=True)
+class ElementTest:
+    """A comparison of a field's value in a rule's predicate (``predicate[start:end]``), and the same
+    comparison of one value of a list (``element``, reading ``ELEMENT``): where a row holds a list of
+    several values the field matches when one of them does, as Elasticsearch and Chainsaw match an
+    ECS array (``event.type: [user, creation]``)."""
+
+    field: str
+    start: int
+    end: int
+    element: str
+
+
 @dataclass
 class DetectionRule:
     """A single-event Sigma rule compiled to a DuckDB predicate."""
@@ -48,6 +62,23 @@ class DetectionRule:
     category: str | None
     emits_alerts: bool
     flag: int | None = None
+    element_tests: tuple[ElementTest, ...] = ()
+
+    def predicate_over(self, listed: Collection[str]) -> str:
+        """The predicate for a batch whose fields ``listed`` (lower case) hold lists in some rows: each
+        comparison of such a field true when it holds for one of the row's values
+        (``elements_column``), NULL for a row without the field, as the comparison itself is."""
+        parts: list[str] = []
+        last = 0
+        for test in self.element_tests:
+            if test.field.lower() in listed:
+                column = quote_identifier(elements_column(test.field))
+                parts += [
+                    self.predicate[last : test.start],
+                    f"list_bool_or(list_transform({column}, lambda {ELEMENT}: {test.element}))",
+                ]
+                last = test.end
+        return "".join(parts) + self.predicate[last:]
 
     def applies_to(self, logsource: LogSource) -> bool:
         """Logsource routing. Windows rules route on product alone: pySigma's

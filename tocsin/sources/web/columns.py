@@ -50,6 +50,8 @@ def _text(array: pa.Array) -> list[str | None]:
 class CombinedRows(EventBatch):
     """One chunk of combined-format lines (see module doc)."""
 
+    holds_lists = False  # the fields of an access log line: text and numbers
+
     def __init__(
         self,
         parser: CombinedFormat,
