@@ -339,16 +339,24 @@ def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = Fa
         console.print(styled("  top rules: {}", _most_common(summary.alerts_by_rule)))
         if summary.alerts_by_entity:
             console.print(styled("  top entities: {}", _most_common(summary.alerts_by_entity)))
-    elif summary.looked and not summary.coverage.blind:
+    elif summary.every_rule_ran:
         console.print(
             styled("[bold green]No alerts[/]: every rule ran over every event and nothing matched.")
         )
     elif summary.looked:
+        blind, stopped = len(summary.coverage.blind), len(summary.coverage.stopped)
         console.print(
             styled(
-                "[bold green]No alerts[/] from the {} rule(s) that saw events of their log source; {} saw none (above).",
-                summary.rules_loaded - len(summary.coverage.blind),
-                len(summary.coverage.blind),
+                "[bold green]No alerts[/] from the {} rule(s) that saw events of their log source; {} (above).",
+                summary.rules_loaded - blind,
+                "; ".join(
+                    part
+                    for count, part in (
+                        (blind, f"{blind} saw none"),
+                        (stopped, f"{stopped} stopped after an engine error"),
+                    )
+                    if count
+                ),
             )
         )
     if not summary.looked:

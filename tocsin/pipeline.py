@@ -52,11 +52,14 @@ class Coverage:
     routed: Counter[str] = field(default_factory=Counter)
     #: Alerting rules (single-event, correlation, stateful) none of whose inputs saw an event.
     blind: list[BlindRule] = field(default_factory=list)
+    #: Titles of the single-event rules the engine stopped running after an error on data: they did
+    #: not see every event routed to them.
+    stopped: list[str] = field(default_factory=list)
 
 
-def coverage(ruleset: RuleSet, routed: Counter[str]) -> Coverage:
+def coverage(ruleset: RuleSet, routed: Counter[str], stopped: set[str]) -> Coverage:
     """Which alerting rules saw nothing: a detection routed no event, a correlation or stateful
-    rule whose building blocks were all routed none."""
+    rule whose building blocks were all routed none; which were stopped (rule ids ``stopped``)."""
     by_flag = {rule.flag: rule for rule in ruleset.detections if rule.flag is not None}
     by_id = {rule.info.id: rule for rule in ruleset.detections}
 
@@ -87,7 +90,8 @@ def coverage(ruleset: RuleSet, routed: Counter[str]) -> Coverage:
         referenced = [by_id[rule_id] for rule_id in stateful.references.values() if rule_id in by_id]
         if not any(saw(rule) for rule in referenced):
             blind.append(BlindRule(stateful.info.title, blocks(referenced), stateful.info.source))
-    return Coverage(Counter(routed), blind)
+    titles = sorted(rule.info.title for rule in ruleset.detections if rule.info.id in stopped)
+    return Coverage(Counter(routed), blind, titles)
 
 
 def _logsource_name(rule: DetectionRule) -> str:
@@ -154,7 +158,7 @@ class DetectionPipeline:
 
     def coverage(self) -> Coverage:
         """Per rule, the events routed to it; the alerting rules that saw none."""
-        return coverage(self.ruleset, self.sigma.routed)
+        return coverage(self.ruleset, self.sigma.routed, self.sigma.stopped)
 
     def close(self) -> None:
         self.sigma.close()
@@ -186,7 +190,10 @@ class DetectionPipeline:
     def tallies(self) -> ShareTallies:
         """The counts the run's summary adds up (a worker's share of them)."""
         return ShareTallies(
-            Counter(self.sigma.routed), Counter(self.sigma.diagnostics), Counter(self.stateful.diagnostics)
+            Counter(self.sigma.routed),
+            Counter(self.sigma.diagnostics),
+            Counter(self.stateful.diagnostics),
+            set(self.sigma.stopped),
         )
 
     def take_over(self, path: Path, tallies: ShareTallies) -> None:
@@ -194,6 +201,7 @@ class DetectionPipeline:
         in reading order keep their rows in reading order, the tie-break of equal times."""
         self._copy_kept(path, "INSERT INTO {table} SELECT * FROM share.{name} ORDER BY rowid")
         self.sigma.routed.update(tallies.routed)
+        self.sigma.stopped |= tallies.stopped
         self.add_diagnostics(tallies.sigma_diagnostics, tallies.stateful_diagnostics)
 
     def add_diagnostics(self, sigma: Counter[str], stateful: Counter[str]) -> None:
@@ -232,3 +240,4 @@ class ShareTallies:
     routed: Counter[str] = field(default_factory=Counter)
     sigma_diagnostics: Counter[str] = field(default_factory=Counter)
     stateful_diagnostics: Counter[str] = field(default_factory=Counter)
+    stopped: set[str] = field(default_factory=set)

@@ -125,6 +125,11 @@ class ScanSummary:
         return (self.read.events > 0 and rules_that_saw > 0) or files_scanned
 
     @property
+    def every_rule_ran(self) -> bool:
+        """True when every loaded rule saw events of its log source and ran over all of them."""
+        return self.looked and not self.coverage.blind and not self.coverage.stopped
+
+    @property
     def blind_user_rules(self) -> list[BlindRule]:
         """Rules the user asked for (not the built-in pack nor an installed pack, which cover every
         vendor) that saw no event of their log source."""
@@ -140,6 +145,8 @@ class ScanSummary:
             reasons.append(f"{len(self.rule_errors)} rule(s) rejected")
         if self.blind_user_rules:
             reasons.append(f"{len(self.blind_user_rules)} rule(s) saw no event of their log source")
+        if self.coverage.stopped:
+            reasons.append(f"{len(self.coverage.stopped)} rule(s) stopped after an engine error")
         if not self.looked:
             reasons.append("nothing was checked")
         return reasons

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -13,7 +14,13 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import SHARED, shared
+from tests.engine_helpers import ruleset_from
 from tocsin.cli import cli
+from tocsin.model.event import LogSource
+from tocsin.output import print_summary
+from tocsin.scan import ScanRequest, run_scan
+from tocsin.sources.base import ParseOptions
+from tocsin.terminal import console
 
 KIT = (SHARED.parent / "bench" / "sshd-jsonl").resolve()
 #: Rule titles of the kit, by the key its expected_counts.py prints.
@@ -170,3 +177,33 @@ def test_an_input_given_twice_correlates_as_given_once() -> None:
     correlations = [alert for alert in once if alert["rule"]["type"] == "correlation"]
     assert len(correlations) >= 10
     assert sorted(twice, key=lambda alert: alert["id"]) == sorted(once, key=lambda alert: alert["id"])
+
+
+def test_a_rule_the_engine_stops_on_data_is_named_and_no_clean_result_claimed(tmp_path: Path) -> None:
+    """Rules are refused at load when DuckDB cannot bind them; one it still refuses on data is dropped
+    and the scan goes on. No Sigma rule is known to do that, so this rule's predicate is made one
+    DuckDB binds and then refuses on the first text that is not a number. The run must not claim that
+    every rule ran over every event, and --strict fails it."""
+    rules = [
+        f"title: {title}\nid: 0b9d7d7e-6666-4c3a-9d1e-00000000000{index}\nlogsource: {{product: p}}\n"
+        f"detection:\n  selection: {{message|contains: {word}}}\n  condition: selection\nlevel: high\n"
+        for index, (title, word) in enumerate((("Cast", "x"), ("Quiet", "nothing-like-this")))
+    ]
+    ruleset = ruleset_from(tmp_path, *rules)
+    cast = next(rule for rule in ruleset.detections if rule.info.title == "Cast")
+    cast.predicate, cast.element_tests = 'CAST("message" AS INTEGER) = 1', ()
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps({"@timestamp": "2025-01-01T00:00:00Z", "message": "admin"}) + "\n")
+    request = ScanRequest([str(path)], builtin_rules=False, parse=ParseOptions(logsource=LogSource.of("p")))
+    summary = run_scan(request, lambda alert: None, ruleset=ruleset)
+    assert summary.coverage.stopped == ["Cast"] and summary.alerts == 0 and summary.looked
+    assert not summary.every_rule_ran
+    assert "1 rule(s) stopped after an engine error" in summary.strict_failures()
+    text = io.StringIO()
+    print_summary(console(file=text, width=300), summary)
+    assert "Cast: stopped after an engine error" in text.getvalue()
+    assert (
+        "No alerts from the 2 rule(s) that saw events of their log source; 1 stopped after an engine error"
+        in (text.getvalue())
+    )
+    assert "every rule ran" not in text.getvalue()

@@ -130,7 +130,8 @@ def scan(
       1  an alert at or above --fail-on (the most severe is named on stderr)
       2  a usage error, an input named on the command line that could not be read,
          alerts that could not be written; with --strict, a skipped record or input,
-         a rejected rule, a rule of yours that saw no event of its log source;
+         a rejected rule or one stopped after an engine error, a rule of yours that
+         saw no event of its log source;
          with --strict or --fail-on, a run in which nothing was checked
       3  an internal error
     """

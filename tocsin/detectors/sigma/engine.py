@@ -116,6 +116,8 @@ class SigmaEngine:
         self.diagnostics: dict[str, int] = defaultdict(int)
         #: Per rule id, the events routed to it (its logsource's rows) over every batch.
         self.routed: Counter[str] = Counter()
+        #: Ids of the rules the engine refused on data and stopped running (``_run_one_by_one``).
+        self.stopped: set[str] = set()
         self._streams: dict[LogSource, _Stream] = {}
         self._position_column = pa.array([], pa.int32())
         self._correlation_columns = unique_columns(
@@ -208,6 +210,7 @@ class SigmaEngine:
                 stream.rules.remove(rule)
                 stream.query = _stream_query(stream.rules, stream.columns)
                 stream.listed_queries.clear()
+                self.stopped.add(rule.info.id)
                 self.diagnostics[f"{rule.info.title}: stopped after an engine error ({_one_line(exc)})"] += 1
                 continue
             for hit in hits or ():
