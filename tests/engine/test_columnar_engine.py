@@ -166,6 +166,11 @@ def test_community_rules_over_cloud_samples_complete_and_alert() -> None:
     community = [alert for alert in alerts if "sigmahq" in (alert["rule"].get("source") or "")]
     assert len(community) >= 20
     assert "engine error" not in stderr
+    # Okta's targets are a list of objects: the rule reads target.displayName through it.
+    admin_console = [
+        alert for alert in community if alert["rule"]["title"] == "Okta New Admin Console Behaviours"
+    ]
+    assert len(admin_console) == 3
 
 
 def test_an_input_given_twice_correlates_as_given_once() -> None:

@@ -180,3 +180,23 @@ def test_a_rule_value_holding_what_the_compiler_marks_comparisons_with_is_compar
         tmp_path / "records.jsonl", [["x", "a\x000:1\x00b"], "a\x000:1\x00b", "ab"], "event.type"
     )
     assert matched_rows(ruleset, path) == [0, 1]
+
+
+def test_a_path_through_a_list_of_objects_reads_each_objects_value(tmp_path: Path) -> None:
+    """Okta names an event's targets in a list of objects, which SigmaHQ's Okta rules read as
+    ``target.displayName``; a negated comparison holds when no target has the value."""
+    detection = (
+        "detection:\n  selection: {target.displayName: Okta Admin Console}\n"
+        "  filter: {target.type: Group}\n  condition: selection and not filter"
+    )
+    ruleset = ruleset_from(tmp_path, rule(detection))
+    values = [
+        [
+            {"displayName": "Okta Admin Console", "type": "AppInstance"},
+            {"displayName": "Peter", "type": "User"},
+        ],
+        [{"displayName": "Peter", "type": "User"}],
+        [{"displayName": "Okta Admin Console", "type": "AppInstance"}, {"type": "Group"}],
+        {"displayName": "Okta Admin Console", "type": "AppInstance"},
+    ]
+    assert matched_rows(ruleset, write_records(tmp_path / "records.jsonl", values, "target")) == [0, 3]

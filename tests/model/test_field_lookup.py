@@ -1,4 +1,5 @@
-"""Field paths resolve in nested records ignoring case, the first matching key winning, in bounded memory."""
+"""Field paths resolve in nested records ignoring case, the first matching key winning, through lists
+of objects to what they resolve to in each, in bounded memory."""
 
 from __future__ import annotations
 
@@ -14,12 +15,19 @@ from tocsin.model.event import lookup_path, may_resolve
 
 def first_matching_key(data: dict[str, Any], path: str) -> Any:
     """The lookup as specified, key by key: an exact key first; else, at each part, the first key
-    equal (ignoring case) to that part, to descend into, or to the whole rest of the path."""
+    equal (ignoring case) to that part, to descend into, or to the whole rest of the path. At a list,
+    the rest of the path in each of its objects, the lists found flattened; None if it is in none."""
     if path in data:
         return data[path]
     current: Any = data
     parts = path.split(".")
     for index, part in enumerate(parts):
+        if isinstance(current, list):
+            found: list[Any] = []
+            for item in current:
+                value = first_matching_key(item, ".".join(parts[index:])) if isinstance(item, dict) else None
+                found += value if isinstance(value, list) else [] if value is None else [value]
+            return found or None
         if not isinstance(current, dict):
             return None
         if part in current:
@@ -39,7 +47,9 @@ def first_matching_key(data: dict[str, Any], path: str) -> Any:
 
 _KEYS = st.sampled_from(["a", "A", "b", "B", "a.b", "A.B", "a.B", "b.c", "c", "a.b.c", "İ", "i̇", "ß", "SS"])
 _VALUES = st.recursive(
-    st.integers(0, 9), lambda inner: st.dictionaries(_KEYS, inner, max_size=5), max_leaves=12
+    st.integers(0, 9) | st.none(),
+    lambda inner: st.dictionaries(_KEYS, inner, max_size=5) | st.lists(inner, max_size=3),
+    max_leaves=12,
 )
 _PATHS = st.lists(st.sampled_from(["a", "A", "b", "B", "c", "C", "İ", "ß", "ss"]), min_size=1, max_size=4)
 
@@ -71,3 +81,18 @@ print(int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text(
         subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True).stdout
     )
     assert peak_mb < 80
+
+
+def test_a_path_through_lists_of_objects_gives_each_objects_values() -> None:
+    """Entra ID's audit records nest ``modifiedProperties`` in ``targetResources``, both lists."""
+    record = {
+        "targetResources": [
+            {"type": "User", "modifiedProperties": [{"newValue": "a"}, {"newValue": ["b", "c"]}]},
+            {"type": "Group", "modifiedProperties": []},
+            "not an object",
+            {"type": "Device", "modifiedProperties": [{"oldValue": "x"}]},
+        ]
+    }
+    assert lookup_path(record, "TargetResources.modifiedProperties.newValue") == ["a", "b", "c"]
+    assert lookup_path(record, "targetResources.type") == ["User", "Group", "Device"]
+    assert lookup_path(record, "targetResources.displayName") is None

@@ -184,7 +184,9 @@ def lookup_path(data: dict[str, Any], path: str) -> Any:
 
     A literal key containing dots (``"a.b": 1``) also resolves, as flattened
     sources such as CSV exports produce them. Where a part is not an exact key, the dict's first
-    key equal to it or to the rest of the path, ignoring case, is taken.
+    key equal to it or to the rest of the path, ignoring case, is taken. Through a list of objects
+    (``targetResources.modifiedProperties.newValue`` in an Entra ID audit record) the path
+    resolves to the list of what it resolves to in each of them (``_through_list``).
     """
     if path in data:
         return data[path]
@@ -192,6 +194,8 @@ def lookup_path(data: dict[str, Any], path: str) -> Any:
     parts = path.split(".")
     last = len(parts) - 1
     for index, part in enumerate(parts):
+        if isinstance(current, list):
+            return _through_list(current, ".".join(parts[index:]))
         if not isinstance(current, dict):
             return None
         if part in current:
@@ -207,6 +211,20 @@ def lookup_path(data: dict[str, Any], path: str) -> Any:
             return None
         current = current[step[1]]
     return current
+
+
+def _through_list(items: list[Any], path: str) -> list[Any] | None:
+    """What ``path`` resolves to in each object of ``items``, the lists among them flattened, as
+    Elasticsearch flattens an array of objects; None where it resolves in none."""
+    found: list[Any] = []
+    for item in items:
+        if isinstance(item, dict):
+            value = lookup_path(item, path)
+            if isinstance(value, list):
+                found.extend(value)
+            elif value is not None:
+                found.append(value)
+    return found or None
 
 
 def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
