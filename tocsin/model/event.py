@@ -241,9 +241,9 @@ def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 class ListText(str):
-    """A list of several values as the engine holds it: its compact JSON text, what a comparison of
-    the whole value reads, and each value's text (``elements``), one of which a rule's value matches
-    when it matches the field (``tocsin.detectors.sigma.ruleset.ElementTest``)."""
+    """A list of several values (or of one object or list) as the engine holds it: its compact JSON
+    text, what a comparison of the whole value reads, and each value's text (``elements``), one of
+    which a rule's value matches when it matches the field (``tocsin.detectors.sigma.ruleset.ElementTest``)."""
 
     __slots__ = ("elements",)
     elements: list[str | None]
