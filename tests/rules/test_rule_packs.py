@@ -412,4 +412,5 @@ def test_installed_sigmahq_raises_what_rules_sigmahq_raises(env):
             env=env,
         )
     )
-    assert okta == okta_named and sum(okta.values()) == 45  # 17 built-in + 28 from SigmaHQ's Okta rules
+    # 17 built-in + 31 from SigmaHQ's Okta rules (3 read target.displayName through Okta's list of targets)
+    assert okta == okta_named and sum(okta.values()) == 48
