@@ -157,7 +157,7 @@ class DetectionPipeline:
         return {**self.sigma.diagnostics, **self.stateful.diagnostics}
 
     def coverage(self) -> Coverage:
-        """Per rule, the events routed to it; the alerting rules that saw none."""
+        """Per rule, the events routed to it; the alerting rules that saw none; those stopped."""
         return coverage(self.ruleset, self.sigma.routed, self.sigma.stopped)
 
     def close(self) -> None:

@@ -204,11 +204,12 @@ def test_a_rule_the_engine_stops_on_data_is_named_and_no_clean_result_claimed(tm
     assert summary.coverage.stopped == ["Cast"] and summary.alerts == 0 and summary.looked
     assert not summary.every_rule_ran
     assert "1 rule(s) stopped after an engine error" in summary.strict_failures()
-    text = io.StringIO()
-    print_summary(console(file=text, width=300), summary)
-    assert "Cast: stopped after an engine error" in text.getvalue()
+    stream = io.StringIO()
+    print_summary(console(file=stream, width=300), summary)
+    printed = stream.getvalue()
+    assert "Cast: stopped after an engine error" in printed
     assert (
         "No alerts from the 2 rule(s) that saw events of their log source; 1 stopped after an engine error"
-        in (text.getvalue())
+        in printed
     )
-    assert "every rule ran" not in text.getvalue()
+    assert "every rule ran" not in printed
