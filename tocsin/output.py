@@ -345,18 +345,14 @@ def print_summary(console: SafeConsole, summary: ScanSummary, verbose: bool = Fa
         )
     elif summary.looked:
         blind, stopped = len(summary.coverage.blind), len(summary.coverage.stopped)
+        missed = [f"{blind} saw none"] if blind else []
+        if stopped:
+            missed.append(f"{stopped} stopped after an engine error")
         console.print(
             styled(
                 "[bold green]No alerts[/] from the {} rule(s) that saw events of their log source; {} (above).",
                 summary.rules_loaded - blind,
-                "; ".join(
-                    part
-                    for count, part in (
-                        (blind, f"{blind} saw none"),
-                        (stopped, f"{stopped} stopped after an engine error"),
-                    )
-                    if count
-                ),
+                "; ".join(missed),
             )
         )
     if not summary.looked:

@@ -194,10 +194,8 @@ def lookup_path(data: dict[str, Any], path: str) -> Any:
     parts = path.split(".")
     last = len(parts) - 1
     for index, part in enumerate(parts):
-        if isinstance(current, list):
-            return _through_list(current, ".".join(parts[index:]))
         if not isinstance(current, dict):
-            return None
+            return _through_list(current, ".".join(parts[index:])) if isinstance(current, list) else None
         if part in current:
             current = current[part]
             continue
