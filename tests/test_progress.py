@@ -41,8 +41,8 @@ def _scan_on_a_terminal(*args: str) -> tuple[int, list[str]]:
 
 def test_progress_on_a_terminal_shows_percentage_rate_eta_and_file(tmp_path):
     sample = shared("authlogs/OpenSSH_2k.log").read_bytes()
-    compressed = tmp_path / "big-auth.log.gz"  # counted by compressed bytes: 40,000 lines in 0.3 MB
-    compressed.write_bytes(gzip.compress(sample * 20))
+    compressed = tmp_path / "big-auth.log.gz"  # counted by compressed bytes: 120,000 lines in 0.8 MB
+    compressed.write_bytes(gzip.compress(sample * 60))
     plain = tmp_path / "auth.log"
     plain.write_bytes(sample)
     total = compressed.stat().st_size + plain.stat().st_size
@@ -61,7 +61,7 @@ def test_progress_on_a_terminal_shows_percentage_rate_eta_and_file(tmp_path):
     summary = next(line for line in lines if line.startswith("Read 2 input(s)"))
     events = re.search(r"([\d,]+) events", summary)[1]  # type: ignore[index]
     megabytes = f"{total / 1e6:,.1f}"
-    assert events == "42,149" and frames[-1].startswith(
+    assert events == "122,429" and frames[-1].startswith(
         f"100%  {megabytes}/{megabytes} MB  {events} events, "
     )
     assert frames[-1].endswith("/s  all read, correlating")  # no ETA once everything is read
