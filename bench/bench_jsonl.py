@@ -32,6 +32,7 @@ unmeasured scan of the first line before the measurements.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -173,9 +174,12 @@ def main() -> None:
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="tocsin-bench-cache-")
     work = args.out or Path(tempfile.mkdtemp(prefix="tocsin-jsonl-"))
     work.mkdir(parents=True, exist_ok=True)
+    native = (
+        "installed" if importlib.util.find_spec("tocsin_native") else "NOT installed (pip install ./native)"
+    )
     print(
         f"load average at start: {os.getloadavg()[0]:.2f}; each run pinned to CPU 0 "
-        f"(the workers row to CPUs 0 to {args.workers - 1})"
+        f"(the workers row to CPUs 0 to {args.workers - 1}); native JSON Lines reader {native}"
     )
     rows = []
     for size in sizes:

@@ -158,7 +158,7 @@ class EventList(EventBatch):
 
 
 #: Field values derived for every event (``tocsin.model.event.complete_ecs``), with what they default to.
-_DERIVED: dict[str, tuple[str, ...]] = {
+DERIVED: dict[str, tuple[str, ...]] = {
     "source.address": ("source.ip", "source.domain"),
     "event.provider": ("process.name", "network.protocol"),
 }
@@ -184,17 +184,28 @@ class JsonRecords(EventBatch):
     ) -> None:
         """``offsets``, where each record was read (a line number, or a text); ``keys``, every key of
         ``records`` when the caller has them at hand."""
-        self.records, self._raws, self._offsets, self._logsources = records, raws, offsets, logsources
+        self._records, self._raws, self._offsets, self._logsources = records, raws, offsets, logsources
         self._materialize = materialize
         self._cache: dict[int, Event] = {}
         self._keys = keys
         self._spellings: dict[str, set[str]] | None = None
 
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """Every row's record."""
+        return self._records
+
+    def _record(self, row: int) -> dict[str, Any]:
+        """One row's record (to make its event)."""
+        return self._records[row]
+
     def _plain(self, name: str) -> bool:
         """True when every record holds ``name`` only as a flat key of that exact spelling (or not at
         all), so a plain ``get`` resolves it as ``lookup_path`` would, without derived defaults."""
-        if name in _DERIVED or name == "user.target.name":
-            return False
+        return name not in DERIVED and name != "user.target.name" and self._spelled_plainly(name)
+
+    def _spelled_plainly(self, name: str) -> bool:
+        """True when no record holds ``name`` in another spelling, or may in a nested object."""
         if self._spellings is None:
             self._spellings = defaultdict(set)
             for key in self._keys if self._keys is not None else set().union(*self.records):
@@ -206,7 +217,7 @@ class JsonRecords(EventBatch):
         return self._spellings.get(lowered, {name}) <= {name}
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self._raws)
 
     def logsource_groups(self) -> dict[LogSource, list[int]]:
         return EventList.group_by_logsource(self._logsources)
@@ -248,11 +259,15 @@ class JsonRecords(EventBatch):
         return [value if value is None or type(value) is str else sql_text(value) for value in got]
 
     def values(self, name: str, rows: Sequence[int]) -> list[Any]:
-        records = self.records
         if self._plain(name):
             got = self._plain_values(name, rows)
             return [value if value is None or type(value) is str else sql_value(value) for value in got]
-        fallbacks = _DERIVED.get(name, ())
+        return self._looked_up(name, rows)
+
+    def _looked_up(self, name: str, rows: Sequence[int]) -> list[Any]:
+        """``values`` of any name, record by record: by path, with its derived default."""
+        fallbacks = DERIVED.get(name, ())
+        records = self.records
         out = []
         for row in rows:
             record = records[row]
@@ -281,7 +296,7 @@ class JsonRecords(EventBatch):
         event = self._cache.get(row)
         if event is None:
             event = self._materialize(
-                self.records[row], self._raws[row], str(self._offsets[row]), self._logsources[row]
+                self._record(row), self._raws[row], str(self._offsets[row]), self._logsources[row]
             )
             self._cache[row] = event
         return event

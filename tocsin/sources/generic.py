@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from functools import partial
 from itertools import islice, repeat
 from typing import Any
 
+import pyarrow.compute as pc
+
 from tocsin.batch import EVENT_LIST_ROWS, EventBatch, EventList, JsonRecords
 from tocsin.memo import bounded_cache
 from tocsin.model.event import Event, LogSource, lookup_path
+from tocsin.sources import flatjson
 from tocsin.sources.base import (
     BatchParser,
     InputSource,
@@ -35,7 +38,7 @@ from tocsin.sources.base import (
 )
 from tocsin.sources.inputs import HEAD_BYTES, decode_lines
 from tocsin.sources.jsonbase import JsonParser, Normalized
-from tocsin.sources.jsonstream import JsonLines, is_json_lines, iter_json_records, json_line_blocks
+from tocsin.sources.jsonstream import JsonLines, is_json_lines, iter_json_records, json_line_blocks, loads
 from tocsin.sources.logsource import HINT_FIELDS, infer_logsource
 from tocsin.sources.timeparse import parse_time
 
@@ -251,7 +254,13 @@ class GenericJsonParser(JsonParser, BatchParser):
                     yield EventList(chunk)
                 return
             pending = JsonLines()
-            for lines in json_line_blocks(stream, stats, self.options.max_record_bytes, source.first_line):
+            blocks = json_line_blocks(
+                stream, stats, self.options.max_record_bytes, source.first_line, columnar=flatjson.AVAILABLE
+            )
+            for lines in blocks:
+                if pending and pending.decoded != lines.decoded:  # a batch reads its lines one way
+                    yield self._batch(pending, source.name, stats)
+                    pending = JsonLines()
                 pending.extend(lines)
                 while len(pending) >= size:
                     yield self._batch(pending.take(size), source.name, stats)
@@ -263,7 +272,18 @@ class GenericJsonParser(JsonParser, BatchParser):
         return self._events(records, source.name, stats)
 
     def _batch(self, lines: JsonLines, name: str, stats: InputStats) -> JsonRecords:
-        """The object records of ``lines`` as a batch, counted as ``parse`` counts them."""
+        """The object records of ``lines`` as a batch, counted as ``parse`` counts them: read into
+        columns by the native reader when they are not decoded yet and it takes them."""
+        unseen = InputStats(name)  # the rows were counted when read
+
+        def materialize(record: dict[str, Any], raw: str, offset: str, logsource: LogSource) -> Event:
+            return self.mapper(record, logsource).event(record, raw, name, offset, self.name, unseen)
+
+        if not lines.decoded:
+            columns = flatjson.flat_columns(lines.raws)
+            if columns is not None:
+                return self._flat_batch(lines, columns, stats, materialize)
+            lines = lines.decode(stats)
         stats.records += len(lines)
         if set(map(type, lines.values)) != {dict}:
             objects = [row for row, value in enumerate(lines.values) if isinstance(value, dict)]
@@ -279,12 +299,29 @@ class GenericJsonParser(JsonParser, BatchParser):
             logsources = [self.mapper.logsource] * len(records)
         else:
             logsources = _logsources(records, keys)
-        unseen = InputStats(name)  # the rows were counted when read
-
-        def materialize(record: dict[str, Any], raw: str, offset: str, logsource: LogSource) -> Event:
-            return self.mapper(record, logsource).event(record, raw, name, offset, self.name, unseen)
-
         return JsonRecords(records, lines.raws, lines.numbers, logsources, materialize, keys)
+
+    def _flat_batch(
+        self,
+        lines: JsonLines,
+        columns: dict[str, flatjson.FlatColumn],
+        stats: InputStats,
+        materialize: Callable[[dict[str, Any], str, str, LogSource], Event],
+    ) -> JsonRecords:
+        """``lines`` read into ``columns`` as a batch, counted as ``_batch`` counts records."""
+        stats.records += len(lines)
+        stats.events += len(lines)
+        stamps = [columns[key].present for key in TIMESTAMP_KEYS if key in columns]
+        timed = pc.sum(pc.or_(*stamps) if len(stamps) > 1 else stamps[0]).as_py() or 0 if stamps else 0
+        if untimed := len(lines) - timed:
+            stats.warn("record without a readable timestamp", untimed)
+        if self.mapper.logsource:
+            logsources = [self.mapper.logsource] * len(lines)
+        else:
+            logsources = _column_logsources(columns, len(lines)) or _logsources(
+                [loads(raw) for raw in lines.raws], set(columns)
+            )
+        return flatjson.FlatJsonRows(columns, lines.raws, lines.numbers, logsources, materialize)
 
     @classmethod
     def recognizes(cls, record: dict[str, Any]) -> int:
@@ -308,25 +345,49 @@ def _logsources(records: list[dict[str, Any]], keys: set[str]) -> list[LogSource
         columns = [list(map(dict.get, records, repeat(name))) for name in present]
         with suppress(TypeError):  # a list-valued hint is not hashable: record by record below
             if all(len(set(column)) == 1 for column in columns):  # one source for the whole batch
-                first = [column[0] for column in columns]
-                return [infer_logsource(dict(zip(present, first, strict=True)).get)] * len(records)
+                return [_inferred(present, [column[0] for column in columns])] * len(records)
     known: dict[tuple[Any, ...], LogSource] = {}
     out = []
     for record in records:
         if flat or _HINT_HEADS.isdisjoint(record):  # flat dotted keys: the common export shape
-            key = tuple(map(record.get, present))
-            try:
-                logsource = known.get(key)
-            except TypeError:  # a list-valued field: not hashable as a key
-                logsource = None
-            if logsource is None:
-                logsource = infer_logsource(dict(zip(present, key, strict=True)).get)
-                with suppress(TypeError):
-                    known[key] = logsource
+            out.append(_known(known, present, tuple(map(record.get, present))))
         else:
-            logsource = infer_logsource(partial(_nested, record))
-        out.append(logsource)
+            out.append(infer_logsource(partial(_nested, record)))
     return out
+
+
+def _column_logsources(columns: dict[str, flatjson.FlatColumn], count: int) -> list[LogSource] | None:
+    """``_logsources`` of ``count`` rows read into ``columns``; None when a hint is not text in every
+    row (the records are then read)."""
+    if not _HINT_HEADS.isdisjoint(columns):
+        return None
+    present = [name for name in _HINTS if name in columns]
+    hints = [columns[name] for name in present]
+    if any(hint.other or hint.ints for hint in hints):
+        return None
+    if all(pc.count_distinct(hint.text, mode="all").as_py() == 1 for hint in hints):  # one source
+        return [_inferred(present, [hint.text[0].as_py() for hint in hints])] * count
+    known: dict[tuple[Any, ...], LogSource] = {}
+    values = [hint.text.to_pylist() for hint in hints]
+    return [_known(known, present, key) for key in zip(*values, strict=True)]
+
+
+def _inferred(present: list[str], values: list[Any]) -> LogSource:
+    """The log source of records whose hints ``present`` hold ``values``."""
+    return infer_logsource(dict(zip(present, values, strict=True)).get)
+
+
+def _known(known: dict[tuple[Any, ...], LogSource], present: list[str], key: tuple[Any, ...]) -> LogSource:
+    """``_inferred`` of the hint values ``key``, looked up once per distinct key (``known``)."""
+    try:
+        logsource = known.get(key)
+    except TypeError:  # a list-valued field: not hashable as a key
+        logsource = None
+    if logsource is None:
+        logsource = _inferred(present, list(key))
+        with suppress(TypeError):
+            known[key] = logsource
+    return logsource
 
 
 def _nested(record: dict[str, Any], name: str) -> Any:

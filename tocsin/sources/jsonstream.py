@@ -213,16 +213,23 @@ def _decoded_lines(lines: Iterable[tuple[int, str]], stats: InputStats) -> Itera
 
 @dataclass
 class JsonLines:
-    """Records of consecutive JSON lines as columns: line numbers, the lines, the values."""
+    """Records of consecutive JSON lines as columns: line numbers, the lines, the values; or the
+    lines alone, not yet decoded (``decoded`` False: see ``json_line_blocks``)."""
 
     numbers: list[int] = field(default_factory=list)
     raws: list[str] = field(default_factory=list)
     values: list[Any] = field(default_factory=list)
+    decoded: bool = True
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.raws)
 
     def extend(self, other: JsonLines) -> None:
+        """Append ``other``, decoded as these are (a caller never mixes them)."""
+        if not self.raws:
+            self.decoded = other.decoded
+        elif self.decoded != other.decoded:
+            raise ValueError("decoded and undecoded JSON lines mixed")
         self.numbers += other.numbers
         self.raws += other.raws
         self.values += other.values
@@ -232,36 +239,48 @@ class JsonLines:
         return JsonLines(
             [self.numbers[row] for row in rows],
             [self.raws[row] for row in rows],
-            [self.values[row] for row in rows],
+            [self.values[row] for row in rows] if self.decoded else [],
+            self.decoded,
         )
 
     def take(self, count: int) -> JsonLines:
         """The first ``count`` records, removed from these."""
-        taken = JsonLines(self.numbers[:count], self.raws[:count], self.values[:count])
+        taken = JsonLines(self.numbers[:count], self.raws[:count], self.values[:count], self.decoded)
         del self.numbers[:count], self.raws[:count], self.values[:count]
         return taken
 
+    def decode(self, stats: InputStats) -> JsonLines:
+        """These lines decoded, one by one: malformed and hostile ones counted and skipped."""
+        return _lines(_decoded_lines(zip(self.numbers, self.raws, strict=True), stats))
+
+
+def _lines(records: Iterable[tuple[int, str, Any]]) -> JsonLines:
+    lines = JsonLines()
+    for number, raw, value in records:
+        lines.numbers.append(number)
+        lines.raws.append(raw)
+        lines.values.append(value)
+    return lines
+
 
 def json_line_blocks(
-    stream: IO[bytes], stats: InputStats, max_bytes: int, first_line: int = 1
+    stream: IO[bytes], stats: InputStats, max_bytes: int, first_line: int = 1, columnar: bool = False
 ) -> Iterator[JsonLines]:
     """The records of a JSON Lines stream whose first line is number ``first_line``, a block of lines
     at a time.
 
     A plain block (``_plain_block``) is decoded in one sweep of C calls, with no Python code run per
     line; any other block goes line by line through ``_decoded_lines``, which counts what it skips.
-    Both give the same records: the sweep only takes blocks where nothing would be skipped.
+    Both give the same records: the sweep only takes blocks where nothing would be skipped. With
+    ``columnar`` (a caller that reads batches of lines into columns, ``tocsin.sources.flatjson``),
+    a plain block's lines come undecoded: that caller decodes, with ``JsonLines.decode``, the lines
+    its reader does not take.
     """
     for first, block in line_blocks(stream, stats, max_bytes, first_line):
-        lines = _plain_block(first, block, max_bytes)
+        lines = _plain_block(first, block, max_bytes, decode=not columnar)
         if lines is None:
-            records = list(_decoded_lines(numbered_lines(first, block, stats, max_bytes), stats))
-            lines = (
-                JsonLines(*(list(column) for column in zip(*records, strict=True)))
-                if records
-                else JsonLines()
-            )
-        if lines.values:
+            lines = _lines(_decoded_lines(numbered_lines(first, block, stats, max_bytes), stats))
+        if lines:
             yield lines
 
 
@@ -269,10 +288,12 @@ def json_line_blocks(
 _NOT_OPENING = bytes(byte for byte in range(256) if byte not in b"{[\n")
 
 
-def _plain_block(first: int, block: bytes, max_bytes: int) -> JsonLines | None:
+def _plain_block(first: int, block: bytes, max_bytes: int, decode: bool = True) -> JsonLines | None:
     """The records of a block whose every line is UTF-8 without NUL bytes, within ``max_bytes``, a
     JSON value orjson decodes, and holds too few brackets to nest beyond ``MAX_JSON_DEPTH``; None for
-    any other block."""
+    any other block. Without ``decode``, the lines undecoded: orjson's test and the nesting bound are
+    left to the caller's reader (``tocsin.sources.flatjson``, which refuses a line holding more than
+    ``MAX_JSON_DEPTH`` opening brackets)."""
     if b"\x00" in block:
         return None
     try:
@@ -291,6 +312,8 @@ def _plain_block(first: int, block: bytes, max_bytes: int) -> JsonLines | None:
         numbers, raws = [number for number, _ in kept], [raw for _, raw in kept]
     if not raws:
         return JsonLines()
+    if not decode:
+        return JsonLines(list(numbers), raws, decoded=False)
     if max(map(len, block.translate(None, _NOT_OPENING).split(b"\n"))) > MAX_JSON_DEPTH:
         return None  # a line with enough opening brackets to nest too deep: too_deep decides, line by line
     try:

@@ -1,0 +1,142 @@
+"""The native JSON Lines reader (``native/``) against orjson (``jsonstream.loads``) and ``sql_text``,
+its oracle.
+
+Every batch it takes must give, key by key, the text ``sql_text`` gives the value orjson decodes,
+and which lines hold the key; a batch it refuses goes to orjson, so refusing is allowed only for the
+reasons its documentation gives: a test below checks that it takes every batch free of them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tocsin.scan import ReadSummary, read_batches
+from tocsin.sources import ParseOptions, flatjson
+from tocsin.sources.jsonstream import MAX_JSON_DEPTH, loads
+
+pytestmark = pytest.mark.skipif(
+    not flatjson.AVAILABLE, reason="the native reader is not built (pip install ./native, needs cargo)"
+)
+
+KEYS = ["user.name", "User.Name", "process.name", "message", "@timestamp", "é", 'a"b', "", "n"]
+SCALARS = st.one_of(
+    st.text(max_size=12),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=6,
+)
+RECORDS = st.lists(st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=6), min_size=1, max_size=12)
+
+
+def expected_text(value: Any, listed: bool = False) -> tuple[str | None, bool]:
+    """The text a column holds for ``value`` (``listed``: the only value of a list), and whether a
+    column cannot hold it (``other``)."""
+    if isinstance(value, list):
+        return expected_text(value[0], listed=True) if len(value) == 1 and not listed else (None, True)
+    if value is None:
+        return None, False
+    if isinstance(value, bool):
+        return ("true" if value else "false"), False
+    if isinstance(value, str):
+        return value, False
+    if held_integer(value):
+        return str(value), False
+    return (
+        None,
+        True,
+    )  # a fraction, an integer past 64 bits (read as a number with a fraction), a list, an object
+
+
+def held_integer(value: Any) -> bool:
+    """Whether a column holds ``value`` as an integer (its text: ``FlatColumn.ints``)."""
+    return type(value) is int and -(2**63) <= value < 2**64
+
+
+def plain(line: str, record: dict[str, Any]) -> bool:
+    """Whether the reader must take ``line``: nothing its documentation gives as a reason to refuse."""
+    return (
+        not any(isinstance(value, dict) for value in record.values())
+        and not any(character < " " for character in line)
+        and "\\ud" not in line.lower()
+        and line.count("{") + line.count("[") <= MAX_JSON_DEPTH
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(RECORDS, st.booleans())
+def test_columns_hold_what_orjson_reads(records: list[dict[str, Any]], ascii_only: bool) -> None:
+    lines = [json.dumps(record, ensure_ascii=ascii_only) for record in records]
+    columns = flatjson.flat_columns(lines)
+    if columns is None:
+        assert not all(map(plain, lines, records)), lines
+        return
+    decoded = [loads(line) for line in lines]
+    assert set(columns) == set().union(*decoded)
+    for key, column in columns.items():
+        expected = [expected_text(record.get(key)) for record in decoded]
+        assert column.other == any(other for _, other in expected), key
+        assert column.text.to_pylist() == [text for text, _ in expected], key
+        assert column.present.to_pylist() == [key in record for record in decoded], key
+        values = [record.get(key) for record in decoded]
+        assert column.ints == any(
+            held_integer(value) or (isinstance(value, list) and len(value) == 1 and held_integer(value[0]))
+            for value in values
+        ), key
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"a": "x", "a": "y"}',  # orjson keeps the last value: the records decide
+        "[1, 2]",
+        '{"a": NaN}',
+        '{"a": 1,}',
+        '{"a": "\\ud800"}',
+        '{"a": "tab\there"}',
+        '{"a": ' + "[" * 65 + "]" * 65 + "}",
+        '{"a": "x"} {"b": "y"}',
+        '\ufeff{"a": 1}',
+        '{"a": 1}}',
+        '{"a": {"b": "c"}}',
+    ],
+)
+def test_refuses_what_orjson_reads_otherwise(line: str) -> None:
+    assert flatjson.flat_columns(['{"a": "plain"}', line]) is None
+
+
+def test_refuses_more_keys_than_columns() -> None:
+    lines = [json.dumps({f"k{index}": index}) for index in range(600)]
+    assert flatjson.flat_columns(lines) is None
+    assert flatjson.flat_columns(lines[:500]) is not None
+
+
+def test_batches_of_flat_lines_are_read_into_columns(tmp_path: Path) -> None:
+    """The scan's reader takes the native path for flat records, and orjson's for a batch holding a
+    line the reader refuses, with the same counts either way."""
+    flat = {"@timestamp": "2025-01-01T00:00:00Z", "process.name": "sshd", "user.name": "root", "pid": 7}
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(flat) for _ in range(100)) + "\n")
+    summary = ReadSummary()
+    kinds = [type(batch).__name__ for batch in read_batches([str(path)], None, ParseOptions(), summary, 40)]
+    assert kinds == ["FlatJsonRows"] * 3
+    assert (summary.inputs[0].records, summary.inputs[0].events) == (100, 100)
+    path.write_text(
+        "\n".join([json.dumps(flat)] * 50 + ['{"a": NaN}', "{oops"] + [json.dumps(flat)] * 48) + "\n"
+    )
+    summary = ReadSummary()
+    kinds = [type(batch).__name__ for batch in read_batches([str(path)], None, ParseOptions(), summary, 40)]
+    assert kinds == ["FlatJsonRows", "JsonRecords", "FlatJsonRows"]
+    [stats] = summary.inputs
+    assert (stats.records, stats.events, dict(stats.skipped)) == (99, 99, {"malformed JSON": 1})

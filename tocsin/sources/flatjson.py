@@ -1,0 +1,152 @@
+"""JSON Lines records read into columns by the native reader, one column per key.
+
+The reader is the ``tocsin_native`` extension (``native/``, Rust: ``pip install ./native``; the
+README's test command builds it). It takes a batch of lines only when each is a JSON object it
+reads exactly as orjson would, with each key once; every other batch, and every batch where the
+extension is not installed, is decoded by orjson record by record (``jsonstream``), which counts
+what it skips. ``FlatJsonRows`` serves the engine from the columns.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tocsin.batch import DERIVED, JsonRecords, TextColumns
+from tocsin.model.event import Event, LogSource
+from tocsin.sources.jsonstream import loads
+
+_read: Callable[[list[str]], Any] | None
+try:
+    _read = importlib.import_module("tocsin_native").flat_columns
+except ImportError:  # not built: orjson decodes every record
+    _read = None
+
+#: True when the native reader is installed.
+AVAILABLE = _read is not None
+
+
+@dataclass(frozen=True)
+class FlatColumn:
+    """One key of a batch: each row's value as text (``sql_text``; null where the row holds null or
+    lacks the key, or holds a value ``other`` stands for), and whether the row holds the key."""
+
+    text: pa.Array
+    present: pa.Array
+    #: Some row holds a value no text column holds as ``sql_text`` would (a number with a fraction,
+    #: a list of several values or of a list or object): the records are read for this key.
+    other: bool
+    #: Some row holds an integer, which ``sql_value`` keeps as a number.
+    ints: bool
+
+
+def flat_columns(lines: list[str]) -> dict[str, FlatColumn] | None:
+    """The columns of ``lines`` by key, or None when the reader is not installed or does not take
+    them (see the module doc)."""
+    if _read is None:
+        return None
+    read = _read(lines)
+    if read is None:
+        return None
+    count = len(lines)
+    names, buffers = read
+    return {
+        name: FlatColumn(
+            pa.Array.from_buffers(
+                pa.large_string(),
+                count,
+                [pa.py_buffer(valid), pa.py_buffer(offsets), pa.py_buffer(data)],
+                null_count=nulls,
+            ),
+            pa.Array.from_buffers(pa.bool_(), count, [None, pa.py_buffer(present)]),
+            other,
+            ints,
+        )
+        for name, (valid, offsets, data, nulls, present, other, ints) in zip(names, buffers, strict=True)
+    }
+
+
+class FlatJsonRows(JsonRecords):
+    """JSON Lines records the native reader read into columns (``flat_columns``).
+
+    The engine reads the columns as they are. A record is decoded (by ``jsonstream.loads``) only
+    for its event; every record, once, only for a field the columns cannot give as ``JsonRecords``
+    resolves it: one some record may hold in another spelling or in an object, or holds as a value
+    no column holds (``FlatColumn.other``), or an integer where ``values`` keeps numbers.
+    """
+
+    def __init__(
+        self,
+        columns: dict[str, FlatColumn],
+        raws: list[str],
+        offsets: list[int],
+        logsources: list[LogSource],
+        materialize: Callable[[dict[str, Any], str, str, LogSource], Event],
+    ) -> None:
+        super().__init__([], raws, offsets, logsources, materialize, set(columns))
+        self._columns = columns
+        self._decoded: list[dict[str, Any]] | None = None
+        self._texts: dict[str, pa.Array | None] = {}
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        if self._decoded is None:
+            self._decoded = list(map(loads, self._raws))
+        return self._decoded
+
+    def _record(self, row: int) -> dict[str, Any]:
+        return loads(self._raws[row]) if self._decoded is None else self._decoded[row]
+
+    def _text(self, name: str) -> pa.Array | None:
+        """Field ``name`` of every row as text, as ``JsonRecords.values`` resolves it, derived default
+        included; None when the columns cannot give it (see the class doc)."""
+        if name not in self._texts:
+            self._texts[name] = self._derive(name)
+        return self._texts[name]
+
+    def _derive(self, name: str) -> pa.Array | None:
+        if name == "user.target.name":
+            names = [name, "event.category", "user.name"]
+        else:
+            names = [name, *DERIVED.get(name, ())]
+        if not all(map(self._spelled_plainly, names)) or any(
+            part in self._columns and self._columns[part].other for part in names
+        ):
+            return None
+        texts = [
+            self._columns[part].text if part in self._columns else pa.nulls(len(self), pa.large_string())
+            for part in names
+        ]
+        if name == "user.target.name":  # an iam event's target is its user.name (``complete_ecs``)
+            target, category, user = texts
+            iam = pc.and_(pc.is_null(target), pc.fill_null(pc.equal(category, "iam"), False))
+            return pc.if_else(iam, user, target)
+        return texts[0] if len(texts) == 1 else pc.coalesce(*texts)
+
+    def text_columns(self, names: Sequence[str], rows: Sequence[int]) -> TextColumns:
+        columns = TextColumns()
+        indices = None if len(rows) == len(self) else pa.array(rows, pa.int64())
+        for name in names:
+            text = self._text(name)
+            if text is None:
+                self._add_text_column(columns, name, rows)
+            else:
+                columns.texts.append(text if indices is None else text.take(indices))
+        return columns
+
+    def texts(self, name: str, rows: Sequence[int]) -> list[str | None]:
+        text = self._text(name)
+        if text is None:
+            return super().texts(name, rows)
+        return text.take(pa.array(rows, pa.int64())).to_pylist()
+
+    def values(self, name: str, rows: Sequence[int]) -> list[Any]:
+        column = self._columns.get(name)
+        if self._plain(name) and (column is None or not column.ints):  # text, as sql_value gives it
+            return self.texts(name, rows)
+        return self._looked_up(name, rows)
