@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -96,11 +97,11 @@ class FlatJsonRows(JsonRecords):
     @property
     def records(self) -> list[dict[str, Any]]:
         if self._decoded is None:
-            self._decoded = list(map(loads, self._raws))
+            self._decoded = list(map(_decoded, self._raws))
         return self._decoded
 
     def _record(self, row: int) -> dict[str, Any]:
-        return loads(self._raws[row]) if self._decoded is None else self._decoded[row]
+        return _decoded(self._raws[row]) if self._decoded is None else self._decoded[row]
 
     def _text(self, name: str) -> pa.Array | None:
         """Field ``name`` of every row as text, as ``JsonRecords.values`` resolves it, derived default
@@ -150,3 +151,12 @@ class FlatJsonRows(JsonRecords):
         if self._plain(name) and (column is None or not column.ints):  # text, as sql_value gives it
             return self.texts(name, rows)
         return self._looked_up(name, rows)
+
+
+def _decoded(raw: str) -> Any:
+    """A line the reader took, decoded: by orjson, or by ``loads`` for an integer past 64 bits (the
+    reader's lines need no nesting check: they hold at most ``MAX_JSON_DEPTH`` brackets)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return loads(raw)

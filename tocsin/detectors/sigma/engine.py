@@ -582,7 +582,11 @@ def event_alert(rule: DetectionRule, event: Event) -> Alert:
     fields = event.fields
     # Entities as text, as the engine compared them (a list of one its item, any other list or
     # object compact JSON): what reads alerts (reports, responders, summaries) gets one kind of value.
-    entities = {name: sql_text(value) for name in ENTITY_FIELDS if (value := fields.get(name)) is not None}
+    entities = {
+        name: value if type(value) is str else sql_text(value)
+        for name in ENTITY_FIELDS
+        if (value := fields.get(name)) is not None
+    }
     return Alert(
         id=alert_id(rule.info.id, event.id),
         timestamp=_utc(event.timestamp),
@@ -639,9 +643,16 @@ def _utc(timestamp: float | None) -> datetime:
     return datetime.now(UTC) if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
 
 
+#: Each entity field's object and key in an alert (``user.name``: ``user``, ``name``).
+_ENTITY_PATHS = {name: tuple(name.split(".", 1)) for name in ENTITY_FIELDS}
+
+
 def _nest(entities: dict[str, Any]) -> dict[str, dict[str, Any]]:
     nested: dict[str, dict[str, Any]] = {}
     for name, value in entities.items():
-        group, _, key = name.partition(".")
-        nested.setdefault(group, {})[key] = value
+        group, key = _ENTITY_PATHS[name]
+        if group in nested:
+            nested[group][key] = value
+        else:
+            nested[group] = {key: value}
     return nested
