@@ -30,6 +30,11 @@ struct Column {
     other: bool,
     ints: bool,
     filled: bool,
+    /// Where the current line's text starts; the first line's text (if set); whether every line
+    /// so far holds what the first does.
+    start: usize,
+    first: Option<Option<(usize, usize)>>,
+    uniform: bool,
 }
 
 impl Column {
@@ -45,6 +50,9 @@ impl Column {
             other: false,
             ints: false,
             filled: false,
+            start: 0,
+            first: None,
+            uniform: true,
         }
     }
 
@@ -66,6 +74,19 @@ impl Column {
         if !self.filled {
             self.nulls += 1;
         }
+        let text = self.filled.then_some((self.start, self.data.len()));
+        match self.first {
+            None => self.first = Some(text),
+            Some(first) if self.uniform => {
+                let same = match (first, text) {
+                    (Some((a, b)), Some((c, d))) => self.data[a..b] == self.data[c..d],
+                    (first, text) => first.is_none() && text.is_none(),
+                };
+                self.uniform = same;
+            }
+            Some(_) => {}
+        }
+        self.start = self.data.len();
         self.filled = false;
         self.offsets
             .extend_from_slice(&(self.data.len() as i64).to_le_bytes());
@@ -305,13 +326,14 @@ fn read(lines: &[&str]) -> Option<Table> {
 
 /// A column as Arrow's large-string buffers (validity bitmap, offsets, data) and its null count;
 /// a bitmap of the lines holding the key (null or not); whether some value is not one a column
-/// holds (``other``); whether some value is an integer.
+/// holds (`other`); whether some value is an integer; whether every line holds the same text.
 type ColumnBuffers = (
     Py<PyBytes>,
     Py<PyBytes>,
     Py<PyBytes>,
     usize,
     Py<PyBytes>,
+    bool,
     bool,
     bool,
 );
@@ -351,6 +373,7 @@ fn flat_columns(
                 PyBytes::new(py, &column.present).unbind(),
                 column.other,
                 column.ints,
+                column.uniform,
             )
         })
         .collect();

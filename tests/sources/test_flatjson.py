@@ -87,7 +87,9 @@ def test_columns_hold_what_orjson_reads(records: list[dict[str, Any]], ascii_onl
     for key, column in columns.items():
         expected = [expected_text(record.get(key)) for record in decoded]
         assert column.other == any(other for _, other in expected), key
-        assert column.text.to_pylist() == [text for text, _ in expected], key
+        texts = [text for text, _ in expected]
+        assert column.text.to_pylist() == texts, key
+        assert column.uniform == (len(set(texts)) == 1), key
         assert column.present.to_pylist() == [key in record for record in decoded], key
         values = [record.get(key) for record in decoded]
         assert column.ints == any(

@@ -16,7 +16,6 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from tocsin.batch import DERIVED, JsonRecords, TextColumns
 from tocsin.model.event import Event, LogSource
@@ -44,6 +43,12 @@ class FlatColumn:
     other: bool
     #: Some row holds an integer, which ``sql_value`` keeps as a number.
     ints: bool
+    #: Every row holds the same text (or every row none).
+    uniform: bool
+
+    def holders(self) -> int:
+        """The rows holding the key, as the bits of a number (row 0 the lowest)."""
+        return int.from_bytes(self.present.buffers()[1].to_pybytes(), "little")
 
 
 def flat_columns(lines: list[str]) -> dict[str, FlatColumn] | None:
@@ -67,8 +72,11 @@ def flat_columns(lines: list[str]) -> dict[str, FlatColumn] | None:
             pa.Array.from_buffers(pa.bool_(), count, [None, pa.py_buffer(present)]),
             other,
             ints,
+            uniform,
         )
-        for name, (valid, offsets, data, nulls, present, other, ints) in zip(names, buffers, strict=True)
+        for name, (valid, offsets, data, nulls, present, other, ints, uniform) in zip(
+            names, buffers, strict=True
+        )
     }
 
 
@@ -123,11 +131,15 @@ class FlatJsonRows(JsonRecords):
             self._columns[part].text if part in self._columns else pa.nulls(len(self), pa.large_string())
             for part in names
         ]
+        if len(texts) == 1:
+            return texts[0]
+        import pyarrow.compute as pc  # for derived fields alone: a scan without them never imports it
+
         if name == "user.target.name":  # an iam event's target is its user.name (``complete_ecs``)
             target, category, user = texts
             iam = pc.and_(pc.is_null(target), pc.fill_null(pc.equal(category, "iam"), False))
             return pc.if_else(iam, user, target)
-        return texts[0] if len(texts) == 1 else pc.coalesce(*texts)
+        return pc.coalesce(*texts)
 
     def text_columns(self, names: Sequence[str], rows: Sequence[int]) -> TextColumns:
         columns = TextColumns()

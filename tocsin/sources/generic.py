@@ -21,8 +21,6 @@ from functools import partial
 from itertools import islice, repeat
 from typing import Any
 
-import pyarrow.compute as pc
-
 from tocsin.batch import EVENT_LIST_ROWS, EventBatch, EventList, JsonRecords
 from tocsin.memo import bounded_cache
 from tocsin.model.event import Event, LogSource, lookup_path
@@ -311,9 +309,11 @@ class GenericJsonParser(JsonParser, BatchParser):
         """``lines`` read into ``columns`` as a batch, counted as ``_batch`` counts records."""
         stats.records += len(lines)
         stats.events += len(lines)
-        stamps = [columns[key].present for key in TIMESTAMP_KEYS if key in columns]
-        timed = pc.sum(pc.or_(*stamps) if len(stamps) > 1 else stamps[0]).as_py() or 0 if stamps else 0
-        if untimed := len(lines) - timed:
+        timed = 0
+        for key in TIMESTAMP_KEYS:
+            if key in columns:
+                timed |= columns[key].holders()
+        if untimed := len(lines) - timed.bit_count():
             stats.warn("record without a readable timestamp", untimed)
         if self.mapper.logsource:
             logsources = [self.mapper.logsource] * len(lines)
@@ -365,7 +365,7 @@ def _column_logsources(columns: dict[str, flatjson.FlatColumn], count: int) -> l
     hints = [columns[name] for name in present]
     if any(hint.other or hint.ints for hint in hints):
         return None
-    if all(pc.count_distinct(hint.text, mode="all").as_py() == 1 for hint in hints):  # one source
+    if all(hint.uniform for hint in hints):  # one source for the whole batch
         return [_inferred(present, [hint.text[0].as_py() for hint in hints])] * count
     known: dict[tuple[Any, ...], LogSource] = {}
     values = [hint.text.to_pylist() for hint in hints]
