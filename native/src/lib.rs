@@ -29,6 +29,8 @@ struct Column {
     nulls: usize,
     other: bool,
     ints: bool,
+    /// Some value is not a string (a number, a boolean, a list).
+    typed: bool,
     filled: bool,
     /// Where the current line's text starts; the first line's text (if set); whether every line
     /// so far holds what the first does.
@@ -49,6 +51,7 @@ impl Column {
             nulls: 0,
             other: false,
             ints: false,
+            typed: false,
             filled: false,
             start: 0,
             first: None,
@@ -118,21 +121,25 @@ impl<'de, 'c> Visitor<'de> for Value<'c> {
     }
     fn visit_i64<E: de::Error>(self, number: i64) -> Result<(), E> {
         self.column.ints = true;
+        self.column.typed = true;
         self.column
             .set(self.row, itoa::Buffer::new().format(number).as_bytes());
         Ok(())
     }
     fn visit_u64<E: de::Error>(self, number: u64) -> Result<(), E> {
         self.column.ints = true;
+        self.column.typed = true;
         self.column
             .set(self.row, itoa::Buffer::new().format(number).as_bytes());
         Ok(())
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
         self.column.other = true;
+        self.column.typed = true;
         Ok(())
     }
     fn visit_bool<E: de::Error>(self, value: bool) -> Result<(), E> {
+        self.column.typed = true;
         self.column
             .set(self.row, if value { b"true" } else { b"false" });
         Ok(())
@@ -142,6 +149,7 @@ impl<'de, 'c> Visitor<'de> for Value<'c> {
     }
     /// A list of one value is that value (`sql_value`); any other list is not text.
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.column.typed = true;
         if self.listed {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
             self.column.other = true;
@@ -324,19 +332,22 @@ fn read(lines: &[&str]) -> Option<Table> {
     Some(table)
 }
 
-/// A column as Arrow's large-string buffers (validity bitmap, offsets, data) and its null count;
-/// a bitmap of the lines holding the key (null or not); whether some value is not one a column
-/// holds (`other`); whether some value is an integer; whether every line holds the same text.
-type ColumnBuffers = (
-    Py<PyBytes>,
-    Py<PyBytes>,
-    Py<PyBytes>,
-    usize,
-    Py<PyBytes>,
-    bool,
-    bool,
-    bool,
-);
+/// A column read, for Python: Arrow's large-string buffers (validity bitmap, offsets, data) and
+/// its null count; a bitmap of the lines holding the key (null or not); whether some value is not
+/// one a column holds (`other`), is an integer (`ints`), is not a string (`typed`); whether every
+/// line holds the same text (`uniform`).
+#[pyclass(frozen, get_all)]
+struct ReadColumn {
+    valid: Py<PyBytes>,
+    offsets: Py<PyBytes>,
+    data: Py<PyBytes>,
+    nulls: usize,
+    present: Py<PyBytes>,
+    other: bool,
+    ints: bool,
+    typed: bool,
+    uniform: bool,
+}
 
 /// The keys `lines` hold, in the order first seen, each with its column (see the module doc);
 /// None when a line is not taken.
@@ -344,37 +355,31 @@ type ColumnBuffers = (
 fn flat_columns(
     py: Python<'_>,
     lines: &Bound<'_, PyList>,
-) -> PyResult<Option<(Vec<String>, Vec<ColumnBuffers>)>> {
-    let mut views: Vec<&str> = Vec::with_capacity(lines.len());
+) -> PyResult<Option<(Vec<String>, Vec<ReadColumn>)>> {
     let items: Vec<Bound<'_, PyString>> = lines
         .iter()
         .map(|item| item.downcast_into::<PyString>())
         .collect::<Result<_, _>>()?;
-    for item in &items {
-        views.push(item.to_str()?);
-    }
+    let views: Vec<&str> = items
+        .iter()
+        .map(|item| item.to_str())
+        .collect::<Result<_, _>>()?;
     let Some(table) = read(&views) else {
         return Ok(None);
     };
     let columns = table
         .columns
         .into_iter()
-        .map(|column| {
-            let offsets: Vec<u8> = column
-                .offsets
-                .iter()
-                .flat_map(|offset| offset.to_le_bytes())
-                .collect();
-            (
-                PyBytes::new(py, &column.valid).unbind(),
-                PyBytes::new(py, &offsets).unbind(),
-                PyBytes::new(py, &column.data).unbind(),
-                column.nulls,
-                PyBytes::new(py, &column.present).unbind(),
-                column.other,
-                column.ints,
-                column.uniform,
-            )
+        .map(|column| ReadColumn {
+            valid: PyBytes::new(py, &column.valid).unbind(),
+            offsets: PyBytes::new(py, &column.offsets).unbind(),
+            data: PyBytes::new(py, &column.data).unbind(),
+            nulls: column.nulls,
+            present: PyBytes::new(py, &column.present).unbind(),
+            other: column.other,
+            ints: column.ints,
+            typed: column.typed,
+            uniform: column.uniform,
         })
         .collect();
     Ok(Some((table.names, columns)))

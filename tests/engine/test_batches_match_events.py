@@ -131,6 +131,23 @@ def test_json_values_that_are_not_text(tmp_path: Path) -> None:
     assert_same(path)
 
 
+def test_flat_json_hints_that_are_not_text(tmp_path: Path) -> None:
+    """Flat records (the native reader's) whose log source hints are a list of one value, a boolean
+    or a number: routed as the records are, not as their text."""
+    path = tmp_path / "events.jsonl"
+    records = [
+        {"@timestamp": "2025-01-01T00:00:00Z", "process.name": ["sshd"], "user.name": "a"},
+        {"@timestamp": "2025-01-01T00:00:01Z", "process.name": "sshd", "event.dataset": True},
+        {"@timestamp": "2025-01-01T00:00:02Z", "event.module": 7, "event.category": ["authentication"]},
+        {"@timestamp": "2025-01-01T00:00:03Z", "process.name": "sshd", "event.category": "authentication"},
+    ]  # fmt: skip
+    path.write_text("\n".join(json.dumps(record) for record in records * 20) + "\n")
+    assert_same(path)
+    single = tmp_path / "single.jsonl"
+    single.write_text("\n".join(json.dumps(records[0]) for _ in range(40)) + "\n")
+    assert_same(single)
+
+
 #: JSON lines that must leave a block to the line-by-line decoder, each for its own reason.
 HOSTILE_JSON_LINES = [
     b"",

@@ -92,6 +92,7 @@ def test_columns_hold_what_orjson_reads(records: list[dict[str, Any]], ascii_onl
         assert column.uniform == (len(set(texts)) == 1), key
         assert column.present.to_pylist() == [key in record for record in decoded], key
         values = [record.get(key) for record in decoded]
+        assert column.typed == any(value is not None and not isinstance(value, str) for value in values), key
         assert column.ints == any(
             held_integer(value) or (isinstance(value, list) and len(value) == 1 and held_integer(value[0]))
             for value in values

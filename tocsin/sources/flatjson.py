@@ -43,6 +43,9 @@ class FlatColumn:
     other: bool
     #: Some row holds an integer, which ``sql_value`` keeps as a number.
     ints: bool
+    #: Some row holds a value that is not a string (a number, a boolean, a list), which code reading
+    #: the records' own values (log source inference) tells from its text.
+    typed: bool
     #: Every row holds the same text (or every row none).
     uniform: bool
 
@@ -60,23 +63,22 @@ def flat_columns(lines: list[str]) -> dict[str, FlatColumn] | None:
     if read is None:
         return None
     count = len(lines)
-    names, buffers = read
+    names, columns = read
     return {
         name: FlatColumn(
             pa.Array.from_buffers(
                 pa.large_string(),
                 count,
-                [pa.py_buffer(valid), pa.py_buffer(offsets), pa.py_buffer(data)],
-                null_count=nulls,
+                [pa.py_buffer(column.valid), pa.py_buffer(column.offsets), pa.py_buffer(column.data)],
+                null_count=column.nulls,
             ),
-            pa.Array.from_buffers(pa.bool_(), count, [None, pa.py_buffer(present)]),
-            other,
-            ints,
-            uniform,
+            pa.Array.from_buffers(pa.bool_(), count, [None, pa.py_buffer(column.present)]),
+            column.other,
+            column.ints,
+            column.typed,
+            column.uniform,
         )
-        for name, (valid, offsets, data, nulls, present, other, ints, uniform) in zip(
-            names, buffers, strict=True
-        )
+        for name, column in zip(names, columns, strict=True)
     }
 
 

@@ -357,13 +357,13 @@ def _logsources(records: list[dict[str, Any]], keys: set[str]) -> list[LogSource
 
 
 def _column_logsources(columns: dict[str, flatjson.FlatColumn], count: int) -> list[LogSource] | None:
-    """``_logsources`` of ``count`` rows read into ``columns``; None when a hint is not text in every
-    row (the records are then read)."""
+    """``_logsources`` of ``count`` rows read into ``columns``; None when a hint is not a string in
+    every row that holds it (inference reads the records' own values: the records are then read)."""
     if not _HINT_HEADS.isdisjoint(columns):
         return None
     present = [name for name in _HINTS if name in columns]
     hints = [columns[name] for name in present]
-    if any(hint.other or hint.ints for hint in hints):
+    if any(hint.typed for hint in hints):
         return None
     if all(hint.uniform for hint in hints):  # one source for the whole batch
         return [_inferred(present, [hint.text[0].as_py() for hint in hints])] * count
