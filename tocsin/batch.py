@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import repeat
+from operator import is_
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -118,7 +119,7 @@ class EventList(EventBatch):
     def group_by_logsource(logsources: list[LogSource]) -> dict[LogSource, list[int]]:
         """Row positions by log source. Parsers share LogSource objects: grouping by identity first
         hashes each distinct one once (a frozen dataclass recomputes its hash on every call)."""
-        if logsources and len(set(map(id, logsources))) == 1:  # the usual batch: one source, no loop
+        if logsources and all(map(is_, logsources, repeat(logsources[0]))):  # the usual batch: one source
             return {logsources[0]: list(range(len(logsources)))}
         by_identity: dict[int, tuple[LogSource, list[int]]] = {}
         for row, logsource in enumerate(logsources):
