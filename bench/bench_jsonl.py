@@ -26,7 +26,9 @@ wall time, CPU time and peak RSS; times include the process's start-up:
   the rate without start-up.
 
 The runs share a compiled-rule cache of their own (a temporary ``XDG_CACHE_HOME``), filled by one
-unmeasured scan of the first line before the measurements.
+unmeasured scan of the first line before the measurements. The first line printed says whether the
+native JSON Lines reader (``native/``, ``pip install ./native``) is installed: without it every
+record is decoded by orjson, about a third slower.
 """
 
 from __future__ import annotations
