@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tocsin.batch import EventList
 from tocsin.scan import ReadSummary, read_batches
 from tocsin.sources import ParseOptions, flatjson
 from tocsin.sources.jsonstream import MAX_JSON_DEPTH, loads
@@ -143,3 +144,22 @@ def test_batches_of_flat_lines_are_read_into_columns(tmp_path: Path) -> None:
     assert kinds == ["FlatJsonRows", "JsonRecords", "FlatJsonRows"]
     [stats] = summary.inputs
     assert (stats.records, stats.events, dict(stats.skipped)) == (99, 99, {"malformed JSON": 1})
+
+
+def test_values_keep_what_sql_value_keeps(tmp_path: Path) -> None:
+    """A batch's ``values`` (what correlation candidates store) are the events' own: numbers stay
+    numbers, a fraction included, whichever column the reader could hold as text."""
+    records = [
+        {"@timestamp": "2025-01-01T00:00:00Z", "d": 1.5, "source.port": 22, "ok": True, "tag": ["x"]},
+        {"@timestamp": "2025-01-01T00:00:01Z", "d": 2.5, "source.port": 2222, "ok": False, "tag": "y"},
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(record) for record in records * 10) + "\n")
+    [batch] = read_batches([str(path)], None, ParseOptions(), ReadSummary(), 100)
+    assert type(batch).__name__ == "FlatJsonRows"
+    rows = list(range(len(batch)))
+    for name in ("d", "source.port", "ok", "tag", "absent"):
+        assert batch.values(name, rows) == [EventList.field_value(batch.event(row), name) for row in rows], (
+            name
+        )
+    assert batch.values("d", [0, 1]) == [1.5, 2.5]

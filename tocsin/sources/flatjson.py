@@ -1,10 +1,11 @@
-"""JSON Lines records read into columns by the native reader, one column per key.
+"""JSON Lines records read into columns by the native reader, one column per key, and served to the
+engine from them.
 
 The reader is the ``tocsin_native`` extension (``native/``, Rust: ``pip install ./native``; the
-README's test command builds it). It takes a batch of lines only when each is a JSON object it
-reads exactly as orjson would, with each key once; every other batch, and every batch where the
-extension is not installed, is decoded by orjson record by record (``jsonstream``), which counts
-what it skips. ``FlatJsonRows`` serves the engine from the columns.
+README's test command builds it). It takes a batch of lines only when each is a flat JSON object
+(no value an object) it reads exactly as orjson would, with each key once; every other batch, and
+every batch where the extension is not installed, is decoded by orjson record by record
+(``jsonstream``), which counts what it skips.
 """
 
 from __future__ import annotations
@@ -85,10 +86,11 @@ def flat_columns(lines: list[str]) -> dict[str, FlatColumn] | None:
 class FlatJsonRows(JsonRecords):
     """JSON Lines records the native reader read into columns (``flat_columns``).
 
-    The engine reads the columns as they are. A record is decoded (by ``jsonstream.loads``) only
-    for its event; every record, once, only for a field the columns cannot give as ``JsonRecords``
-    resolves it: one some record may hold in another spelling or in an object, or holds as a value
-    no column holds (``FlatColumn.other``), or an integer where ``values`` keeps numbers.
+    The engine reads the columns as they are. A record is decoded (``decoded_records``) only for its
+    event; every record, once, only for a field the columns cannot give as ``JsonRecords`` resolves
+    it: one some record may hold in another spelling or in an object, or holds as a value no column
+    holds (``FlatColumn.other``), or a number where ``values`` keeps numbers. ``records``, when the
+    caller decoded them already.
     """
 
     def __init__(
@@ -98,16 +100,17 @@ class FlatJsonRows(JsonRecords):
         offsets: list[int],
         logsources: list[LogSource],
         materialize: Callable[[dict[str, Any], str, str, LogSource], Event],
+        records: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__([], raws, offsets, logsources, materialize, set(columns))
         self._columns = columns
-        self._decoded: list[dict[str, Any]] | None = None
+        self._decoded = records
         self._texts: dict[str, pa.Array | None] = {}
 
     @property
     def records(self) -> list[dict[str, Any]]:
         if self._decoded is None:
-            self._decoded = list(map(_decoded, self._raws))
+            self._decoded = decoded_records(self._raws)
         return self._decoded
 
     def _record(self, row: int) -> dict[str, Any]:
@@ -162,9 +165,14 @@ class FlatJsonRows(JsonRecords):
 
     def values(self, name: str, rows: Sequence[int]) -> list[Any]:
         column = self._columns.get(name)
-        if self._plain(name) and (column is None or not column.ints):  # text, as sql_value gives it
-            return self.texts(name, rows)
-        return self._looked_up(name, rows)
+        if self._plain(name) and (column is None or not (column.ints or column.other)):
+            return self.texts(name, rows)  # every value text, as sql_value gives it
+        return super().values(name, rows)
+
+
+def decoded_records(raws: list[str]) -> list[dict[str, Any]]:
+    """Lines the reader took, decoded."""
+    return list(map(_decoded, raws))
 
 
 def _decoded(raw: str) -> Any:

@@ -36,7 +36,7 @@ from tocsin.sources.base import (
 )
 from tocsin.sources.inputs import HEAD_BYTES, decode_lines
 from tocsin.sources.jsonbase import JsonParser, Normalized
-from tocsin.sources.jsonstream import JsonLines, is_json_lines, iter_json_records, json_line_blocks, loads
+from tocsin.sources.jsonstream import JsonLines, is_json_lines, iter_json_records, json_line_blocks
 from tocsin.sources.logsource import HINT_FIELDS, infer_logsource
 from tocsin.sources.timeparse import parse_time
 
@@ -315,13 +315,15 @@ class GenericJsonParser(JsonParser, BatchParser):
                 timed |= columns[key].holders()
         if untimed := len(lines) - timed.bit_count():
             stats.warn("record without a readable timestamp", untimed)
+        records = None
         if self.mapper.logsource:
             logsources = [self.mapper.logsource] * len(lines)
+        elif (inferred := _column_logsources(columns, len(lines))) is not None:
+            logsources = inferred
         else:
-            logsources = _column_logsources(columns, len(lines)) or _logsources(
-                [loads(raw) for raw in lines.raws], set(columns)
-            )
-        return flatjson.FlatJsonRows(columns, lines.raws, lines.numbers, logsources, materialize)
+            records = flatjson.decoded_records(lines.raws)
+            logsources = _logsources(records, set(columns))
+        return flatjson.FlatJsonRows(columns, lines.raws, lines.numbers, logsources, materialize, records)
 
     @classmethod
     def recognizes(cls, record: dict[str, Any]) -> int:
