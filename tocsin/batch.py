@@ -165,6 +165,34 @@ DERIVED: dict[str, tuple[str, ...]] = {
 }
 
 
+def resolved(record: dict[str, Any], name: str) -> Any:
+    """Field ``name`` of ``record`` as the record's event gives it (``Event.get``): an ECS field the
+    record holds (neither empty nor an object), else its derived default (``complete_ecs``), else the
+    record's own value, found by path."""
+    if name in DERIVED or name == "user.target.name":
+        own = _ecs_value(record, name)
+        if own is not None:
+            return own
+        if name == "user.target.name":
+            actor = _ecs_value(record, "user.name") if _ecs_value(record, "event.category") == "iam" else None
+        else:
+            first, second = DERIVED[name]
+            actor = _ecs_value(record, first) or _ecs_value(record, second)
+        if actor is not None:
+            return actor
+    value = record.get(name)
+    return lookup_path(record, name) if value is None else value
+
+
+def _ecs_value(record: dict[str, Any], name: str) -> Any:
+    """The ECS field ``name`` as an event holds it: the record's value, but not an empty text (which
+    ``compact`` drops) nor an object."""
+    value = record.get(name)
+    if value is None:
+        value = lookup_path(record, name)
+    return None if value is None or value == "" or isinstance(value, dict) else value
+
+
 class JsonRecords(EventBatch):
     """JSON records of one input, decoded but not yet made into events.
 
@@ -266,29 +294,9 @@ class JsonRecords(EventBatch):
         return self._looked_up(name, rows)
 
     def _looked_up(self, name: str, rows: Sequence[int]) -> list[Any]:
-        """``values`` of any name, record by record: by path, with its derived default."""
-        fallbacks = DERIVED.get(name, ())
+        """``values`` of any name, record by record, as the record's event resolves it."""
         records = self.records
-        out = []
-        for row in rows:
-            record = records[row]
-            value = record.get(name)
-            if value is None:
-                value = lookup_path(record, name)
-                for fallback in fallbacks:
-                    if value is not None:
-                        break
-                    value = record.get(fallback)
-                    if value is None:
-                        value = lookup_path(record, fallback)
-            if (
-                value is None
-                and name == "user.target.name"
-                and lookup_path(record, "event.category") == "iam"
-            ):
-                value = lookup_path(record, "user.name")
-            out.append(sql_value(value))
-        return out
+        return [sql_value(resolved(records[row], name)) for row in rows]
 
     def raw(self, rows: Sequence[int]) -> list[str]:
         return [self._raws[row] for row in rows]

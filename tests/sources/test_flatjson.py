@@ -9,6 +9,7 @@ reasons its documentation gives: a test below checks that it takes every batch f
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.engine.test_batches_match_events import assert_same
 from tocsin.batch import EventList
 from tocsin.scan import ReadSummary, read_batches
 from tocsin.sources import ParseOptions, flatjson
@@ -163,3 +165,66 @@ def test_values_keep_what_sql_value_keeps(tmp_path: Path) -> None:
             name
         )
     assert batch.values("d", [0, 1]) == [1.5, 2.5]
+
+
+FLAT_KEYS = [
+    "@timestamp",
+    "timestamp",
+    "user.name",
+    "process.name",
+    "event.category",
+    "event.dataset",
+    "event.provider",
+    "source.ip",
+    "source.domain",
+    "source.port",
+    "message",
+    "event",
+]
+FLAT_VALUES = st.one_of(
+    st.sampled_from(["sshd", "authentication", "iam", "system.auth", "10.0.0.1", "2025-01-01T00:00:00Z", ""]),
+    st.text(max_size=6),
+    st.integers(min_value=-(2**65), max_value=2**65),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+    st.lists(st.sampled_from(["sshd", "iam", "x"]) | st.integers(0, 9), max_size=2),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.dictionaries(st.sampled_from(FLAT_KEYS), FLAT_VALUES, max_size=7), min_size=1, max_size=30)
+)
+def test_flat_batches_match_their_events(records: list[dict[str, Any]]) -> None:
+    """Whatever the types of a flat record's values, the batch the reader builds gives the engine
+    what the events give (values, texts, routing, counts): ``assert_same`` compares them. Timestamp
+    keys hold readable times (see ``test_unreadable_timestamps_are_not_counted``)."""
+    for record in records:
+        for key in {"@timestamp", "timestamp"} & record.keys():
+            record[key] = "2025-01-01T00:00:00Z"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.jsonl"
+        path.write_text("\n".join(json.dumps(record) for record in records) + "\n")
+        assert_same(path)
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: batches count records without a timestamp key only")
+def test_unreadable_timestamps_are_not_counted(tmp_path: Path) -> None:
+    """A record whose timestamp key holds no readable time (null, a word) is counted "without a
+    readable timestamp" when read as events, not when read as a batch (record or column): telling
+    them apart would parse every record's time (about a tenth of a JSON scan). Routing and alerts
+    are the same either way; only that summary count differs."""
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"@timestamp": null, "user.name": "a"}\n{"@timestamp": "soon", "user.name": "b"}\n')
+    assert_same(path)
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: a key in another spelling beside a null one")
+def test_a_null_key_beside_another_spelling(tmp_path: Path) -> None:
+    """The event of ``{"User.Name": "x", "user.name": null}`` takes ``user.name`` from the other
+    spelling (the parser skips null values); a batch, of records or of columns, reads the null one.
+    Found by the property test above, older than the native reader."""
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"@timestamp": "2025-01-01T00:00:00Z", "User.Name": "x", "user.name": null}\n')
+    assert_same(path)

@@ -128,23 +128,27 @@ class FlatJsonRows(JsonRecords):
             names = [name, "event.category", "user.name"]
         else:
             names = [name, *DERIVED.get(name, ())]
-        if not all(map(self._spelled_plainly, names)) or any(
-            part in self._columns and self._columns[part].other for part in names
-        ):
+        if not all(map(self._spelled_plainly, names)):
             return None
-        texts = [
-            self._columns[part].text if part in self._columns else pa.nulls(len(self), pa.large_string())
-            for part in names
-        ]
-        if len(texts) == 1:
-            return texts[0]
+        columns = [self._columns.get(part) for part in names]
+        if len(names) == 1:
+            column = columns[0]
+            if column is None:
+                return pa.nulls(len(self), pa.large_string())
+            return None if column.other else column.text
+        if any(column is not None and column.typed for column in columns):
+            return None  # a default taken by truthiness (``complete_ecs``): the records' own values
         import pyarrow.compute as pc  # for derived fields alone: a scan without them never imports it
 
-        if name == "user.target.name":  # an iam event's target is its user.name (``complete_ecs``)
-            target, category, user = texts
-            iam = pc.and_(pc.is_null(target), pc.fill_null(pc.equal(category, "iam"), False))
-            return pc.if_else(iam, user, target)
-        return pc.coalesce(*texts)
+        absent = pa.nulls(len(self), pa.large_string())
+        texts = [absent if column is None else column.text for column in columns]
+        # as ``resolved``: an ECS field holds no empty text, the record's own value comes last
+        held = [pc.if_else(pc.equal(text, ""), absent, text) for text in texts]
+        if name == "user.target.name":  # an iam event's target is its user.name
+            own, category, user = held
+            iam = pc.fill_null(pc.equal(category, "iam"), False)
+            return pc.coalesce(own, pc.if_else(iam, user, absent), texts[0])
+        return pc.coalesce(*held, texts[0])
 
     def text_columns(self, names: Sequence[str], rows: Sequence[int]) -> TextColumns:
         columns = TextColumns()
