@@ -360,10 +360,14 @@ fn flat_columns(
         .iter()
         .map(|item| item.downcast_into::<PyString>())
         .collect::<Result<_, _>>()?;
-    let views: Vec<&str> = items
+    // A text Python holds but UTF-8 cannot (a lone surrogate) is not taken either.
+    let Ok(views) = items
         .iter()
         .map(|item| item.to_str())
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<&str>, _>>()
+    else {
+        return Ok(None);
+    };
     let Some(table) = read(&views) else {
         return Ok(None);
     };

@@ -122,6 +122,10 @@ def test_refuses_what_orjson_reads_otherwise(line: str) -> None:
     assert flatjson.flat_columns(['{"a": "plain"}', line]) is None
 
 
+def test_refuses_text_utf8_cannot_hold() -> None:
+    assert flatjson.flat_columns(['{"a": "plain"}', '{"a": "\ud800"}']) is None
+
+
 def test_refuses_more_keys_than_columns() -> None:
     lines = [json.dumps({f"k{index}": index}) for index in range(600)]
     assert flatjson.flat_columns(lines) is None
