@@ -103,6 +103,15 @@ struct Value<'c> {
     listed: bool,
 }
 
+impl Value<'_> {
+    /// An integer, in decimal as Python writes it.
+    fn integer(self, digits: &str) {
+        self.column.ints = true;
+        self.column.typed = true;
+        self.column.set(self.row, digits.as_bytes());
+    }
+}
+
 impl<'de, 'c> DeserializeSeed<'de> for Value<'c> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -120,17 +129,11 @@ impl<'de, 'c> Visitor<'de> for Value<'c> {
         Ok(())
     }
     fn visit_i64<E: de::Error>(self, number: i64) -> Result<(), E> {
-        self.column.ints = true;
-        self.column.typed = true;
-        self.column
-            .set(self.row, itoa::Buffer::new().format(number).as_bytes());
+        self.integer(itoa::Buffer::new().format(number));
         Ok(())
     }
     fn visit_u64<E: de::Error>(self, number: u64) -> Result<(), E> {
-        self.column.ints = true;
-        self.column.typed = true;
-        self.column
-            .set(self.row, itoa::Buffer::new().format(number).as_bytes());
+        self.integer(itoa::Buffer::new().format(number));
         Ok(())
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
