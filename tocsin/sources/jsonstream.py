@@ -235,12 +235,11 @@ class JsonLines:
         self.values += other.values
 
     def select(self, rows: list[int]) -> JsonLines:
-        """The records at positions ``rows``."""
+        """The decoded records at positions ``rows``."""
         return JsonLines(
             [self.numbers[row] for row in rows],
             [self.raws[row] for row in rows],
-            [self.values[row] for row in rows] if self.decoded else [],
-            self.decoded,
+            [self.values[row] for row in rows],
         )
 
     def take(self, count: int) -> JsonLines:
