@@ -19,6 +19,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use std::collections::HashMap;
 use std::fmt;
 
+mod syslog;
+
 /// One text column being filled, a line at a time, in Arrow's large-string layout.
 struct Column {
     data: Vec<u8>,
@@ -56,6 +58,15 @@ impl Column {
             start: 0,
             first: None,
             uniform: true,
+        }
+    }
+
+    /// A column that does not track whether every line holds the same text (`uniform` is false).
+    fn untracked(rows: usize) -> Self {
+        Column {
+            first: Some(None),
+            uniform: false,
+            ..Column::new(rows)
         }
     }
 
@@ -352,6 +363,22 @@ struct ReadColumn {
     uniform: bool,
 }
 
+impl ReadColumn {
+    fn new(py: Python<'_>, column: Column) -> Self {
+        ReadColumn {
+            valid: PyBytes::new(py, &column.valid).unbind(),
+            offsets: PyBytes::new(py, &column.offsets).unbind(),
+            data: PyBytes::new(py, &column.data).unbind(),
+            nulls: column.nulls,
+            present: PyBytes::new(py, &column.present).unbind(),
+            other: column.other,
+            ints: column.ints,
+            typed: column.typed,
+            uniform: column.uniform,
+        }
+    }
+}
+
 /// The keys `lines` hold, in the order first seen, each with its column (see the module doc);
 /// None when a line is not taken.
 #[pyfunction]
@@ -377,17 +404,7 @@ fn flat_columns(
     let columns = table
         .columns
         .into_iter()
-        .map(|column| ReadColumn {
-            valid: PyBytes::new(py, &column.valid).unbind(),
-            offsets: PyBytes::new(py, &column.offsets).unbind(),
-            data: PyBytes::new(py, &column.data).unbind(),
-            nulls: column.nulls,
-            present: PyBytes::new(py, &column.present).unbind(),
-            other: column.other,
-            ints: column.ints,
-            typed: column.typed,
-            uniform: column.uniform,
-        })
+        .map(|column| ReadColumn::new(py, column))
         .collect();
     Ok(Some((table.names, columns)))
 }
@@ -395,5 +412,6 @@ fn flat_columns(
 #[pymodule]
 fn tocsin_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(flat_columns, module)?)?;
+    module.add_class::<syslog::SyslogReader>()?;
     Ok(())
 }

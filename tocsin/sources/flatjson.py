@@ -1,16 +1,14 @@
 """JSON Lines records read into columns by the native reader, one column per key, and served to the
 engine from them.
 
-The reader is the ``tocsin_native`` extension (``native/``, Rust: ``pip install ./native``; the
-README's test command builds it). It takes a batch of lines only when each is a flat JSON object
-(no value an object) it reads exactly as orjson would, with each key once; every other batch, and
-every batch where the extension is not installed, is decoded by orjson record by record
-(``jsonstream``), which counts what it skips.
+The reader is the ``tocsin_native`` extension (``sources.native``). It takes a batch of lines only
+when each is a flat JSON object (no value an object) it reads exactly as orjson would, with each key
+once; every other batch, and every batch where the extension is not installed, is decoded by orjson
+record by record (``jsonstream``), which counts what it skips.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,15 +19,10 @@ import pyarrow as pa
 from tocsin.batch import DERIVED, JsonRecords, TextColumns
 from tocsin.model.event import Event, LogSource
 from tocsin.sources.jsonstream import loads
-
-_read: Callable[[list[str]], Any] | None
-try:
-    _read = importlib.import_module("tocsin_native").flat_columns
-except ImportError:  # not built: orjson decodes every record
-    _read = None
+from tocsin.sources.native import NATIVE, text_array
 
 #: True when the native reader is installed.
-AVAILABLE = _read is not None
+AVAILABLE = NATIVE is not None
 
 
 @dataclass(frozen=True)
@@ -58,21 +51,16 @@ class FlatColumn:
 def flat_columns(lines: list[str]) -> dict[str, FlatColumn] | None:
     """The columns of ``lines`` by key, or None when the reader is not installed or does not take
     them (see the module doc)."""
-    if _read is None:
+    if NATIVE is None:
         return None
-    read = _read(lines)
+    read = NATIVE.flat_columns(lines)
     if read is None:
         return None
     count = len(lines)
     names, columns = read
     return {
         name: FlatColumn(
-            pa.Array.from_buffers(
-                pa.large_string(),
-                count,
-                [pa.py_buffer(column.valid), pa.py_buffer(column.offsets), pa.py_buffer(column.data)],
-                null_count=column.nulls,
-            ),
+            text_array(column, count),
             pa.Array.from_buffers(pa.bool_(), count, [None, pa.py_buffer(column.present)]),
             column.other,
             column.ints,

@@ -13,7 +13,7 @@ from typing import Any
 from tocsin.model.event import LogSource
 from tocsin.sources.base import ParseOptions
 from tocsin.sources.jsonbase import JsonParser, Normalized
-from tocsin.sources.linux_auth import PROGRAMS, classify_other
+from tocsin.sources.linux_auth import PROGRAMS, PamOnly
 from tocsin.sources.syslog import _FACILITIES, _SEVERITIES
 
 Classifier = Callable[[str, bool], dict[str, Any]]
@@ -87,7 +87,7 @@ class JournaldParser(JsonParser):
         """The classifier and logsources of a program, as the syslog parser derives them."""
         known = self._programs.get((base, pam_style))
         if known is None:
-            classifier, services = PROGRAMS.get(base, (classify_other(base), ()))
+            classifier, services = PROGRAMS.get(base, (PamOnly(base), ()))
             plain = LogSource.of("linux", (*services, "syslog"))
             known = (classifier, plain, plain.with_category("authentication"))
             self._programs[(base, pam_style)] = known

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 _IP = r"(?P<ip>[0-9a-fA-F:.]*[0-9a-fA-F])"
@@ -304,13 +305,14 @@ def classify_klogind(message: str, pam_style: bool) -> Fields:
     return {}
 
 
-def classify_other(program: str) -> Callable[[str, bool], Fields]:
-    """Any other program: only PAM's generic messages are understood."""
+@dataclass(frozen=True)
+class PamOnly:
+    """Any other program: only PAM's generic messages are understood, for ``program``."""
 
-    def classify(message: str, pam_style: bool) -> Fields:
-        return _pam(message, program)
+    program: str
 
-    return classify
+    def __call__(self, message: str, pam_style: bool) -> Fields:
+        return _pam(message, self.program)
 
 
 #: Program name -> (classifier, Sigma services the program's lines belong to).
@@ -323,6 +325,6 @@ PROGRAMS: dict[str, tuple[Classifier, tuple[str, ...]]] = {
     "ftpd": (classify_ftpd, ("auth",)),
     "proftpd": (classify_ftpd, ("auth",)),
     "klogind": (classify_klogind, ("auth",)),
-    "cron": (classify_other("cron"), ("cron",)),
-    "CRON": (classify_other("cron"), ("cron",)),
+    "cron": (PamOnly("cron"), ("cron",)),
+    "CRON": (PamOnly("cron"), ("cron",)),
 }

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from tocsin.model.event import Event, LogSource
 from tocsin.sources.base import BatchParser, InputSource, InputStats, ParseOptions, Sample
 from tocsin.sources.inputs import decode_lines
-from tocsin.sources.linux_auth import PROGRAMS, Classifier, classify_other
+from tocsin.sources.linux_auth import PROGRAMS, Classifier, PamOnly
 
 if TYPE_CHECKING:
     from tocsin.batch import EventBatch
@@ -190,7 +190,7 @@ class SyslogLines:
         """A program's classifier, and its log source for plain and for authentication lines."""
         known = self._programs.get((base, pam_style))
         if known is None:
-            classifier, services = PROGRAMS.get(base, (classify_other(base), ()))
+            classifier, services = PROGRAMS.get(base, (PamOnly(base), ()))
             plain = LogSource.of("linux", (*services, "syslog"))
             known = (classifier, plain, plain.with_category("authentication"))
             self._programs[(base, pam_style)] = known

@@ -1,33 +1,34 @@
-"""Syslog lines a batch at a time: headers split a column at a time, events made only where needed.
+"""Syslog lines a batch at a time: split and classified into columns, events made only where needed.
 
-RE2 over an Arrow column of lines splits every RFC 3164 header and program tag (the
-``_FAST_HEADER`` pattern is ``syslog._RFC3164`` followed by ``syslog._TAG``); timestamps are
-computed once per distinct stamp; a program's classifier runs only on lines that can mean
-something to it (its own lines, and PAM's authentication and session messages for any other
-program). The engine reads the header columns directly; an ``Event`` is made, by the same code
-as ``SyslogParser.parse``, only for a row that raised something or whose document is asked for.
+The native reader (``sources.native``, ``native/src/syslog.rs``) splits each RFC 3164 line's header
+and classifies sshd's, sudo's and PAM's messages into columns, as ``SyslogParser.parse`` does
+(``linux_auth``'s regular expressions are given to it; the tests compare the two). Timestamps are
+computed once per distinct stamp. The engine reads the columns directly; an ``Event`` is made, by
+the same code as ``parse``, only for a row that raised something or whose document is asked for.
 
-Lines the fast pattern cannot take exactly as Python's ``re`` would take them (anything but
-printable ASCII and tabs, other header shapes, "message repeated N times") go through
-``SyslogLines.events`` one by one, in their place, so a batch gives the same events in the same
-order as ``parse``. A pinned ``--year`` advances line by line, so those inputs are read by ``parse``.
+Lines the reader does not take (anything but printable ASCII and tabs, other header shapes,
+"message repeated N times", programs whose classifiers it lacks) go through ``SyslogLines.events``
+one by one, in their place, so a batch gives the same events in the same order as ``parse``. A
+pinned ``--year`` advances line by line, so those inputs are read by ``parse``, and so is every
+input where the native reader is not installed.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
+from functools import cache
 from itertools import islice
-from typing import Any, cast
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tocsin.batch import EVENT_LIST_ROWS, TEXT_TYPES, EventBatch, EventList
+from tocsin.batch import EVENT_LIST_ROWS, EventBatch, EventList
 from tocsin.model.event import Event, LogSource, record_id, sql_value
+from tocsin.sources import linux_auth
 from tocsin.sources.base import InputSource, InputStats
 from tocsin.sources.inputs import decode_lines
-from tocsin.sources.linux_auth import PROGRAMS
+from tocsin.sources.native import NATIVE, text_array
 from tocsin.sources.syslog import (
     _FACILITIES,
     _SEVERITIES,
@@ -37,18 +38,8 @@ from tocsin.sources.syslog import (
     split_program,
 )
 
-#: ``syslog._RFC3164`` then ``syslog._TAG`` up to the message, anchored as ``re.match`` anchors them.
-_FAST_HEADER = (
-    r"^(?:<(?P<pri>\d{1,3})>)?(?P<stamp>[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d)(?:\.\d+)? (?P<host>\S+) "
-    r"(?P<prog>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: ?"
-)
-#: The same header without its groups: removing it leaves the message. RE2 finds a match without
-#: groups in one DFA pass, far faster than it extracts groups, so the message is not a group.
-_HEADER_MATCH = re.sub(r"\(\?P<\w+>", "(?:", _FAST_HEADER)
-#: Lines on which RE2's ``\d``, ``\s`` and ``.`` mean what Python's mean: printable ASCII and tabs.
-_PLAIN_TEXT = r"^[\x20-\x7e\t]*$"
-#: What PAM says that ``linux_auth._pam`` understands: other programs' lines without it classify as {}.
-_PAM_MESSAGES = r"authentication failure; logname=|session (?:opened|closed) for user "
+#: The header columns the native reader gives, in its order.
+_PARTS = ("pri", "stamp", "host", "prog", "pid", "msg")
 #: Header fields, which win over what a classifier found (``syslog.line_fields``).
 _HEADER = (
     "host.name",
@@ -59,7 +50,7 @@ _HEADER = (
     "log.syslog.severity.name",
 )
 #: The event's ``original`` keys, resolved case-insensitively like ``lookup_path`` would.
-_ORIGINAL = {"hostname": 0, "program": 1, "pid": 2, "message": 3}
+_ORIGINAL = {"hostname": "host", "program": "prog", "pid": "pid", "message": "msg"}
 #: Fields a split line derives when its classified fields lack them (see ``SyslogRows.values``).
 _DERIVED = frozenset({"event.provider", "source.address"})
 
@@ -68,7 +59,8 @@ def syslog_batches(
     parser: SyslogParser, source: InputSource, stats: InputStats, size: int
 ) -> Iterator[EventBatch]:
     """The input's events in batches of at most ``size`` lines (see module doc)."""
-    if parser.options.year is not None:
+    reader = _reader()
+    if parser.options.year is not None or reader is None:
         events = parser.parse(source, stats)
         while chunk := list(islice(events, min(size, EVENT_LIST_ROWS))):
             yield EventList(chunk)
@@ -78,59 +70,75 @@ def syslog_batches(
         decoded = decode_lines(stream, stats, parser.options.max_record_bytes, source.first_line)
         while numbered := list(islice(decoded, size)):
             stats.records += len(numbered)
-            yield _batch(lines, numbered, stats)
+            yield _batch(reader, lines, numbered, stats)
 
 
-def _batch(lines: SyslogLines, chunk: list[tuple[int, str]], stats: InputStats) -> SyslogRows:
-    texts = pa.array([text for _, text in chunk], pa.string())
-    plain = pc.match_substring_regex(texts, _PLAIN_TEXT)
-    parts = _split_headers(pc.if_else(plain, texts, pa.scalar(None, pa.string())))
-    messages = pc.struct_field(parts, "msg")
-    repeats = pc.fill_null(pc.match_substring(messages, "message repeated "), True)
-    fast = pc.and_(pc.is_valid(parts), pc.invert(repeats)).to_pylist()
-    epochs = _epochs(lines, pc.struct_field(parts, "stamp")).to_pylist()
-    programs = pc.struct_field(parts, "prog").dictionary_encode()
+@cache
+def _reader() -> Any:
+    """The native reader, given ``linux_auth``'s patterns and which classifier each program has;
+    None when the extension is not installed."""
+    if NATIVE is None:
+        return None
+    patterns = {
+        "pam_failure": linux_auth._PAM_FAILURE.pattern,
+        "pam_session": linux_auth._PAM_SESSION.pattern,
+        "sudo": linux_auth._SUDO_COMMAND.pattern,
+        "address": linux_auth._ADDRESS.pattern,
+    }
+    sshd = [(list(words), pattern.pattern, action) for words, pattern, action in linux_auth._SSHD]
+    return NATIVE.SyslogReader(
+        patterns, sshd, {name: _kind(classifier) for name, (classifier, _) in linux_auth.PROGRAMS.items()}
+    )
+
+
+def _kind(classifier: linux_auth.Classifier) -> str:
+    """How the native reader classifies a program's lines: as sshd, sudo, PAM only, or not at all."""
+    if classifier is linux_auth.classify_sshd:
+        return "sshd"
+    if classifier is linux_auth.classify_sudo:
+        return "sudo"
+    if isinstance(classifier, linux_auth.PamOnly):
+        return f"pam:{classifier.program}"
+    return "caller"
+
+
+def _batch(reader: Any, lines: SyslogLines, chunk: list[tuple[int, str]], stats: InputStats) -> SyslogRows:
+    taken, header, names, fields, shapes, shape_of = reader.read([text for _, text in chunk])
+    count = len(chunk)
+    parts = dict(zip(_PARTS, (text_array(column, count) for column in header), strict=True))
+    epochs = _epochs(lines, parts["stamp"]).to_pylist()
+    programs = parts["prog"].dictionary_encode()
     known = [_Program(lines, program) for program in programs.dictionary.to_pylist()]
     program_of = programs.indices.to_pylist()
-    own = pc.take(pa.array([program.own for program in known], pa.bool_()), programs.indices)
-    pam = pc.match_substring_regex(messages, _PAM_MESSAGES)
-    classify = pc.fill_null(pc.or_(own, pam), False).to_pylist()
-    message_list = messages.to_pylist()
-    rows = SyslogRows(lines.name, chunk, parts)
+    classified = {name: column for name, column in zip(names, fields, strict=True) if column.nulls < count}
+    category = classified.get("event.category")
+    categories = text_array(category, count).to_pylist() if category else [None] * count
+    rows = SyslogRows(
+        lines.name,
+        chunk,
+        parts,
+        classified,
+        [tuple(names[field] for field in shape) for shape in shapes],
+        memoryview(shape_of).cast("H"),
+    )
     add_row, add_logsource = rows._rows.append, rows._logsources.append
     added = 0
-    for position, is_fast in enumerate(fast):
-        if not is_fast:
+    for position, (is_taken, timestamp, program_index, kind) in enumerate(
+        zip(taken, epochs, program_of, categories, strict=True)
+    ):
+        if not is_taken:
             number, text = chunk[position]
             rows.add_events(list(lines.events(number, text, stats)))
             continue
-        timestamp = epochs[position]
         if timestamp is None:
             stats.skip("invalid timestamp")
             continue
-        program = known[program_of[position]]
-        if classify[position]:
-            classified = program.classifier(message_list[position], program.pam_style)
-            category = classified.get("event.category")
-            add_logsource(program.authentication if category == "authentication" else program.plain)
-        else:
-            classified = None
-            add_logsource(program.plain)
-        add_row((position, timestamp, classified, program.base))
+        program = known[program_index]
+        add_logsource(program.authentication if kind == "authentication" else program.plain)
+        add_row((position, timestamp, program.base))
         added += 1
     stats.events += added
     return rows
-
-
-def _split_headers(texts: pa.Array) -> pa.StructArray:
-    """Each line's header groups and ``msg``, the rest of the line; null where no header starts it."""
-    header = pc.extract_regex(texts, _FAST_HEADER)
-    split = pc.is_valid(header)
-    messages = pc.if_else(
-        split, pc.replace_substring_regex(texts, _HEADER_MATCH, ""), pa.scalar(None, pa.string())
-    )
-    names = [header.type.field(index).name for index in range(header.type.num_fields)]
-    return pa.StructArray.from_arrays([*header.flatten(), messages], [*names, "msg"], mask=pc.invert(split))
 
 
 def _epochs(lines: SyslogLines, stamps: pa.Array) -> pa.Array:
@@ -147,30 +155,40 @@ def _epochs(lines: SyslogLines, stamps: pa.Array) -> pa.Array:
 
 
 class _Program:
-    """What a batch needs of one program tag: its base name, classifier and log sources."""
+    """What a batch needs of one program tag: its base name and log sources."""
 
-    __slots__ = ("authentication", "base", "classifier", "own", "pam_style", "plain")
+    __slots__ = ("authentication", "base", "plain")
 
     def __init__(self, lines: SyslogLines, program: str) -> None:
-        self.base, self.pam_style = split_program(program)
-        self.classifier, self.plain, self.authentication = lines.program(self.base, self.pam_style)
-        #: The program has a classifier of its own (else only PAM messages mean something).
-        self.own = self.base in PROGRAMS
+        self.base, pam_style = split_program(program)
+        _, self.plain, self.authentication = lines.program(self.base, pam_style)
 
 
-#: A line split a column at a time: (line position, timestamp, classified fields or None, program base).
-_SplitLine = tuple[int, float, dict[str, Any] | None, str]
+#: A line the native reader took: (line position, timestamp, program base).
+_SplitLine = tuple[int, float, str]
 
 
 class SyslogRows(EventBatch):
-    """The rows of one chunk of lines: header columns and classified fields for the lines split a
-    column at a time, whole events for the others (see module doc)."""
+    """The rows of one chunk of lines: header and classified columns for the lines the native
+    reader took, whole events for the others (see module doc)."""
 
     holds_lists = False  # header and message fields: text and numbers
 
-    def __init__(self, name: str, chunk: list[tuple[int, str]], parts: pa.StructArray) -> None:
+    def __init__(
+        self,
+        name: str,
+        chunk: list[tuple[int, str]],
+        parts: dict[str, pa.Array],
+        classified: dict[str, Any],
+        shapes: list[tuple[str, ...]],
+        shape_of: Sequence[int],
+    ) -> None:
         self._name, self._chunk = name, chunk
         self._parts = parts
+        #: The reader's columns of classified fields (those some line holds), and each line's
+        #: fields in the order its classifier set them.
+        self._classified = classified
+        self._shapes, self._shape_of = shapes, shape_of
         self._columns: dict[str, list[Any]] = {}
         #: Per row: a split line or a whole event.
         self._rows: list[_SplitLine | Event] = []
@@ -191,11 +209,25 @@ class SyslogRows(EventBatch):
         return EventList.group_by_logsource(self._logsources)
 
     def _part(self, name: str) -> list[Any]:
+        """A header part (``_PARTS``) of every line position."""
         column = self._columns.get(name)
         if column is None:
-            column = pc.struct_field(self._parts, name).to_pylist()
-            if name in ("pid", "pri"):  # RE2 gives "" for a group that took no part; Python None
-                column = [value or None for value in column]
+            column = self._columns[name] = self._parts[name].to_pylist()
+        return column
+
+    def _field(self, name: str) -> list[Any] | None:
+        """A classified field of every line position, as the classifier gives it; None when no
+        line has it."""
+        column = self._columns.get(name)
+        if column is None:
+            read = self._classified.get(name)
+            if read is None:
+                return None
+            column = text_array(read, len(self._chunk)).to_pylist()
+            if read.ints:
+                column = [None if value is None else int(value) for value in column]
+            elif read.typed:  # a flag: true where set
+                column = [None if value is None else True for value in column]
             self._columns[name] = column
         return column
 
@@ -208,30 +240,44 @@ class SyslogRows(EventBatch):
                 for entry in map(entries.__getitem__, rows)
             ]
         original = _ORIGINAL.get(name.lower()) if "." not in name else None
+        column = self._field(name) if original is None else None
         if original is None and not self._whole_events and name not in _DERIVED:
             # every row a split line, and the field only among its classified fields: no branch per row
-            lines = cast(list[_SplitLine], self._rows)
-            got = [line[2].get(name) if line[2] else None for line in map(lines.__getitem__, rows)]
-            if set(map(type, got)) <= TEXT_TYPES:
-                return got
-            return [value if value is None or type(value) is str else sql_value(value) for value in got]
+            if column is None:
+                return [None] * len(rows)
+            lines = [entries[row] for row in rows]
+            got = [column[line[0]] for line in lines]  # type: ignore[index]
+            if name in self._typed_fields():
+                return [sql_value(value) for value in got]
+            return got
         out: list[Any] = []
         for row in rows:
             entry = entries[row]
             if isinstance(entry, Event):
                 out.append(EventList.field_value(entry, name))
                 continue
-            position, _, classified, base = entry
-            value = classified.get(name) if classified else None
+            position, _, base = entry
+            value = column[position] if column is not None else None
             if value is None:
                 if name == "event.provider":
                     value = base or None
-                elif name == "source.address" and classified:
-                    value = classified.get("source.ip") or classified.get("source.domain")
+                elif name == "source.address":
+                    value = self._derived_address(position)
                 elif original is not None:
-                    value = self._original(position, original)
+                    value = self._part(original)[position]
             out.append(value if value is None or type(value) is str else sql_value(value))
         return out
+
+    def _typed_fields(self) -> set[str]:
+        return {name for name, read in self._classified.items() if read.typed}
+
+    def _derived_address(self, position: int) -> Any:
+        """``source.address`` of a line whose classifier set none: its source IP or domain."""
+        for name in ("source.ip", "source.domain"):
+            column = self._field(name)
+            if column is not None and column[position]:
+                return column[position]
+        return None
 
     def _header(self, name: str) -> list[Any] | None:
         """A header field for every line of the chunk, as the engine compares it; None for other fields."""
@@ -241,15 +287,6 @@ class SyslogRows(EventBatch):
         if column is None:
             column = self._columns[name] = _header_column(self, name)
         return column
-
-    def _original(self, position: int, key: int) -> Any:
-        if key == 0:
-            return self._part("host")[position]
-        if key == 1:
-            return self._part("prog")[position]
-        if key == 2:
-            return self._part("pid")[position]
-        return self._part("msg")[position]
 
     def raw(self, rows: Sequence[int]) -> list[str]:
         out = []
@@ -276,12 +313,14 @@ class SyslogRows(EventBatch):
             return entry
         event = self._cache.get(row)
         if event is None:
-            position, timestamp, classified, base = entry
+            position, timestamp, base = entry
+            classified = {
+                name: self._field(name)[position]  # type: ignore[index]
+                for name in self._shapes[self._shape_of[position]]
+            }
             host, program = self._part("host")[position], self._part("prog")[position]
             pid, message = self._part("pid")[position], self._part("msg")[position]
-            fields = line_fields(
-                dict(classified or {}), host, program, base, pid, message, self._part("pri")[position]
-            )
+            fields = line_fields(classified, host, program, base, pid, message, self._part("pri")[position])
             number, text = self._chunk[position]
             event = self._cache[row] = Event(
                 timestamp=timestamp,
