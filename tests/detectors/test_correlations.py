@@ -126,6 +126,19 @@ def test_temporal_needs_every_rule_in_the_window(tmp_path):
     assert set(alerts[0].evidence) == {e.id for e in events}
 
 
+def test_temporal_with_a_threshold_alerts_on_as_few_rules_as_it_allows(tmp_path):
+    """A group whose events come from fewer referenced rules than a condition without a threshold
+    needs is passed over unread, but only below the threshold: ``gte: 1`` alerts on one rule's
+    events, ``lte: 1`` too, and without a condition one rule's events never alert."""
+    events = [*failures("1.1.1.1", 2, user="bob")]
+    for condition, expected in [("gte: 1", 1), ("lte: 1", 1), ("gte: 2", 0), (None, 0)]:
+        body = "    rules: [failed_login, successful_login]"
+        if condition:
+            body += f"\n    condition:\n        {condition}"
+        rules = ruleset_from(tmp_path, correlation("temporal", body, group_by="user.name"))
+        assert len(run(rules, events)) == expected, condition
+
+
 def test_temporal_ordered_requires_the_order(tmp_path):
     body = "    rules: [failed_login, successful_login]"
     rules = ruleset_from(tmp_path, correlation("temporal_ordered", body, group_by="user.name"))

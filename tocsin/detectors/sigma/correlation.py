@@ -116,12 +116,25 @@ class CorrelationRule:
         """The fewest candidate rows a group must hold before a window of it can qualify: the threshold
         of a count held to at least (or exactly) N when the count cannot exceed the window's rows
         (``event_count``, ``value_count``); 1 for any other rule."""
+        if self.kind not in ("event_count", "value_count"):
+            return 1
+        return self._least_metric()
+
+    @property
+    def least_slots(self) -> int:
+        """The fewest referenced rules a group's rows must come from before a window of it can
+        qualify: every one for a temporal correlation without a condition, the threshold of one held
+        to at least (or exactly) N, as its metric counts referenced rules; 1 for any other rule (a
+        boolean condition with ``not`` may hold with fewer)."""
+        if self.kind not in ("temporal", "temporal_ordered") or self.expression is not None:
+            return 1
+        return len(self.references) if self.op is None else self._least_metric()
+
+    def _least_metric(self) -> int:
+        """The least whole metric the condition holds for, when it is held to at least (or exactly)
+        a number; 1 otherwise."""
         threshold = self.threshold
-        if (
-            self.kind not in ("event_count", "value_count")
-            or threshold is None
-            or not math.isfinite(threshold)
-        ):
+        if threshold is None or not math.isfinite(threshold):
             return 1
         if self.op in ("gte", "eq"):
             return max(1, math.ceil(threshold))
@@ -217,7 +230,8 @@ class CorrelationRunner:
         """The rule's candidate rows ``(gkey, gvalues, ts, eid, slot, value, evidence, seq)``, all of
         them or those in ``scope`` (see ``RowScope``), sorted by group, time and arrival: ``seq``
         (the order events were read in, so the log's own order) breaks ties of equal times."""
-        selects, parameters = [], []
+        selects, parameters, needed = [], [], []
+        every_rule = rule.least_slots == len(rule.references) > 1
         for ref in rule.references:
             physical = [ref.physical(name) for name in rule.group_by]
             key = "json_array(" + ", ".join(f"lower({quote_name(f)})" for f in physical) + ")"
@@ -255,8 +269,12 @@ class CorrelationRunner:
                 f"{ref.slot} AS slot, {value} AS value, {evidence} AS evidence, {seq} AS seq "
                 f"FROM {source} WHERE {where} AND {present}"
             )
+            if every_rule and scope is None:
+                needed.append(f"EXISTS (SELECT 1 FROM {source} WHERE {where} AND {present})")
         if not selects:
             return iter(())
+        if needed and not self.connection.execute(f"SELECT {' AND '.join(needed)}").fetchone()[0]:
+            return iter(())  # a rule every window needs has no row: none can qualify
         return self.connection.execute(" UNION ALL ".join(selects) + " ORDER BY gkey, ts, seq", parameters)
 
     def _columns(self, table: str) -> set[str]:
@@ -265,17 +283,33 @@ class CorrelationRunner:
         return {row[1] for row in self.connection.execute(pragma)}
 
     def _evaluate(self, rule: CorrelationRule, record_hits: RecordHits | None) -> Iterator[Episode]:
-        least = rule.least_rows
+        least, slots = rule.least_rows, rule.least_slots
         for _, group in itertools.groupby(self.rows(rule), key=operator.itemgetter(0)):
-            # A group too small for any window to qualify (one source among thousands that failed
-            # once or twice) is read, not fed: feeding a row costs several times reading it.
-            head = list(itertools.islice(group, least))
-            if len(head) < least:
+            fed = _worth_feeding(group, least, slots)
+            if fed is None:
                 continue
+            head, rest = fed
             window = _GroupWindow(rule, json.loads(head[0][1]), self.evidence_cap, record_hits)
-            for row in itertools.chain(head, group):
+            for row in itertools.chain(head, rest):
                 yield from window.feed(row)
             yield from window.close()
+
+
+def _worth_feeding(
+    group: Iterator[tuple[Any, ...]], least: int, slots: int
+) -> tuple[list[tuple[Any, ...]], Iterator[tuple[Any, ...]]] | None:
+    """A group's rows (read so far, and the rest) when a window of it may qualify; None for a group
+    too small (one source among thousands that failed once or twice), or whose rows come from too
+    few of the rules a temporal correlation refers to (an account that logged in but never failed):
+    feeding a row costs several times reading it."""
+    head = list(itertools.islice(group, least))
+    if len(head) < least:
+        return None
+    if slots > 1:
+        head += group
+        if len({row[4] for row in head}) < slots:
+            return None
+    return head, group
 
 
 #: Called when a window of a nested correlation qualifies: its end time, group, new evidence
