@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from functools import cache
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -223,12 +223,7 @@ class SyslogRows(EventBatch):
             read = self._classified.get(name)
             if read is None:
                 return None
-            column = text_array(read, len(self._chunk)).to_pylist()
-            if read.ints:
-                column = [None if value is None else int(value) for value in column]
-            elif read.typed:  # a flag: true where set
-                column = [None if value is None else True for value in column]
-            self._columns[name] = column
+            column = self._columns[name] = _typed(read, text_array(read, len(self._chunk)))
         return column
 
     def values(self, name: str, rows: Sequence[int]) -> list[Any]:
@@ -313,26 +308,55 @@ class SyslogRows(EventBatch):
             return entry
         event = self._cache.get(row)
         if event is None:
-            position, timestamp, base = entry
-            classified = {
-                name: self._field(name)[position]  # type: ignore[index]
-                for name in self._shapes[self._shape_of[position]]
-            }
-            host, program = self._part("host")[position], self._part("prog")[position]
-            pid, message = self._part("pid")[position], self._part("msg")[position]
-            fields = line_fields(classified, host, program, base, pid, message, self._part("pri")[position])
-            number, text = self._chunk[position]
-            event = self._cache[row] = Event(
-                timestamp=timestamp,
-                fields=fields,
-                original={"hostname": host, "program": program, "pid": pid, "message": message},
-                raw=text,
-                logsource=self._logsources[row],
-                input=self._name,
-                offset=str(number),
-                format="syslog",
-            )
+            self.events_at([row])
+            event = self._cache[row]
         return event
+
+    def events_at(self, rows: Sequence[int]) -> list[Event]:
+        """Rows ``rows`` as whole events: the columns' values at their lines taken together."""
+        entries, cache = self._rows, self._cache
+        wanted = sorted({row for row in rows if row not in cache and not isinstance(entries[row], Event)})
+        if wanted:
+            lines = cast(list[_SplitLine], [entries[row] for row in wanted])
+            at = pa.array([line[0] for line in lines], pa.int64())
+            parts = {name: self._parts[name].take(at).to_pylist() for name in _PARTS}
+            shapes = [self._shapes[self._shape_of[line[0]]] for line in lines]
+            fields = {
+                name: _typed(
+                    self._classified[name], text_array(self._classified[name], len(self._chunk)).take(at)
+                )
+                for name in set().union(*shapes)
+            }
+            for index, (row, (position, timestamp, base), shape) in enumerate(
+                zip(wanted, lines, shapes, strict=True)
+            ):
+                host, program, pid, message = (parts[name][index] for name in ("host", "prog", "pid", "msg"))
+                classified = {name: fields[name][index] for name in shape}
+                number, text = self._chunk[position]
+                cache[row] = Event(
+                    timestamp=timestamp,
+                    fields=line_fields(classified, host, program, base, pid, message, parts["pri"][index]),
+                    original={"hostname": host, "program": program, "pid": pid, "message": message},
+                    raw=text,
+                    logsource=self._logsources[row],
+                    input=self._name,
+                    offset=str(number),
+                    format="syslog",
+                )
+        return [
+            entry if isinstance(entry, Event) else cache[row]
+            for row, entry in zip(rows, map(entries.__getitem__, rows), strict=True)
+        ]
+
+
+def _typed(read: Any, texts: pa.Array) -> list[Any]:
+    """A classified column's values as the classifier gives them: text, integers, or flags (true)."""
+    values = texts.to_pylist()
+    if read.ints:
+        return [None if value is None else int(value) for value in values]
+    if read.typed:
+        return [None if value is None else True for value in values]
+    return values
 
 
 def _header_column(rows: SyslogRows, name: str) -> list[Any]:

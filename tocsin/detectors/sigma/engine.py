@@ -147,12 +147,12 @@ class SigmaEngine:
         flags: dict[int, set[int]] = defaultdict(set)
         for rule, index in self.matches(batch):
             result.matches.append((rule, index))
-            if rule.emits_alerts:
-                event = batch.event(index)
-                result.alerts.append(event_alert(rule, event))
-                result.alert_events.append(event)
             if rule.flag is not None:
                 flags[index].add(rule.flag)
+        alerting = [(rule, index) for rule, index in result.matches if rule.emits_alerts]
+        for (rule, _), event in zip(alerting, batch.events_at([index for _, index in alerting]), strict=True):
+            result.alerts.append(event_alert(rule, event))
+            result.alert_events.append(event)
         if flags and self.ruleset.correlations:  # none when every correlation was refused at load
             self._keep_for_correlation(batch, flags)
         return result

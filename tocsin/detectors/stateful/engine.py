@@ -168,11 +168,13 @@ class StatefulEngine:
         if matches is None:
             matches = list(self._own_matcher().matches(batch))
         kept: list[tuple[int, str, str, Row]] = []
-        for block, number in matches:
-            players = self._players.get(block.info.id)
-            if not players:
-                continue
-            event = batch.event(number)
+        played = [
+            (self._players[block.info.id], number)
+            for block, number in matches
+            if block.info.id in self._players
+        ]
+        made = batch.events_at([number for _, number in played])
+        for (players, number), event in zip(played, made, strict=True):
             if event.timestamp is None:
                 self.diagnostics["stateful rules: events without a timestamp, not kept"] += 1
                 continue
