@@ -83,6 +83,14 @@ impl Column {
         self.filled = false;
     }
 
+    /// Ends the lines before `row` not ended yet: their values not set are null. A column set on
+    /// few lines ends the others this way, in one go, before it is set and once it is complete.
+    fn end_rows_to(&mut self, row: usize) {
+        while self.offsets.len() / 8 <= row {
+            self.end_row();
+        }
+    }
+
     /// Ends a line: a value not set is null.
     fn end_row(&mut self) {
         if !self.filled {

@@ -243,11 +243,14 @@ impl SyslogReader {
                     Some(parts.message),
                 ]) {
                     if let Some(part) = part {
+                        column.end_rows_to(row);
                         column.set(row, part.as_bytes());
+                        column.end_row();
                     }
                 }
                 for &(field, value) in &classified.set {
                     let column = &mut fields[field];
+                    column.end_rows_to(row);
                     match value {
                         Value::Text(text) => column.set(row, text.as_bytes()),
                         Value::Integer(digits) => {
@@ -260,6 +263,7 @@ impl SyslogReader {
                             column.set(row, b"true");
                         }
                     }
+                    column.end_row();
                 }
                 // the fields in order, 5 bits each (19 fields at most, each set once: 95 bits)
                 let key = classified
@@ -279,9 +283,9 @@ impl SyslogReader {
                 };
             }
             shape_of.extend_from_slice(&shape.to_le_bytes());
-            for column in header.iter_mut().chain(fields.iter_mut()) {
-                column.end_row();
-            }
+        }
+        for column in header.iter_mut().chain(fields.iter_mut()) {
+            column.end_rows_to(rows);
         }
         Ok((
             PyBytes::new(py, &taken).unbind(),

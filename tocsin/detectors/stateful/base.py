@@ -53,6 +53,9 @@ class Detector:
     defaults: ClassVar[dict[str, Any]]
     #: True when ``end`` relates groups to each other: incremental evaluation then re-reads them all.
     cross_group: ClassVar[bool] = False
+    #: True when a group alerts only on rows of every role (a login, then a change): a group, or a
+    #: whole rule, lacking one is not evaluated.
+    needs_every_role: ClassVar[bool] = False
 
     def __init__(self, rule: StatefulRule, diagnostics: Counter[str], geoip: GeoIP | None = None) -> None:
         self.rule = rule

@@ -239,16 +239,29 @@ class StatefulEngine:
                 continue
             if not self._fresh.pop(rule.info.id, None) and incremental:
                 continue  # nothing new for this rule since the last call
+            every_role = len(detector.roles) if detector.needs_every_role else 0
+            if every_role and not incremental and self._roles_kept(rule.info.id) < every_role:
+                continue  # no group can alert without rows of every role
             cursor = self.connection.execute(
                 f"SELECT gkey, ts, role, eid, data FROM {self.rows} WHERE rule = ? ORDER BY gkey, ts, role, rowid",
                 (rule.info.id,),
             )
             detector.begin(self.connection)
             for key, group in groupby(cursor, key=itemgetter(0)):
-                rows = (Row(ts, role, eid, _data(data)) for _, ts, role, eid, data in _once(group))
+                kept: Iterable[tuple[str, float, int, str, str]] = _once(group)
+                if every_role:
+                    kept = list(kept)
+                    if len({row[2] for row in kept}) < every_role:
+                        continue  # read, not fed: decoding and feeding a row costs more
+                rows = (Row(ts, role, eid, _data(data)) for _, ts, role, eid, data in kept)
                 alerts.extend(detector.evaluate_group(key, rows))
             alerts.extend(detector.end())
         return alerts
+
+    def _roles_kept(self, rule_id: str) -> int:
+        """How many of a rule's roles some kept row plays."""
+        query = f"SELECT COUNT(DISTINCT role) FROM {self.rows} WHERE rule = ?"
+        return int(self.connection.execute(query, (rule_id,)).fetchone()[0])
 
     def _advance(self, rule: StatefulRule, detector: Detector) -> list[Alert]:
         """Feed each touched group's state its new rows. A group without a state in memory (first

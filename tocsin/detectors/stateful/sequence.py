@@ -40,6 +40,7 @@ class _Unusual:
 class UnusualLoginThenChange(Detector):
     kind = "unusual_login_then_change"
     roles = ("login", "change")
+    needs_every_role = True
     defaults = {
         "window": 3600,
         "baseline_logins": 5,
@@ -164,6 +165,7 @@ class ChangeThenUnusualLogin(Detector):
 
     kind = "change_then_unusual_login"
     roles = ("change", "login")
+    needs_every_role = True
     defaults = {"window": 3600, "baseline_logins": 2, "novelty": ["source", "user_agent"]}
 
     @classmethod
