@@ -23,8 +23,8 @@ from typing import Any, cast
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tocsin.batch import EVENT_LIST_ROWS, EventBatch, EventList
-from tocsin.model.event import Event, LogSource, record_id, sql_value
+from tocsin.batch import EVENT_LIST_ROWS, EventBatch, EventList, TextColumns
+from tocsin.model.event import Event, LogSource, record_id
 from tocsin.sources import linux_auth
 from tocsin.sources.base import InputSource, InputStats
 from tocsin.sources.inputs import decode_lines
@@ -40,19 +40,8 @@ from tocsin.sources.syslog import (
 
 #: The header columns the native reader gives, in its order.
 _PARTS = ("pri", "stamp", "host", "prog", "pid", "msg")
-#: Header fields, which win over what a classifier found (``syslog.line_fields``).
-_HEADER = (
-    "host.name",
-    "process.name",
-    "process.pid",
-    "message",
-    "log.syslog.facility.name",
-    "log.syslog.severity.name",
-)
 #: The event's ``original`` keys, resolved case-insensitively like ``lookup_path`` would.
 _ORIGINAL = {"hostname": "host", "program": "prog", "pid": "pid", "message": "msg"}
-#: Fields a split line derives when its classified fields lack them (see ``SyslogRows.values``).
-_DERIVED = frozenset({"event.provider", "source.address"})
 
 
 def syslog_batches(
@@ -120,6 +109,7 @@ def _batch(reader: Any, lines: SyslogLines, chunk: list[tuple[int, str]], stats:
         classified,
         [tuple(names[field] for field in shape) for shape in shapes],
         memoryview(shape_of).cast("H"),
+        programs,
     )
     add_row, add_logsource = rows._rows.append, rows._logsources.append
     added = 0
@@ -182,14 +172,18 @@ class SyslogRows(EventBatch):
         classified: dict[str, Any],
         shapes: list[tuple[str, ...]],
         shape_of: Sequence[int],
+        programs: pa.DictionaryArray,
     ) -> None:
         self._name, self._chunk = name, chunk
         self._parts = parts
+        #: The program tags, dictionary-encoded.
+        self._programs = programs
         #: The reader's columns of classified fields (those some line holds), and each line's
         #: fields in the order its classifier set them.
         self._classified = classified
         self._shapes, self._shape_of = shapes, shape_of
-        self._columns: dict[str, list[Any]] = {}
+        #: Fields derived so far, for every line position (see ``_column``).
+        self._arrays: dict[str, tuple[pa.Array, bool]] = {}
         #: Per row: a split line or a whole event.
         self._rows: list[_SplitLine | Event] = []
         self._logsources: list[LogSource] = []
@@ -208,80 +202,79 @@ class SyslogRows(EventBatch):
     def logsource_groups(self) -> dict[LogSource, list[int]]:
         return EventList.group_by_logsource(self._logsources)
 
-    def _part(self, name: str) -> list[Any]:
-        """A header part (``_PARTS``) of every line position."""
-        column = self._columns.get(name)
-        if column is None:
-            column = self._columns[name] = self._parts[name].to_pylist()
-        return column
-
-    def _field(self, name: str) -> list[Any] | None:
-        """A classified field of every line position, as the classifier gives it; None when no
-        line has it."""
-        column = self._columns.get(name)
-        if column is None:
-            read = self._classified.get(name)
-            if read is None:
-                return None
-            column = self._columns[name] = _typed(read, text_array(read, len(self._chunk)))
-        return column
-
     def values(self, name: str, rows: Sequence[int]) -> list[Any]:
         entries = self._rows
-        header = self._header(name)
-        if header is not None:
-            return [
-                EventList.field_value(entry, name) if isinstance(entry, Event) else header[entry[0]]
-                for entry in map(entries.__getitem__, rows)
-            ]
+        lines = (
+            rows if not self._whole_events else [row for row in rows if not isinstance(entries[row], Event)]
+        )
+        texts, integers = self._column(name)
+        values = texts.take(self._positions(lines)).to_pylist()
+        if integers:
+            values = [None if value is None else int(value) for value in values]
+        if not self._whole_events:
+            return values
+        split = iter(values)
+        return [
+            EventList.field_value(entry, name) if isinstance(entry, Event) else next(split)
+            for entry in map(entries.__getitem__, rows)
+        ]
+
+    def text_columns(self, names: Sequence[str], rows: Sequence[int]) -> TextColumns:
+        if self._whole_events:
+            return super().text_columns(names, rows)
+        at = self._positions(rows)
+        return TextColumns([self._column(name)[0].take(at) for name in names])
+
+    def _positions(self, rows: Sequence[int]) -> pa.Array:
+        """The line positions of rows that are split lines."""
+        entries = cast(list[_SplitLine], self._rows)
+        return pa.array([entries[row][0] for row in rows], pa.int64())
+
+    def _column(self, name: str) -> tuple[pa.Array, bool]:
+        """Field ``name`` of every line position as text (``texts``: a header field as
+        ``syslog.line_fields`` sets it, else what the classifier found, else a derived default), and
+        whether its values are integers (which ``values`` keeps as numbers)."""
+        known = self._arrays.get(name)
+        if known is None:
+            known = self._arrays[name] = self._derive(name)
+        return known
+
+    def _derive(self, name: str) -> tuple[pa.Array, bool]:
+        parts = self._parts
         original = _ORIGINAL.get(name.lower()) if "." not in name else None
-        column = self._field(name) if original is None else None
-        if original is None and not self._whole_events and name not in _DERIVED:
-            # every row a split line, and the field only among its classified fields: no branch per row
-            if column is None:
-                return [None] * len(rows)
-            lines = [entries[row] for row in rows]
-            got = [column[line[0]] for line in lines]  # type: ignore[index]
-            if name in self._typed_fields():
-                return [sql_value(value) for value in got]
-            return got
-        out: list[Any] = []
-        for row in rows:
-            entry = entries[row]
-            if isinstance(entry, Event):
-                out.append(EventList.field_value(entry, name))
-                continue
-            position, _, base = entry
-            value = column[position] if column is not None else None
-            if value is None:
-                if name == "event.provider":
-                    value = base or None
-                elif name == "source.address":
-                    value = self._derived_address(position)
-                elif original is not None:
-                    value = self._part(original)[position]
-            out.append(value if value is None or type(value) is str else sql_value(value))
-        return out
-
-    def _typed_fields(self) -> set[str]:
-        return {name for name, read in self._classified.items() if read.typed}
-
-    def _derived_address(self, position: int) -> Any:
-        """``source.address`` of a line whose classifier set none: its source IP or domain."""
-        for name in ("source.ip", "source.domain"):
-            column = self._field(name)
-            if column is not None and column[position]:
-                return column[position]
-        return None
-
-    def _header(self, name: str) -> list[Any] | None:
-        """A header field for every line of the chunk, as the engine compares it; None for other fields."""
-        if name not in _HEADER:
-            return None
-        column = self._columns.get(name)
+        if original is not None:
+            return parts[original], False
+        if name in ("host.name", "message"):
+            return parts["host" if name == "host.name" else "msg"], False
+        if name == "process.name":
+            return self._by_program(
+                [split_program(program)[0] for program in self._programs.dictionary.to_pylist()]
+            ), False
+        if name == "process.pid":
+            return _integer_texts(parts["pid"]), False
+        if name in ("log.syslog.facility.name", "log.syslog.severity.name"):
+            priorities = parts["pri"].dictionary_encode()
+            names = [_priority_name(name, pri) for pri in priorities.dictionary.to_pylist()]
+            return pa.array(names, pa.large_string()).take(priorities.indices), False
+        read = self._classified.get(name)
+        if read is not None and read.ints:
+            return _integer_texts(text_array(read, len(self._chunk))), True
+        column = text_array(read, len(self._chunk)) if read is not None else None
+        if name == "event.provider":
+            bases = self._by_program(
+                [split_program(program)[0] or None for program in self._programs.dictionary.to_pylist()]
+            )
+            return (bases if column is None else pc.coalesce(column, bases)), False
+        if name == "source.address":
+            sources = [self._column(other)[0] for other in ("source.ip", "source.domain")]
+            return pc.coalesce(*([] if column is None else [column]), *map(_not_empty, sources)), False
         if column is None:
-            column = self._columns[name] = _header_column(self, name)
-        return column
+            return pa.nulls(len(self._chunk), pa.large_string()), False
+        return column, False
+
+    def _by_program(self, values: list[str | None]) -> pa.Array:
+        """A value per distinct program tag, for every line position."""
+        return pa.array(values, pa.large_string()).take(self._programs.indices)
 
     def raw(self, rows: Sequence[int]) -> list[str]:
         out = []
@@ -359,19 +352,24 @@ def _typed(read: Any, texts: pa.Array) -> list[Any]:
     return values
 
 
-def _header_column(rows: SyslogRows, name: str) -> list[Any]:
-    """A header field of every line position (``syslog.line_fields`` gives the same values)."""
-    if name == "host.name":
-        return rows._part("host")
-    if name == "message":
-        return rows._part("msg")
-    if name == "process.name":
-        return [split_program(program)[0] if program else None for program in rows._part("prog")]
-    if name == "process.pid":
-        return [str(int(pid)) if pid else None for pid in rows._part("pid")]
-    names, facility = (_FACILITIES, True) if name == "log.syslog.facility.name" else (_SEVERITIES, False)
-    out: list[Any] = []
-    for pri in rows._part("pri"):
-        number = int(pri) if pri else 192
-        out.append(None if number >= 192 else names[number >> 3] if facility else names[number & 7])
-    return out
+def _integer_texts(texts: pa.Array) -> pa.Array:
+    """Decimal digits as Python writes the integer they spell (no leading zeros)."""
+    try:
+        return pc.cast(pc.cast(texts, pa.int64()), pa.large_string())
+    except pa.ArrowInvalid:  # beyond 64 bits
+        return pa.array(
+            [None if text is None else str(int(text)) for text in texts.to_pylist()], pa.large_string()
+        )
+
+
+def _not_empty(texts: pa.Array) -> pa.Array:
+    """The texts, an empty one as null."""
+    return pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.large_string()), texts)
+
+
+def _priority_name(name: str, pri: str | None) -> str | None:
+    """The facility (or severity) name of a syslog priority, as ``syslog.line_fields`` gives it."""
+    number = int(pri) if pri else 192
+    if number >= 192:
+        return None
+    return _FACILITIES[number >> 3] if name == "log.syslog.facility.name" else _SEVERITIES[number & 7]
