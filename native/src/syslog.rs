@@ -3,17 +3,18 @@
 //! `SyslogReader.read` takes a batch of lines and gives, for each line it takes, the header's parts
 //! (as `tocsin.sources.syslog` reads them: `_RFC3164` then `_TAG`) and the ECS fields its program's
 //! classifier finds in the message, as `tocsin.sources.linux_auth` finds them: that module is the
-//! reference, its regular expressions are given to the reader, and the tests compare the two on
-//! every shared sample and on generated lines. Only sshd's, sudo's and PAM's messages are
-//! classified here; a line of another program with a classifier of its own, a line that is not
-//! printable ASCII (and tabs), another header shape, or "message repeated" is not taken: the caller
-//! reads it line by line, in its place.
+//! reference, its regular expressions are given to the reader (and run by PCRE2, which backtracks
+//! as Python's `re` does), and the tests compare the two on every shared sample and on generated
+//! lines. Only sshd's, sudo's and PAM's messages are classified here; a line of another program
+//! with a classifier of its own, a line that is not printable ASCII (and tabs), another header
+//! shape, "message repeated", or a message PCRE2 gives up on is not taken: the caller reads it line
+//! by line, in its place.
 
 use crate::{Column, ReadColumn};
+use pcre2::bytes::{Captures, Regex, RegexBuilder};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
-use regex::bytes::{Captures, Regex, RegexBuilder};
 use std::collections::HashMap;
 
 /// The fields a classifier may set, in the order of the columns `read` gives.
@@ -152,12 +153,13 @@ type SyslogBatch = (
     Py<PyBytes>,
 );
 
-/// A pattern matched at the start of a message. The messages are printable ASCII (and tabs), on
-/// which ASCII classes mean what Python's Unicode ones do, and match faster.
+/// A pattern matched at the start of a message, by PCRE2 (compiled to machine code where it can):
+/// a backtracking engine like Python's `re`, so the same groups. The messages are printable ASCII
+/// (and tabs), on which its ASCII classes mean what Python's Unicode ones do.
 fn compile(pattern: &str) -> PyResult<Regex> {
-    RegexBuilder::new(&format!(r"\A(?:{pattern})"))
-        .unicode(false)
-        .build()
+    RegexBuilder::new()
+        .jit_if_available(true)
+        .build(&format!(r"\A(?:{pattern})"))
         .map_err(|error| PyValueError::new_err(error.to_string()))
 }
 
@@ -325,38 +327,48 @@ impl SyslogReader {
         };
         let message = parts.message;
         let fields = match self.programs.get(base) {
-            Some(Classifier::Sshd) => self.sshd(message, pam_style),
-            Some(Classifier::Sudo) => self.sudo(message),
-            Some(Classifier::Pam(name)) => self.pam(message, name, false),
+            Some(Classifier::Sshd) => self.sshd(message, pam_style).ok()?,
+            Some(Classifier::Sudo) => self.sudo(message).ok()?,
+            Some(Classifier::Pam(name)) => self.pam(message, name, false).ok()?,
             Some(Classifier::Caller) => return None,
-            None => self.pam(message, base, false),
+            None => self.pam(message, base, false).ok()?,
         };
         Some((parts, fields))
     }
 
     /// `linux_auth._source`: an address that may be an IP or a host name.
-    fn source<'a>(&'a self, fields: &mut Fields<'a>, value: Option<&'a str>) {
+    fn source<'a>(
+        &'a self,
+        fields: &mut Fields<'a>,
+        value: Option<&'a str>,
+    ) -> Result<(), Undecided> {
         let Some(value) = value.filter(|value| !value.is_empty()) else {
-            return;
+            return Ok(());
         };
-        let field = if self.patterns.address.is_match(value.as_bytes()) {
+        let field = if self
+            .patterns
+            .address
+            .is_match(value.as_bytes())
+            .map_err(|_| Undecided)?
+        {
             SOURCE_IP
         } else {
             SOURCE_DOMAIN
         };
         fields.text(field, value);
         fields.text(SOURCE_ADDRESS, value);
+        Ok(())
     }
 
     /// `linux_auth.classify_sshd`.
-    fn sshd<'a>(&'a self, message: &'a str, pam_style: bool) -> Fields<'a> {
+    fn sshd<'a>(&'a self, message: &'a str, pam_style: bool) -> Result<Fields<'a>, Undecided> {
         let word = message
             .split(' ')
             .next()
             .unwrap_or("")
             .trim_end_matches(':');
         for (pattern, action) in self.patterns.sshd.get(word).into_iter().flatten() {
-            let Some(groups) = pattern.captures(message.as_bytes()) else {
+            let Some(groups) = captures(pattern, message)? else {
                 continue;
             };
             let group = |name: &str| group(message, &groups, name);
@@ -393,27 +405,32 @@ impl SyslogReader {
                     fields.given(USER, group("user"));
                 }
             }
-            self.source(&mut fields, group("ip"));
+            self.source(&mut fields, group("ip"))?;
             if let Some(port) = group("port").filter(|port| !port.is_empty()) {
                 fields.put(SOURCE_PORT, Value::Integer(port));
             }
-            return fields;
+            return Ok(fields);
         }
         self.pam(message, "sshd", !pam_style)
     }
 
     /// `linux_auth._pam`: PAM's authentication failures and sessions.
-    fn pam<'a>(&'a self, message: &'a str, program: &'a str, echoes_daemon: bool) -> Fields<'a> {
+    fn pam<'a>(
+        &'a self,
+        message: &'a str,
+        program: &'a str,
+        echoes_daemon: bool,
+    ) -> Result<Fields<'a>, Undecided> {
         let mut fields = Fields::default();
-        if let Some(groups) = self.patterns.pam_failure.captures(message.as_bytes()) {
+        if let Some(groups) = captures(&self.patterns.pam_failure, message)? {
             let group = |name: &str| group(message, &groups, name);
             let kind = if echoes_daemon { "info" } else { "start" };
             fields.auth("pam-authentication-failure", "failure", kind);
             let given = |name: &str| group(name).filter(|value| !value.is_empty());
             fields.given(USER, given("user").or_else(|| given("ruser")));
             fields.given(PAM_SERVICE, given("service").or(Some(program)));
-            self.source(&mut fields, group("rhost"));
-        } else if let Some(groups) = self.patterns.pam_session.captures(message.as_bytes()) {
+            self.source(&mut fields, group("rhost"))?;
+        } else if let Some(groups) = captures(&self.patterns.pam_session, message)? {
             let opened = group(message, &groups, "state") == Some("opened");
             fields.text(CATEGORY, "session");
             fields.text(TYPE, if opened { "start" } else { "end" });
@@ -428,12 +445,12 @@ impl SyslogReader {
             fields.text(OUTCOME, "success");
             fields.text(USER, text(message, &groups, "user"));
         }
-        fields
+        Ok(fields)
     }
 
     /// `linux_auth.classify_sudo`.
-    fn sudo<'a>(&'a self, message: &'a str) -> Fields<'a> {
-        let Some(groups) = self.patterns.sudo.captures(message.as_bytes()) else {
+    fn sudo<'a>(&'a self, message: &'a str) -> Result<Fields<'a>, Undecided> {
+        let Some(groups) = captures(&self.patterns.sudo, message)? else {
             return self.pam(message, "sudo", true);
         };
         let given = |name: &str| group(message, &groups, name).filter(|value| !value.is_empty());
@@ -456,13 +473,24 @@ impl SyslogReader {
             fields.given(USER, Some(user));
             fields.put(SUDO_FAILURES, Value::Integer(failures));
         }
-        fields
+        Ok(fields)
     }
+}
+
+/// A match PCRE2 gave up on (its backtracking limits): the caller decides the line, as Python's
+/// `re` does, without them.
+struct Undecided;
+
+/// The groups of `regex`'s match at the start of `message`, if it matches.
+fn captures<'s>(regex: &Regex, message: &'s str) -> Result<Option<Captures<'s>>, Undecided> {
+    regex.captures(message.as_bytes()).map_err(|_| Undecided)
 }
 
 /// A group of a match in `message`; None when it took no part.
 fn group<'a>(message: &'a str, groups: &Captures<'_>, name: &str) -> Option<&'a str> {
-    groups.name(name).map(|part| &message[part.range()])
+    groups
+        .name(name)
+        .map(|part| &message[part.start()..part.end()])
 }
 
 /// A group that always takes part in a match of its pattern.
