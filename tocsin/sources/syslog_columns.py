@@ -95,27 +95,41 @@ def _batch(reader: Any, lines: SyslogLines, chunk: list[tuple[int, str]], stats:
     taken, header, names, fields, shapes, shape_of = reader.read([text for _, text in chunk])
     count = len(chunk)
     parts = dict(zip(_PARTS, (text_array(column, count) for column in header), strict=True))
-    epochs = _epochs(lines, parts["stamp"]).to_pylist()
+    epochs = _epochs(lines, parts["stamp"])  # null where not taken, or no such day
     programs = parts["prog"].dictionary_encode()
-    known = [_Program(lines, program) for program in programs.dictionary.to_pylist()]
-    program_of = programs.indices.to_pylist()
     classified = {name: column for name, column in zip(names, fields, strict=True) if column.nulls < count}
+    # each line's log source: its program's, for plain lines or authentication ones
+    sources = [
+        source
+        for program in programs.dictionary.to_pylist()
+        for source in lines.program(*split_program(program))[1:]
+    ]
     category = classified.get("event.category")
-    categories = text_array(category, count).to_pylist() if category else [None] * count
+    authentication = (
+        pc.fill_null(pc.equal(text_array(category, count), "authentication"), False)
+        if category
+        else pa.repeat(False, count)
+    )
+    source_of = pc.add(pc.multiply(programs.indices, 2), pc.cast(authentication, pa.int32())).to_pylist()
+    timestamps = epochs.to_pylist()
     rows = SyslogRows(
         lines.name,
         chunk,
         parts,
+        timestamps,
         classified,
         [tuple(names[field] for field in shape) for shape in shapes],
         memoryview(shape_of).cast("H"),
         programs,
     )
+    if epochs.null_count == 0:  # the usual batch: every line taken, with a timestamp
+        rows._rows, rows._positions_are_rows = list(range(count)), True
+        rows._logsources = list(map(sources.__getitem__, source_of))
+        stats.events += count
+        return rows
     add_row, add_logsource = rows._rows.append, rows._logsources.append
     added = 0
-    for position, (is_taken, timestamp, program_index, kind) in enumerate(
-        zip(taken, epochs, program_of, categories, strict=True)
-    ):
+    for position, (is_taken, timestamp, source) in enumerate(zip(taken, timestamps, source_of, strict=True)):
         if not is_taken:
             number, text = chunk[position]
             rows.add_events(list(lines.events(number, text, stats)))
@@ -123,9 +137,8 @@ def _batch(reader: Any, lines: SyslogLines, chunk: list[tuple[int, str]], stats:
         if timestamp is None:
             stats.skip("invalid timestamp")
             continue
-        program = known[program_index]
-        add_logsource(program.authentication if kind == "authentication" else program.plain)
-        add_row((position, timestamp, program.base))
+        add_logsource(sources[source])
+        add_row(position)
         added += 1
     stats.events += added
     return rows
@@ -144,20 +157,6 @@ def _epochs(lines: SyslogLines, stamps: pa.Array) -> pa.Array:
     return pc.add(pc.take(starts, days.indices), pc.cast(seconds, pa.float64()))
 
 
-class _Program:
-    """What a batch needs of one program tag: its base name and log sources."""
-
-    __slots__ = ("authentication", "base", "plain")
-
-    def __init__(self, lines: SyslogLines, program: str) -> None:
-        self.base, pam_style = split_program(program)
-        _, self.plain, self.authentication = lines.program(self.base, pam_style)
-
-
-#: A line the native reader took: (line position, timestamp, program base).
-_SplitLine = tuple[int, float, str]
-
-
 class SyslogRows(EventBatch):
     """The rows of one chunk of lines: header and classified columns for the lines the native
     reader took, whole events for the others (see module doc)."""
@@ -169,13 +168,14 @@ class SyslogRows(EventBatch):
         name: str,
         chunk: list[tuple[int, str]],
         parts: dict[str, pa.Array],
+        timestamps: list[float | None],
         classified: dict[str, Any],
         shapes: list[tuple[str, ...]],
         shape_of: Sequence[int],
         programs: pa.DictionaryArray,
     ) -> None:
         self._name, self._chunk = name, chunk
-        self._parts = parts
+        self._parts, self._timestamps = parts, timestamps
         #: The program tags, dictionary-encoded.
         self._programs = programs
         #: The reader's columns of classified fields (those some line holds), and each line's
@@ -184,10 +184,12 @@ class SyslogRows(EventBatch):
         self._shapes, self._shape_of = shapes, shape_of
         #: Fields derived so far, for every line position (see ``_column``).
         self._arrays: dict[str, tuple[pa.Array, bool]] = {}
-        #: Per row: a split line or a whole event.
-        self._rows: list[_SplitLine | Event] = []
+        #: Per row: the position of a line the reader took, or a whole event.
+        self._rows: list[int | Event] = []
         self._logsources: list[LogSource] = []
         self._whole_events = False
+        #: Row n is the line at position n (every line taken, with a timestamp).
+        self._positions_are_rows = False
         self._cache: dict[int, Event] = {}
 
     def add_events(self, events: list[Event]) -> None:
@@ -204,9 +206,7 @@ class SyslogRows(EventBatch):
 
     def values(self, name: str, rows: Sequence[int]) -> list[Any]:
         entries = self._rows
-        lines = (
-            rows if not self._whole_events else [row for row in rows if not isinstance(entries[row], Event)]
-        )
+        lines = rows if not self._whole_events else [row for row in rows if type(entries[row]) is int]
         texts, integers = self._column(name)
         values = texts.take(self._positions(lines)).to_pylist()
         if integers:
@@ -215,7 +215,7 @@ class SyslogRows(EventBatch):
             return values
         split = iter(values)
         return [
-            EventList.field_value(entry, name) if isinstance(entry, Event) else next(split)
+            next(split) if type(entry) is int else EventList.field_value(entry, name)  # type: ignore[arg-type]
             for entry in map(entries.__getitem__, rows)
         ]
 
@@ -227,8 +227,8 @@ class SyslogRows(EventBatch):
 
     def _positions(self, rows: Sequence[int]) -> pa.Array:
         """The line positions of rows that are split lines."""
-        entries = cast(list[_SplitLine], self._rows)
-        return pa.array([entries[row][0] for row in rows], pa.int64())
+        entries = self._rows
+        return pa.array(rows if self._positions_are_rows else [entries[row] for row in rows], pa.int64())
 
     def _column(self, name: str) -> tuple[pa.Array, bool]:
         """Field ``name`` of every line position as text (``texts``: a header field as
@@ -277,11 +277,11 @@ class SyslogRows(EventBatch):
         return pa.array(values, pa.large_string()).take(self._programs.indices)
 
     def raw(self, rows: Sequence[int]) -> list[str]:
-        out = []
-        for row in rows:
-            entry = self._rows[row]
-            out.append(entry.raw if isinstance(entry, Event) else self._chunk[entry[0]][1])
-        return out
+        chunk = self._chunk
+        return [
+            chunk[entry][1] if type(entry) is int else entry.raw  # type: ignore[union-attr]
+            for entry in map(self._rows.__getitem__, rows)
+        ]
 
     def identities(self, rows: Sequence[int]) -> list[tuple[str, float | None]]:
         out: list[tuple[str, float | None]] = []
@@ -290,9 +290,10 @@ class SyslogRows(EventBatch):
             if isinstance(entry, Event):
                 out.append((entry.id, entry.timestamp))
                 continue
-            position, timestamp = entry[0], entry[1]
-            number, text = self._chunk[position]
-            out.append((record_id((self._name, str(number)), text), timestamp))  # as ``event`` names it
+            number, text = self._chunk[entry]
+            out.append(
+                (record_id((self._name, str(number)), text), self._timestamps[entry])
+            )  # as ``event`` names it
         return out
 
     def event(self, row: int) -> Event:
@@ -308,27 +309,29 @@ class SyslogRows(EventBatch):
     def events_at(self, rows: Sequence[int]) -> list[Event]:
         """Rows ``rows`` as whole events: the columns' values at their lines taken together."""
         entries, cache = self._rows, self._cache
-        wanted = sorted({row for row in rows if row not in cache and not isinstance(entries[row], Event)})
+        wanted = sorted({row for row in rows if row not in cache and type(entries[row]) is int})
         if wanted:
-            lines = cast(list[_SplitLine], [entries[row] for row in wanted])
-            at = pa.array([line[0] for line in lines], pa.int64())
+            positions = cast(list[int], [entries[row] for row in wanted])
+            at = pa.array(positions, pa.int64())
             parts = {name: self._parts[name].take(at).to_pylist() for name in _PARTS}
-            shapes = [self._shapes[self._shape_of[line[0]]] for line in lines]
+            bases = self._column("process.name")[0].take(at).to_pylist()
+            shapes = [self._shapes[self._shape_of[position]] for position in positions]
             fields = {
                 name: _typed(
                     self._classified[name], text_array(self._classified[name], len(self._chunk)).take(at)
                 )
                 for name in set().union(*shapes)
             }
-            for index, (row, (position, timestamp, base), shape) in enumerate(
-                zip(wanted, lines, shapes, strict=True)
-            ):
+            for index, (row, position, shape) in enumerate(zip(wanted, positions, shapes, strict=True)):
                 host, program, pid, message = (parts[name][index] for name in ("host", "prog", "pid", "msg"))
                 classified = {name: fields[name][index] for name in shape}
+                fields_of_line = line_fields(
+                    classified, host, program, bases[index], pid, message, parts["pri"][index]
+                )
                 number, text = self._chunk[position]
                 cache[row] = Event(
-                    timestamp=timestamp,
-                    fields=line_fields(classified, host, program, base, pid, message, parts["pri"][index]),
+                    timestamp=self._timestamps[position],
+                    fields=fields_of_line,
                     original={"hostname": host, "program": program, "pid": pid, "message": message},
                     raw=text,
                     logsource=self._logsources[row],
