@@ -185,6 +185,8 @@ class CorrelationRunner:
         self.evidence_cap = evidence_cap
         self.diagnostics: Counter[str] = Counter()
         self._hit_tables: dict[int, str] = {}
+        #: Per flag, the candidates it marks, when the caller counted them.
+        self.flagged: list[int] = []
 
     def episodes(self, rule: CorrelationRule) -> list[Episode]:
         """All episodes of ``rule`` (evaluating the correlations it refers to first)."""
@@ -229,9 +231,12 @@ class CorrelationRunner:
     def rows(self, rule: CorrelationRule, scope: RowScope | None = None) -> Iterator[tuple[Any, ...]]:
         """The rule's candidate rows ``(gkey, gvalues, ts, eid, slot, value, evidence, seq)``, all of
         them or those in ``scope`` (see ``RowScope``), sorted by group, time and arrival: ``seq``
-        (the order events were read in, so the log's own order) breaks ties of equal times."""
-        selects, parameters, needed = [], [], []
+        (the order events were read in, so the log's own order) breaks ties of equal times.
+        Nothing when a rule every window needs has no row to read."""
+        selects: list[str] = []
+        parameters: list[Any] = []
         every_rule = rule.least_slots == len(rule.references) > 1
+        hopeless = False
         for ref in rule.references:
             physical = [ref.physical(name) for name in rule.group_by]
             key = "json_array(" + ", ".join(f"lower({quote_name(f)})" for f in physical) + ")"
@@ -253,13 +258,14 @@ class CorrelationRunner:
                     continue
                 value = "NULL"
             if scope is None:
-                missing = self.connection.execute(
-                    f"SELECT COUNT(*) FROM {source} WHERE {where} AND NOT ({present})"
-                ).fetchone()[0]
+                usable, missing = self._count(source, where, present, ref)
                 if missing:
                     self.diagnostics[
                         f"{rule.info.title}: events without a timestamp or group-by value, not correlated"
                     ] += missing
+                if not usable:
+                    hopeless = hopeless or every_rule  # a rule every window needs has no row
+                    continue
             else:
                 clause, arguments = scope.clause(ref, physical)
                 where += f" AND {clause}"
@@ -269,13 +275,26 @@ class CorrelationRunner:
                 f"{ref.slot} AS slot, {value} AS value, {evidence} AS evidence, {seq} AS seq "
                 f"FROM {source} WHERE {where} AND {present}"
             )
-            if every_rule and scope is None:
-                needed.append(f"EXISTS (SELECT 1 FROM {source} WHERE {where} AND {present})")
-        if not selects:
+        if not selects or hopeless:
             return iter(())
-        if needed and not self.connection.execute(f"SELECT {' AND '.join(needed)}").fetchone()[0]:
-            return iter(())  # a rule every window needs has no row: none can qualify
         return self.connection.execute(" UNION ALL ".join(selects) + " ORDER BY gkey, ts, seq", parameters)
+
+    def _count(self, source: str, where: str, present: str, ref: Reference) -> tuple[int, int]:
+        """The rows of ``source`` matching ``where`` that can be correlated, and those that cannot (a
+        detection reference's rows: those its flag marks, when ``flagged`` counts them)."""
+        flagged = (
+            self.flagged[ref.flag] if ref.child is None and ref.flag is not None and self.flagged else None
+        )
+        if flagged == 0:
+            return 0, 0
+        if flagged is not None:
+            query = f"SELECT COUNT(*) FROM {source} WHERE {where} AND NOT ({present})"
+            missing = self.connection.execute(query).fetchone()[0]
+            return flagged - missing, missing
+        usable, missing = self.connection.execute(
+            f"SELECT SUM({present}), SUM(NOT ({present})) FROM {source} WHERE {where}"
+        ).fetchone()
+        return usable or 0, missing or 0
 
     def _columns(self, table: str) -> set[str]:
         schema, _, name = table.rpartition(".")

@@ -407,7 +407,8 @@ class SigmaEngine:
         if not self.persistent:
             self._settle()
         runner = CorrelationRunner(self.connection, self.table, EVIDENCE_CAP)
-        reads = self.correlation_reads()
+        runner.flagged = self._flagged()
+        reads = self.correlation_reads(runner.flagged)
         alerts = [
             self._correlation_alert(rule, episode)
             for rule in self.ruleset.correlations
@@ -417,14 +418,12 @@ class SigmaEngine:
         self.diagnostics.update(runner.diagnostics)
         return alerts
 
-    def correlation_reads(self) -> dict[int, int]:
+    def correlation_reads(self, flagged: list[int] | None = None) -> dict[int, int]:
         """Per correlation (by index), the rows ``finish`` reads for it: the kept candidates its
         building blocks matched, and for a nested correlation twice its own (its candidates, then
-        its qualifying windows, at most one per candidate, which the parent reads)."""
-        flags = [0] * self._flag_count
-        if self.ruleset.correlations and self._flag_count:
-            counts = ", ".join(f"COUNT(tocsin_m{flag})" for flag in range(self._flag_count))
-            flags = list(self.connection.execute(f"SELECT {counts} FROM {self.table}").fetchone())
+        its qualifying windows, at most one per candidate, which the parent reads). ``flagged``:
+        ``_flagged()``, when the caller has it."""
+        flags = self._flagged() if flagged is None else flagged
 
         def reads(rule: CorrelationRule) -> int:
             return sum(
@@ -437,6 +436,13 @@ class SigmaEngine:
             )
 
         return {rule.index: reads(rule) for rule in self.ruleset.correlations}
+
+    def _flagged(self) -> list[int]:
+        """Per building-block flag, the kept candidates it marks."""
+        if not (self.ruleset.correlations and self._flag_count):
+            return [0] * self._flag_count
+        counts = ", ".join(f"COUNT(tocsin_m{flag})" for flag in range(self._flag_count))
+        return list(self.connection.execute(f"SELECT {counts} FROM {self.table}").fetchone())
 
     def close(self) -> None:
         """Close the columnar connection: no batch is processed after this (``finish`` still runs)."""
