@@ -310,7 +310,9 @@ class CorrelationRunner:
             head, rest = fed
             window = _GroupWindow(rule, json.loads(head[0][1]), self.evidence_cap, record_hits)
             for row in itertools.chain(head, rest):
-                yield from window.feed(row)
+                completed = window.feed(row)
+                if completed is not None:
+                    yield completed
             yield from window.close()
 
 
@@ -441,7 +443,9 @@ class LiveCorrelations:
                 window = windows[key] = _GroupWindow(rule, values, self.evidence_cap, record)
                 batch = list(self.runner.rows(rule, RowScope(group=values, since=first - rule.timespan)))
             for row in batch:
-                episodes += [e for e in window.feed(row) if e.end >= first]
+                completed = window.feed(row)
+                if completed is not None and completed.end >= first:
+                    episodes.append(completed)
             if window.episode is not None and window.episode.end >= first:
                 episodes.append(window.episode)
         return episodes
@@ -514,8 +518,9 @@ class _GroupWindow:
             rule.op in ("gte", "eq") and (rule.threshold or 0) >= len(rule.references)
         )
 
-    def feed(self, row: tuple[Any, ...]) -> Iterator[Episode]:
-        """Add the next event of the group; yields an episode when one is complete."""
+    def feed(self, row: tuple[Any, ...]) -> Episode | None:
+        """Add the next event of the group; the episode it completes, if it does (a window that
+        qualifies after the current episode's ended)."""
         _, _, ts, eid, slot, value, evidence, seq = row
         rule = self.rule
         item = _Item(
@@ -533,13 +538,12 @@ class _GroupWindow:
             self._remove(self.window.popleft())
         qualifies, metric = self._check(item)
         if not qualifies:
-            return
-        episode = self.episode
+            return None
+        episode, completed = self.episode, None
         if episode is not None and ts - rule.timespan <= episode.end:
             episode.end, episode.metric = ts, max(episode.metric, metric)
         else:
-            if episode is not None:
-                yield episode
+            completed = episode
             episode = self.episode = Episode(self.group, ts - rule.timespan, self.window[0].ts, ts, metric)
             self.last_added = self.window[0].index - 1
             self.seen_child_ids.clear()
@@ -557,6 +561,7 @@ class _GroupWindow:
             # (the whole window for the episode's first), so consecutive windows do not repeat it.
             evidence = [i for entry in new for i in _ids(entry)][-CHILD_EVIDENCE_CAP:]
             self.record_hits(ts, self.group, evidence, item.eid, seq)
+        return completed
 
     def close(self) -> Iterator[Episode]:
         if self.episode is not None:
