@@ -140,7 +140,17 @@ struct Header<'l> {
     message: &'l str,
 }
 
-/// A batch read: per line, whether it was taken (a byte, 1 or 0); the header columns (pri, stamp,
+/// What became of a line, as `SyslogReader.read` gives it (a byte per line).
+const OTHER: u8 = 0;
+const TAKEN: u8 = 1;
+const BLANK: u8 = 2;
+const TOO_LONG: u8 = 3;
+
+/// The bytes of a blank line (`inputs._BLANK_TEXT`): it is no record.
+const BLANK_BYTES: &[u8] = b" \t\n\r\x0b\x0c";
+
+/// A batch read: per line, what became of it (`TAKEN`, `OTHER`: the caller reads it, `BLANK`: no
+/// record, `TOO_LONG`: past the caller's bound, skipped); the header columns (pri, stamp,
 /// host, program, pid, message); the field names and their columns (`ints`: an integer, `typed`
 /// without it: true); the shapes (field positions in the order the classifier set them) and each
 /// line's shape (16-bit, little-endian; 0, no field, for lines not taken).
@@ -217,14 +227,20 @@ impl SyslogReader {
         Ok(SyslogReader { patterns, programs })
     }
 
-    /// The lines of a batch split and classified (see `SyslogBatch`).
-    fn read(&self, py: Python<'_>, lines: &Bound<'_, PyList>) -> PyResult<SyslogBatch> {
+    /// The lines of a batch (as `str.split("\n")` gives them, line ends left) split and classified
+    /// (see `SyslogBatch`); a line longer than `max_bytes` bytes is not read.
+    fn read(
+        &self,
+        py: Python<'_>,
+        lines: &Bound<'_, PyList>,
+        max_bytes: usize,
+    ) -> PyResult<SyslogBatch> {
         let items: Vec<Bound<'_, PyString>> = lines
             .iter()
             .map(|item| item.downcast_into::<PyString>())
             .collect::<Result<_, _>>()?;
         let rows = items.len();
-        let mut taken = vec![0u8; rows];
+        let mut states = vec![OTHER; rows];
         let mut header: Vec<Column> = (0..6).map(|_| Column::untracked(rows)).collect();
         let mut fields: Vec<Column> = FIELDS.iter().map(|_| Column::untracked(rows)).collect();
         let mut shapes: Vec<Vec<usize>> = vec![Vec::new()];
@@ -232,10 +248,22 @@ impl SyslogReader {
         let mut shape_of: Vec<u8> = Vec::with_capacity(2 * rows);
         for (row, item) in items.iter().enumerate() {
             // A text UTF-8 cannot hold (a lone surrogate) is not plain either.
-            let line = item.to_str().ok().and_then(|line| self.take(line));
+            let text = item.to_str().ok();
+            let line = match text {
+                Some(text) if text.len() > max_bytes => {
+                    states[row] = TOO_LONG;
+                    None
+                }
+                Some(text) if text.bytes().all(|byte| BLANK_BYTES.contains(&byte)) => {
+                    states[row] = BLANK;
+                    None
+                }
+                Some(text) => self.take(text.trim_end_matches(['\r', '\n'])),
+                None => None,
+            };
             let mut shape = 0u16;
             if let Some((parts, classified)) = &line {
-                taken[row] = 1;
+                states[row] = TAKEN;
                 for (column, part) in header.iter_mut().zip([
                     parts.pri,
                     Some(parts.stamp),
@@ -290,7 +318,7 @@ impl SyslogReader {
             column.end_rows_to(rows);
         }
         Ok((
-            PyBytes::new(py, &taken).unbind(),
+            PyBytes::new(py, &states).unbind(),
             header
                 .into_iter()
                 .map(|column| ReadColumn::new(py, column))

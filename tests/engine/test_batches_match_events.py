@@ -60,12 +60,13 @@ def text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def assert_same(path: Path) -> None:
+def assert_same(path: Path, options: ParseOptions | None = None) -> None:
+    options = options or ParseOptions()
     by_event, by_batch = ReadSummary(), ReadSummary()
-    events = list(read_events([str(path)], None, ParseOptions(), by_event))
+    events = list(read_events([str(path)], None, options, by_event))
     fields = set(EXTRA_FIELDS).union(*(event.fields for event in events))
     documents, identities = [], []
-    for batch in read_batches([str(path)], None, ParseOptions(), by_batch, 500):
+    for batch in read_batches([str(path)], None, options, by_batch, 500):
         rows = list(range(len(batch)))
         identities += batch.identities(rows)  # before any row is made an event
         columns = {name: batch.texts(name, rows) for name in fields}

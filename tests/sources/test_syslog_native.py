@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import shared
 from tests.engine.test_batches_match_events import EDGE_LINES, assert_same
+from tocsin.sources import ParseOptions
 from tocsin.sources.native import NATIVE
 from tocsin.sources.syslog_columns import _reader
 
@@ -95,16 +96,20 @@ def lines(draw: st.DrawFn) -> str:
     pid = draw(mostly(["", "[123]"], ["[0042]", "[]", "[1a]", "["]))
     colon = draw(mostly([": "], [":", ":  ", " ", ":\t"]))
     message = draw(mostly_messages)
-    return f"{pri}{stamp} {clock}{fraction} {host} {program}{pid}{colon}{message}".replace("\n", " ").replace(
-        "\r", " "
-    )
+    ending = draw(mostly([""], ["\r", "\r\r", " "]))
+    text = f"{pri}{stamp} {clock}{fraction} {host} {program}{pid}{colon}{message}"
+    return text.replace("\n", " ").replace("\r", " ") + ending
 
 
 mostly_messages = st.one_of(messages(), messages(), messages(), st.text(max_size=30))
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(lines(), min_size=1, max_size=25))
+@given(
+    st.lists(
+        st.one_of(lines(), lines(), lines(), st.sampled_from(["", " \t", "\r"])), min_size=1, max_size=25
+    )
+)
 def test_native_batches_are_the_events_of_parse(generated: list[str]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "auth.log"
@@ -118,6 +123,19 @@ def test_the_reader_takes_the_usual_lines() -> None:
     test above compares what it took."""
     sample = shared("authlogs/OpenSSH_2k.log").read_text(encoding="utf-8").splitlines()
     expected = [line for line in sample if "message repeated" not in line]
-    assert sum(_reader().read(sample)[0]) == len(expected) > 1900
+    assert sum(_reader().read(sample, 1 << 20)[0]) == len(expected) > 1900
     other = [line for line in EDGE_LINES if "message repeated" not in line and line.isascii()]
-    assert sum(_reader().read(other)[0]) >= 8
+    assert sum(_reader().read(other, 1 << 20)[0]) >= 8
+
+
+def test_blank_long_and_crlf_lines_are_counted_as_parse_counts_them(tmp_path: Path) -> None:
+    """Blank lines are no records, lines past the bound are skipped and counted, a line's CR is no
+    part of it: the reader's states give the same counts and events as ``parse``."""
+    line = "Jan  5 10:00:00 web-01 sshd[1]: Failed password for root from 10.0.0.1 port 22 ssh2"
+    lines = [line, "", "  \t", line + "\r", line + " " + "x" * 200, line + "\r\r", "\x0b", line] * 40
+    path = tmp_path / "auth.log"
+    path.write_text("\n".join(lines), encoding="utf-8")  # the last line without its newline
+    options = ParseOptions(max_record_bytes=150)
+    assert_same(path, options)
+    states = _reader().read([line, "", line + "\r", line + "x" * 200], 150)[0]
+    assert list(states) == [1, 2, 1, 3]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from functools import cache
 from itertools import islice
-from typing import Any, cast
+from typing import Any, cast, overload
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,7 +27,7 @@ from tocsin.batch import EVENT_LIST_ROWS, EventBatch, EventList, TextColumns
 from tocsin.model.event import Event, LogSource, record_id
 from tocsin.sources import linux_auth
 from tocsin.sources.base import InputSource, InputStats
-from tocsin.sources.inputs import decode_lines
+from tocsin.sources.inputs import line_blocks, numbered_lines
 from tocsin.sources.native import NATIVE, text_array
 from tocsin.sources.syslog import (
     _FACILITIES,
@@ -38,6 +38,9 @@ from tocsin.sources.syslog import (
     split_program,
 )
 
+#: What the native reader made of a line (``native/src/syslog.rs``) when it did not read it (1):
+#: left it to ``SyslogLines.events``, found no record (blank), skipped it (longer than the bound).
+_OTHER, _BLANK, _TOO_LONG = 0, 2, 3
 #: The header columns the native reader gives, in its order.
 _PARTS = ("pri", "stamp", "host", "prog", "pid", "msg")
 #: The event's ``original`` keys, resolved case-insensitively like ``lookup_path`` would.
@@ -55,11 +58,56 @@ def syslog_batches(
             yield EventList(chunk)
         return
     lines = SyslogLines(parser.options, source)
+    max_bytes = parser.options.max_record_bytes
     with source.open() as stream:
-        decoded = decode_lines(stream, stats, parser.options.max_record_bytes, source.first_line)
-        while numbered := list(islice(decoded, size)):
-            stats.records += len(numbered)
-            yield _batch(reader, lines, numbered, stats)
+        for first, block in line_blocks(stream, stats, max_bytes, source.first_line):
+            texts = _texts(block)
+            if texts is None:  # NUL bytes or not UTF-8: line by line, as parse reads them
+                numbered = numbered_lines(first, block, stats, max_bytes)
+                while part := list(islice(numbered, EVENT_LIST_ROWS)):
+                    stats.records += len(part)
+                    yield EventList(
+                        [event for number, text in part for event in lines.events(number, text, stats)]
+                    )
+                continue
+            for start in range(0, len(texts), size):
+                yield _batch(
+                    reader, lines, _Lines(first + start, texts[start : start + size]), stats, max_bytes
+                )
+
+
+def _texts(block: bytes) -> list[str] | None:
+    """A block's lines as text, line ends but the newline left (see ``_Lines``); None for a block
+    holding NUL bytes or anything but UTF-8, which ``inputs.numbered_lines`` reads line by line."""
+    if b"\x00" in block:
+        return None
+    try:
+        texts = block.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        return None
+    if texts[-1] == "":  # the block ends with a newline, as every block but an input's last does
+        texts.pop()
+    return texts
+
+
+class _Lines(Sequence[tuple[int, str]]):
+    """Consecutive lines of a block, from line number ``first``: each line's number and text, the
+    text as ``inputs.numbered_lines`` gives it (without its line end)."""
+
+    def __init__(self, first: int, texts: list[str]) -> None:
+        self.first, self.texts = first, texts
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @overload
+    def __getitem__(self, position: int) -> tuple[int, str]: ...
+    @overload
+    def __getitem__(self, position: slice) -> Sequence[tuple[int, str]]: ...
+    def __getitem__(self, position: int | slice) -> tuple[int, str] | Sequence[tuple[int, str]]:
+        if isinstance(position, slice):
+            return [self[index] for index in range(*position.indices(len(self)))]
+        return self.first + position, self.texts[position].rstrip("\r\n")
 
 
 @cache
@@ -91,8 +139,8 @@ def _kind(classifier: linux_auth.Classifier) -> str:
     return "caller"
 
 
-def _batch(reader: Any, lines: SyslogLines, chunk: list[tuple[int, str]], stats: InputStats) -> SyslogRows:
-    taken, header, names, fields, shapes, shape_of = reader.read([text for _, text in chunk])
+def _batch(reader: Any, lines: SyslogLines, chunk: _Lines, stats: InputStats, max_bytes: int) -> SyslogRows:
+    states, header, names, fields, shapes, shape_of = reader.read(chunk.texts, max_bytes)
     count = len(chunk)
     parts = dict(zip(_PARTS, (text_array(column, count) for column in header), strict=True))
     epochs = _epochs(lines, parts["stamp"])  # null where not taken, or no such day
@@ -125,12 +173,19 @@ def _batch(reader: Any, lines: SyslogLines, chunk: list[tuple[int, str]], stats:
     if epochs.null_count == 0:  # the usual batch: every line taken, with a timestamp
         rows._rows, rows._positions_are_rows = list(range(count)), True
         rows._logsources = list(map(sources.__getitem__, source_of))
+        stats.records += count
         stats.events += count
         return rows
     add_row, add_logsource = rows._rows.append, rows._logsources.append
     added = 0
-    for position, (is_taken, timestamp, source) in enumerate(zip(taken, timestamps, source_of, strict=True)):
-        if not is_taken:
+    for position, (state, timestamp, source) in enumerate(zip(states, timestamps, source_of, strict=True)):
+        if state == _BLANK:
+            continue
+        if state == _TOO_LONG:
+            stats.skip(f"record longer than {max_bytes} bytes")
+            continue
+        stats.records += 1
+        if state == _OTHER:
             number, text = chunk[position]
             rows.add_events(list(lines.events(number, text, stats)))
             continue
@@ -166,7 +221,7 @@ class SyslogRows(EventBatch):
     def __init__(
         self,
         name: str,
-        chunk: list[tuple[int, str]],
+        chunk: Sequence[tuple[int, str]],
         parts: dict[str, pa.Array],
         timestamps: list[float | None],
         classified: dict[str, Any],
