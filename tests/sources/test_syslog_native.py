@@ -139,3 +139,25 @@ def test_blank_long_and_crlf_lines_are_counted_as_parse_counts_them(tmp_path: Pa
     assert_same(path, options)
     states = _reader().read([line, "", line + "\r", line + "x" * 200], 150)[0]
     assert list(states) == [1, 2, 1, 3]
+
+
+def test_blocks_of_a_large_input_are_read_as_parse_reads_them(tmp_path: Path) -> None:
+    """An input of several blocks, batched across their ends, with over-long lines (some dropped
+    where a block ends inside them, which leaves a gap in the numbering) and a block that is not
+    UTF-8 (read line by line): the same events, identities and counts as ``parse``."""
+    line = b"Jan  5 10:00:00 web-01 sshd[1]: Failed password for root from 10.0.0.1 port 22 ssh2"
+    data, boundary = bytearray(), 1 << 20  # the reader's blocks: inputs._BLOCK
+    while len(data) < 3.5 * boundary:
+        if boundary - 400 <= len(data) <= boundary - 200:  # a long line the block ends inside
+            data += line + b" " + b"x" * 600 + b"\n"
+            boundary += 1 << 20
+        elif len(data) % 7 == 0:
+            data += line + b" " + b"y" * 300 + b"\n"  # over the bound, within a block
+        else:
+            data += line + b" %d\n" % len(data)
+    lines = bytes(data).split(b"\n")
+    lines[len(lines) // 2] = b"Jan  5 10:00:00 web-01 sshd[1]: Invalid user caf\xe9 from 10.0.0.1"
+    path = tmp_path / "auth.log"
+    path.write_bytes(b"\n".join(lines))
+    assert path.stat().st_size > 3 << 20
+    assert_same(path, ParseOptions(max_record_bytes=150))

@@ -60,20 +60,38 @@ def syslog_batches(
     lines = SyslogLines(parser.options, source)
     max_bytes = parser.options.max_record_bytes
     with source.open() as stream:
-        for first, block in line_blocks(stream, stats, max_bytes, source.first_line):
-            texts = _texts(block)
-            if texts is None:  # NUL bytes or not UTF-8: line by line, as parse reads them
-                numbered = numbered_lines(first, block, stats, max_bytes)
-                while part := list(islice(numbered, EVENT_LIST_ROWS)):
-                    stats.records += len(part)
-                    yield EventList(
-                        [event for number, text in part for event in lines.events(number, text, stats)]
-                    )
+        for first, run in _runs(line_blocks(stream, stats, max_bytes, source.first_line), size):
+            if isinstance(run, list):
+                yield _batch(reader, lines, _Lines(first, run), stats, max_bytes)
                 continue
-            for start in range(0, len(texts), size):
-                yield _batch(
-                    reader, lines, _Lines(first + start, texts[start : start + size]), stats, max_bytes
+            numbered = numbered_lines(first, run, stats, max_bytes)  # line by line, as parse reads them
+            while part := list(islice(numbered, EVENT_LIST_ROWS)):
+                stats.records += len(part)
+                yield EventList(
+                    [event for number, text in part for event in lines.events(number, text, stats)]
                 )
+
+
+def _runs(blocks: Iterator[tuple[int, bytes]], size: int) -> Iterator[tuple[int, list[str] | bytes]]:
+    """Runs of at most ``size`` consecutive lines as text (``_texts``), with the number of the first;
+    a block ``_texts`` cannot split is given as it is."""
+    first, texts = 0, list[str]()
+    for number, block in blocks:
+        decoded = _texts(block)
+        if texts and (decoded is None or first + len(texts) != number):  # a line dropped between
+            yield first, texts
+            texts = []
+        if decoded is None:
+            yield number, block
+            continue
+        if not texts:
+            first = number
+        texts += decoded
+        while len(texts) >= size:
+            yield first, texts[:size]
+            first, texts = first + size, texts[size:]
+    if texts:
+        yield first, texts
 
 
 def _texts(block: bytes) -> list[str] | None:
