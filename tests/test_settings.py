@@ -122,7 +122,7 @@ def test_config_show_prints_typed_values_with_secrets_masked(tmp_path):
         settings["webhook"]["token"] == "****" and settings["scim"]["token"] == ""
     )  # unset secrets stay empty
     assert settings["sigma"]["placeholders"] == {"admins": ["root"]}
-    assert isinstance(settings["watch"]["batch_delay"], float) and settings["scan"]["batch_size"] == 20_000
+    assert isinstance(settings["watch"]["batch_delay"], float) and settings["scan"]["batch_size"] == 50_000
 
 
 def test_watch_rejects_a_bad_level_as_scan_does(tmp_path):

@@ -166,7 +166,7 @@ class ScanRequest:
     parse: ParseOptions = field(default_factory=ParseOptions)
     db: Path | None = None
     min_level: Level = Level.informational
-    batch_size: int = 20_000
+    batch_size: int = 50_000
     placeholders: dict[str, list[str]] = field(default_factory=dict)
     yara_paths: list[Path] = field(default_factory=list)
     #: A MaxMind City database locating logins the sources did not locate (needs ``tocsin[geoip]``).

@@ -93,7 +93,7 @@ class ScanSettings(Section):
     rules: list[str] = []  # extra rule files or directories, in addition to the built-in pack
     builtin_rules: bool = True  # load the built-in rule pack
     min_level: LevelName = "informational"  # alerts below this level are counted but not printed
-    batch_size: Count = 20_000  # events per engine batch
+    batch_size: Count = 50_000  # events per engine batch
     timezone: TimeZone = "UTC"  # time zone of syslog timestamps that carry none
     max_record_bytes: Count = 1048576  # longer records are skipped and counted
     geoip: str = ""  # MaxMind City database locating logins for impossible travel (needs tocsin[geoip])
