@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import orjson
 
+from tocsin.detectors.readahead import of_enough_kinds
 from tocsin.detectors.sigma.columnar import EVENT_ID_COLUMN, TIMESTAMP_COLUMN
 from tocsin.model.alert import RuleInfo
 from tocsin.storage.sqlite import quote_name
@@ -304,12 +305,12 @@ class CorrelationRunner:
     def _evaluate(self, rule: CorrelationRule, record_hits: RecordHits | None) -> Iterator[Episode]:
         least, slots = rule.least_rows, rule.least_slots
         for _, group in itertools.groupby(self.rows(rule), key=operator.itemgetter(0)):
-            fed = _worth_feeding(group, least, slots)
-            if fed is None:
+            rows = _worth_feeding(group, least, slots)
+            if rows is None:
                 continue
-            head, rest = fed
-            window = _GroupWindow(rule, json.loads(head[0][1]), self.evidence_cap, record_hits)
-            for row in itertools.chain(head, rest):
+            first = next(rows)
+            window = _GroupWindow(rule, json.loads(first[1]), self.evidence_cap, record_hits)
+            for row in itertools.chain((first,), rows):
                 completed = window.feed(row)
                 if completed is not None:
                     yield completed
@@ -318,19 +319,16 @@ class CorrelationRunner:
 
 def _worth_feeding(
     group: Iterator[tuple[Any, ...]], least: int, slots: int
-) -> tuple[list[tuple[Any, ...]], Iterator[tuple[Any, ...]]] | None:
-    """A group's rows (read so far, and the rest) when a window of it may qualify; None for a group
-    too small (one source among thousands that failed once or twice), or whose rows come from too
-    few of the rules a temporal correlation refers to (an account that logged in but never failed):
-    feeding a row costs several times reading it."""
+) -> Iterator[tuple[Any, ...]] | None:
+    """A group's rows when a window of it may qualify; None for a group too small (one source among
+    thousands that failed once or twice), or whose rows come from too few of the rules a temporal
+    correlation refers to (an account that logged in but never failed): feeding a row costs
+    several times reading it."""
     head = list(itertools.islice(group, least))
     if len(head) < least:
         return None
-    if slots > 1:
-        head += group
-        if len({row[4] for row in head}) < slots:
-            return None
-    return head, group
+    rows = itertools.chain(head, group)
+    return rows if slots <= 1 else of_enough_kinds(rows, operator.itemgetter(4), slots)
 
 
 #: Called when a window of a nested correlation qualifies: its end time, group, new evidence

@@ -37,6 +37,7 @@ from typing import Any
 import orjson
 
 from tocsin.batch import EventBatch, EventList
+from tocsin.detectors.readahead import of_enough_kinds
 from tocsin.detectors.sigma.engine import SigmaEngine
 from tocsin.detectors.sigma.ruleset import DetectionRule, RuleSet
 from tocsin.detectors.stateful.base import Detector, GroupState, Row
@@ -248,11 +249,10 @@ class StatefulEngine:
             )
             detector.begin(self.connection)
             for key, group in groupby(cursor, key=itemgetter(0)):
-                kept: Iterable[tuple[str, float, int, str, str]] = _once(group)
-                if every_role:
-                    kept = list(kept)
-                    if len({row[2] for row in kept}) < every_role:
-                        continue  # read, not fed: decoding and feeding a row costs more
+                once = _once(group)
+                kept = of_enough_kinds(once, itemgetter(2), every_role) if every_role else once
+                if kept is None:
+                    continue  # read, not fed: decoding and feeding a row costs more
                 rows = (Row(ts, role, eid, _data(data)) for _, ts, role, eid, data in kept)
                 alerts.extend(detector.evaluate_group(key, rows))
             alerts.extend(detector.end())
