@@ -364,9 +364,8 @@ class SyslogRows(EventBatch):
                 out.append((entry.id, entry.timestamp))
                 continue
             number, text = self._chunk[entry]
-            out.append(
-                (record_id((self._name, str(number)), text), self._timestamps[entry])
-            )  # as ``event`` names it
+            identity = record_id((self._name, str(number)), text)  # as ``event`` names it
+            out.append((identity, self._timestamps[entry]))
         return out
 
     def event(self, row: int) -> Event:
